@@ -1,0 +1,3 @@
+//! The build side: reaching Docker daemons (and, later, contexts and builds).
+
+pub mod docker;

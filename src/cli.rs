@@ -1,0 +1,63 @@
+//! Command-line definitions only; each command lives in `commands/`.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "todo-dev",
+    version,
+    about = "The local Kubernetes dev loop for the Todo AI chatbot stack on Minikube",
+    propagate_version = true
+)]
+pub struct Cli {
+    #[command(flatten)]
+    pub global: GlobalArgs,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Args, Clone)]
+pub struct GlobalArgs {
+    /// Profile to use (see `todo-dev profiles`); overrides todo-dev.yaml
+    #[arg(long, global = true, value_name = "NAME", env = "TODO_DEV_PROFILE")]
+    pub profile: Option<String>,
+    /// Project directory [default: nearest directory upward with todo-dev.yaml, else the current one]
+    #[arg(long, global = true, value_name = "DIR")]
+    pub project: Option<PathBuf>,
+    /// Override one configuration value, e.g. --set services.backend.replicas=3 (repeatable)
+    #[arg(long = "set", global = true, value_name = "KEY=VALUE")]
+    pub set: Vec<String>,
+    /// Machine-readable output on stdout
+    #[arg(long, global = true)]
+    pub json: bool,
+    /// Say more about what is happening (repeat for more)
+    #[arg(short, long, global = true, action = clap::ArgAction::Count)]
+    pub verbose: u8,
+    /// No colours (also when NO_COLOR is set)
+    #[arg(long, global = true)]
+    pub no_color: bool,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Check that this machine can run the stack, and say how to fix what is missing
+    Doctor(DoctorArgs),
+    /// List the profiles with a one-line summary each
+    Profiles,
+    /// Print the effective configuration (profile + todo-dev.yaml + --set), secrets redacted
+    Config,
+    /// Print a shell completion script
+    Completions {
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
+}
+
+#[derive(Debug, Args)]
+pub struct DoctorArgs {
+    /// Seconds each probe may take before it counts as not answering
+    #[arg(long, value_name = "SECS", default_value_t = 1.5)]
+    pub timeout: f64,
+}

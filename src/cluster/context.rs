@@ -1,0 +1,154 @@
+//! Which kube context todo-dev would talk to, and whether it is a local
+//! cluster. The one owner of "is this cluster ours to touch".
+
+use kube::config::{Kubeconfig, NamedExtension};
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Locality {
+    /// A local cluster, with the reason we believe so.
+    Local(String),
+    Remote,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct KubeContext {
+    pub name: String,
+    pub cluster: String,
+    pub server: Option<String>,
+    pub namespace: Option<String>,
+    pub locality: Locality,
+}
+
+/// The context `current-context` names, if any.
+pub fn current(config: &Kubeconfig) -> Option<KubeContext> {
+    let name = config.current_context.clone().filter(|c| !c.is_empty())?;
+    named(config, &name)
+}
+
+pub fn named(config: &Kubeconfig, name: &str) -> Option<KubeContext> {
+    let ctx = config.contexts.iter().find(|c| c.name == name)?;
+    let ctx_body = ctx.context.clone().unwrap_or_default();
+    let cluster = config
+        .clusters
+        .iter()
+        .find(|c| c.name == ctx_body.cluster)
+        .and_then(|c| c.cluster.clone())
+        .unwrap_or_default();
+    let minikube_made = [&ctx_body.extensions, &cluster.extensions]
+        .into_iter()
+        .flatten()
+        .flatten()
+        .any(is_minikube_extension);
+    let locality = classify(name, cluster.server.as_deref(), minikube_made);
+    Some(KubeContext {
+        name: name.to_string(),
+        cluster: ctx_body.cluster,
+        server: cluster.server,
+        namespace: ctx_body.namespace,
+        locality,
+    })
+}
+
+fn is_minikube_extension(ext: &NamedExtension) -> bool {
+    ext.extension.get("provider").and_then(|p| p.as_str()) == Some("minikube.sigs.k8s.io")
+}
+
+/// Local: written by minikube, named like a local distribution, or served
+/// from this machine. Anything else is remote.
+pub fn classify(name: &str, server: Option<&str>, minikube_made: bool) -> Locality {
+    if minikube_made {
+        return Locality::Local("written by minikube".into());
+    }
+    let local_names = ["minikube", "docker-desktop", "docker-for-desktop", "rancher-desktop", "orbstack"];
+    if local_names.contains(&name) {
+        return Locality::Local(format!("context `{name}`"));
+    }
+    for prefix in ["kind-", "k3d-"] {
+        if name.starts_with(prefix) {
+            return Locality::Local(format!("{prefix}* context"));
+        }
+    }
+    if let Some(host) = server.and_then(server_host) {
+        let loopback = host == "localhost"
+            || host == "::1"
+            || host.parse::<std::net::Ipv4Addr>().is_ok_and(|ip| ip.is_loopback());
+        if loopback {
+            return Locality::Local(format!("API server on {host}"));
+        }
+    }
+    Locality::Remote
+}
+
+fn server_host(server: &str) -> Option<String> {
+    let rest = server.split_once("://").map_or(server, |(_, r)| r);
+    let authority = rest.split('/').next()?;
+    let host = if let Some(v6) = authority.strip_prefix('[') {
+        v6.split(']').next()?
+    } else {
+        authority.rsplit_once(':').map_or(authority, |(h, _)| h)
+    };
+    Some(host.to_ascii_lowercase())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn locality_table() {
+        let table = [
+            ("minikube", Some("https://192.168.49.2:8443"), false, true),
+            ("dev", Some("https://192.168.58.2:8443"), true, true),
+            ("kind-todo", Some("https://10.0.0.1:6443"), false, true),
+            ("k3d-x", None, false, true),
+            ("docker-desktop", Some("https://kubernetes.docker.internal:6443"), false, true),
+            ("mine", Some("https://127.0.0.1:32771"), false, true),
+            ("mine", Some("https://localhost:6443"), false, true),
+            ("mine", Some("https://[::1]:6443"), false, true),
+            ("prod", Some("https://prod.example.com:443"), false, false),
+            ("gke_proj_zone_c", Some("https://34.1.2.3"), false, false),
+            ("minikube-ish", Some("https://192.168.49.2:8443"), false, false),
+        ];
+        for (name, server, ext, local) in table {
+            let got = classify(name, server, ext);
+            assert_eq!(matches!(got, Locality::Local(_)), local, "{name} {server:?} -> {got:?}");
+        }
+    }
+
+    #[test]
+    fn reads_minikube_kubeconfig_with_extension() {
+        let text = r#"
+apiVersion: v1
+kind: Config
+current-context: dev
+clusters:
+- name: dev
+  cluster:
+    server: https://192.168.58.2:8443
+    certificate-authority: /home/u/.minikube/ca.crt
+    extensions:
+    - name: cluster_info
+      extension:
+        last-update: Mon, 24 Nov 2026 10:00:00 UTC
+        provider: minikube.sigs.k8s.io
+        version: v1.37.0
+contexts:
+- name: dev
+  context:
+    cluster: dev
+    user: dev
+    namespace: default
+    extensions:
+    - name: context_info
+      extension:
+        provider: minikube.sigs.k8s.io
+users:
+- name: dev
+  user: {}
+"#;
+        let config = Kubeconfig::from_yaml(text).unwrap();
+        let ctx = current(&config).unwrap();
+        assert_eq!(ctx.server.as_deref(), Some("https://192.168.58.2:8443"));
+        assert_eq!(ctx.locality, Locality::Local("written by minikube".into()));
+    }
+}

@@ -1,0 +1,4 @@
+//! The cluster side: the minikube CLI and which kube context is safe to use.
+
+pub mod context;
+pub mod minikube;

@@ -1,0 +1,100 @@
+//! minikube on PATH, and the state of the project's cluster.
+
+use std::time::Duration;
+
+use serde_json::json;
+
+use super::{Check, Status};
+use crate::cluster::minikube::{HostState, Minikube};
+use crate::host::gib;
+use crate::project::Project;
+
+pub async fn checks(project: &Project, deadline: Duration) -> Vec<Check> {
+    let cli = Check::new("minikube.cli", "minikube", true);
+    let cluster = Check::new("minikube.cluster", "Minikube cluster", false);
+    let name = &project.cluster.name;
+    let Some(mk) = Minikube::locate(name, deadline) else {
+        return vec![
+            cli.problem(Status::Missing, "minikube is not on PATH", install_hint()),
+            cluster.skipped("minikube is not installed"),
+        ];
+    };
+    let (version, status, profile) = tokio::join!(mk.version(), mk.status(), mk.cluster_profile());
+    let cli = match version {
+        Ok(v) => cli
+            .ok(format!("minikube {v} ({})", mk.program.display()))
+            .with_data(json!({"path": mk.program, "version": v})),
+        Err(e) => cli.problem(
+            Status::Fail,
+            format!("{} is on PATH but does not answer: {e}", mk.program.display()),
+            "reinstall minikube, or check that `minikube version` works in a terminal",
+        ),
+    };
+    let cluster = match status {
+        Err(e) => cluster.problem(
+            Status::Warning,
+            format!("cannot read the status of cluster `{name}`: {e}"),
+            format!("run `minikube status -p {name}` to see what is wrong"),
+        ),
+        Ok(st) => {
+            let profile = profile.ok().flatten();
+            let mut data = json!({"name": name, "host": format!("{:?}", st.host), "apiServer": st.apiserver, "kubelet": st.kubelet});
+            if let Some(p) = &profile {
+                data["driver"] = json!(p.driver);
+                data["cpus"] = json!(p.cpus);
+                data["memoryBytes"] = json!(p.memory_mib << 20);
+                data["kubernetesVersion"] = json!(p.kubernetes_version);
+                data["nodeIp"] = json!(p.node_ip);
+            }
+            let want = &project.cluster;
+            let mismatch = profile.as_ref().and_then(|p| {
+                if !p.driver.is_empty() && p.driver != want.driver {
+                    Some(format!("it uses the `{}` driver, the profile asks for `{}`", p.driver, want.driver))
+                } else if (p.cpus != 0 && p.cpus < want.cpus) || (p.memory_mib != 0 && p.memory_mib < want.memory_mib) {
+                    Some(format!(
+                        "it has {} CPUs and {}, the profile asks for {} CPUs and {}",
+                        p.cpus, gib(p.memory_mib << 20), want.cpus, gib(want.memory_mib << 20)
+                    ))
+                } else {
+                    None
+                }
+            });
+            let driver = profile.as_ref().map(|p| p.driver.clone()).unwrap_or_default();
+            let c = match (st.host, mismatch) {
+                (HostState::Nonexistent, _) => cluster.problem(
+                    Status::Warning,
+                    format!("cluster `{name}` does not exist yet"),
+                    "`todo-dev up` creates it with the profile's resources",
+                ),
+                (_, Some(why)) => cluster.problem(
+                    Status::Warning,
+                    format!("cluster `{name}` exists but {why}"),
+                    format!("minikube cannot resize a cluster: `minikube delete -p {name}` and let `todo-dev up` recreate it, or set cluster.name to use another one"),
+                ),
+                (HostState::Running, None) if st.is_ready() => {
+                    cluster.ok(format!("cluster `{name}` is running (driver {driver})"))
+                }
+                (host, None) => cluster.problem(
+                    Status::Warning,
+                    format!("cluster `{name}` is {host:?} (API server {}, kubelet {})", st.apiserver, st.kubelet),
+                    match host {
+                        HostState::Paused => format!("`minikube unpause -p {name}`"),
+                        _ => "`todo-dev up` starts it".to_string(),
+                    },
+                ),
+            };
+            c.with_data(data)
+        }
+    };
+    vec![cli, cluster]
+}
+
+fn install_hint() -> &'static str {
+    if cfg!(target_os = "macos") {
+        "install minikube: `brew install minikube`"
+    } else if cfg!(windows) {
+        "install minikube: `winget install Kubernetes.minikube`"
+    } else {
+        "install minikube: `curl -LO https://storage.googleapis.com/minikube/releases/latest/minikube-linux-amd64 && sudo install minikube-linux-amd64 /usr/local/bin/minikube`"
+    }
+}

@@ -1,0 +1,65 @@
+//! Running external tools (minikube, kubectl, helm, ...) with a deadline, so
+//! that no probe can hang the command that asked.
+
+use std::ffi::OsStr;
+use std::process::Stdio;
+use std::time::Duration;
+
+#[derive(Debug, Clone)]
+pub struct ToolOutput {
+    /// `None` when the process was ended by a signal.
+    pub code: Option<i32>,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ExecError {
+    #[error("`{program}` did not answer within {:.1}s", .after.as_secs_f64())]
+    TimedOut { program: String, after: Duration },
+    #[error("cannot run `{program}`: {source}")]
+    Spawn {
+        program: String,
+        source: std::io::Error,
+    },
+}
+
+/// Runs `program args...` with no stdin; kills it if it outlives `deadline`.
+pub async fn run<I, S>(
+    program: &OsStr,
+    args: I,
+    envs: &[(&str, &str)],
+    deadline: Duration,
+) -> Result<ToolOutput, ExecError>
+where
+    I: IntoIterator<Item = S>,
+    S: AsRef<OsStr>,
+{
+    let name = program.to_string_lossy().into_owned();
+    let mut cmd = tokio::process::Command::new(program);
+    cmd.args(args)
+        .envs(envs.iter().copied())
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .kill_on_drop(true);
+    let child = cmd.spawn().map_err(|source| ExecError::Spawn {
+        program: name.clone(),
+        source,
+    })?;
+    match tokio::time::timeout(deadline, child.wait_with_output()).await {
+        Ok(Ok(out)) => Ok(ToolOutput {
+            code: out.status.code(),
+            stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+        }),
+        Ok(Err(source)) => Err(ExecError::Spawn {
+            program: name,
+            source,
+        }),
+        Err(_) => Err(ExecError::TimedOut {
+            program: name,
+            after: deadline,
+        }),
+    }
+}

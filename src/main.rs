@@ -1,0 +1,41 @@
+//! todo-dev: parse the command line, run one command, map the result to an
+//! exit code (0 ok, 1 failed, 2 usage or configuration error).
+
+use std::process::ExitCode;
+
+use clap::Parser;
+
+use todo_dev::cli::{Cli, Command};
+use todo_dev::commands::{self, Outcome};
+use todo_dev::{project, ui, UsageError};
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let out = ui::Output::new(cli.global.json, cli.global.no_color, cli.global.verbose);
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("error: cannot start the async runtime: {e}");
+            return ExitCode::from(1);
+        }
+    };
+    let result = runtime.block_on(async {
+        match &cli.command {
+            Command::Doctor(args) => commands::doctor::run(&cli.global, args, &out).await,
+            Command::Profiles => commands::profiles::run(&cli.global, &out),
+            Command::Config => commands::config::run(&cli.global, &out),
+            Command::Completions { shell } => Ok(commands::completions::run(*shell)),
+        }
+    });
+    // Don't wait for probes that timed out: their children are killed on drop.
+    runtime.shutdown_background();
+    match result {
+        Ok(Outcome::Success) => ExitCode::SUCCESS,
+        Ok(Outcome::Failed) => ExitCode::from(1),
+        Err(e) => {
+            eprintln!("{} {e:#}", out.paint(ui::Tone::Bad, "error:"));
+            let usage = e.is::<project::ConfigError>() || e.is::<UsageError>();
+            ExitCode::from(if usage { 2 } else { 1 })
+        }
+    }
+}

@@ -1,0 +1,134 @@
+//! The resolved project: every default filled in, every path absolute.
+//! This is what the rest of todo-dev reads.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+
+pub use super::schema::{DatabaseMode, ServiceType, SyncRule};
+
+/// The stack's buildable services (../design/stack.md).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum ServiceName {
+    Frontend,
+    Backend,
+    McpServer,
+    AiAgent,
+}
+
+impl ServiceName {
+    pub const ALL: [ServiceName; 4] = [
+        ServiceName::Frontend,
+        ServiceName::Backend,
+        ServiceName::McpServer,
+        ServiceName::AiAgent,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ServiceName::Frontend => "frontend",
+            ServiceName::Backend => "backend",
+            ServiceName::McpServer => "mcp-server",
+            ServiceName::AiAgent => "ai-agent",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<ServiceName> {
+        ServiceName::ALL.into_iter().find(|n| n.as_str() == s)
+    }
+}
+
+impl std::fmt::Display for ServiceName {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ProfileSource {
+    Embedded,
+    /// A user's `.todo-dev/profiles/NAME.yaml`, over the embedded one of that name if any.
+    File(PathBuf),
+}
+
+#[derive(Debug, Clone)]
+pub struct ProfileInfo {
+    pub name: String,
+    pub summary: String,
+    pub source: ProfileSource,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct ClusterSpec {
+    /// Minikube profile, also the kube context it writes.
+    pub name: String,
+    pub cpus: u32,
+    pub memory_mib: u64,
+    pub disk_mib: u64,
+    pub kubernetes_version: String,
+    pub driver: String,
+    pub addons: Vec<String>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Access {
+    pub service_type: ServiceType,
+    pub node_port: Option<u16>,
+    /// Ingress host, when the profile routes through an Ingress.
+    pub ingress_host: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Autoscaling {
+    pub min_replicas: u32,
+    pub max_replicas: u32,
+    pub target_cpu_percent: u32,
+    pub services: Vec<ServiceName>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct RollingUpdate {
+    pub max_unavailable: u32,
+    pub max_surge: u32,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Service {
+    pub name: ServiceName,
+    pub context: PathBuf,
+    /// Absolute path; `None` means the embedded template for this service.
+    pub dockerfile: Option<PathBuf>,
+    pub image: String,
+    pub port: u16,
+    pub replicas: u32,
+    /// Absolute paths watched for changes.
+    pub watch: Vec<PathBuf>,
+    pub sync: Vec<SyncRule>,
+    pub build_args: BTreeMap<String, String>,
+    pub target: Option<String>,
+    pub env: BTreeMap<String, String>,
+}
+
+#[derive(Debug, Clone)]
+pub struct Project {
+    pub root: PathBuf,
+    /// The `todo-dev.yaml` read, if there is one.
+    pub config_file: Option<PathBuf>,
+    pub profile: ProfileInfo,
+    pub namespace: String,
+    pub database: DatabaseMode,
+    pub redis: bool,
+    pub cluster: ClusterSpec,
+    pub access: Access,
+    pub autoscaling: Option<Autoscaling>,
+    pub rolling_update: Option<RollingUpdate>,
+    /// The enabled services, in stack order.
+    pub services: Vec<Service>,
+    /// The merged layers, for `todo-dev config` (secrets not yet redacted).
+    pub merged: serde_json::Value,
+}
+
+impl Project {
+    pub fn service(&self, name: ServiceName) -> Option<&Service> {
+        self.services.iter().find(|s| s.name == name)
+    }
+}
