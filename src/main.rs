@@ -12,7 +12,10 @@ use todo_dev::{project, ui, UsageError};
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let out = ui::Output::new(cli.global.json, cli.global.no_color, cli.global.verbose);
-    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
         Ok(rt) => rt,
         Err(e) => {
             eprintln!("error: cannot start the async runtime: {e}");

@@ -61,7 +61,8 @@ impl DockerEndpoint {
 
     /// A client for this endpoint; no request is made yet.
     pub fn client(&self, request_timeout: Duration) -> Result<Docker, DockerError> {
-        let secs = request_timeout.as_secs().max(1);
+        // bollard counts whole seconds: round up so the caller's deadline rules.
+        let secs = request_timeout.as_secs_f64().ceil().max(1.0) as u64;
         let unreachable = |e: bollard::errors::Error| DockerError::Unreachable {
             host: self.host.clone(),
             reason: e.to_string(),
@@ -107,14 +108,27 @@ pub struct DaemonFacts {
 
 /// Connects, negotiates the API version and reads version and info, all
 /// within `deadline`.
-pub async fn probe(endpoint: &DockerEndpoint, deadline: Duration) -> Result<(Docker, DaemonFacts), DockerError> {
+pub async fn probe(
+    endpoint: &DockerEndpoint,
+    deadline: Duration,
+) -> Result<(Docker, DaemonFacts), DockerError> {
     let host = endpoint.host.clone();
-    let unreachable = |e: bollard::errors::Error| DockerError::Unreachable {
-        host: host.clone(),
-        reason: e.to_string(),
+    let unreachable = |e: bollard::errors::Error| match e {
+        bollard::errors::Error::RequestTimeoutError => DockerError::TimedOut {
+            host: host.clone(),
+            after: deadline,
+        },
+        e => DockerError::Unreachable {
+            host: host.clone(),
+            reason: e.to_string(),
+        },
     };
     let work = async {
-        let docker = endpoint.client(deadline)?.negotiate_version().await.map_err(unreachable)?;
+        let docker = endpoint
+            .client(deadline)?
+            .negotiate_version()
+            .await
+            .map_err(unreachable)?;
         let version = docker.version().await.map_err(unreachable)?;
         let info = docker.info().await.map_err(unreachable)?;
         let facts = DaemonFacts {
@@ -147,7 +161,10 @@ mod tests {
     use std::collections::HashMap;
 
     fn endpoint(vars: &[(&str, &str)]) -> DockerEndpoint {
-        let map: HashMap<String, String> = vars.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+        let map: HashMap<String, String> = vars
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
         DockerEndpoint::from_vars(|k| map.get(k).cloned())
     }
 
@@ -161,9 +178,17 @@ mod tests {
             ("DOCKER_CERT_PATH", "/home/u/.minikube/certs"),
         ]);
         assert_eq!(e.host, "tcp://192.168.49.2:2376");
-        assert_eq!(e.tls, Some(TlsFiles { dir: "/home/u/.minikube/certs".into() }));
+        assert_eq!(
+            e.tls,
+            Some(TlsFiles {
+                dir: "/home/u/.minikube/certs".into()
+            })
+        );
         // An empty DOCKER_TLS_VERIFY is off, as in the docker CLI.
-        assert_eq!(endpoint(&[("DOCKER_HOST", "tcp://h:2375"), ("DOCKER_TLS_VERIFY", "")]).tls, None);
+        assert_eq!(
+            endpoint(&[("DOCKER_HOST", "tcp://h:2375"), ("DOCKER_TLS_VERIFY", "")]).tls,
+            None
+        );
     }
 
     #[test]
@@ -171,11 +196,19 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let e = DockerEndpoint {
             host: "tcp://127.0.0.1:2376".into(),
-            tls: Some(TlsFiles { dir: dir.path().into() }),
+            tls: Some(TlsFiles {
+                dir: dir.path().into(),
+            }),
         };
         let err = e.client(Duration::from_secs(1)).unwrap_err();
         assert!(err.to_string().contains("ca.pem"), "{err}");
-        let bad = DockerEndpoint { host: "ftp://x".into(), tls: None };
-        assert!(matches!(bad.client(Duration::from_secs(1)), Err(DockerError::BadHost(_))));
+        let bad = DockerEndpoint {
+            host: "ftp://x".into(),
+            tls: None,
+        };
+        assert!(matches!(
+            bad.client(Duration::from_secs(1)),
+            Err(DockerError::BadHost(_))
+        ));
     }
 }

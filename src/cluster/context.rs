@@ -59,7 +59,13 @@ pub fn classify(name: &str, server: Option<&str>, minikube_made: bool) -> Locali
     if minikube_made {
         return Locality::Local("written by minikube".into());
     }
-    let local_names = ["minikube", "docker-desktop", "docker-for-desktop", "rancher-desktop", "orbstack"];
+    let local_names = [
+        "minikube",
+        "docker-desktop",
+        "docker-for-desktop",
+        "rancher-desktop",
+        "orbstack",
+    ];
     if local_names.contains(&name) {
         return Locality::Local(format!("context `{name}`"));
     }
@@ -71,7 +77,9 @@ pub fn classify(name: &str, server: Option<&str>, minikube_made: bool) -> Locali
     if let Some(host) = server.and_then(server_host) {
         let loopback = host == "localhost"
             || host == "::1"
-            || host.parse::<std::net::Ipv4Addr>().is_ok_and(|ip| ip.is_loopback());
+            || host
+                .parse::<std::net::Ipv4Addr>()
+                .is_ok_and(|ip| ip.is_loopback());
         if loopback {
             return Locality::Local(format!("API server on {host}"));
         }
@@ -101,17 +109,31 @@ mod tests {
             ("dev", Some("https://192.168.58.2:8443"), true, true),
             ("kind-todo", Some("https://10.0.0.1:6443"), false, true),
             ("k3d-x", None, false, true),
-            ("docker-desktop", Some("https://kubernetes.docker.internal:6443"), false, true),
+            (
+                "docker-desktop",
+                Some("https://kubernetes.docker.internal:6443"),
+                false,
+                true,
+            ),
             ("mine", Some("https://127.0.0.1:32771"), false, true),
             ("mine", Some("https://localhost:6443"), false, true),
             ("mine", Some("https://[::1]:6443"), false, true),
             ("prod", Some("https://prod.example.com:443"), false, false),
             ("gke_proj_zone_c", Some("https://34.1.2.3"), false, false),
-            ("minikube-ish", Some("https://192.168.49.2:8443"), false, false),
+            (
+                "minikube-ish",
+                Some("https://192.168.49.2:8443"),
+                false,
+                false,
+            ),
         ];
         for (name, server, ext, local) in table {
             let got = classify(name, server, ext);
-            assert_eq!(matches!(got, Locality::Local(_)), local, "{name} {server:?} -> {got:?}");
+            assert_eq!(
+                matches!(got, Locality::Local(_)),
+                local,
+                "{name} {server:?} -> {got:?}"
+            );
         }
     }
 

@@ -210,11 +210,20 @@ pub fn parse_docker_env(stdout: &str) -> Result<BTreeMap<String, String>, String
 
 /// The `X Exiting due to ID: message` line of a failed command, else its last line.
 pub fn failure_message(stderr: &str, stdout: &str) -> String {
-    let text = if stderr.trim().is_empty() { stdout } else { stderr };
+    let text = if stderr.trim().is_empty() {
+        stdout
+    } else {
+        stderr
+    };
     text.lines()
         .find_map(|l| l.strip_prefix("X Exiting due to "))
         .map(str::to_string)
-        .or_else(|| text.lines().rev().find(|l| !l.trim().is_empty()).map(|l| l.trim().to_string()))
+        .or_else(|| {
+            text.lines()
+                .rev()
+                .find(|l| !l.trim().is_empty())
+                .map(|l| l.trim().to_string())
+        })
         .unwrap_or_else(|| "no output".into())
 }
 
@@ -250,7 +259,9 @@ impl Minikube {
     }
 
     pub async fn status(&self) -> Result<ClusterStatus, MinikubeError> {
-        let out = self.run(&["status", "-p", &self.profile, "-o", "json"]).await?;
+        let out = self
+            .run(&["status", "-p", &self.profile, "-o", "json"])
+            .await?;
         parse_status(out.code, &out.stdout).map_err(|e| match out.code {
             Some(0) | None => unreadable("status -o json", e),
             Some(_) => self.failed("status", &out),
@@ -260,17 +271,28 @@ impl Minikube {
     /// This cluster's entry in `profile list`, if it exists.
     pub async fn cluster_profile(&self) -> Result<Option<ClusterProfile>, MinikubeError> {
         // --light skips the per-cluster status probe, which is slow.
-        let out = self.run(&["profile", "list", "-o", "json", "--light"]).await?;
+        let out = self
+            .run(&["profile", "list", "-o", "json", "--light"])
+            .await?;
         if out.code != Some(0) {
             return Err(self.failed("profile list", &out));
         }
-        let list = parse_profile_list(&out.stdout).map_err(|e| unreadable("profile list -o json", e))?;
+        let list =
+            parse_profile_list(&out.stdout).map_err(|e| unreadable("profile list -o json", e))?;
         Ok(list.into_iter().find(|p| p.name == self.profile))
     }
 
     pub async fn docker_env(&self) -> Result<BTreeMap<String, String>, MinikubeError> {
         let out = self
-            .run(&["docker-env", "-p", &self.profile, "--shell", "none", "-o", "json"])
+            .run(&[
+                "docker-env",
+                "-p",
+                &self.profile,
+                "--shell",
+                "none",
+                "-o",
+                "json",
+            ])
             .await?;
         if out.code != Some(0) {
             return Err(self.failed("docker-env", &out));
@@ -309,11 +331,20 @@ mod tests {
         assert!(!s.is_ready());
         let paused = r#"{"Name":"minikube","Host":"Running","Kubelet":"Stopped","APIServer":"Paused","Kubeconfig":"Configured","Worker":false}"#;
         let s = parse_status(Some(2), paused).unwrap();
-        assert_eq!((s.host, s.apiserver.as_str()), (HostState::Running, "Paused"));
-        let multi = format!("[{running},{}]", running.replace("\"Worker\":false", "\"Worker\":true"));
+        assert_eq!(
+            (s.host, s.apiserver.as_str()),
+            (HostState::Running, "Paused")
+        );
+        let multi = format!(
+            "[{running},{}]",
+            running.replace("\"Worker\":false", "\"Worker\":true")
+        );
         assert!(parse_status(Some(0), &multi).unwrap().is_ready());
         let missing = r#"{"specversion":"1.0","id":"x","source":"https://minikube.sigs.k8s.io/","type":"io.k8s.sigs.minikube.info","datacontenttype":"application/json","data":{"message":"Profile \"nope\" not found. Run \"minikube profile list\" to view all profiles."}}"#;
-        assert_eq!(parse_status(Some(85), missing).unwrap().host, HostState::Nonexistent);
+        assert_eq!(
+            parse_status(Some(85), missing).unwrap().host,
+            HostState::Nonexistent
+        );
         assert!(parse_status(Some(0), "garbage").is_err());
     }
 
@@ -333,7 +364,9 @@ mod tests {
                 node_ip: Some("192.168.49.2".into()),
             }]
         );
-        assert!(parse_profile_list(r#"{"invalid":[],"valid":[]}"#).unwrap().is_empty());
+        assert!(parse_profile_list(r#"{"invalid":[],"valid":[]}"#)
+            .unwrap()
+            .is_empty());
     }
 
     #[test]

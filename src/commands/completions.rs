@@ -4,6 +4,11 @@ use super::Outcome;
 use crate::cli::Cli;
 
 pub fn run(shell: clap_complete::Shell) -> Outcome {
-    clap_complete::generate(shell, &mut Cli::command(), "todo-dev", &mut std::io::stdout());
+    clap_complete::generate(
+        shell,
+        &mut Cli::command(),
+        "todo-dev",
+        &mut std::io::stdout(),
+    );
     Outcome::Success
 }

@@ -8,7 +8,10 @@ use crate::ui::{Output, Tone};
 
 pub async fn run(global: &GlobalArgs, args: &DoctorArgs, out: &Output) -> anyhow::Result<Outcome> {
     if !(args.timeout.is_finite() && args.timeout > 0.0) {
-        anyhow::bail!(crate::UsageError(format!("--timeout {}: give a positive number of seconds", args.timeout)));
+        anyhow::bail!(crate::UsageError(format!(
+            "--timeout {}: give a positive number of seconds",
+            args.timeout
+        )));
     }
     let project = load_project(global)?;
     let report = doctor::run(&project, Duration::from_secs_f64(args.timeout)).await;
@@ -17,7 +20,11 @@ pub async fn run(global: &GlobalArgs, args: &DoctorArgs, out: &Output) -> anyhow
     } else {
         print_report(&report, out);
     }
-    Ok(if report.ok { Outcome::Success } else { Outcome::Failed })
+    Ok(if report.ok {
+        Outcome::Success
+    } else {
+        Outcome::Failed
+    })
 }
 
 fn print_report(report: &Report, out: &Output) {
@@ -32,7 +39,12 @@ fn print_report(report: &Report, out: &Output) {
         gib(n.disk_bytes),
         n.driver
     );
-    let width = report.checks.iter().map(|c| c.title.len()).max().unwrap_or(0);
+    let width = report
+        .checks
+        .iter()
+        .map(|c| c.title.len())
+        .max()
+        .unwrap_or(0);
     for c in &report.checks {
         let tone = match c.status {
             Status::Ok => Tone::Good,
@@ -43,14 +55,29 @@ fn print_report(report: &Report, out: &Output) {
         let label = out.paint(tone, &format!("{:<8}", c.status.as_str()));
         println!("  {label} {:<width$}  {}", c.title, c.detail);
         if let Some(fix) = &c.fix {
-            println!("  {:<8} {:<width$}  {} {fix}", "", "", out.paint(Tone::Dim, "fix:"));
+            println!(
+                "  {:<8} {:<width$}  {} {fix}",
+                "",
+                "",
+                out.paint(Tone::Dim, "fix:")
+            );
         }
         if out.verbose > 0 && !c.data.is_null() {
-            println!("  {:<8} {:<width$}  {}", "", "", out.paint(Tone::Dim, &c.data.to_string()));
+            println!(
+                "  {:<8} {:<width$}  {}",
+                "",
+                "",
+                out.paint(Tone::Dim, &c.data.to_string())
+            );
         }
     }
     let count = |s: Status| report.checks.iter().filter(|c| c.status == s).count();
-    let blocking: Vec<&str> = report.checks.iter().filter(|c| c.blocks()).map(|c| c.title).collect();
+    let blocking: Vec<&str> = report
+        .checks
+        .iter()
+        .filter(|c| c.blocks())
+        .map(|c| c.title)
+        .collect();
     let tally = format!(
         "{} ok, {} warning, {} missing, {} fail, {} skipped",
         count(Status::Ok),
@@ -60,8 +87,15 @@ fn print_report(report: &Report, out: &Output) {
         count(Status::Skipped)
     );
     if blocking.is_empty() {
-        println!("{tally}: {}", out.paint(Tone::Good, "ready for `todo-dev up`"));
+        println!(
+            "{tally}: {}",
+            out.paint(Tone::Good, "ready for `todo-dev up`")
+        );
     } else {
-        println!("{tally}: {} {}", out.paint(Tone::Bad, "not ready; fix first:"), blocking.join(", "));
+        println!(
+            "{tally}: {} {}",
+            out.paint(Tone::Bad, "not ready; fix first:"),
+            blocking.join(", ")
+        );
     }
 }

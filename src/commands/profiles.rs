@@ -12,7 +12,10 @@ use crate::ui::{Output, Tone};
 
 pub fn run(global: &GlobalArgs, out: &Output) -> anyhow::Result<Outcome> {
     let cwd = std::env::current_dir()?;
-    let opts = LoadOptions { project_dir: global.project.clone(), ..Default::default() };
+    let opts = LoadOptions {
+        project_dir: global.project.clone(),
+        ..Default::default()
+    };
     let (root, _) = find_root(&opts, &cwd)?;
     let catalog = Catalog::load(&root);
     let profiles = catalog
@@ -35,7 +38,11 @@ pub fn run(global: &GlobalArgs, out: &Output) -> anyhow::Result<Outcome> {
         out.print_json(&json!({ "profiles": list }))?;
         return Ok(Outcome::Success);
     }
-    let width = profiles.iter().map(|p| p.info.name.len()).max().unwrap_or(0);
+    let width = profiles
+        .iter()
+        .map(|p| p.info.name.len())
+        .max()
+        .unwrap_or(0);
     let mut by_name: BTreeMap<&str, _> = BTreeMap::new();
     for p in &profiles {
         by_name.insert(&p.info.name, p);
@@ -51,10 +58,16 @@ pub fn run(global: &GlobalArgs, out: &Output) -> anyhow::Result<Outcome> {
         let cluster = &p.layer["cluster"];
         let size = format!(
             "{} CPU, {}",
-            cluster["cpus"].as_u64().map_or("?".into(), |c| c.to_string()),
+            cluster["cpus"]
+                .as_u64()
+                .map_or("?".into(), |c| c.to_string()),
             cluster["memory"].as_str().unwrap_or("?")
         );
-        let tags = if tags.is_empty() { String::new() } else { format!(" ({})", tags.join(", ")) };
+        let tags = if tags.is_empty() {
+            String::new()
+        } else {
+            format!(" ({})", tags.join(", "))
+        };
         println!(
             "{}  {}  {}{}",
             out.paint(Tone::Bold, &format!("{:width$}", p.info.name)),

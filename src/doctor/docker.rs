@@ -14,7 +14,11 @@ pub async fn checks(needs: &Needs, deadline: Duration) -> Vec<Check> {
     let (cli, daemon) = tokio::join!(cli(deadline), docker::probe(&endpoint, deadline));
     let mut out = vec![cli];
     let daemon_check = Check::new("docker.daemon", "Docker daemon", true);
-    let resources = Check::new("docker.resources", "Docker resources", needs.driver == "docker");
+    let resources = Check::new(
+        "docker.resources",
+        "Docker resources",
+        needs.driver == "docker",
+    );
     match daemon {
         Ok((_, facts)) => {
             out.push(
@@ -67,7 +71,11 @@ pub async fn checks(needs: &Needs, deadline: Duration) -> Vec<Check> {
 async fn cli(deadline: Duration) -> Check {
     let check = Check::new("docker.cli", "docker CLI", true);
     let Ok(path) = which::which("docker") else {
-        return check.problem(Status::Missing, "docker is not on PATH", install_docker_hint());
+        return check.problem(
+            Status::Missing,
+            "docker is not on PATH",
+            install_docker_hint(),
+        );
     };
     let version = exec::run(path.as_os_str(), ["--version"], &[], deadline)
         .await

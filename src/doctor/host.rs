@@ -74,7 +74,10 @@ fn inotify(project: &Project) -> Check {
     let roots = watch::watch_roots(project);
     let dirs = watch::count_watched_dirs(&roots);
     let Some(limit) = host::inotify_watch_limit() else {
-        return check.ok(format!("{dirs} directories to watch; no inotify limit on this system"))
+        return check
+            .ok(format!(
+                "{dirs} directories to watch; no inotify limit on this system"
+            ))
             .with_data(json!({"directories": dirs}));
     };
     let data = json!({"directories": dirs, "limit": limit});

@@ -11,7 +11,8 @@ pub async fn check(project: &Project) -> Check {
     let cluster = &project.cluster.name;
     let config = match kube::config::Kubeconfig::read() {
         Ok(c) => c,
-        Err(kube::config::KubeconfigError::FindPath) | Err(kube::config::KubeconfigError::ReadConfig(..)) => {
+        Err(kube::config::KubeconfigError::FindPath)
+        | Err(kube::config::KubeconfigError::ReadConfig(..)) => {
             return check.problem(
                 Status::Warning,
                 "no kubeconfig yet",

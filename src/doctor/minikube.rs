@@ -26,7 +26,10 @@ pub async fn checks(project: &Project, deadline: Duration) -> Vec<Check> {
             .with_data(json!({"path": mk.program, "version": v})),
         Err(e) => cli.problem(
             Status::Fail,
-            format!("{} is on PATH but does not answer: {e}", mk.program.display()),
+            format!(
+                "{} is on PATH but does not answer: {e}",
+                mk.program.display()
+            ),
             "reinstall minikube, or check that `minikube version` works in a terminal",
         ),
     };
@@ -49,17 +52,28 @@ pub async fn checks(project: &Project, deadline: Duration) -> Vec<Check> {
             let want = &project.cluster;
             let mismatch = profile.as_ref().and_then(|p| {
                 if !p.driver.is_empty() && p.driver != want.driver {
-                    Some(format!("it uses the `{}` driver, the profile asks for `{}`", p.driver, want.driver))
-                } else if (p.cpus != 0 && p.cpus < want.cpus) || (p.memory_mib != 0 && p.memory_mib < want.memory_mib) {
+                    Some(format!(
+                        "it uses the `{}` driver, the profile asks for `{}`",
+                        p.driver, want.driver
+                    ))
+                } else if (p.cpus != 0 && p.cpus < want.cpus)
+                    || (p.memory_mib != 0 && p.memory_mib < want.memory_mib)
+                {
                     Some(format!(
                         "it has {} CPUs and {}, the profile asks for {} CPUs and {}",
-                        p.cpus, gib(p.memory_mib << 20), want.cpus, gib(want.memory_mib << 20)
+                        p.cpus,
+                        gib(p.memory_mib << 20),
+                        want.cpus,
+                        gib(want.memory_mib << 20)
                     ))
                 } else {
                     None
                 }
             });
-            let driver = profile.as_ref().map(|p| p.driver.clone()).unwrap_or_default();
+            let driver = profile
+                .as_ref()
+                .map(|p| p.driver.clone())
+                .unwrap_or_default();
             let c = match (st.host, mismatch) {
                 (HostState::Nonexistent, _) => cluster.problem(
                     Status::Warning,
@@ -74,13 +88,16 @@ pub async fn checks(project: &Project, deadline: Duration) -> Vec<Check> {
                 (HostState::Running, None) if st.is_ready() => {
                     cluster.ok(format!("cluster `{name}` is running (driver {driver})"))
                 }
+                // `minikube pause` leaves the host Running and pauses the API server.
+                (_, None) if st.apiserver == "Paused" => cluster.problem(
+                    Status::Warning,
+                    format!("cluster `{name}` is paused"),
+                    format!("`minikube unpause -p {name}`"),
+                ),
                 (host, None) => cluster.problem(
                     Status::Warning,
                     format!("cluster `{name}` is {host:?} (API server {}, kubelet {})", st.apiserver, st.kubelet),
-                    match host {
-                        HostState::Paused => format!("`minikube unpause -p {name}`"),
-                        _ => "`todo-dev up` starts it".to_string(),
-                    },
+                    "`todo-dev up` starts it",
                 ),
             };
             c.with_data(data)

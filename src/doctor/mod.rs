@@ -77,7 +77,12 @@ impl Check {
         self
     }
 
-    fn problem(mut self, status: Status, detail: impl Into<String>, fix: impl Into<String>) -> Check {
+    fn problem(
+        mut self,
+        status: Status,
+        detail: impl Into<String>,
+        fix: impl Into<String>,
+    ) -> Check {
         self.status = status;
         self.detail = detail.into();
         self.fix = Some(fix.into());

@@ -64,7 +64,15 @@ fn secrets(project: &Project) -> Check {
         notes.push("BETTER_AUTH_SECRET will be generated once per cluster");
     }
     let names: Vec<&str> = found.found.keys().copied().collect();
-    let detail = if names.is_empty() { "none set".to_string() } else { format!("set: {}", names.join(", ")) };
-    let detail = if notes.is_empty() { detail } else { format!("{detail}; {}", notes.join("; ")) };
+    let detail = if names.is_empty() {
+        "none set".to_string()
+    } else {
+        format!("set: {}", names.join(", "))
+    };
+    let detail = if notes.is_empty() {
+        detail
+    } else {
+        format!("{detail}; {}", notes.join("; "))
+    };
     check.ok(detail).with_data(data)
 }

@@ -36,11 +36,21 @@ async fn kubectl(deadline: Duration) -> Check {
             "install kubectl: `minikube kubectl -- version` fetches a matching one, or see https://kubernetes.io/docs/tasks/tools/",
         );
     };
-    let out = exec::run(path.as_os_str(), ["version", "--client", "-o", "json"], &[], deadline).await;
+    let out = exec::run(
+        path.as_os_str(),
+        ["version", "--client", "-o", "json"],
+        &[],
+        deadline,
+    )
+    .await;
     let version = out
         .ok()
         .and_then(|o| serde_json::from_str::<serde_json::Value>(&o.stdout).ok())
-        .and_then(|v| v["clientVersion"]["gitVersion"].as_str().map(str::to_string))
+        .and_then(|v| {
+            v["clientVersion"]["gitVersion"]
+                .as_str()
+                .map(str::to_string)
+        })
         .unwrap_or_else(|| "unknown version".into());
     found(check, &path, &version)
 }
@@ -70,7 +80,9 @@ fn found(check: Check, path: &Path, version: &str) -> Check {
 /// Presence only: these tools may start interactive sessions or call an LLM.
 fn on_path(check: Check, program: &str, fix: &str) -> Check {
     match which::which(program) {
-        Ok(path) => check.ok(path.display().to_string()).with_data(json!({"path": path})),
+        Ok(path) => check
+            .ok(path.display().to_string())
+            .with_data(json!({"path": path})),
         Err(_) => check.problem(Status::Warning, format!("{program} is not on PATH"), fix),
     }
 }
@@ -78,9 +90,17 @@ fn on_path(check: Check, program: &str, fix: &str) -> Check {
 /// The `docker ai` CLI plugin (Gordon), looked up where the docker CLI looks.
 fn docker_ai() -> Check {
     let check = Check::new("ai.docker-ai", "docker ai (optional)", false);
-    let name = if cfg!(windows) { "docker-ai.exe" } else { "docker-ai" };
-    let home = std::env::var_os("HOME").map(PathBuf::from).unwrap_or_default();
-    let config = std::env::var_os("DOCKER_CONFIG").map(PathBuf::from).unwrap_or(home.join(".docker"));
+    let name = if cfg!(windows) {
+        "docker-ai.exe"
+    } else {
+        "docker-ai"
+    };
+    let home = std::env::var_os("HOME")
+        .map(PathBuf::from)
+        .unwrap_or_default();
+    let config = std::env::var_os("DOCKER_CONFIG")
+        .map(PathBuf::from)
+        .unwrap_or(home.join(".docker"));
     let dirs = [
         config.join("cli-plugins"),
         "/usr/local/lib/docker/cli-plugins".into(),

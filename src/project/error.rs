@@ -25,14 +25,14 @@ impl std::fmt::Display for Origin {
             }
             Origin::File { path, .. } => write!(f, "{}", path.display()),
             Origin::SetArg(arg) => write!(f, "--set {arg}"),
-            Origin::Merged => f.write_str("configuration"),
+            Origin::Merged => f.write_str("the merged configuration"),
         }
     }
 }
 
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
-    #[error("{origin}: {message}{}", help_line(.help))]
+    #[error("{}{message}{}", origin_prefix(.origin), help_line(.help))]
     Invalid {
         origin: Origin,
         message: String,
@@ -55,6 +55,14 @@ pub enum ConfigError {
     },
 }
 
+// A rule across the merged layers has no single place to point at.
+fn origin_prefix(origin: &Origin) -> String {
+    match origin {
+        Origin::Merged => String::new(),
+        o => format!("{o}: "),
+    }
+}
+
 fn help_line(help: &Option<String>) -> String {
     match help {
         Some(h) => format!("\n  help: {h}"),
@@ -62,15 +70,17 @@ fn help_line(help: &Option<String>) -> String {
     }
 }
 
-/// "did you mean `x`?" when one candidate is close enough to be a typo.
+/// "did you mean `x`?" when a candidate is within a typo of `word`: at most
+/// one edit per three characters, as cargo judges it.
 pub fn did_you_mean<'a>(
     word: &str,
     candidates: impl IntoIterator<Item = &'a str>,
 ) -> Option<&'a str> {
+    let limit = (word.chars().count() / 3).max(1);
     candidates
         .into_iter()
-        .map(|c| (strsim::jaro_winkler(word, c), c))
-        .filter(|(score, _)| *score > 0.8)
-        .max_by(|a, b| a.0.total_cmp(&b.0))
+        .map(|c| (strsim::damerau_levenshtein(word, c), c))
+        .filter(|(distance, _)| *distance <= limit)
+        .min_by_key(|(distance, _)| *distance)
         .map(|(_, c)| c)
 }

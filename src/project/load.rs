@@ -1,7 +1,6 @@
 //! Finding the project, reading its layers, merging them and resolving the
 //! result into a `Project`.
 
-use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use super::error::{did_you_mean, ConfigError, Origin};
@@ -23,7 +22,10 @@ pub struct LoadOptions {
 
 /// The project root: `--project DIR`, else the nearest directory upward
 /// holding todo-dev.yaml, else the current directory.
-pub fn find_root(opts: &LoadOptions, cwd: &Path) -> Result<(PathBuf, Option<PathBuf>), ConfigError> {
+pub fn find_root(
+    opts: &LoadOptions,
+    cwd: &Path,
+) -> Result<(PathBuf, Option<PathBuf>), ConfigError> {
     if let Some(dir) = &opts.project_dir {
         let dir = cwd.join(dir);
         if !dir.is_dir() {
@@ -53,7 +55,11 @@ pub fn load(opts: &LoadOptions, cwd: &Path) -> Result<Project, ConfigError> {
             let layer: Layer = yaml::parse(path, &text)?;
             if layer.summary.is_some() {
                 return Err(invalid(
-                    Origin::File { path: path.clone(), line: 0, column: 0 },
+                    Origin::File {
+                        path: path.clone(),
+                        line: 0,
+                        column: 0,
+                    },
                     "`summary` belongs in a profile file, not in todo-dev.yaml",
                     "remove it, or move the profile settings to .todo-dev/profiles/NAME.yaml",
                 ));
@@ -89,7 +95,11 @@ pub fn load(opts: &LoadOptions, cwd: &Path) -> Result<Project, ConfigError> {
         map.remove("summary");
     }
     let layer: Layer = serde_json::from_value(merged.clone()).map_err(|e| {
-        invalid(Origin::Merged, &e.to_string(), "report this: merged layers should always re-read")
+        invalid(
+            Origin::Merged,
+            &e.to_string(),
+            "report this: merged layers should always re-read",
+        )
     })?;
     resolve(layer, root, config_file, profile.info, merged)
 }
@@ -98,9 +108,10 @@ fn parse_set(arg: &str) -> Result<Layer, ConfigError> {
     let origin = Origin::SetArg(arg.to_string());
     let text = values::set_arg_to_yaml(arg)
         .map_err(|m| invalid(origin.clone(), &m, "write --set key.path=value"))?;
-    yaml::parse::<Layer>(Path::new(""), &text).map_err(|e| match e {
-        ConfigError::Invalid { message, help, .. } => ConfigError::Invalid { origin, message, help },
-        other => other,
+    yaml::parse_generated::<Layer>(&text).map_err(|(message, help)| ConfigError::Invalid {
+        origin,
+        message,
+        help,
     })
 }
 
@@ -124,7 +135,12 @@ fn resolve(
     profile: ProfileInfo,
     merged: serde_json::Value,
 ) -> Result<Project, ConfigError> {
-    let missing = |key: &str| merged_rule(format!("`{key}` is not set"), "set it in todo-dev.yaml or the profile");
+    let missing = |key: &str| {
+        merged_rule(
+            format!("`{key}` is not set"),
+            "set it in todo-dev.yaml or the profile",
+        )
+    };
     let cluster = layer.cluster.clone().unwrap_or_default();
     let cluster = ClusterSpec {
         name: cluster.name.ok_or_else(|| missing("cluster.name"))?,
@@ -139,13 +155,19 @@ fn resolve(
     };
     if cluster.cpus < 2 {
         return Err(merged_rule(
-            format!("cluster.cpus is {}, Minikube needs at least 2", cluster.cpus),
+            format!(
+                "cluster.cpus is {}, Minikube needs at least 2",
+                cluster.cpus
+            ),
             "set cluster.cpus: 2 or more",
         ));
     }
     if cluster.memory_mib < 1800 {
         return Err(merged_rule(
-            format!("cluster.memory is {} MiB, Minikube needs at least 1800 MiB", cluster.memory_mib),
+            format!(
+                "cluster.memory is {} MiB, Minikube needs at least 1800 MiB",
+                cluster.memory_mib
+            ),
             "set cluster.memory: 4GiB",
         ));
     }
@@ -161,7 +183,10 @@ fn resolve(
     }
     let ingress_host = if access.ingress.unwrap_or(false) {
         Some(access.host.clone().ok_or_else(|| {
-            merged_rule("access.ingress is on but access.host is not set".into(), "set access.host, e.g. todo.local")
+            merged_rule(
+                "access.ingress is on but access.host is not set".into(),
+                "set access.host, e.g. todo.local",
+            )
         })?)
     } else {
         None
@@ -204,7 +229,10 @@ fn resolve(
                         let hint = did_you_mean(n, all)
                             .map(|s| format!("did you mean `{s}`?"))
                             .unwrap_or_else(|| format!("services are: {}", all.join(", ")));
-                        merged_rule(format!("autoscaling.services: unknown service `{n}`"), &hint)
+                        merged_rule(
+                            format!("autoscaling.services: unknown service `{n}`"),
+                            &hint,
+                        )
                     })
                 })
                 .collect::<Result<Vec<_>, _>>()?;
@@ -226,7 +254,10 @@ fn resolve(
         root,
         config_file,
         profile,
-        namespace: layer.namespace.clone().ok_or_else(|| missing("namespace"))?,
+        namespace: layer
+            .namespace
+            .clone()
+            .ok_or_else(|| missing("namespace"))?,
         database: layer.database.ok_or_else(|| missing("database"))?,
         redis: layer.redis.unwrap_or(false),
         cluster,
@@ -238,18 +269,29 @@ fn resolve(
     })
 }
 
-fn resolve_service(name: ServiceName, svc: ServiceLayer, root: &Path) -> Result<Service, ConfigError> {
+fn resolve_service(
+    name: ServiceName,
+    svc: ServiceLayer,
+    root: &Path,
+) -> Result<Service, ConfigError> {
     let key = |field: &str| format!("services.{name}.{field}");
     let need = |v: Option<String>, field: &str| {
-        v.filter(|s| !s.is_empty())
-            .ok_or_else(|| merged_rule(format!("`{}` is not set", key(field)), "set it in todo-dev.yaml"))
+        v.filter(|s| !s.is_empty()).ok_or_else(|| {
+            merged_rule(
+                format!("`{}` is not set", key(field)),
+                "set it in todo-dev.yaml",
+            )
+        })
     };
     let context_rel = need(svc.context, "context")?;
     let context = root.join(&context_rel);
     let image = need(svc.image, "image")?;
     if image.contains(':') || image.contains('@') {
         return Err(merged_rule(
-            format!("{} `{image}` has a tag; todo-dev computes tags from the build inputs", key("image")),
+            format!(
+                "{} `{image}` has a tag; todo-dev computes tags from the build inputs",
+                key("image")
+            ),
             "write the repository only, e.g. todo-backend",
         ));
     }
@@ -262,13 +304,18 @@ fn resolve_service(name: ServiceName, svc: ServiceLayer, root: &Path) -> Result<
         dockerfile: svc.dockerfile.map(|d| context.join(d)),
         context,
         image,
-        port: svc.port.ok_or_else(|| merged_rule(format!("`{}` is not set", key("port")), "set it in todo-dev.yaml"))?,
+        port: svc.port.ok_or_else(|| {
+            merged_rule(
+                format!("`{}` is not set", key("port")),
+                "set it in todo-dev.yaml",
+            )
+        })?,
         replicas: svc.replicas.unwrap_or(1),
         watch,
         sync: svc.sync.unwrap_or_default(),
         build_args: svc.build_args.unwrap_or_default(),
         target: svc.target,
-        env: svc.env.unwrap_or_else(BTreeMap::new),
+        env: svc.env.unwrap_or_default(),
     })
 }
 

@@ -12,3 +12,6 @@ mod yaml;
 pub use error::ConfigError;
 pub use load::{check_sources, load, LoadOptions};
 pub use model::Project;
+
+#[cfg(test)]
+mod tests;

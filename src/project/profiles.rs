@@ -122,7 +122,10 @@ fn read_profile_layer(path: &Path, text: &str) -> Result<Layer, ConfigError> {
                 column: 0,
             },
             message: "a profile cannot choose a profile (`profile:` key)".into(),
-            help: Some("remove the `profile:` line; choose profiles in todo-dev.yaml or with --profile".into()),
+            help: Some(
+                "remove the `profile:` line; choose profiles in todo-dev.yaml or with --profile"
+                    .into(),
+            ),
         });
     }
     Ok(layer)

@@ -107,9 +107,18 @@ pub fn parse_dotenv(text: &str) -> BTreeMap<String, String> {
 pub fn looks_secret(key: &str) -> bool {
     let k = key.to_ascii_uppercase();
     KNOWN.contains(&k.as_str())
-        || ["SECRET", "PASSWORD", "PASSWD", "TOKEN", "API_KEY", "APIKEY", "PRIVATE_KEY", "CREDENTIAL"]
-            .iter()
-            .any(|w| k.contains(w))
+        || [
+            "SECRET",
+            "PASSWORD",
+            "PASSWD",
+            "TOKEN",
+            "API_KEY",
+            "APIKEY",
+            "PRIVATE_KEY",
+            "CREDENTIAL",
+        ]
+        .iter()
+        .any(|w| k.contains(w))
 }
 
 #[cfg(test)]
@@ -130,11 +139,23 @@ mod tests {
     #[test]
     fn environment_wins_over_dotenv_and_debug_hides_values() {
         let dir = tempfile::tempdir().unwrap();
-        std::fs::write(dir.path().join(".env"), "DATABASE_URL=from-file\nBETTER_AUTH_SECRET=s3\n").unwrap();
-        let s = Secrets::gather(dir.path(), |k| (k == "DATABASE_URL").then(|| "from-env".to_string()));
+        std::fs::write(
+            dir.path().join(".env"),
+            "DATABASE_URL=from-file\nBETTER_AUTH_SECRET=s3\n",
+        )
+        .unwrap();
+        let s = Secrets::gather(dir.path(), |k| {
+            (k == "DATABASE_URL").then(|| "from-env".to_string())
+        });
         assert_eq!(s.get("DATABASE_URL").unwrap().value.expose(), "from-env");
-        assert_eq!(s.get("DATABASE_URL").unwrap().source, SecretSource::Environment);
-        assert!(matches!(s.get("BETTER_AUTH_SECRET").unwrap().source, SecretSource::DotEnv(_)));
+        assert_eq!(
+            s.get("DATABASE_URL").unwrap().source,
+            SecretSource::Environment
+        );
+        assert!(matches!(
+            s.get("BETTER_AUTH_SECRET").unwrap().source,
+            SecretSource::DotEnv(_)
+        ));
         assert!(s.get("OPENAI_API_KEY").is_none());
         assert!(!format!("{s:?}").contains("s3"));
         assert!(!format!("{s:?}").contains("from-env"));
@@ -142,7 +163,13 @@ mod tests {
 
     #[test]
     fn secret_looking_keys() {
-        for k in ["DATABASE_URL", "openai_api_key", "JWT_SECRET", "DB_PASSWORD", "GH_TOKEN"] {
+        for k in [
+            "DATABASE_URL",
+            "openai_api_key",
+            "JWT_SECRET",
+            "DB_PASSWORD",
+            "GH_TOKEN",
+        ] {
             assert!(looks_secret(k), "{k}");
         }
         for k in ["LOG_LEVEL", "LLM_MODEL", "BACKEND_URL", "PYTHON_IMAGE"] {

@@ -95,8 +95,14 @@ mod tests {
                 "services.backend.replicas=3",
                 r#"{"services": {"backend": {"replicas": 3}}}"#,
             ),
-            ("cluster.addons=[ingress]", r#"{"cluster": {"addons": [ingress]}}"#),
-            ("services.backend.env.X=a: b", r#"{"services": {"backend": {"env": {"X": "a: b"}}}}"#),
+            (
+                "cluster.addons=[ingress]",
+                r#"{"cluster": {"addons": [ingress]}}"#,
+            ),
+            (
+                "services.backend.env.X=a: b",
+                r#"{"services": {"backend": {"env": {"X": "a: b"}}}}"#,
+            ),
             ("namespace=", r#"{"namespace": ""}"#),
         ];
         for (arg, want) in table {

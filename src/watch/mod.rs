@@ -68,7 +68,13 @@ mod tests {
     #[test]
     fn counts_directories_but_not_ignored_ones() {
         let dir = tempfile::tempdir().unwrap();
-        for d in ["app/api", "app/models", "node_modules/x/y", ".git/objects", "tests"] {
+        for d in [
+            "app/api",
+            "app/models",
+            "node_modules/x/y",
+            ".git/objects",
+            "tests",
+        ] {
             std::fs::create_dir_all(dir.path().join(d)).unwrap();
         }
         // root, app, app/api, app/models, tests

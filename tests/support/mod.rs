@@ -1,0 +1,134 @@
+//! Shared fixtures for the integration tests: running the built binary in a
+//! controlled environment, a PATH without chosen tools, the fake minikube.
+#![allow(dead_code)]
+
+use std::collections::HashSet;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+/// The directory holding the fake `minikube` (and any other fake tools).
+pub fn fake_bin() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/support/bin")
+}
+
+/// A temporary project with the reference app's folders.
+pub fn reference_project() -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir_all(dir.path().join("frontend/src")).unwrap();
+    std::fs::create_dir_all(dir.path().join("backend/app")).unwrap();
+    dir
+}
+
+/// A test environment: its own HOME (so no real kubeconfig or minikube
+/// state leaks in), PATH made of the real one minus `hidden` tools, plus the
+/// fake minikube unless hidden.
+pub struct Sandbox {
+    pub home: tempfile::TempDir,
+    pub bin: tempfile::TempDir,
+}
+
+impl Sandbox {
+    pub fn new(hidden: &[&str]) -> Sandbox {
+        let home = tempfile::tempdir().unwrap();
+        let bin = tempfile::tempdir().unwrap();
+        let hidden: HashSet<&str> = hidden.iter().copied().collect();
+        let mut dirs = vec![fake_bin()];
+        dirs.extend(std::env::split_paths(
+            &std::env::var_os("PATH").unwrap_or_default(),
+        ));
+        for dir in dirs {
+            let Ok(entries) = std::fs::read_dir(&dir) else {
+                continue;
+            };
+            for e in entries.flatten() {
+                let name = e.file_name();
+                let Some(n) = name.to_str() else { continue };
+                let link = bin.path().join(n);
+                if hidden.contains(n) || link.symlink_metadata().is_ok() {
+                    continue;
+                }
+                let _ = std::os::unix::fs::symlink(e.path(), link);
+            }
+        }
+        Sandbox { home, bin }
+    }
+
+    /// `todo-dev ARGS` in `dir`, with Docker pointed nowhere unless the test says.
+    pub fn todo_dev(&self, dir: &Path, args: &[&str]) -> Command {
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_todo-dev"));
+        cmd.args(args)
+            .current_dir(dir)
+            .env_clear()
+            .env("PATH", self.bin.path())
+            .env("HOME", self.home.path())
+            .env("NO_COLOR", "1")
+            .env(
+                "FAKE_MINIKUBE_HOME",
+                self.home.path().join(".fake-minikube"),
+            );
+        cmd
+    }
+}
+
+pub fn stdout(out: &Output) -> String {
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+pub fn stderr(out: &Output) -> String {
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
+pub fn json(out: &Output) -> serde_json::Value {
+    serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
+        panic!(
+            "stdout is not JSON ({e}):\n{}\nstderr:\n{}",
+            stdout(out),
+            stderr(out)
+        )
+    })
+}
+
+/// The check with this id from a doctor report.
+pub fn check<'a>(report: &'a serde_json::Value, id: &str) -> &'a serde_json::Value {
+    report["checks"]
+        .as_array()
+        .and_then(|c| c.iter().find(|c| c["id"] == id))
+        .unwrap_or_else(|| panic!("no check {id} in {report:#}"))
+}
+
+/// A Docker daemon address for tests that need one. Under scripts/test.sh
+/// (TODO_DEV_REQUIRE_DOCKER=1) a missing daemon fails the test; in a bare
+/// `cargo test` it is reported as skipped.
+pub fn docker_host_or_skip(test: &str) -> Option<String> {
+    let host =
+        std::env::var("DOCKER_HOST").unwrap_or_else(|_| "unix:///var/run/docker.sock".into());
+    let reachable = match host.strip_prefix("unix://") {
+        Some(sock) => std::os::unix::net::UnixStream::connect(sock).is_ok(),
+        None => true,
+    };
+    if reachable {
+        return Some(host);
+    }
+    if std::env::var_os("TODO_DEV_REQUIRE_DOCKER").is_some() {
+        panic!("{test}: no Docker daemon at {host}, and TODO_DEV_REQUIRE_DOCKER is set");
+    }
+    eprintln!("SKIPPED {test}: no Docker daemon at {host} (run scripts/test.sh to start one)");
+    None
+}
+
+/// The TLS daemon scripts/test.sh starts: (DOCKER_HOST, DOCKER_CERT_PATH).
+pub fn tls_docker_or_skip(test: &str) -> Option<(String, String)> {
+    match (
+        std::env::var("TODO_DEV_TEST_TLS_DOCKER_HOST"),
+        std::env::var("TODO_DEV_TEST_TLS_CERT_PATH"),
+    ) {
+        (Ok(h), Ok(c)) => Some((h, c)),
+        _ if std::env::var_os("TODO_DEV_REQUIRE_DOCKER").is_some() => {
+            panic!("{test}: TODO_DEV_TEST_TLS_DOCKER_HOST/CERT_PATH unset under scripts/test.sh")
+        }
+        _ => {
+            eprintln!("SKIPPED {test}: no TLS Docker daemon (run scripts/test.sh to start one)");
+            None
+        }
+    }
+}
