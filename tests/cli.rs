@@ -24,7 +24,15 @@ fn help_lists_only_working_commands_and_the_global_flags() {
         .collect();
     assert_eq!(
         commands,
-        ["doctor", "profiles", "config", "completions", "help"],
+        [
+            "doctor",
+            "build",
+            "context",
+            "profiles",
+            "config",
+            "completions",
+            "help"
+        ],
         "{help}"
     );
     for flag in [

@@ -1,3 +1,8 @@
-//! The build side: reaching Docker daemons (and, later, contexts and builds).
+//! The build side: contexts (`.dockerignore`, tar, hash), built-in
+//! Dockerfiles, images, and reaching Docker daemons.
 
+pub mod context;
 pub mod docker;
+pub mod ignore;
+pub mod image;
+pub mod template;

@@ -1,7 +1,9 @@
 //! One module per subcommand. Each returns how the process should exit.
 
+pub mod build;
 pub mod completions;
 pub mod config;
+pub mod context;
 pub mod doctor;
 pub mod profiles;
 

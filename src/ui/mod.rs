@@ -1,5 +1,7 @@
 //! Terminal output: colour when wanted, plain otherwise, JSON on request.
 
+pub mod progress;
+
 use std::io::IsTerminal;
 
 /// How this run prints.

@@ -1,0 +1,398 @@
+//! Building one service's image: plan (context + tag), skip when the daemon
+//! has the tag, else stream the context to the daemon and follow its log.
+
+use std::collections::{BTreeMap, HashMap, VecDeque};
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use bollard::query_parameters::BuildImageOptions;
+use bollard::Docker;
+use futures::StreamExt;
+
+use super::context::{BuildContext, ContextError, InjectedFile, INJECTED_DIR};
+use super::template::{self, DockerfileError, DockerfileSource};
+use crate::project::model::{Service, ServiceName};
+
+/// Lines of build output kept to show when a build fails.
+const TAIL_LINES: usize = 50;
+
+/// `repository:td-<16 hex>`: the tag is the content hash of the build inputs.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ImageTag {
+    pub repository: String,
+    pub tag: String,
+}
+
+impl std::fmt::Display for ImageTag {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}:{}", self.repository, self.tag)
+    }
+}
+
+/// Everything needed to build one image, decided before talking to Docker.
+#[derive(Debug, Clone)]
+pub struct BuildPlan {
+    pub service: ServiceName,
+    pub image: ImageTag,
+    pub context: BuildContext,
+    /// The Dockerfile's path inside the context.
+    pub dockerfile: String,
+    pub dockerfile_source: DockerfileSource,
+    pub build_args: BTreeMap<String, String>,
+    pub target: Option<String>,
+    pub labels: BTreeMap<String, String>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum BuildError {
+    #[error(transparent)]
+    Dockerfile(#[from] DockerfileError),
+    #[error("service `{service}`: {source}")]
+    Context {
+        service: ServiceName,
+        source: ContextError,
+    },
+    #[error("service `{service}`: the Docker daemon rejected the build: {message}{}", hint(.message))]
+    Rejected {
+        service: ServiceName,
+        message: String,
+    },
+    #[error("service `{service}`: build failed: {message}{}\n--- last {} lines of the build log ---\n{}\n--- full log: {} ---", hint(.message), .tail.len(), .tail.join("\n"), .log.display())]
+    StepFailed {
+        service: ServiceName,
+        message: String,
+        tail: Vec<String>,
+        log: PathBuf,
+    },
+    #[error("service `{service}`: lost the Docker daemon during the build: {reason}\n  help: check that the daemon is still running (`todo-dev doctor`), then build again; no image was tagged")]
+    DaemonLost {
+        service: ServiceName,
+        reason: String,
+    },
+    #[error("service `{service}`: cannot ask the Docker daemon about {image}: {reason}")]
+    Daemon {
+        service: ServiceName,
+        image: String,
+        reason: String,
+    },
+}
+
+fn hint(message: &str) -> &'static str {
+    if message.contains("no space left on device") {
+        "\n  help: the Docker daemon's disk is full: `docker system prune` frees unused images and build cache"
+    } else if message.contains("dockerfile parse error") || message.contains("unknown instruction")
+    {
+        "\n  help: fix the Dockerfile line named above"
+    } else if [
+        "pull access denied",
+        "manifest unknown",
+        "not found: manifest",
+        "registry-1.docker.io",
+        "no such host",
+    ]
+    .iter()
+    .any(|m| message.contains(m))
+    {
+        "\n  help: a base image is not in the daemon and could not be pulled: check the FROM line or the *_IMAGE build args, or `docker pull` it first"
+    } else {
+        ""
+    }
+}
+
+/// What a build reports as it goes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum BuildEvent {
+    Step {
+        step: u32,
+        steps: u32,
+        instruction: String,
+    },
+    Output(String),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum BuildOutcome {
+    /// The daemon already had this tag.
+    Unchanged,
+    Built {
+        seconds: f64,
+    },
+}
+
+/// Scans the context, chooses the Dockerfile and computes the tag. Blocking.
+pub fn plan(project_name: &str, service: &Service) -> Result<BuildPlan, BuildError> {
+    let source = template::choose(service)?;
+    let ctx_err = |source| BuildError::Context {
+        service: service.name,
+        source,
+    };
+    let mut build_args = BTreeMap::new();
+    let (dockerfile, injected) = match &source {
+        DockerfileSource::Template(stack) => {
+            let (files, path) = template::files(*stack);
+            build_args = template::args(*stack, service);
+            (path, files)
+        }
+        DockerfileSource::File(path) => match path.strip_prefix(&service.context) {
+            Ok(rel) if !rel.starts_with(INJECTED_DIR) => (to_slash(rel), vec![]),
+            _ => {
+                // Outside the context: send it along, as the docker CLI does.
+                let contents = std::fs::read(path).map_err(|source| {
+                    ctx_err(ContextError::Read {
+                        path: path.clone(),
+                        source,
+                    })
+                })?;
+                let rel = format!("{INJECTED_DIR}/Dockerfile");
+                (
+                    rel.clone(),
+                    vec![InjectedFile {
+                        rel_path: rel,
+                        contents,
+                        mode: 0o644,
+                    }],
+                )
+            }
+        },
+    };
+    build_args.extend(service.build_args.clone());
+    let always_send = [dockerfile.as_str(), ".dockerignore"];
+    let mut context = BuildContext::scan(&service.context, &always_send).map_err(ctx_err)?;
+    context.injected = injected;
+    let args_text: String = build_args
+        .iter()
+        .map(|(k, v)| format!("{k}={v}\n"))
+        .collect();
+    let target = service.target.clone().unwrap_or_default();
+    let hash = context
+        .content_hash(&[
+            ("dockerfile", &dockerfile),
+            ("build-args", &args_text),
+            ("target", &target),
+        ])
+        .map_err(ctx_err)?;
+    let labels = BTreeMap::from([
+        (
+            "app.kubernetes.io/managed-by".to_string(),
+            "todo-dev".to_string(),
+        ),
+        (
+            "app.kubernetes.io/part-of".to_string(),
+            project_name.to_string(),
+        ),
+        (
+            "app.kubernetes.io/name".to_string(),
+            service.name.to_string(),
+        ),
+    ]);
+    Ok(BuildPlan {
+        service: service.name,
+        image: ImageTag {
+            repository: service.image.clone(),
+            tag: format!("td-{}", &hash.to_hex()[..16]),
+        },
+        context,
+        dockerfile,
+        dockerfile_source: source,
+        build_args,
+        target: service.target.clone(),
+        labels,
+    })
+}
+
+fn to_slash(p: &Path) -> String {
+    p.components()
+        .map(|c| c.as_os_str().to_string_lossy().into_owned())
+        .collect::<Vec<_>>()
+        .join("/")
+}
+
+/// Whether the daemon already has `image`.
+pub async fn exists(
+    docker: &Docker,
+    service: ServiceName,
+    image: &ImageTag,
+) -> Result<bool, BuildError> {
+    match docker.inspect_image(&image.to_string()).await {
+        Ok(_) => Ok(true),
+        Err(bollard::errors::Error::DockerResponseServerError {
+            status_code: 404, ..
+        }) => Ok(false),
+        Err(e) => Err(BuildError::Daemon {
+            service,
+            image: image.to_string(),
+            reason: e.to_string(),
+        }),
+    }
+}
+
+/// Builds `plan` unless the daemon has its tag (or `force`). The full log
+/// goes to `log_path`; `on_event` sees steps and output lines as they come.
+pub async fn build(
+    docker: &Docker,
+    plan: BuildPlan,
+    force: bool,
+    log_path: &Path,
+    mut on_event: impl FnMut(BuildEvent),
+) -> Result<BuildOutcome, BuildError> {
+    let service = plan.service;
+    if !force && exists(docker, service, &plan.image).await? {
+        return Ok(BuildOutcome::Unchanged);
+    }
+    let started = Instant::now();
+    let image = plan.image.to_string();
+    let options = BuildImageOptions {
+        dockerfile: plan.dockerfile.clone(),
+        t: Some(image.clone()),
+        rm: true,
+        // Remove intermediate containers even when a step fails.
+        forcerm: true,
+        buildargs: Some(
+            plan.build_args
+                .clone()
+                .into_iter()
+                .collect::<HashMap<_, _>>(),
+        ),
+        labels: Some(plan.labels.clone().into_iter().collect::<HashMap<_, _>>()),
+        target: plan.target.clone().unwrap_or_default(),
+        ..Default::default()
+    };
+    let rx = plan.context.tar_stream();
+    let body =
+        futures::stream::unfold(rx, |mut rx| async move { rx.recv().await.map(|c| (c, rx)) });
+    let mut stream = docker.build_image(options, None, Some(bollard::body_try_stream(body)));
+
+    let mut log = LogFile::create(log_path);
+    let mut tail: VecDeque<String> = VecDeque::with_capacity(TAIL_LINES);
+    let mut keep = |line: &str, log: &mut LogFile| {
+        log.line(line);
+        if tail.len() == TAIL_LINES {
+            tail.pop_front();
+        }
+        tail.push_back(line.to_string());
+    };
+    let mut failure: Option<BuildError> = None;
+    while let Some(item) = stream.next().await {
+        match item {
+            Ok(info) => {
+                if let Some(text) = info.stream.as_deref() {
+                    for line in text.lines().filter(|l| !l.trim().is_empty()) {
+                        keep(line, &mut log);
+                        match parse_step(line) {
+                            Some(step) => on_event(step),
+                            None => on_event(BuildEvent::Output(line.to_string())),
+                        }
+                    }
+                }
+                if let Some(status) = info.status.as_deref() {
+                    keep(status, &mut log);
+                }
+                let error = info.error_detail.and_then(|d| d.message);
+                if let Some(message) = error {
+                    keep(&message, &mut log);
+                    failure = Some(BuildError::StepFailed {
+                        service,
+                        message,
+                        tail: Vec::new(),
+                        log: log_path.to_path_buf(),
+                    });
+                }
+            }
+            Err(bollard::errors::Error::DockerResponseServerError { message, .. }) => {
+                keep(&message, &mut log);
+                failure = Some(BuildError::Rejected { service, message });
+                break;
+            }
+            Err(bollard::errors::Error::DockerStreamError { error }) => {
+                keep(&error, &mut log);
+                failure = Some(BuildError::StepFailed {
+                    service,
+                    message: error,
+                    tail: Vec::new(),
+                    log: log_path.to_path_buf(),
+                });
+                break;
+            }
+            Err(e) => {
+                let reason = e.to_string();
+                keep(&reason, &mut log);
+                failure = Some(BuildError::DaemonLost { service, reason });
+                break;
+            }
+        }
+    }
+    if let Some(mut err) = failure {
+        if let BuildError::StepFailed { tail: t, .. } = &mut err {
+            *t = tail.into_iter().collect();
+        }
+        // The builder tags only on success; make sure no tag survives a failure anyway.
+        if exists(docker, service, &plan.image).await.unwrap_or(false) {
+            let _ = docker
+                .remove_image(
+                    &image,
+                    None::<bollard::query_parameters::RemoveImageOptions>,
+                    None,
+                )
+                .await;
+        }
+        return Err(err);
+    }
+    Ok(BuildOutcome::Built {
+        seconds: started.elapsed().as_secs_f64(),
+    })
+}
+
+/// `Step 3/10 : RUN pip install ...` from the classic builder's output.
+pub fn parse_step(line: &str) -> Option<BuildEvent> {
+    let rest = line.strip_prefix("Step ")?;
+    let (counts, instruction) = rest.split_once(" : ")?;
+    let (step, steps) = counts.split_once('/')?;
+    Some(BuildEvent::Step {
+        step: step.trim().parse().ok()?,
+        steps: steps.trim().parse().ok()?,
+        instruction: instruction.trim().to_string(),
+    })
+}
+
+/// The build log on disk; a log that cannot be written must not fail the build.
+struct LogFile(Option<std::io::BufWriter<std::fs::File>>);
+
+impl LogFile {
+    fn create(path: &Path) -> LogFile {
+        if let Some(dir) = path.parent() {
+            let _ = std::fs::create_dir_all(dir);
+        }
+        LogFile(
+            std::fs::File::create(path)
+                .ok()
+                .map(std::io::BufWriter::new),
+        )
+    }
+
+    fn line(&mut self, line: &str) {
+        use std::io::Write;
+        if let Some(w) = &mut self.0 {
+            let _ = writeln!(w, "{line}");
+            let _ = w.flush();
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reads_classic_builder_steps() {
+        assert_eq!(
+            parse_step("Step 3/10 : RUN pip install -r requirements.txt"),
+            Some(BuildEvent::Step {
+                step: 3,
+                steps: 10,
+                instruction: "RUN pip install -r requirements.txt".into()
+            })
+        );
+        assert_eq!(parse_step(" ---> Running in 1234"), None);
+        assert_eq!(parse_step("Step x/y : RUN"), None);
+    }
+}

@@ -1,0 +1,400 @@
+//! `todo-dev build` and `todo-dev context` against a real Docker engine
+//! (started by scripts/test.sh), over the local socket and over TLS.
+
+mod support;
+
+use std::io::{Read, Write};
+use std::net::TcpListener;
+use std::path::Path;
+use std::process::{Command, Output};
+
+use support::{docker_host_or_skip, stderr, stdout, tls_docker_or_skip, Sandbox};
+
+/// A locally made Debian image (scripts/base-images.sh) for Dockerfiles that RUN.
+fn debian_image() -> String {
+    std::env::var("TODO_DEV_TEST_DEBIAN_IMAGE")
+        .unwrap_or_else(|_| "todo-dev-test/debian:bookworm".into())
+}
+
+/// A project whose only service is `backend`, built from `dockerfile`.
+fn backend_project(dockerfile: &str, image: &str) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    let p = dir.path();
+    std::fs::create_dir_all(p.join("backend/app")).unwrap();
+    std::fs::write(p.join("backend/app/main.py"), "print('v1')\n").unwrap();
+    std::fs::write(p.join("backend/Dockerfile"), dockerfile).unwrap();
+    std::fs::write(
+        p.join("todo-dev.yaml"),
+        format!("profile: lite\nservices:\n  frontend: {{enabled: false}}\n  backend:\n    image: {image}\n"),
+    )
+    .unwrap();
+    dir
+}
+
+fn build(sb: &Sandbox, dir: &Path, host: &str, args: &[&str]) -> Output {
+    let mut all = vec!["build"];
+    all.extend_from_slice(args);
+    sb.todo_dev(dir, &all)
+        .env("DOCKER_HOST", host)
+        .output()
+        .unwrap()
+}
+
+/// The JSON events of a `build --json` run.
+fn events(out: &Output) -> Vec<serde_json::Value> {
+    stdout(out)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("not JSON ({e}): {l}")))
+        .collect()
+}
+
+fn done(events: &[serde_json::Value], service: &str) -> serde_json::Value {
+    events
+        .iter()
+        .find(|e| e["event"] == "build.done" && e["service"] == service)
+        .cloned()
+        .unwrap_or_else(|| panic!("no build.done for {service} in {events:#?}"))
+}
+
+fn docker(host: &str, args: &[&str]) -> Output {
+    Command::new("docker")
+        .args(args)
+        .env("DOCKER_HOST", host)
+        .output()
+        .unwrap()
+}
+
+fn image_exists(host: &str, image: &str) -> bool {
+    docker(host, &["image", "inspect", image]).status.success()
+}
+
+#[test]
+fn builds_once_then_skips_until_the_inputs_change() {
+    let Some(host) = docker_host_or_skip("builds_once_then_skips_until_the_inputs_change") else {
+        return;
+    };
+    let sb = Sandbox::new(&[]);
+    let dir = backend_project("FROM scratch\nCOPY . /app\n", "todo-dev-test-skip");
+    let out = build(&sb, dir.path(), &host, &["--json"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let first = done(&events(&out), "backend");
+    assert_eq!(first["result"], "built");
+    let image = first["image"].as_str().unwrap().to_string();
+    assert!(
+        image.starts_with("todo-dev-test-skip:td-")
+            && image.len() == "todo-dev-test-skip:td-".len() + 16,
+        "{image}"
+    );
+    assert!(image_exists(&host, &image));
+    let labels = stdout(&docker(
+        &host,
+        &["image", "inspect", "-f", "{{json .Config.Labels}}", &image],
+    ));
+    assert!(
+        labels.contains("\"app.kubernetes.io/managed-by\":\"todo-dev\""),
+        "{labels}"
+    );
+
+    let again = done(
+        &events(&build(&sb, dir.path(), &host, &["--json"])),
+        "backend",
+    );
+    assert_eq!(
+        (again["result"].as_str(), again["image"].as_str()),
+        (Some("unchanged"), Some(image.as_str()))
+    );
+
+    // A new mtime alone is no change; new contents are.
+    let f = dir.path().join("backend/app/main.py");
+    std::fs::File::options()
+        .append(true)
+        .open(&f)
+        .unwrap()
+        .set_modified(std::time::SystemTime::now())
+        .unwrap();
+    assert_eq!(
+        done(
+            &events(&build(&sb, dir.path(), &host, &["--json"])),
+            "backend"
+        )["result"],
+        "unchanged"
+    );
+    std::fs::write(&f, "print('v2')\n").unwrap();
+    let changed = done(
+        &events(&build(&sb, dir.path(), &host, &["--json"])),
+        "backend",
+    );
+    assert_eq!(changed["result"], "built");
+    assert_ne!(changed["image"], image.as_str());
+    let forced = done(
+        &events(&build(&sb, dir.path(), &host, &["--json", "--force"])),
+        "backend",
+    );
+    assert_eq!(
+        (forced["result"].as_str(), forced["image"].as_str()),
+        (Some("built"), changed["image"].as_str())
+    );
+
+    // Plain output: one line per service with its image.
+    let out = build(&sb, dir.path(), &host, &[]);
+    assert!(
+        stderr(&out).contains(&format!("{} unchanged", changed["image"].as_str().unwrap())),
+        "{}",
+        stderr(&out)
+    );
+    for img in [image.as_str(), changed["image"].as_str().unwrap()] {
+        docker(&host, &["rmi", img]);
+    }
+}
+
+#[test]
+fn builds_into_a_tls_daemon_as_minikube_hands_it_out() {
+    let Some((host, certs)) =
+        tls_docker_or_skip("builds_into_a_tls_daemon_as_minikube_hands_it_out")
+    else {
+        return;
+    };
+    let sb = Sandbox::new(&[]);
+    let dir = backend_project("FROM scratch\nCOPY . /app\n", "todo-dev-test-tls");
+    let out = sb
+        .todo_dev(dir.path(), &["build", "--json", "--force"])
+        .env("DOCKER_HOST", &host)
+        .env("DOCKER_TLS_VERIFY", "1")
+        .env("DOCKER_CERT_PATH", &certs)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", stderr(&out));
+    let d = done(&events(&out), "backend");
+    assert_eq!(d["result"], "built");
+    let image = d["image"].as_str().unwrap();
+    let check = Command::new("docker")
+        .args(["image", "inspect", image])
+        .env("DOCKER_HOST", &host)
+        .env("DOCKER_TLS_VERIFY", "1")
+        .env("DOCKER_CERT_PATH", &certs)
+        .output()
+        .unwrap();
+    assert!(check.status.success(), "{}", stderr(&check));
+}
+
+#[test]
+fn a_failing_step_shows_the_log_tail_and_leaves_no_tag() {
+    let Some(host) = docker_host_or_skip("a_failing_step_shows_the_log_tail_and_leaves_no_tag")
+    else {
+        return;
+    };
+    let sb = Sandbox::new(&[]);
+    let dockerfile = format!(
+        "FROM {}\nRUN for i in $(seq 1 80); do echo build-line-$i; done; echo the-last-words; exit 3\n",
+        debian_image()
+    );
+    let dir = backend_project(&dockerfile, "todo-dev-test-fail");
+    let out = build(&sb, dir.path(), &host, &[]);
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    let err = stderr(&out);
+    assert!(err.contains("backend") && err.contains("failed"), "{err}");
+    assert!(
+        err.contains("the-last-words") && err.contains("returned a non-zero code: 3"),
+        "{err}"
+    );
+    assert!(
+        !err.contains("build-line-20\n"),
+        "only the tail is shown:\n{err}"
+    );
+    let log = dir.path().join(".todo-dev/logs/build-backend.log");
+    assert!(err.contains(&log.display().to_string()), "{err}");
+    assert!(std::fs::read_to_string(&log)
+        .unwrap()
+        .contains("build-line-1\n"));
+    let tags = stdout(&docker(
+        &host,
+        &["images", "todo-dev-test-fail", "--format", "{{.Tag}}"],
+    ));
+    assert!(tags.trim().is_empty(), "a tag survived: {tags}");
+    // No stopped build containers left behind.
+    let left = stdout(&docker(
+        &host,
+        &[
+            "ps",
+            "-a",
+            "--filter",
+            "status=exited",
+            "--format",
+            "{{.Command}}",
+        ],
+    ));
+    assert!(!left.contains("build-line"), "{left}");
+}
+
+#[test]
+fn a_dockerfile_syntax_error_names_the_service_and_line() {
+    let Some(host) = docker_host_or_skip("a_dockerfile_syntax_error_names_the_service_and_line")
+    else {
+        return;
+    };
+    let sb = Sandbox::new(&[]);
+    let dir = backend_project("FROM scratch\nRUNN nothing\n", "todo-dev-test-syntax");
+    let out = build(&sb, dir.path(), &host, &[]);
+    assert_eq!(out.status.code(), Some(1));
+    let err = stderr(&out);
+    assert!(
+        err.contains("service `backend`") && err.contains("unknown instruction"),
+        "{err}"
+    );
+    assert!(err.contains("line 2"), "{err}");
+}
+
+#[test]
+fn a_service_with_no_dockerfile_and_no_template_is_named() {
+    let Some(host) = docker_host_or_skip("a_service_with_no_dockerfile_and_no_template_is_named")
+    else {
+        return;
+    };
+    let sb = Sandbox::new(&[]);
+    let dir = support::reference_project();
+    let out = build(&sb, dir.path(), &host, &["frontend"]);
+    assert_eq!(out.status.code(), Some(1));
+    let err = stderr(&out);
+    assert!(
+        err.contains("service `frontend`") && err.contains("no built-in template fits"),
+        "{err}"
+    );
+    let out = build(&sb, dir.path(), &host, &["fronted"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        stderr(&out).contains("did you mean `frontend`?"),
+        "{}",
+        stderr(&out)
+    );
+}
+
+/// A daemon that answers the handshake, then drops the connection while the
+/// context is being sent.
+#[test]
+fn a_daemon_that_goes_away_mid_build_is_reported() {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let host = format!("tcp://{}", listener.local_addr().unwrap());
+    std::thread::spawn(move || {
+        for conn in listener.incoming().flatten().take(8) {
+            std::thread::spawn(move || fake_daemon_connection(conn));
+        }
+    });
+    let sb = Sandbox::new(&[]);
+    let dir = backend_project("FROM scratch\nCOPY . /app\n", "todo-dev-test-gone");
+    // Enough context that the upload is still going when the daemon leaves.
+    std::fs::write(dir.path().join("backend/big.bin"), vec![7u8; 8 << 20]).unwrap();
+    let out = build(&sb, dir.path(), &host, &[]);
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    let err = stderr(&out);
+    assert!(
+        err.contains("service `backend`") && err.contains("lost the Docker daemon"),
+        "{err}"
+    );
+}
+
+fn fake_daemon_connection(mut conn: std::net::TcpStream) {
+    let mut buf = vec![0u8; 64 * 1024];
+    loop {
+        let mut head = Vec::new();
+        while !head.windows(4).any(|w| w == b"\r\n\r\n") {
+            match conn.read(&mut buf) {
+                Ok(0) | Err(_) => return,
+                Ok(n) => head.extend_from_slice(&buf[..n]),
+            }
+        }
+        let text = String::from_utf8_lossy(&head).into_owned();
+        let path = text.split_whitespace().nth(1).unwrap_or("").to_string();
+        let (status, body) = if path.contains("/build") {
+            // Take a little of the context, then vanish.
+            let _ = conn.read(&mut buf);
+            let _ = conn.shutdown(std::net::Shutdown::Both);
+            return;
+        } else if path.contains("/version") {
+            ("200 OK", r#"{"Version":"20.10.24","ApiVersion":"1.41"}"#)
+        } else if path.contains("/info") {
+            (
+                "200 OK",
+                r#"{"NCPU":2,"MemTotal":4000000000,"OperatingSystem":"fake"}"#,
+            )
+        } else {
+            ("404 Not Found", r#"{"message":"No such image"}"#)
+        };
+        let reply = format!(
+            "HTTP/1.1 {status}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nApi-Version: 1.41\r\n\r\n{body}",
+            body.len()
+        );
+        if conn.write_all(reply.as_bytes()).is_err() {
+            return;
+        }
+    }
+}
+
+#[test]
+fn warns_about_what_should_not_be_in_a_context() {
+    let Some(host) = docker_host_or_skip("warns_about_what_should_not_be_in_a_context") else {
+        return;
+    };
+    let sb = Sandbox::new(&[]);
+    let dir = backend_project("FROM scratch\nCOPY app /app\n", "todo-dev-test-warn");
+    std::fs::create_dir_all(dir.path().join("backend/.venv/lib")).unwrap();
+    std::fs::write(dir.path().join("backend/.venv/lib/x.py"), "x").unwrap();
+    std::fs::write(dir.path().join("backend/.env"), "OPENAI_API_KEY=sk-test").unwrap();
+    let out = build(&sb, dir.path(), &host, &[]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let err = stderr(&out);
+    let ignore = dir.path().join("backend/.dockerignore");
+    assert!(
+        err.contains(&format!("add `.venv` to {}", ignore.display())),
+        "{err}"
+    );
+    assert!(
+        err.contains(&format!("add `.env` to {}", ignore.display())),
+        "{err}"
+    );
+    assert!(!err.contains("sk-test"));
+
+    let ctx = stdout(
+        &sb.todo_dev(dir.path(), &["context", "backend", "--size"])
+            .output()
+            .unwrap(),
+    );
+    assert!(ctx.contains("4 files"), "{ctx}");
+    assert!(ctx.lines().any(|l| l.trim_end().ends_with(" app")), "{ctx}");
+    assert!(ctx.contains("add `.env`"), "{ctx}");
+    std::fs::write(&ignore, ".venv\n.env\n").unwrap();
+    let list = stdout(
+        &sb.todo_dev(dir.path(), &["context", "backend", "--list"])
+            .output()
+            .unwrap(),
+    );
+    assert_eq!(list, ".dockerignore\nDockerfile\napp/main.py\n");
+}
+
+#[test]
+fn independent_services_build_together() {
+    let Some(host) = docker_host_or_skip("independent_services_build_together") else {
+        return;
+    };
+    let sb = Sandbox::new(&[]);
+    let dir = backend_project("FROM scratch\nCOPY . /app\n", "todo-dev-test-par-backend");
+    std::fs::create_dir_all(dir.path().join("frontend")).unwrap();
+    std::fs::write(
+        dir.path().join("frontend/Dockerfile"),
+        "FROM scratch\nCOPY . /site\n",
+    )
+    .unwrap();
+    std::fs::write(dir.path().join("frontend/index.html"), "<h1>todo</h1>").unwrap();
+    std::fs::write(
+        dir.path().join("todo-dev.yaml"),
+        "profile: lite\nservices:\n  backend: {image: todo-dev-test-par-backend}\n  frontend: {image: todo-dev-test-par-frontend}\n",
+    )
+    .unwrap();
+    let out = build(&sb, dir.path(), &host, &["--json", "--force"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let ev = events(&out);
+    for s in ["frontend", "backend"] {
+        assert_eq!(done(&ev, s)["result"], "built");
+    }
+    let steps = ev.iter().filter(|e| e["event"] == "build.step").count();
+    assert!(steps >= 4, "step events: {ev:#?}");
+}
