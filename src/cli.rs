@@ -48,6 +48,12 @@ pub enum Command {
     Build(BuildArgs),
     /// Show what a service's (or a directory's) build context sends
     Context(ContextArgs),
+    /// Print exactly what `deploy` would apply (Secret values redacted)
+    Render(RenderArgs),
+    /// Apply the rendered objects to the local cluster, wait for the rollout, explain failures
+    Deploy(DeployArgs),
+    /// Remove what todo-dev created in the cluster (claims kept unless --purge)
+    Down(DownArgs),
     /// List the profiles with a one-line summary each
     Profiles,
     /// Print the effective configuration (profile + todo-dev.yaml + --set), secrets redacted
@@ -87,4 +93,55 @@ pub struct ContextArgs {
     /// The total size and the biggest directories first
     #[arg(long)]
     pub size: bool,
+}
+
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+pub enum RenderFormat {
+    Yaml,
+    Json,
+}
+
+#[derive(Debug, Args)]
+pub struct RenderArgs {
+    /// Output format
+    #[arg(short = 'o', long = "output", value_enum, default_value = "yaml")]
+    pub format: RenderFormat,
+    /// Show Secret values instead of <redacted>
+    #[arg(long)]
+    pub show_secrets: bool,
+    /// Print the values tree the manifests are filled from, instead of the objects
+    #[arg(long)]
+    pub values: bool,
+}
+
+/// Which cluster a command may change.
+#[derive(Debug, Args, Clone)]
+pub struct TargetArgs {
+    /// Kube context to use [default: the project's Minikube cluster, never just the current context]
+    #[arg(long, value_name = "NAME")]
+    pub context: Option<String>,
+    /// Allow a context that is not a local cluster (needs --context NAME too)
+    #[arg(long)]
+    pub allow_remote: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct DeployArgs {
+    #[command(flatten)]
+    pub target: TargetArgs,
+    /// Seconds to wait for each rollout
+    #[arg(long, value_name = "SECS", default_value_t = 300)]
+    pub timeout: u64,
+}
+
+#[derive(Debug, Args)]
+pub struct DownArgs {
+    #[command(flatten)]
+    pub target: TargetArgs,
+    /// Also delete the PersistentVolumeClaims (the data) and the namespace, if todo-dev created it
+    #[arg(long)]
+    pub purge: bool,
+    /// Seconds to wait for objects to be gone
+    #[arg(long, value_name = "SECS", default_value_t = 120)]
+    pub timeout: u64,
 }

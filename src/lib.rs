@@ -8,6 +8,7 @@ pub mod build;
 pub mod cli;
 pub mod cluster;
 pub mod commands;
+pub mod deploy;
 pub mod doctor;
 pub mod exec;
 pub mod host;

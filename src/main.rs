@@ -27,6 +27,9 @@ fn main() -> ExitCode {
             Command::Doctor(args) => commands::doctor::run(&cli.global, args, &out).await,
             Command::Build(args) => commands::build::run(&cli.global, args, &out).await,
             Command::Context(args) => commands::context::run(&cli.global, args, &out),
+            Command::Render(args) => commands::render::run(&cli.global, args, &out),
+            Command::Deploy(args) => commands::deploy::run(&cli.global, args, &out).await,
+            Command::Down(args) => commands::down::run(&cli.global, args, &out).await,
             Command::Profiles => commands::profiles::run(&cli.global, &out),
             Command::Config => commands::config::run(&cli.global, &out),
             Command::Completions { shell } => Ok(commands::completions::run(*shell)),
@@ -39,8 +42,23 @@ fn main() -> ExitCode {
         Ok(Outcome::Failed) => ExitCode::from(1),
         Err(e) => {
             eprintln!("{} {e:#}", out.paint(ui::Tone::Bad, "error:"));
-            let usage = e.is::<project::ConfigError>() || e.is::<UsageError>();
-            ExitCode::from(if usage { 2 } else { 1 })
+            ExitCode::from(exit_code(&e))
         }
+    }
+}
+
+/// 2 for what the user must change in how todo-dev is called or configured
+/// (including a missing DATABASE_URL and a refused remote context), else 1.
+fn exit_code(e: &anyhow::Error) -> u8 {
+    use todo_dev::cluster::kube::ConnectError;
+    use todo_dev::deploy::plan::PlanError;
+    let usage = e.is::<project::ConfigError>()
+        || e.is::<UsageError>()
+        || matches!(e.downcast_ref::<PlanError>(), Some(PlanError::Secrets(_)))
+        || matches!(e.downcast_ref::<ConnectError>(), Some(ConnectError::Target(_)));
+    if usage {
+        2
+    } else {
+        1
     }
 }

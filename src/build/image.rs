@@ -120,7 +120,7 @@ pub enum BuildOutcome {
 }
 
 /// Scans the context, chooses the Dockerfile and computes the tag. Blocking.
-pub fn plan(project_name: &str, service: &Service) -> Result<BuildPlan, BuildError> {
+pub fn plan(instance: &str, service: &Service) -> Result<BuildPlan, BuildError> {
     let source = template::choose(service)?;
     let ctx_err = |source| BuildError::Context {
         service: service.name,
@@ -171,20 +171,15 @@ pub fn plan(project_name: &str, service: &Service) -> Result<BuildPlan, BuildErr
             ("target", &target),
         ])
         .map_err(ctx_err)?;
-    let labels = BTreeMap::from([
-        (
-            "app.kubernetes.io/managed-by".to_string(),
-            "todo-dev".to_string(),
-        ),
-        (
-            "app.kubernetes.io/part-of".to_string(),
-            project_name.to_string(),
-        ),
-        (
-            "app.kubernetes.io/name".to_string(),
-            service.name.to_string(),
-        ),
-    ]);
+    let labels: BTreeMap<String, String> = [
+        ("app.kubernetes.io/managed-by", "todo-dev"),
+        ("app.kubernetes.io/part-of", "todo"),
+        ("app.kubernetes.io/instance", instance),
+        ("app.kubernetes.io/name", service.name.as_str()),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_string(), v.to_string()))
+    .collect();
     Ok(BuildPlan {
         service: service.name,
         image: ImageTag {

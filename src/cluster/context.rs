@@ -19,6 +19,45 @@ pub struct KubeContext {
     pub locality: Locality,
 }
 
+#[derive(Debug, thiserror::Error)]
+pub enum TargetError {
+    #[error("no kube context `{name}` in the kubeconfig{}", help(.hint))]
+    NoSuchContext { name: String, hint: String },
+    #[error("kube context `{name}` ({server}) is not a local cluster: todo-dev only changes local clusters (minikube, kind-*, k3d-*, docker-desktop, an API server on this machine)\n  help: to use it anyway, name it explicitly: --context {name} --allow-remote")]
+    Remote { name: String, server: String },
+}
+
+fn help(hint: &str) -> String {
+    format!("\n  help: {hint}")
+}
+
+/// The context todo-dev may change: the one named with `--context`, else the
+/// project's Minikube cluster (never just whatever is current). A context
+/// that is not local needs `--context NAME --allow-remote`.
+pub fn choose_target(
+    config: &Kubeconfig,
+    cluster_name: &str,
+    explicit: Option<&str>,
+    allow_remote: bool,
+) -> Result<KubeContext, TargetError> {
+    let name = explicit.unwrap_or(cluster_name);
+    let ctx = named(config, name).ok_or_else(|| TargetError::NoSuchContext {
+        name: name.to_string(),
+        hint: match explicit {
+            Some(_) => "pick one of `kubectl config get-contexts`".into(),
+            None => format!("`todo-dev up` (or `minikube start -p {name}`) creates it"),
+        },
+    })?;
+    match ctx.locality {
+        Locality::Local(_) => Ok(ctx),
+        Locality::Remote if allow_remote && explicit == Some(name) => Ok(ctx),
+        Locality::Remote => Err(TargetError::Remote {
+            name: name.to_string(),
+            server: ctx.server.clone().unwrap_or_else(|| "no server".into()),
+        }),
+    }
+}
+
 /// The context `current-context` names, if any.
 pub fn current(config: &Kubeconfig) -> Option<KubeContext> {
     let name = config.current_context.clone().filter(|c| !c.is_empty())?;
@@ -135,6 +174,22 @@ mod tests {
                 "{name} {server:?} -> {got:?}"
             );
         }
+    }
+
+    #[test]
+    fn only_local_contexts_or_explicitly_allowed_remote_ones_are_targets() {
+        let text = "apiVersion: v1\nkind: Config\ncurrent-context: prod\nclusters:\n- name: prod\n  cluster: {server: 'https://prod.example.com'}\n- name: minikube\n  cluster: {server: 'https://192.168.49.2:8443'}\ncontexts:\n- name: prod\n  context: {cluster: prod, user: u}\n- name: minikube\n  context: {cluster: minikube, user: u}\nusers:\n- name: u\n  user: {}\n";
+        let config = Kubeconfig::from_yaml(text).unwrap();
+        // The current context (prod) is never chosen implicitly.
+        assert_eq!(choose_target(&config, "minikube", None, false).unwrap().name, "minikube");
+        assert!(matches!(choose_target(&config, "minikube", Some("prod"), false), Err(TargetError::Remote { .. })));
+        // --allow-remote alone is not enough: the remote context must be named.
+        assert!(matches!(choose_target(&config, "prod", None, true), Err(TargetError::Remote { .. })));
+        assert_eq!(choose_target(&config, "minikube", Some("prod"), true).unwrap().name, "prod");
+        let e = choose_target(&config, "todo", None, false).unwrap_err().to_string();
+        assert!(e.contains("no kube context `todo`") && e.contains("minikube start -p todo"), "{e}");
+        let e = choose_target(&config, "minikube", Some("prod"), false).unwrap_err().to_string();
+        assert!(e.contains("--context prod --allow-remote"), "{e}");
     }
 
     #[test]

@@ -282,6 +282,15 @@ impl Minikube {
         Ok(list.into_iter().find(|p| p.name == self.profile))
     }
 
+    /// The node's IP (`minikube ip`).
+    pub async fn ip(&self) -> Result<String, MinikubeError> {
+        let out = self.run(&["ip", "-p", &self.profile]).await?;
+        if out.code != Some(0) {
+            return Err(self.failed("ip", &out));
+        }
+        Ok(out.stdout.trim().to_string())
+    }
+
     pub async fn docker_env(&self) -> Result<BTreeMap<String, String>, MinikubeError> {
         let out = self
             .run(&[

@@ -95,7 +95,7 @@ async fn build_one(
         "scanning context",
         event("build.scan", json!({"service": name})),
     );
-    let project_name = project.namespace.clone();
+    let project_name = project.instance_name();
     let planned = tokio::task::spawn_blocking(move || image::plan(&project_name, &service)).await;
     let plan: BuildPlan = match planned {
         Ok(Ok(plan)) => plan,

@@ -4,8 +4,11 @@ pub mod build;
 pub mod completions;
 pub mod config;
 pub mod context;
+pub mod deploy;
+pub mod down;
 pub mod doctor;
 pub mod profiles;
+pub mod render;
 
 use crate::cli::GlobalArgs;
 use crate::project::{self, LoadOptions, Project};

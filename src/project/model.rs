@@ -131,4 +131,28 @@ impl Project {
     pub fn service(&self, name: ServiceName) -> Option<&Service> {
         self.services.iter().find(|s| s.name == name)
     }
+
+    /// The project's name in labels (`app.kubernetes.io/instance`): the root
+    /// directory's name as a DNS label.
+    pub fn instance_name(&self) -> String {
+        let raw = self
+            .root
+            .file_name()
+            .map(|n| n.to_string_lossy().to_lowercase())
+            .unwrap_or_default();
+        let name: String = raw
+            .chars()
+            .map(|c| if c.is_ascii_alphanumeric() { c } else { '-' })
+            .collect::<String>()
+            .trim_matches('-')
+            .chars()
+            .take(63)
+            .collect();
+        let name = name.trim_end_matches('-');
+        if name.is_empty() {
+            "todo".into()
+        } else {
+            name.to_string()
+        }
+    }
 }

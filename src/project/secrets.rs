@@ -14,6 +14,10 @@ pub const KNOWN: [&str; 3] = ["DATABASE_URL", "BETTER_AUTH_SECRET", "OPENAI_API_
 pub struct SecretValue(String);
 
 impl SecretValue {
+    pub fn new(value: impl Into<String>) -> SecretValue {
+        SecretValue(value.into())
+    }
+
     pub fn expose(&self) -> &str {
         &self.0
     }
@@ -74,6 +78,19 @@ impl Secrets {
     pub fn get(&self, name: &str) -> Option<&Secret> {
         self.found.get(name)
     }
+}
+
+/// Plain (non-secret) settings from the environment or `.env`, environment first.
+pub fn settings(root: &Path, keys: &[&str], env: impl Fn(&str) -> Option<String>) -> BTreeMap<String, String> {
+    let dotenv = std::fs::read_to_string(root.join(".env"))
+        .map(|t| parse_dotenv(&t))
+        .unwrap_or_default();
+    keys.iter()
+        .filter_map(|k| {
+            let v = env(k).filter(|v| !v.is_empty()).or_else(|| dotenv.get(*k).cloned())?;
+            Some((k.to_string(), v))
+        })
+        .collect()
 }
 
 /// `KEY=VALUE` lines, with `export `, comments and single or double quotes.

@@ -1,0 +1,182 @@
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use serde_json::json;
+
+use super::{load_project, Outcome};
+use crate::cli::{DeployArgs, GlobalArgs};
+use crate::cluster::kube::connect;
+use crate::cluster::minikube::Minikube;
+use crate::deploy::apply::{self, Applied};
+use crate::deploy::render::Manifest;
+use crate::deploy::rollout::{self, Diagnosis, RolloutState, Workload};
+use crate::deploy::values::ownership_selector;
+use crate::deploy::plan;
+use crate::project::model::{ServiceName, ServiceType};
+use crate::project::{check_sources, Project};
+use crate::ui::progress::{event, Progress};
+use crate::ui::{Output, Tone};
+
+pub async fn run(global: &GlobalArgs, args: &DeployArgs, out: &Output) -> anyhow::Result<Outcome> {
+    let project = load_project(global)?;
+    check_sources(&project)?;
+    let planned = {
+        let p = project.clone();
+        tokio::task::spawn_blocking(move || plan::build_plans(&p)).await??
+    };
+    let images = plan::images(&planned);
+    // Everything that can fail without a cluster fails before we touch one.
+    plan::render(&project, &images, &BTreeMap::new())?;
+    let (client, ctx) = connect(&project.cluster.name, args.target.context.as_deref(), args.target.allow_remote).await?;
+    let existing = apply::existing_secret(&client, &project.namespace, "todo-secrets").await;
+    let manifests = plan::render(&project, &images, &existing)?;
+
+    let workloads: Vec<Workload> = manifests
+        .iter()
+        .filter(|m| matches!(m.kind(), "Deployment" | "StatefulSet"))
+        .map(|m| Workload { kind: m.kind().to_string(), name: m.name().to_string() })
+        .collect();
+    let names: Vec<String> = workloads.iter().map(Workload::id).collect();
+    let progress = Progress::new(*out, &names);
+    progress.note(
+        "context",
+        Tone::Dim,
+        &format!("deploying to `{}` ({}), namespace `{}`", ctx.name, ctx.server.clone().unwrap_or_default(), project.namespace),
+        event("deploy.target", json!({"context": ctx.name, "namespace": project.namespace})),
+    );
+    apply::apply_all(&client, &project.namespace, &manifests, |m: &Manifest, a: &Applied| {
+        let word = match a {
+            Applied::Created => "created",
+            Applied::Changed => "configured",
+            Applied::Unchanged => "unchanged",
+            Applied::Borrowed => "exists (not todo-dev's: used, left as is)",
+        };
+        progress.note(&m.id(), Tone::Dim, word, event("apply", json!({"object": m.id(), "result": word})));
+    })
+    .await?;
+    for gone in apply::prune(&client, &project.namespace, &ownership_selector(&project), &manifests).await? {
+        progress.note(&gone, Tone::Dim, "pruned", event("prune", json!({"object": gone})));
+    }
+
+    let timeout = Duration::from_secs(args.timeout);
+    let waits = workloads.iter().map(|w| {
+        let (client, progress, ns) = (&client, &progress, project.namespace.as_str());
+        async move {
+            let id = w.id();
+            let state = rollout::wait(client, ns, w, timeout, |s| {
+                let text = match s {
+                    RolloutState::Done(m) | RolloutState::Waiting(m) | RolloutState::Failed(m) => m.clone(),
+                };
+                progress.status(&id, &text, event("rollout", json!({"workload": id, "message": text})));
+            })
+            .await;
+            (w, state)
+        }
+    });
+    let results = futures::future::join_all(waits).await;
+    let mut failed = Vec::new();
+    for (w, state) in results {
+        let id = w.id();
+        match state {
+            Ok(RolloutState::Done(_)) => progress.finish(&id, Tone::Good, "ready", event("rollout.done", json!({"workload": id}))),
+            Ok(RolloutState::Failed(msg) | RolloutState::Waiting(msg)) => {
+                progress.finish(&id, Tone::Bad, &msg, event("rollout.failed", json!({"workload": id, "message": msg})));
+                failed.push((w.clone(), msg));
+            }
+            Err(e) => {
+                let msg = format!("cannot read its status: {e}");
+                progress.finish(&id, Tone::Bad, &msg, event("rollout.failed", json!({"workload": id, "message": msg})));
+                failed.push((w.clone(), msg));
+            }
+        }
+    }
+    drop(progress);
+    if !failed.is_empty() {
+        for (w, msg) in &failed {
+            let labels = selector_of(&manifests, w);
+            let d = rollout::diagnose(&client, &project.namespace, &labels).await;
+            report_failure(out, &project.namespace, w, msg, &d)?;
+        }
+        return Ok(Outcome::Failed);
+    }
+    report_access(out, &project).await?;
+    Ok(Outcome::Success)
+}
+
+fn selector_of(manifests: &[Manifest], w: &Workload) -> BTreeMap<String, String> {
+    manifests
+        .iter()
+        .find(|m| m.kind() == w.kind && m.name() == w.name)
+        .and_then(|m| serde_json::from_value(m.object["spec"]["selector"]["matchLabels"].clone()).ok())
+        .unwrap_or_default()
+}
+
+fn report_failure(out: &Output, namespace: &str, w: &Workload, msg: &str, d: &Diagnosis) -> anyhow::Result<()> {
+    let question = rollout::kubectl_ai_question(namespace, d);
+    if out.json {
+        println!(
+            "{}",
+            event(
+                "diagnosis",
+                json!({"workload": w.id(), "message": msg, "pod": d.pod, "container": d.container, "reason": d.reason,
+                       "detail": d.message, "events": d.events, "logs": d.logs.as_ref().map(|l| &l.1),
+                       "previousLogs": d.logs.as_ref().map(|l| l.0), "hint": d.hint, "kubectlAi": question})
+            )
+        );
+        return Ok(());
+    }
+    eprintln!("\n{} {}: {msg}", out.paint(Tone::Bad, "failed"), w.id());
+    let pod = d.pod.as_deref().unwrap_or("-");
+    eprintln!("  pod {pod}: {} {}", out.paint(Tone::Bold, &d.reason), d.message);
+    if !d.events.is_empty() {
+        eprintln!("  recent events:");
+        for e in &d.events {
+            eprintln!("    {e}");
+        }
+    }
+    if let Some((previous, logs)) = &d.logs {
+        let which = if *previous { "the crashed instance's" } else { "the container's" };
+        eprintln!("  last {} log lines ({which}, {}):", logs.lines().count(), d.container.as_deref().unwrap_or("?"));
+        for l in logs.lines() {
+            eprintln!("    | {l}");
+        }
+    }
+    if let Some(h) = &d.hint {
+        eprintln!("  hint: {h}");
+    }
+    if let Some(q) = question {
+        eprintln!("  ask kubectl-ai: {q}");
+    }
+    Ok(())
+}
+
+/// Where to open the app.
+async fn report_access(out: &Output, project: &Project) -> anyhow::Result<()> {
+    let mut urls = Vec::new();
+    let ip = match Minikube::locate(&project.cluster.name, Duration::from_secs(5)) {
+        Some(mk) => mk.ip().await.ok(),
+        None => None,
+    };
+    if let Some(host) = &project.access.ingress_host {
+        urls.push((format!("http://{host}"), format!("needs `{} {host}` in /etc/hosts", ip.as_deref().unwrap_or("<minikube ip>"))));
+    }
+    if project.access.service_type == ServiceType::NodePort && project.service(ServiceName::Frontend).is_some() {
+        match (project.access.node_port, &ip) {
+            (Some(port), Some(ip)) => urls.push((format!("http://{ip}:{port}"), "NodePort".into())),
+            _ => urls.push((
+                format!("minikube service frontend -n {} -p {} --url", project.namespace, project.cluster.name),
+                "prints the NodePort URL".into(),
+            )),
+        }
+    }
+    if out.json {
+        let list: Vec<_> = urls.iter().map(|(u, n)| json!({"url": u, "note": n})).collect();
+        println!("{}", event("deploy.done", json!({"open": list})));
+    } else {
+        println!("{} the stack is up in namespace `{}`", out.paint(Tone::Good, "ready:"), project.namespace);
+        for (u, n) in urls {
+            println!("  open {u}  ({n})");
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,244 @@
+//! Server-side apply in stage order, pruning what a new render dropped, and
+//! removal. Only objects carrying our labels are ever changed or deleted.
+
+use std::collections::BTreeSet;
+use std::time::{Duration, Instant};
+
+use kube::api::{Api, DeleteParams, DynamicObject, ListParams, Patch, PatchParams};
+use kube::core::{ApiResource, GroupVersionKind};
+use kube::Client;
+use serde_json::Value;
+
+use super::render::{Manifest, Stage};
+use super::values::{MANAGED_BY, MANAGER};
+
+/// The kinds todo-dev manages: (kind, group, version, plural, namespaced, stage).
+const KINDS: [(&str, &str, &str, &str, bool, Stage); 10] = [
+    ("Namespace", "", "v1", "namespaces", false, Stage::Namespace),
+    ("ConfigMap", "", "v1", "configmaps", true, Stage::Config),
+    ("Secret", "", "v1", "secrets", true, Stage::Config),
+    ("PersistentVolumeClaim", "", "v1", "persistentvolumeclaims", true, Stage::Config),
+    ("Service", "", "v1", "services", true, Stage::Backends),
+    ("StatefulSet", "apps", "v1", "statefulsets", true, Stage::Databases),
+    ("Deployment", "apps", "v1", "deployments", true, Stage::Backends),
+    ("Ingress", "networking.k8s.io", "v1", "ingresses", true, Stage::Frontends),
+    ("HorizontalPodAutoscaler", "autoscaling", "v2", "horizontalpodautoscalers", true, Stage::Frontends),
+    ("PodDisruptionBudget", "policy", "v1", "poddisruptionbudgets", true, Stage::Frontends),
+];
+
+#[derive(Debug, thiserror::Error)]
+pub enum ApplyError {
+    #[error("todo-dev does not manage kind `{0}`")]
+    UnknownKind(String),
+    #[error("{id} already exists in namespace `{namespace}` and was not made by todo-dev: todo-dev leaves it alone\n  help: delete or rename it yourself, or deploy to another namespace (--set namespace=NAME)")]
+    NotOurs { id: String, namespace: String },
+    #[error("applying {id}: {reason}")]
+    Api { id: String, reason: String },
+    #[error("{what} did not finish within {}s", .after.as_secs())]
+    Timeout { what: String, after: Duration },
+}
+
+fn resource(kind: &str) -> Result<(ApiResource, bool), ApplyError> {
+    KINDS
+        .iter()
+        .find(|k| k.0 == kind)
+        .map(|(kind, group, version, plural, namespaced, _)| {
+            let gvk = GroupVersionKind::gvk(group, version, kind);
+            (ApiResource::from_gvk_with_plural(&gvk, plural), *namespaced)
+        })
+        .ok_or_else(|| ApplyError::UnknownKind(kind.to_string()))
+}
+
+fn api(client: &Client, kind: &str, namespace: &str) -> Result<Api<DynamicObject>, ApplyError> {
+    let (ar, namespaced) = resource(kind)?;
+    Ok(if namespaced {
+        Api::namespaced_with(client.clone(), namespace, &ar)
+    } else {
+        Api::all_with(client.clone(), &ar)
+    })
+}
+
+fn is_ours(labels: Option<&std::collections::BTreeMap<String, String>>) -> bool {
+    labels.and_then(|l| l.get(MANAGED_BY)).map(String::as_str) == Some(MANAGER)
+}
+
+/// What happened to one object.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Applied {
+    Created,
+    Changed,
+    Unchanged,
+    /// A namespace that existed before todo-dev: used, never adopted.
+    Borrowed,
+}
+
+/// Applies `manifests` (already in stage order) with field manager `todo-dev`.
+pub async fn apply_all(
+    client: &Client,
+    namespace: &str,
+    manifests: &[Manifest],
+    mut on_applied: impl FnMut(&Manifest, &Applied),
+) -> Result<(), ApplyError> {
+    for m in manifests {
+        let id = m.id();
+        let err = |e: kube::Error| ApplyError::Api { id: id.clone(), reason: e.to_string() };
+        let api = api(client, m.kind(), namespace)?;
+        let before = api.get_opt(m.name()).await.map_err(err)?;
+        if let Some(existing) = &before {
+            if !is_ours(existing.metadata.labels.as_ref()) {
+                if m.kind() == "Namespace" {
+                    on_applied(m, &Applied::Borrowed);
+                    continue;
+                }
+                return Err(ApplyError::NotOurs { id, namespace: namespace.to_string() });
+            }
+        }
+        let params = PatchParams::apply(MANAGER).force();
+        let after = api.patch(m.name(), &params, &Patch::Apply(&m.object)).await.map_err(err)?;
+        let outcome = match before {
+            None => Applied::Created,
+            Some(b) if b.metadata.resource_version == after.metadata.resource_version => Applied::Unchanged,
+            Some(_) => Applied::Changed,
+        };
+        on_applied(m, &outcome);
+    }
+    Ok(())
+}
+
+/// Deletes our objects in `namespace` that the new render no longer has.
+/// Claims are kept (they hold data); only `down --purge` removes them.
+pub async fn prune(
+    client: &Client,
+    namespace: &str,
+    selector: &str,
+    rendered: &[Manifest],
+) -> Result<Vec<String>, ApplyError> {
+    let keep: BTreeSet<(String, String)> = rendered
+        .iter()
+        .map(|m| (m.kind().to_string(), m.name().to_string()))
+        .collect();
+    let mut pruned = Vec::new();
+    for (kind, _, _, _, namespaced, _) in KINDS.iter().rev() {
+        if !namespaced || *kind == "PersistentVolumeClaim" {
+            continue;
+        }
+        let api = api(client, kind, namespace)?;
+        let list = api
+            .list(&ListParams::default().labels(selector))
+            .await
+            .map_err(|e| ApplyError::Api { id: format!("{kind} list"), reason: e.to_string() })?;
+        for obj in list.items {
+            let name = obj.metadata.name.clone().unwrap_or_default();
+            if keep.contains(&(kind.to_string(), name.clone())) || !is_ours(obj.metadata.labels.as_ref()) {
+                continue;
+            }
+            api.delete(&name, &DeleteParams::foreground())
+                .await
+                .map_err(|e| ApplyError::Api { id: format!("{kind}/{name}"), reason: e.to_string() })?;
+            pruned.push(format!("{kind}/{name}"));
+        }
+    }
+    Ok(pruned)
+}
+
+/// What `down` removed.
+#[derive(Debug, Default, Clone)]
+pub struct Removal {
+    pub deleted: Vec<String>,
+    pub kept_claims: Vec<String>,
+    pub namespace_deleted: bool,
+}
+
+/// Deletes every object with our labels, stages in reverse, waiting until
+/// each kind is gone. Claims stay unless `purge`; the namespace goes only with
+/// `purge` and only if todo-dev created it.
+pub async fn remove(
+    client: &Client,
+    namespace: &str,
+    selector: &str,
+    purge: bool,
+    timeout: Duration,
+) -> Result<Removal, ApplyError> {
+    let mut removal = Removal::default();
+    let mut kinds: Vec<_> = KINDS.iter().filter(|k| k.4).collect();
+    kinds.sort_by_key(|k| std::cmp::Reverse(k.5));
+    for (kind, ..) in kinds {
+        let api = api(client, kind, namespace)?;
+        let lp = ListParams::default().labels(selector);
+        let listed = api
+            .list(&lp)
+            .await
+            .map_err(|e| ApplyError::Api { id: format!("{kind} list"), reason: e.to_string() })?;
+        let names: Vec<String> = listed
+            .items
+            .iter()
+            .filter(|o| is_ours(o.metadata.labels.as_ref()))
+            .filter_map(|o| o.metadata.name.clone())
+            .collect();
+        if names.is_empty() {
+            continue;
+        }
+        if *kind == "PersistentVolumeClaim" && !purge {
+            removal.kept_claims.extend(names.iter().map(|n| format!("{kind}/{n}")));
+            continue;
+        }
+        api.delete_collection(&DeleteParams::foreground(), &lp)
+            .await
+            .map_err(|e| ApplyError::Api { id: format!("{kind} (by label)"), reason: e.to_string() })?;
+        wait_gone(&api, &lp, &format!("deleting the {kind}s"), timeout).await?;
+        removal.deleted.extend(names.iter().map(|n| format!("{kind}/{n}")));
+    }
+    if purge {
+        let ns_api = api(client, "Namespace", namespace)?;
+        let ns = ns_api
+            .get_opt(namespace)
+            .await
+            .map_err(|e| ApplyError::Api { id: format!("Namespace/{namespace}"), reason: e.to_string() })?;
+        if ns.is_some_and(|n| is_ours(n.metadata.labels.as_ref())) {
+            ns_api
+                .delete(namespace, &DeleteParams::foreground())
+                .await
+                .map_err(|e| ApplyError::Api { id: format!("Namespace/{namespace}"), reason: e.to_string() })?;
+            let deadline = Instant::now() + timeout;
+            while ns_api.get_opt(namespace).await.ok().flatten().is_some() {
+                if Instant::now() > deadline {
+                    return Err(ApplyError::Timeout { what: format!("deleting namespace {namespace}"), after: timeout });
+                }
+                tokio::time::sleep(Duration::from_millis(200)).await;
+            }
+            removal.namespace_deleted = true;
+        }
+    }
+    Ok(removal)
+}
+
+async fn wait_gone(api: &Api<DynamicObject>, lp: &ListParams, what: &str, timeout: Duration) -> Result<(), ApplyError> {
+    let deadline = Instant::now() + timeout;
+    loop {
+        let left = api
+            .list(lp)
+            .await
+            .map_err(|e| ApplyError::Api { id: what.to_string(), reason: e.to_string() })?;
+        if left.items.is_empty() {
+            return Ok(());
+        }
+        if Instant::now() > deadline {
+            return Err(ApplyError::Timeout { what: what.to_string(), after: timeout });
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}
+
+/// The Secret's current values in the cluster (to keep generated ones stable).
+pub async fn existing_secret(client: &Client, namespace: &str, name: &str) -> std::collections::BTreeMap<String, String> {
+    use base64::Engine;
+    let Ok(api) = api(client, "Secret", namespace) else { return Default::default() };
+    let Ok(Some(secret)) = api.get_opt(name).await else { return Default::default() };
+    let data = secret.data.get("data").and_then(Value::as_object).cloned().unwrap_or_default();
+    data.into_iter()
+        .filter_map(|(k, v)| {
+            let bytes = base64::engine::general_purpose::STANDARD.decode(v.as_str()?).ok()?;
+            Some((k, String::from_utf8(bytes).ok()?))
+        })
+        .collect()
+}

@@ -1,0 +1,9 @@
+//! The deploy side: render the embedded manifests, apply them in order,
+//! wait for rollouts and explain failures, prune and remove.
+
+pub mod apply;
+pub mod plan;
+pub mod render;
+pub mod rollout;
+pub mod secrets;
+pub mod values;

@@ -1,0 +1,79 @@
+//! Everything a deploy needs, decided before the cluster is touched: the
+//! images each service will run, the secrets, the rendered objects.
+
+use std::collections::BTreeMap;
+
+use super::render::{self, Manifest, RenderError};
+use super::secrets::{self, SecretsError};
+use super::values::RenderInput;
+use crate::build::image::{self, BuildError, BuildPlan};
+use crate::project::model::ServiceName;
+use crate::project::secrets::Secrets;
+use crate::project::Project;
+
+/// Plain settings passed to the apps through the ConfigMap.
+pub const SETTINGS: [&str; 2] = ["LLM_BASE_URL", "LLM_MODEL"];
+
+#[derive(Debug, thiserror::Error)]
+pub enum PlanError {
+    #[error(transparent)]
+    Build(#[from] BuildError),
+    #[error(transparent)]
+    Secrets(#[from] SecretsError),
+    #[error(transparent)]
+    Render(#[from] RenderError),
+}
+
+/// Build plans (context scan + content tag) for every enabled service.
+pub fn build_plans(project: &Project) -> Result<Vec<BuildPlan>, BuildError> {
+    let name = project.instance_name();
+    project.services.iter().map(|s| image::plan(&name, s)).collect()
+}
+
+pub fn images(plans: &[BuildPlan]) -> BTreeMap<ServiceName, String> {
+    plans.iter().map(|p| (p.service, p.image.to_string())).collect()
+}
+
+/// Renders the project with these images; `existing` is the cluster's
+/// current `todo-secrets` (empty when offline).
+pub fn render(
+    project: &Project,
+    images: &BTreeMap<ServiceName, String>,
+    existing: &BTreeMap<String, String>,
+) -> Result<Vec<Manifest>, PlanError> {
+    with_input(project, images, existing, |input| Ok(render::render(input)?))
+}
+
+/// The values tree the manifests are filled from, Secret values redacted.
+pub fn values(
+    project: &Project,
+    images: &BTreeMap<ServiceName, String>,
+) -> Result<serde_json::Value, PlanError> {
+    with_input(project, images, &BTreeMap::new(), |input| {
+        let mut v = super::values::build(input);
+        if let Some(serde_json::Value::Object(secrets)) = v.get_mut("secrets") {
+            for value in secrets.values_mut() {
+                *value = crate::project::secrets::REDACTED.into();
+            }
+        }
+        Ok(v)
+    })
+}
+
+fn with_input<T>(
+    project: &Project,
+    images: &BTreeMap<ServiceName, String>,
+    existing: &BTreeMap<String, String>,
+    f: impl FnOnce(&RenderInput) -> Result<T, PlanError>,
+) -> Result<T, PlanError> {
+    let env = |k: &str| std::env::var(k).ok();
+    let user = Secrets::gather(&project.root, env);
+    let secrets = secrets::resolve(project, &user, existing)?;
+    let settings = crate::project::secrets::settings(&project.root, &SETTINGS, env);
+    f(&RenderInput {
+        project,
+        images,
+        secrets: &secrets,
+        settings: &settings,
+    })
+}

@@ -1,0 +1,63 @@
+//! The values of the `todo-secrets` Secret: the user's, those already in the
+//! cluster (so generated ones stay stable), or freshly generated.
+
+use std::collections::BTreeMap;
+
+use crate::project::model::DatabaseMode;
+use crate::project::secrets::{SecretValue, Secrets};
+use crate::project::Project;
+
+#[derive(Debug, thiserror::Error)]
+pub enum SecretsError {
+    #[error("profile `{profile}` uses an external database and DATABASE_URL is not set\n  help: add DATABASE_URL=postgresql://USER:PASSWORD@HOST/DB to {env_file} (or export it), or use --set database=in-cluster")]
+    NoDatabaseUrl { profile: String, env_file: String },
+    #[error("cannot generate a secret: {0}")]
+    Random(String),
+}
+
+/// Resolves every key of `todo-secrets`. `existing` is what the cluster's
+/// Secret holds now (empty when there is none or no cluster).
+pub fn resolve(
+    project: &Project,
+    user: &Secrets,
+    existing: &BTreeMap<String, String>,
+) -> Result<BTreeMap<String, SecretValue>, SecretsError> {
+    let mut out = BTreeMap::new();
+    let kept_or_new = |key: &str| -> Result<SecretValue, SecretsError> {
+        match existing.get(key).filter(|v| !v.is_empty()) {
+            Some(v) => Ok(SecretValue::new(v.clone())),
+            None => generate().map(SecretValue::new),
+        }
+    };
+    match project.database {
+        DatabaseMode::External => {
+            let url = user.get("DATABASE_URL").ok_or_else(|| SecretsError::NoDatabaseUrl {
+                profile: project.profile.name.clone(),
+                env_file: project.root.join(".env").display().to_string(),
+            })?;
+            out.insert("DATABASE_URL".to_string(), url.value.clone());
+        }
+        DatabaseMode::InCluster => {
+            let password = kept_or_new("POSTGRES_PASSWORD")?;
+            let url = format!("postgresql://todo:{}@postgres:5432/todo", password.expose());
+            out.insert("DATABASE_URL".to_string(), SecretValue::new(url));
+            out.insert("POSTGRES_PASSWORD".to_string(), password);
+        }
+    }
+    let auth = match user.get("BETTER_AUTH_SECRET") {
+        Some(s) => s.value.clone(),
+        None => kept_or_new("BETTER_AUTH_SECRET")?,
+    };
+    out.insert("BETTER_AUTH_SECRET".to_string(), auth);
+    if let Some(key) = user.get("OPENAI_API_KEY") {
+        out.insert("OPENAI_API_KEY".to_string(), key.value.clone());
+    }
+    Ok(out)
+}
+
+/// 32 random bytes as hex.
+fn generate() -> Result<String, SecretsError> {
+    let mut bytes = [0u8; 32];
+    getrandom::fill(&mut bytes).map_err(|e| SecretsError::Random(e.to_string()))?;
+    Ok(bytes.iter().map(|b| format!("{b:02x}")).collect())
+}
