@@ -372,7 +372,7 @@ bench_case() {
     done
 
     local what
-    printf -v what '%d of %d files, %.1f MB' "$files" "$on_disk" "$(awk -v b="$bytes" 'BEGIN { print b / 1e6 }')"
+    what="$files of $on_disk files, $(awk -v b="$bytes" 'BEGIN { if (b < 1e6) printf "%.0f kB", b / 1e3; else printf "%.1f MB", b / 1e6 }')"
     local tm tn dm dn
     stats td_send
     tm=$MED tn=$MIN
@@ -409,7 +409,7 @@ echo "docker: daemon $server, storage $driver, CLI $client; DOCKER_HOST=${DOCKER
 echo "todo-dev: $("$TODO_DEV" --version) ($TODO_DEV)"
 echo "runs: $RUNS per measure, alternating; load average $load_start at start, $load_end at end"
 echo
-fmt='%-12s %-28s %-26s %18s %18s %9s\n'
+fmt='%-12s %-26s %-26s %20s %20s %9s\n'
 # shellcheck disable=SC2059 # the format is ours
 printf "$fmt" case "sent (of on disk)" measure "todo-dev med (min)" "docker med (min)" docker/td
 for row in "${ROWS[@]}"; do

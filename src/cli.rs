@@ -54,6 +54,9 @@ pub enum Command {
     Deploy(DeployArgs),
     /// Remove what todo-dev created in the cluster (claims kept unless --purge)
     Down(DownArgs),
+    /// Export the stack in another packaging format
+    #[command(subcommand)]
+    Export(ExportCommand),
     /// List the profiles with a one-line summary each
     Profiles,
     /// Print the effective configuration (profile + todo-dev.yaml + --set), secrets redacted
@@ -144,4 +147,13 @@ pub struct DownArgs {
     /// Seconds to wait for objects to be gone
     #[arg(long, value_name = "SECS", default_value_t = 120)]
     pub timeout: u64,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ExportCommand {
+    /// A Helm chart equal to `render` for the profile (helm template with default values gives the same objects)
+    Helm {
+        /// Directory to write the chart to (must be new or empty)
+        dir: PathBuf,
+    },
 }

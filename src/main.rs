@@ -30,6 +30,7 @@ fn main() -> ExitCode {
             Command::Render(args) => commands::render::run(&cli.global, args, &out),
             Command::Deploy(args) => commands::deploy::run(&cli.global, args, &out).await,
             Command::Down(args) => commands::down::run(&cli.global, args, &out).await,
+            Command::Export(cmd) => commands::export::run(&cli.global, cmd, &out),
             Command::Profiles => commands::profiles::run(&cli.global, &out),
             Command::Config => commands::config::run(&cli.global, &out),
             Command::Completions { shell } => Ok(commands::completions::run(*shell)),
@@ -55,7 +56,10 @@ fn exit_code(e: &anyhow::Error) -> u8 {
     let usage = e.is::<project::ConfigError>()
         || e.is::<UsageError>()
         || matches!(e.downcast_ref::<PlanError>(), Some(PlanError::Secrets(_)))
-        || matches!(e.downcast_ref::<ConnectError>(), Some(ConnectError::Target(_)));
+        || matches!(
+            e.downcast_ref::<ConnectError>(),
+            Some(ConnectError::Target(_))
+        );
     if usage {
         2
     } else {

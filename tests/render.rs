@@ -30,7 +30,10 @@ fn reference_app() -> (tempfile::TempDir, std::path::PathBuf) {
 }
 
 fn render_profile(root: &Path, profile: &str) -> Vec<Manifest> {
-    let opts = LoadOptions { profile: Some(profile.into()), ..Default::default() };
+    let opts = LoadOptions {
+        profile: Some(profile.into()),
+        ..Default::default()
+    };
     let project = project::load(&opts, root).unwrap();
     let images: BTreeMap<ServiceName, String> = project
         .services
@@ -38,7 +41,10 @@ fn render_profile(root: &Path, profile: &str) -> Vec<Manifest> {
         .map(|s| (s.name, format!("{}:td-0123456789abcdef", s.image)))
         .collect();
     let secrets: BTreeMap<String, SecretValue> = [
-        ("DATABASE_URL", "postgresql://todo:pw-secret-1@postgres:5432/todo"),
+        (
+            "DATABASE_URL",
+            "postgresql://todo:pw-secret-1@postgres:5432/todo",
+        ),
         ("BETTER_AUTH_SECRET", "auth-secret-2"),
         ("POSTGRES_PASSWORD", "pw-secret-1"),
     ]
@@ -46,11 +52,21 @@ fn render_profile(root: &Path, profile: &str) -> Vec<Manifest> {
     .map(|(k, v)| (k.to_string(), SecretValue::new(v)))
     .collect();
     let settings = BTreeMap::new();
-    render::render(&RenderInput { project: &project, images: &images, secrets: &secrets, settings: &settings }).unwrap()
+    render::render(&RenderInput {
+        project: &project,
+        images: &images,
+        secrets: &secrets,
+        settings: &settings,
+    })
+    .unwrap()
 }
 
 fn yaml(objects: &[Value]) -> String {
-    objects.iter().map(|o| serde_saphyr::to_string(o).unwrap()).collect::<Vec<_>>().join("---\n")
+    objects
+        .iter()
+        .map(|o| serde_saphyr::to_string(o).unwrap())
+        .collect::<Vec<_>>()
+        .join("---\n")
 }
 
 #[test]
@@ -59,14 +75,18 @@ fn every_profile_matches_its_snapshot() {
     let mut stale = Vec::new();
     for profile in PROFILES {
         let got = yaml(&render::redacted(&render_profile(&root, profile)));
-        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join(format!("tests/snapshots/render-{profile}.yaml"));
+        let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join(format!("tests/snapshots/render-{profile}.yaml"));
         if std::env::var_os("UPDATE_SNAPSHOTS").is_some() {
             std::fs::write(&path, &got).unwrap();
             continue;
         }
         let want = std::fs::read_to_string(&path).unwrap_or_default();
         if want != got {
-            stale.push(format!("{profile}: {} differs (UPDATE_SNAPSHOTS=1 to accept)", path.display()));
+            stale.push(format!(
+                "{profile}: {} differs (UPDATE_SNAPSHOTS=1 to accept)",
+                path.display()
+            ));
         }
     }
     assert!(stale.is_empty(), "{}", stale.join("\n"));
@@ -80,49 +100,117 @@ fn rendered_objects_follow_the_stack_and_security_practice() {
         for m in &manifests {
             let o = &m.object;
             let labels = &o["metadata"]["labels"];
-            assert_eq!(labels["app.kubernetes.io/managed-by"], "todo-dev", "{profile} {}", m.id());
-            assert_eq!(labels["app.kubernetes.io/part-of"], "todo", "{profile} {}", m.id());
-            assert_eq!(labels["app.kubernetes.io/instance"], "todo-app", "{profile} {}", m.id());
+            assert_eq!(
+                labels["app.kubernetes.io/managed-by"],
+                "todo-dev",
+                "{profile} {}",
+                m.id()
+            );
+            assert_eq!(
+                labels["app.kubernetes.io/part-of"],
+                "todo",
+                "{profile} {}",
+                m.id()
+            );
+            assert_eq!(
+                labels["app.kubernetes.io/instance"],
+                "todo-app",
+                "{profile} {}",
+                m.id()
+            );
             if !matches!(m.kind(), "Deployment" | "StatefulSet") {
                 continue;
             }
             let pod = &o["spec"]["template"]["spec"];
-            assert_eq!(pod["automountServiceAccountToken"], false, "{profile} {}", m.id());
-            assert_eq!(pod["securityContext"]["runAsNonRoot"], true, "{profile} {}", m.id());
+            assert_eq!(
+                pod["automountServiceAccountToken"],
+                false,
+                "{profile} {}",
+                m.id()
+            );
+            assert_eq!(
+                pod["securityContext"]["runAsNonRoot"],
+                true,
+                "{profile} {}",
+                m.id()
+            );
             for c in pod["containers"].as_array().unwrap() {
                 let image = c["image"].as_str().unwrap();
                 let tag = image.rsplit_once(':').map(|(_, t)| t).unwrap_or("");
-                assert!(!tag.is_empty() && tag != "latest", "{profile} {}: unpinned image {image}", m.id());
+                assert!(
+                    !tag.is_empty() && tag != "latest",
+                    "{profile} {}: unpinned image {image}",
+                    m.id()
+                );
                 assert_eq!(c["imagePullPolicy"], "IfNotPresent", "{profile} {}", m.id());
-                assert_eq!(c["securityContext"]["allowPrivilegeEscalation"], false, "{profile} {}", m.id());
+                assert_eq!(
+                    c["securityContext"]["allowPrivilegeEscalation"],
+                    false,
+                    "{profile} {}",
+                    m.id()
+                );
                 assert_eq!(c["securityContext"]["capabilities"]["drop"][0], "ALL");
                 for key in ["requests", "limits"] {
-                    assert!(c["resources"][key]["cpu"].is_string() && c["resources"][key]["memory"].is_string(), "{profile} {}", m.id());
+                    assert!(
+                        c["resources"][key]["cpu"].is_string()
+                            && c["resources"][key]["memory"].is_string(),
+                        "{profile} {}",
+                        m.id()
+                    );
                 }
-                assert!(c["livenessProbe"].is_object() && c["readinessProbe"].is_object(), "{profile} {}", m.id());
+                assert!(
+                    c["livenessProbe"].is_object() && c["readinessProbe"].is_object(),
+                    "{profile} {}",
+                    m.id()
+                );
             }
         }
         let kinds: Vec<String> = manifests.iter().map(Manifest::id).collect();
         let has = |id: &str| kinds.iter().any(|k| k == id);
         match profile {
             "standard" => {
-                assert!(has("Ingress/todo") && has("Deployment/postgres") && has("PersistentVolumeClaim/postgres-data"));
+                assert!(
+                    has("Ingress/todo")
+                        && has("Deployment/postgres")
+                        && has("PersistentVolumeClaim/postgres-data")
+                );
                 assert!(has("PodDisruptionBudget/frontend") && has("PodDisruptionBudget/backend"));
             }
-            "lite" => assert!(!has("Deployment/postgres") && !has("Ingress/todo") && !kinds.iter().any(|k| k.starts_with("PodDisruptionBudget"))),
+            "lite" => assert!(
+                !has("Deployment/postgres")
+                    && !has("Ingress/todo")
+                    && !kinds.iter().any(|k| k.starts_with("PodDisruptionBudget"))
+            ),
             "full" => {
-                assert!(has("StatefulSet/redis") && has("HorizontalPodAutoscaler/backend") && has("HorizontalPodAutoscaler/frontend"));
-                let backend = manifests.iter().find(|m| m.id() == "Deployment/backend").unwrap();
-                assert!(backend.object["spec"].get("replicas").is_none(), "the HPA owns replicas");
-                assert!(manifests.iter().all(|m| m.kind() == "Namespace" || m.object["metadata"]["namespace"] == "todo-phaseiv"));
+                assert!(
+                    has("StatefulSet/redis")
+                        && has("HorizontalPodAutoscaler/backend")
+                        && has("HorizontalPodAutoscaler/frontend")
+                );
+                let backend = manifests
+                    .iter()
+                    .find(|m| m.id() == "Deployment/backend")
+                    .unwrap();
+                assert!(
+                    backend.object["spec"].get("replicas").is_none(),
+                    "the HPA owns replicas"
+                );
+                assert!(manifests.iter().all(|m| m.kind() == "Namespace"
+                    || m.object["metadata"]["namespace"] == "todo-phaseiv"));
             }
             "agents" => {
                 assert!(has("Deployment/ai-agent") && has("Deployment/mcp-server"));
-                let svc = manifests.iter().find(|m| m.id() == "Service/frontend").unwrap();
+                let svc = manifests
+                    .iter()
+                    .find(|m| m.id() == "Service/frontend")
+                    .unwrap();
                 assert_eq!(svc.object["spec"]["ports"][0]["nodePort"], 30000);
             }
             "classic" => {
-                let d = manifests.iter().find(|m| m.id() == "Deployment/backend").unwrap();
+                let d = manifests
+                    .iter()
+                    .find(|m| m.id() == "Deployment/backend")
+                    .unwrap();
                 assert_eq!(d.object["spec"]["strategy"]["rollingUpdate"]["maxSurge"], 1);
                 assert_eq!(d.object["spec"]["replicas"], 2);
             }
@@ -130,9 +218,19 @@ fn rendered_objects_follow_the_stack_and_security_practice() {
         }
         // Apply order: namespace, config, databases, backends, frontends.
         let pos = |id: &str| kinds.iter().position(|k| k == id);
-        assert_eq!(pos("Namespace/todo").or(pos("Namespace/todo-phaseiv")), Some(0), "{profile}");
-        assert!(pos("Secret/todo-secrets") < pos("Deployment/backend"), "{profile}");
-        assert!(pos("Service/backend") < pos("Deployment/frontend"), "{profile}: nginx needs the backend Service at start");
+        assert_eq!(
+            pos("Namespace/todo").or(pos("Namespace/todo-phaseiv")),
+            Some(0),
+            "{profile}"
+        );
+        assert!(
+            pos("Secret/todo-secrets") < pos("Deployment/backend"),
+            "{profile}"
+        );
+        assert!(
+            pos("Service/backend") < pos("Deployment/frontend"),
+            "{profile}: nginx needs the backend Service at start"
+        );
     }
 }
 
@@ -142,7 +240,12 @@ fn no_secret_value_in_any_output_without_show_secrets() {
     let (_dir, root) = reference_app();
     std::fs::write(root.join(".env"), "DATABASE_URL=postgresql://u:leak-me-1@neon/db\nOPENAI_API_KEY=sk-leak-me-2\nBETTER_AUTH_SECRET=leak-me-3\n").unwrap();
     for profile in PROFILES {
-        for args in [vec!["render"], vec!["render", "-o", "json"], vec!["render", "--json"], vec!["render", "--values"]] {
+        for args in [
+            vec!["render"],
+            vec!["render", "-o", "json"],
+            vec!["render", "--json"],
+            vec!["render", "--values"],
+        ] {
             let mut all = args.clone();
             all.extend(["--profile", profile]);
             let out = sb.todo_dev(&root, &all).output().unwrap();
@@ -152,11 +255,34 @@ fn no_secret_value_in_any_output_without_show_secrets() {
             assert!(text.contains("<redacted>"), "{all:?}");
         }
     }
-    let out = sb.todo_dev(&root, &["render", "--profile", "lite", "--show-secrets", "-o", "json"]).output().unwrap();
+    let out = sb
+        .todo_dev(
+            &root,
+            &[
+                "render",
+                "--profile",
+                "lite",
+                "--show-secrets",
+                "-o",
+                "json",
+            ],
+        )
+        .output()
+        .unwrap();
     let v = support::json(&out);
-    let secret = v["items"].as_array().unwrap().iter().find(|o| o["kind"] == "Secret").unwrap();
+    let secret = v["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|o| o["kind"] == "Secret")
+        .unwrap();
     let url = secret["data"]["DATABASE_URL"].as_str().unwrap();
     use base64::Engine;
-    let decoded = base64::engine::general_purpose::STANDARD.decode(url).unwrap();
-    assert_eq!(String::from_utf8(decoded).unwrap(), "postgresql://u:leak-me-1@neon/db");
+    let decoded = base64::engine::general_purpose::STANDARD
+        .decode(url)
+        .unwrap();
+    assert_eq!(
+        String::from_utf8(decoded).unwrap(),
+        "postgresql://u:leak-me-1@neon/db"
+    );
 }

@@ -181,14 +181,37 @@ mod tests {
         let text = "apiVersion: v1\nkind: Config\ncurrent-context: prod\nclusters:\n- name: prod\n  cluster: {server: 'https://prod.example.com'}\n- name: minikube\n  cluster: {server: 'https://192.168.49.2:8443'}\ncontexts:\n- name: prod\n  context: {cluster: prod, user: u}\n- name: minikube\n  context: {cluster: minikube, user: u}\nusers:\n- name: u\n  user: {}\n";
         let config = Kubeconfig::from_yaml(text).unwrap();
         // The current context (prod) is never chosen implicitly.
-        assert_eq!(choose_target(&config, "minikube", None, false).unwrap().name, "minikube");
-        assert!(matches!(choose_target(&config, "minikube", Some("prod"), false), Err(TargetError::Remote { .. })));
+        assert_eq!(
+            choose_target(&config, "minikube", None, false)
+                .unwrap()
+                .name,
+            "minikube"
+        );
+        assert!(matches!(
+            choose_target(&config, "minikube", Some("prod"), false),
+            Err(TargetError::Remote { .. })
+        ));
         // --allow-remote alone is not enough: the remote context must be named.
-        assert!(matches!(choose_target(&config, "prod", None, true), Err(TargetError::Remote { .. })));
-        assert_eq!(choose_target(&config, "minikube", Some("prod"), true).unwrap().name, "prod");
-        let e = choose_target(&config, "todo", None, false).unwrap_err().to_string();
-        assert!(e.contains("no kube context `todo`") && e.contains("minikube start -p todo"), "{e}");
-        let e = choose_target(&config, "minikube", Some("prod"), false).unwrap_err().to_string();
+        assert!(matches!(
+            choose_target(&config, "prod", None, true),
+            Err(TargetError::Remote { .. })
+        ));
+        assert_eq!(
+            choose_target(&config, "minikube", Some("prod"), true)
+                .unwrap()
+                .name,
+            "prod"
+        );
+        let e = choose_target(&config, "todo", None, false)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("no kube context `todo`") && e.contains("minikube start -p todo"),
+            "{e}"
+        );
+        let e = choose_target(&config, "minikube", Some("prod"), false)
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("--context prod --allow-remote"), "{e}");
     }
 

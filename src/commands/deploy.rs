@@ -8,10 +8,10 @@ use crate::cli::{DeployArgs, GlobalArgs};
 use crate::cluster::kube::connect;
 use crate::cluster::minikube::Minikube;
 use crate::deploy::apply::{self, Applied};
+use crate::deploy::plan;
 use crate::deploy::render::Manifest;
 use crate::deploy::rollout::{self, Diagnosis, RolloutState, Workload};
 use crate::deploy::values::ownership_selector;
-use crate::deploy::plan;
 use crate::project::model::{ServiceName, ServiceType};
 use crate::project::{check_sources, Project};
 use crate::ui::progress::{event, Progress};
@@ -27,35 +27,73 @@ pub async fn run(global: &GlobalArgs, args: &DeployArgs, out: &Output) -> anyhow
     let images = plan::images(&planned);
     // Everything that can fail without a cluster fails before we touch one.
     plan::render(&project, &images, &BTreeMap::new())?;
-    let (client, ctx) = connect(&project.cluster.name, args.target.context.as_deref(), args.target.allow_remote).await?;
+    let (client, ctx) = connect(
+        &project.cluster.name,
+        args.target.context.as_deref(),
+        args.target.allow_remote,
+    )
+    .await?;
     let existing = apply::existing_secret(&client, &project.namespace, "todo-secrets").await;
     let manifests = plan::render(&project, &images, &existing)?;
 
     let workloads: Vec<Workload> = manifests
         .iter()
         .filter(|m| matches!(m.kind(), "Deployment" | "StatefulSet"))
-        .map(|m| Workload { kind: m.kind().to_string(), name: m.name().to_string() })
+        .map(|m| Workload {
+            kind: m.kind().to_string(),
+            name: m.name().to_string(),
+        })
         .collect();
     let names: Vec<String> = workloads.iter().map(Workload::id).collect();
     let progress = Progress::new(*out, &names);
     progress.note(
         "context",
         Tone::Dim,
-        &format!("deploying to `{}` ({}), namespace `{}`", ctx.name, ctx.server.clone().unwrap_or_default(), project.namespace),
-        event("deploy.target", json!({"context": ctx.name, "namespace": project.namespace})),
+        &format!(
+            "deploying to `{}` ({}), namespace `{}`",
+            ctx.name,
+            ctx.server.clone().unwrap_or_default(),
+            project.namespace
+        ),
+        event(
+            "deploy.target",
+            json!({"context": ctx.name, "namespace": project.namespace}),
+        ),
     );
-    apply::apply_all(&client, &project.namespace, &manifests, |m: &Manifest, a: &Applied| {
-        let word = match a {
-            Applied::Created => "created",
-            Applied::Changed => "configured",
-            Applied::Unchanged => "unchanged",
-            Applied::Borrowed => "exists (not todo-dev's: used, left as is)",
-        };
-        progress.note(&m.id(), Tone::Dim, word, event("apply", json!({"object": m.id(), "result": word})));
-    })
+    apply::apply_all(
+        &client,
+        &project.namespace,
+        &manifests,
+        |m: &Manifest, a: &Applied| {
+            let word = match a {
+                Applied::Created => "created",
+                Applied::Changed => "configured",
+                Applied::Unchanged => "unchanged",
+                Applied::Borrowed => "exists (not todo-dev's: used, left as is)",
+            };
+            progress.note(
+                &m.id(),
+                Tone::Dim,
+                word,
+                event("apply", json!({"object": m.id(), "result": word})),
+            );
+        },
+    )
     .await?;
-    for gone in apply::prune(&client, &project.namespace, &ownership_selector(&project), &manifests).await? {
-        progress.note(&gone, Tone::Dim, "pruned", event("prune", json!({"object": gone})));
+    for gone in apply::prune(
+        &client,
+        &project.namespace,
+        &ownership_selector(&project),
+        &manifests,
+    )
+    .await?
+    {
+        progress.note(
+            &gone,
+            Tone::Dim,
+            "pruned",
+            event("prune", json!({"object": gone})),
+        );
     }
 
     let timeout = Duration::from_secs(args.timeout);
@@ -65,9 +103,15 @@ pub async fn run(global: &GlobalArgs, args: &DeployArgs, out: &Output) -> anyhow
             let id = w.id();
             let state = rollout::wait(client, ns, w, timeout, |s| {
                 let text = match s {
-                    RolloutState::Done(m) | RolloutState::Waiting(m) | RolloutState::Failed(m) => m.clone(),
+                    RolloutState::Done(m) | RolloutState::Waiting(m) | RolloutState::Failed(m) => {
+                        m.clone()
+                    }
                 };
-                progress.status(&id, &text, event("rollout", json!({"workload": id, "message": text})));
+                progress.status(
+                    &id,
+                    &text,
+                    event("rollout", json!({"workload": id, "message": text})),
+                );
             })
             .await;
             (w, state)
@@ -78,14 +122,29 @@ pub async fn run(global: &GlobalArgs, args: &DeployArgs, out: &Output) -> anyhow
     for (w, state) in results {
         let id = w.id();
         match state {
-            Ok(RolloutState::Done(_)) => progress.finish(&id, Tone::Good, "ready", event("rollout.done", json!({"workload": id}))),
+            Ok(RolloutState::Done(_)) => progress.finish(
+                &id,
+                Tone::Good,
+                "ready",
+                event("rollout.done", json!({"workload": id})),
+            ),
             Ok(RolloutState::Failed(msg) | RolloutState::Waiting(msg)) => {
-                progress.finish(&id, Tone::Bad, &msg, event("rollout.failed", json!({"workload": id, "message": msg})));
+                progress.finish(
+                    &id,
+                    Tone::Bad,
+                    &msg,
+                    event("rollout.failed", json!({"workload": id, "message": msg})),
+                );
                 failed.push((w.clone(), msg));
             }
             Err(e) => {
                 let msg = format!("cannot read its status: {e}");
-                progress.finish(&id, Tone::Bad, &msg, event("rollout.failed", json!({"workload": id, "message": msg})));
+                progress.finish(
+                    &id,
+                    Tone::Bad,
+                    &msg,
+                    event("rollout.failed", json!({"workload": id, "message": msg})),
+                );
                 failed.push((w.clone(), msg));
             }
         }
@@ -107,11 +166,19 @@ fn selector_of(manifests: &[Manifest], w: &Workload) -> BTreeMap<String, String>
     manifests
         .iter()
         .find(|m| m.kind() == w.kind && m.name() == w.name)
-        .and_then(|m| serde_json::from_value(m.object["spec"]["selector"]["matchLabels"].clone()).ok())
+        .and_then(|m| {
+            serde_json::from_value(m.object["spec"]["selector"]["matchLabels"].clone()).ok()
+        })
         .unwrap_or_default()
 }
 
-fn report_failure(out: &Output, namespace: &str, w: &Workload, msg: &str, d: &Diagnosis) -> anyhow::Result<()> {
+fn report_failure(
+    out: &Output,
+    namespace: &str,
+    w: &Workload,
+    msg: &str,
+    d: &Diagnosis,
+) -> anyhow::Result<()> {
     let question = rollout::kubectl_ai_question(namespace, d);
     if out.json {
         println!(
@@ -127,7 +194,11 @@ fn report_failure(out: &Output, namespace: &str, w: &Workload, msg: &str, d: &Di
     }
     eprintln!("\n{} {}: {msg}", out.paint(Tone::Bad, "failed"), w.id());
     let pod = d.pod.as_deref().unwrap_or("-");
-    eprintln!("  pod {pod}: {} {}", out.paint(Tone::Bold, &d.reason), d.message);
+    eprintln!(
+        "  pod {pod}: {} {}",
+        out.paint(Tone::Bold, &d.reason),
+        d.message
+    );
     if !d.events.is_empty() {
         eprintln!("  recent events:");
         for e in &d.events {
@@ -135,8 +206,16 @@ fn report_failure(out: &Output, namespace: &str, w: &Workload, msg: &str, d: &Di
         }
     }
     if let Some((previous, logs)) = &d.logs {
-        let which = if *previous { "the crashed instance's" } else { "the container's" };
-        eprintln!("  last {} log lines ({which}, {}):", logs.lines().count(), d.container.as_deref().unwrap_or("?"));
+        let which = if *previous {
+            "the crashed instance's"
+        } else {
+            "the container's"
+        };
+        eprintln!(
+            "  last {} log lines ({which}, {}):",
+            logs.lines().count(),
+            d.container.as_deref().unwrap_or("?")
+        );
         for l in logs.lines() {
             eprintln!("    | {l}");
         }
@@ -158,22 +237,40 @@ async fn report_access(out: &Output, project: &Project) -> anyhow::Result<()> {
         None => None,
     };
     if let Some(host) = &project.access.ingress_host {
-        urls.push((format!("http://{host}"), format!("needs `{} {host}` in /etc/hosts", ip.as_deref().unwrap_or("<minikube ip>"))));
+        urls.push((
+            format!("http://{host}"),
+            format!(
+                "needs `{} {host}` in /etc/hosts",
+                ip.as_deref().unwrap_or("<minikube ip>")
+            ),
+        ));
     }
-    if project.access.service_type == ServiceType::NodePort && project.service(ServiceName::Frontend).is_some() {
+    if project.access.service_type == ServiceType::NodePort
+        && project.service(ServiceName::Frontend).is_some()
+    {
         match (project.access.node_port, &ip) {
             (Some(port), Some(ip)) => urls.push((format!("http://{ip}:{port}"), "NodePort".into())),
             _ => urls.push((
-                format!("minikube service frontend -n {} -p {} --url", project.namespace, project.cluster.name),
+                format!(
+                    "minikube service frontend -n {} -p {} --url",
+                    project.namespace, project.cluster.name
+                ),
                 "prints the NodePort URL".into(),
             )),
         }
     }
     if out.json {
-        let list: Vec<_> = urls.iter().map(|(u, n)| json!({"url": u, "note": n})).collect();
+        let list: Vec<_> = urls
+            .iter()
+            .map(|(u, n)| json!({"url": u, "note": n}))
+            .collect();
         println!("{}", event("deploy.done", json!({"open": list})));
     } else {
-        println!("{} the stack is up in namespace `{}`", out.paint(Tone::Good, "ready:"), project.namespace);
+        println!(
+            "{} the stack is up in namespace `{}`",
+            out.paint(Tone::Good, "ready:"),
+            project.namespace
+        );
         for (u, n) in urls {
             println!("  open {u}  ({n})");
         }

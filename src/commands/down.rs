@@ -11,9 +11,21 @@ use crate::ui::{Output, Tone};
 
 pub async fn run(global: &GlobalArgs, args: &DownArgs, out: &Output) -> anyhow::Result<Outcome> {
     let project = load_project(global)?;
-    let (client, ctx) = connect(&project.cluster.name, args.target.context.as_deref(), args.target.allow_remote).await?;
+    let (client, ctx) = connect(
+        &project.cluster.name,
+        args.target.context.as_deref(),
+        args.target.allow_remote,
+    )
+    .await?;
     let selector = ownership_selector(&project);
-    let removal = apply::remove(&client, &project.namespace, &selector, args.purge, Duration::from_secs(args.timeout)).await?;
+    let removal = apply::remove(
+        &client,
+        &project.namespace,
+        &selector,
+        args.purge,
+        Duration::from_secs(args.timeout),
+    )
+    .await?;
     if out.json {
         out.print_json(&json!({
             "context": ctx.name,
@@ -25,16 +37,26 @@ pub async fn run(global: &GlobalArgs, args: &DownArgs, out: &Output) -> anyhow::
         return Ok(Outcome::Success);
     }
     if removal.deleted.is_empty() && removal.kept_claims.is_empty() {
-        println!("nothing of todo-dev's in namespace `{}` (context `{}`)", project.namespace, ctx.name);
+        println!(
+            "nothing of todo-dev's in namespace `{}` (context `{}`)",
+            project.namespace, ctx.name
+        );
     }
     for d in &removal.deleted {
         println!("{} {d}", out.paint(Tone::Good, "deleted"));
     }
     for k in &removal.kept_claims {
-        println!("{} {k} (the data; `todo-dev down --purge` deletes it)", out.paint(Tone::Warn, "kept"));
+        println!(
+            "{} {k} (the data; `todo-dev down --purge` deletes it)",
+            out.paint(Tone::Warn, "kept")
+        );
     }
     if removal.namespace_deleted {
-        println!("{} Namespace/{}", out.paint(Tone::Good, "deleted"), project.namespace);
+        println!(
+            "{} Namespace/{}",
+            out.paint(Tone::Good, "deleted"),
+            project.namespace
+        );
     }
     Ok(Outcome::Success)
 }

@@ -5,8 +5,9 @@ pub mod completions;
 pub mod config;
 pub mod context;
 pub mod deploy;
-pub mod down;
 pub mod doctor;
+pub mod down;
+pub mod export;
 pub mod profiles;
 pub mod render;
 

@@ -17,13 +17,55 @@ const KINDS: [(&str, &str, &str, &str, bool, Stage); 10] = [
     ("Namespace", "", "v1", "namespaces", false, Stage::Namespace),
     ("ConfigMap", "", "v1", "configmaps", true, Stage::Config),
     ("Secret", "", "v1", "secrets", true, Stage::Config),
-    ("PersistentVolumeClaim", "", "v1", "persistentvolumeclaims", true, Stage::Config),
+    (
+        "PersistentVolumeClaim",
+        "",
+        "v1",
+        "persistentvolumeclaims",
+        true,
+        Stage::Config,
+    ),
     ("Service", "", "v1", "services", true, Stage::Backends),
-    ("StatefulSet", "apps", "v1", "statefulsets", true, Stage::Databases),
-    ("Deployment", "apps", "v1", "deployments", true, Stage::Backends),
-    ("Ingress", "networking.k8s.io", "v1", "ingresses", true, Stage::Frontends),
-    ("HorizontalPodAutoscaler", "autoscaling", "v2", "horizontalpodautoscalers", true, Stage::Frontends),
-    ("PodDisruptionBudget", "policy", "v1", "poddisruptionbudgets", true, Stage::Frontends),
+    (
+        "StatefulSet",
+        "apps",
+        "v1",
+        "statefulsets",
+        true,
+        Stage::Databases,
+    ),
+    (
+        "Deployment",
+        "apps",
+        "v1",
+        "deployments",
+        true,
+        Stage::Backends,
+    ),
+    (
+        "Ingress",
+        "networking.k8s.io",
+        "v1",
+        "ingresses",
+        true,
+        Stage::Frontends,
+    ),
+    (
+        "HorizontalPodAutoscaler",
+        "autoscaling",
+        "v2",
+        "horizontalpodautoscalers",
+        true,
+        Stage::Frontends,
+    ),
+    (
+        "PodDisruptionBudget",
+        "policy",
+        "v1",
+        "poddisruptionbudgets",
+        true,
+        Stage::Frontends,
+    ),
 ];
 
 #[derive(Debug, thiserror::Error)]
@@ -81,7 +123,10 @@ pub async fn apply_all(
 ) -> Result<(), ApplyError> {
     for m in manifests {
         let id = m.id();
-        let err = |e: kube::Error| ApplyError::Api { id: id.clone(), reason: e.to_string() };
+        let err = |e: kube::Error| ApplyError::Api {
+            id: id.clone(),
+            reason: e.to_string(),
+        };
         let api = api(client, m.kind(), namespace)?;
         let before = api.get_opt(m.name()).await.map_err(err)?;
         if let Some(existing) = &before {
@@ -90,14 +135,22 @@ pub async fn apply_all(
                     on_applied(m, &Applied::Borrowed);
                     continue;
                 }
-                return Err(ApplyError::NotOurs { id, namespace: namespace.to_string() });
+                return Err(ApplyError::NotOurs {
+                    id,
+                    namespace: namespace.to_string(),
+                });
             }
         }
         let params = PatchParams::apply(MANAGER).force();
-        let after = api.patch(m.name(), &params, &Patch::Apply(&m.object)).await.map_err(err)?;
+        let after = api
+            .patch(m.name(), &params, &Patch::Apply(&m.object))
+            .await
+            .map_err(err)?;
         let outcome = match before {
             None => Applied::Created,
-            Some(b) if b.metadata.resource_version == after.metadata.resource_version => Applied::Unchanged,
+            Some(b) if b.metadata.resource_version == after.metadata.resource_version => {
+                Applied::Unchanged
+            }
             Some(_) => Applied::Changed,
         };
         on_applied(m, &outcome);
@@ -126,15 +179,23 @@ pub async fn prune(
         let list = api
             .list(&ListParams::default().labels(selector))
             .await
-            .map_err(|e| ApplyError::Api { id: format!("{kind} list"), reason: e.to_string() })?;
+            .map_err(|e| ApplyError::Api {
+                id: format!("{kind} list"),
+                reason: e.to_string(),
+            })?;
         for obj in list.items {
             let name = obj.metadata.name.clone().unwrap_or_default();
-            if keep.contains(&(kind.to_string(), name.clone())) || !is_ours(obj.metadata.labels.as_ref()) {
+            if keep.contains(&(kind.to_string(), name.clone()))
+                || !is_ours(obj.metadata.labels.as_ref())
+            {
                 continue;
             }
             api.delete(&name, &DeleteParams::foreground())
                 .await
-                .map_err(|e| ApplyError::Api { id: format!("{kind}/{name}"), reason: e.to_string() })?;
+                .map_err(|e| ApplyError::Api {
+                    id: format!("{kind}/{name}"),
+                    reason: e.to_string(),
+                })?;
             pruned.push(format!("{kind}/{name}"));
         }
     }
@@ -165,10 +226,10 @@ pub async fn remove(
     for (kind, ..) in kinds {
         let api = api(client, kind, namespace)?;
         let lp = ListParams::default().labels(selector);
-        let listed = api
-            .list(&lp)
-            .await
-            .map_err(|e| ApplyError::Api { id: format!("{kind} list"), reason: e.to_string() })?;
+        let listed = api.list(&lp).await.map_err(|e| ApplyError::Api {
+            id: format!("{kind} list"),
+            reason: e.to_string(),
+        })?;
         let names: Vec<String> = listed
             .items
             .iter()
@@ -179,30 +240,46 @@ pub async fn remove(
             continue;
         }
         if *kind == "PersistentVolumeClaim" && !purge {
-            removal.kept_claims.extend(names.iter().map(|n| format!("{kind}/{n}")));
+            removal
+                .kept_claims
+                .extend(names.iter().map(|n| format!("{kind}/{n}")));
             continue;
         }
         api.delete_collection(&DeleteParams::foreground(), &lp)
             .await
-            .map_err(|e| ApplyError::Api { id: format!("{kind} (by label)"), reason: e.to_string() })?;
+            .map_err(|e| ApplyError::Api {
+                id: format!("{kind} (by label)"),
+                reason: e.to_string(),
+            })?;
         wait_gone(&api, &lp, &format!("deleting the {kind}s"), timeout).await?;
-        removal.deleted.extend(names.iter().map(|n| format!("{kind}/{n}")));
+        removal
+            .deleted
+            .extend(names.iter().map(|n| format!("{kind}/{n}")));
     }
     if purge {
         let ns_api = api(client, "Namespace", namespace)?;
         let ns = ns_api
             .get_opt(namespace)
             .await
-            .map_err(|e| ApplyError::Api { id: format!("Namespace/{namespace}"), reason: e.to_string() })?;
+            .map_err(|e| ApplyError::Api {
+                id: format!("Namespace/{namespace}"),
+                reason: e.to_string(),
+            })?;
         if ns.is_some_and(|n| is_ours(n.metadata.labels.as_ref())) {
             ns_api
                 .delete(namespace, &DeleteParams::foreground())
                 .await
-                .map_err(|e| ApplyError::Api { id: format!("Namespace/{namespace}"), reason: e.to_string() })?;
+                .map_err(|e| ApplyError::Api {
+                    id: format!("Namespace/{namespace}"),
+                    reason: e.to_string(),
+                })?;
             let deadline = Instant::now() + timeout;
             while ns_api.get_opt(namespace).await.ok().flatten().is_some() {
                 if Instant::now() > deadline {
-                    return Err(ApplyError::Timeout { what: format!("deleting namespace {namespace}"), after: timeout });
+                    return Err(ApplyError::Timeout {
+                        what: format!("deleting namespace {namespace}"),
+                        after: timeout,
+                    });
                 }
                 tokio::time::sleep(Duration::from_millis(200)).await;
             }
@@ -212,33 +289,239 @@ pub async fn remove(
     Ok(removal)
 }
 
-async fn wait_gone(api: &Api<DynamicObject>, lp: &ListParams, what: &str, timeout: Duration) -> Result<(), ApplyError> {
+async fn wait_gone(
+    api: &Api<DynamicObject>,
+    lp: &ListParams,
+    what: &str,
+    timeout: Duration,
+) -> Result<(), ApplyError> {
     let deadline = Instant::now() + timeout;
     loop {
-        let left = api
-            .list(lp)
-            .await
-            .map_err(|e| ApplyError::Api { id: what.to_string(), reason: e.to_string() })?;
+        let left = api.list(lp).await.map_err(|e| ApplyError::Api {
+            id: what.to_string(),
+            reason: e.to_string(),
+        })?;
         if left.items.is_empty() {
             return Ok(());
         }
         if Instant::now() > deadline {
-            return Err(ApplyError::Timeout { what: what.to_string(), after: timeout });
+            return Err(ApplyError::Timeout {
+                what: what.to_string(),
+                after: timeout,
+            });
         }
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
 }
 
 /// The Secret's current values in the cluster (to keep generated ones stable).
-pub async fn existing_secret(client: &Client, namespace: &str, name: &str) -> std::collections::BTreeMap<String, String> {
+pub async fn existing_secret(
+    client: &Client,
+    namespace: &str,
+    name: &str,
+) -> std::collections::BTreeMap<String, String> {
     use base64::Engine;
-    let Ok(api) = api(client, "Secret", namespace) else { return Default::default() };
-    let Ok(Some(secret)) = api.get_opt(name).await else { return Default::default() };
-    let data = secret.data.get("data").and_then(Value::as_object).cloned().unwrap_or_default();
+    let Ok(api) = api(client, "Secret", namespace) else {
+        return Default::default();
+    };
+    let Ok(Some(secret)) = api.get_opt(name).await else {
+        return Default::default();
+    };
+    let data = secret
+        .data
+        .get("data")
+        .and_then(Value::as_object)
+        .cloned()
+        .unwrap_or_default();
     data.into_iter()
         .filter_map(|(k, v)| {
-            let bytes = base64::engine::general_purpose::STANDARD.decode(v.as_str()?).ok()?;
+            let bytes = base64::engine::general_purpose::STANDARD
+                .decode(v.as_str()?)
+                .ok()?;
             Some((k, String::from_utf8(bytes).ok()?))
         })
         .collect()
+}
+
+/// Request shapes against kube-rs's mock service.
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use http::{Request, Response};
+    use kube::client::Body;
+    use serde_json::json;
+    use tower_test::mock;
+
+    type Handle = mock::Handle<Request<Body>, Response<Body>>;
+
+    struct Seen {
+        method: String,
+        uri: String,
+        content_type: String,
+        body: String,
+    }
+
+    /// Answers each request with `answer(method, path)` and records it.
+    fn serve(
+        answer: impl Fn(&str, &str) -> (u16, Value) + Send + 'static,
+    ) -> (Client, tokio::task::JoinHandle<Vec<Seen>>) {
+        let (service, handle) = mock::pair::<Request<Body>, Response<Body>>();
+        let task = tokio::spawn(async move {
+            let mut handle: std::pin::Pin<Box<Handle>> = Box::pin(handle);
+            let mut seen = Vec::new();
+            while let Some((req, send)) = handle.next_request().await {
+                let (parts, body) = req.into_parts();
+                let bytes = body.collect_bytes().await.unwrap_or_default();
+                let path = parts.uri.path().to_string();
+                let (status, value) = answer(parts.method.as_str(), &path);
+                seen.push(Seen {
+                    method: parts.method.to_string(),
+                    uri: parts.uri.to_string(),
+                    content_type: parts
+                        .headers
+                        .get("content-type")
+                        .map(|v| v.to_str().unwrap_or("").to_string())
+                        .unwrap_or_default(),
+                    body: String::from_utf8_lossy(&bytes).into_owned(),
+                });
+                let resp = Response::builder()
+                    .status(status)
+                    .body(Body::from(serde_json::to_vec(&value).unwrap()))
+                    .unwrap();
+                send.send_response(resp);
+            }
+            seen
+        });
+        (Client::new(service, "default"), task)
+    }
+
+    fn not_found(name: &str) -> (u16, Value) {
+        (
+            404,
+            json!({"kind":"Status","apiVersion":"v1","metadata":{},"status":"Failure","message":format!("configmaps \"{name}\" not found"),"reason":"NotFound","code":404}),
+        )
+    }
+
+    fn manifest(object: Value) -> Manifest {
+        Manifest {
+            file: "config.yaml".into(),
+            stage: Stage::Config,
+            object,
+        }
+    }
+
+    const OURS: &str = "app.kubernetes.io/managed-by=todo-dev,app.kubernetes.io/instance=todo-app";
+
+    #[tokio::test]
+    async fn apply_is_a_server_side_apply_patch_with_our_field_manager_and_force() {
+        let (client, task) = serve(|method, _| match method {
+            "GET" => not_found("todo-config"),
+            _ => (
+                201,
+                json!({"apiVersion":"v1","kind":"ConfigMap","metadata":{"name":"todo-config","namespace":"todo","resourceVersion":"1"}}),
+            ),
+        });
+        let cm = json!({"apiVersion":"v1","kind":"ConfigMap","metadata":{"name":"todo-config","namespace":"todo","labels":{MANAGED_BY: MANAGER}},"data":{"A":"1"}});
+        let mut outcomes = Vec::new();
+        apply_all(&client, "todo", &[manifest(cm)], |_, a| {
+            outcomes.push(a.clone())
+        })
+        .await
+        .unwrap();
+        drop(client);
+        let seen = task.await.unwrap();
+        assert_eq!(outcomes, [Applied::Created]);
+        assert_eq!(
+            (seen[0].method.as_str(), seen[0].uri.as_str()),
+            ("GET", "/api/v1/namespaces/todo/configmaps/todo-config")
+        );
+        let patch = &seen[1];
+        assert_eq!(patch.method, "PATCH");
+        assert_eq!(
+            patch.uri,
+            "/api/v1/namespaces/todo/configmaps/todo-config?&force=true&fieldManager=todo-dev"
+        );
+        assert_eq!(patch.content_type, "application/apply-patch+yaml");
+        let body: Value = serde_json::from_str(&patch.body).unwrap();
+        assert_eq!(body["data"]["A"], "1");
+        assert_eq!(body["metadata"]["labels"][MANAGED_BY], MANAGER);
+    }
+
+    #[tokio::test]
+    async fn an_object_we_did_not_make_is_left_alone() {
+        let (client, task) = serve(|_, _| {
+            (
+                200,
+                json!({"apiVersion":"v1","kind":"ConfigMap","metadata":{"name":"todo-config","namespace":"todo","labels":{"owner":"someone"}}}),
+            )
+        });
+        let cm = json!({"apiVersion":"v1","kind":"ConfigMap","metadata":{"name":"todo-config","namespace":"todo"}});
+        let err = apply_all(&client, "todo", &[manifest(cm)], |_, _| {})
+            .await
+            .unwrap_err();
+        drop(client);
+        let seen = task.await.unwrap();
+        assert!(matches!(err, ApplyError::NotOurs { .. }), "{err}");
+        assert!(seen.iter().all(|s| s.method == "GET"), "nothing but a read");
+    }
+
+    #[tokio::test]
+    async fn removal_deletes_by_label_selector_and_keeps_claims() {
+        let listed = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let counter = listed.clone();
+        let (client, task) = serve(move |method, path| {
+            let ours = json!({"metadata":{"name":"x","labels":{MANAGED_BY: MANAGER}}});
+            match (method, path) {
+                ("GET", p) if p.ends_with("/deployments") => {
+                    // Present on the first list, gone after the delete.
+                    let n = counter.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                    let items = if n == 0 { vec![ours] } else { vec![] };
+                    (
+                        200,
+                        json!({"apiVersion":"apps/v1","kind":"DeploymentList","metadata":{"resourceVersion":"5"},"items":items}),
+                    )
+                }
+                ("GET", p) if p.ends_with("/persistentvolumeclaims") => (
+                    200,
+                    json!({"apiVersion":"v1","kind":"PersistentVolumeClaimList","metadata":{},"items":[{"metadata":{"name":"postgres-data","labels":{MANAGED_BY: MANAGER}}}]}),
+                ),
+                ("GET", _) => (
+                    200,
+                    json!({"apiVersion":"v1","kind":"List","metadata":{},"items":[]}),
+                ),
+                ("DELETE", _) => (
+                    200,
+                    json!({"apiVersion":"apps/v1","kind":"DeploymentList","metadata":{},"items":[]}),
+                ),
+                _ => (405, json!({})),
+            }
+        });
+        let removal = remove(&client, "todo", OURS, false, Duration::from_secs(5))
+            .await
+            .unwrap();
+        drop(client);
+        let seen = task.await.unwrap();
+        assert_eq!(removal.deleted, ["Deployment/x"]);
+        assert_eq!(removal.kept_claims, ["PersistentVolumeClaim/postgres-data"]);
+        let deletes: Vec<&Seen> = seen.iter().filter(|s| s.method == "DELETE").collect();
+        assert_eq!(deletes.len(), 1, "only the deployments, by label");
+        assert_eq!(
+            deletes[0].uri,
+            "/apis/apps/v1/namespaces/todo/deployments?&labelSelector=app.kubernetes.io%2Fmanaged-by%3Dtodo-dev%2Capp.kubernetes.io%2Finstance%3Dtodo-app"
+        );
+        assert!(
+            deletes[0]
+                .body
+                .contains("\"propagationPolicy\":\"Foreground\""),
+            "{}",
+            deletes[0].body
+        );
+        let lists: Vec<&Seen> = seen.iter().filter(|s| s.method == "GET").collect();
+        assert!(
+            lists.iter().all(|s| s
+                .uri
+                .contains("labelSelector=app.kubernetes.io%2Fmanaged-by%3Dtodo-dev")),
+            "every list is by our labels"
+        );
+    }
 }

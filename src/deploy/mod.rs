@@ -2,6 +2,7 @@
 //! wait for rollouts and explain failures, prune and remove.
 
 pub mod apply;
+pub mod helm;
 pub mod plan;
 pub mod render;
 pub mod rollout;

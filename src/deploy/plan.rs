@@ -27,11 +27,18 @@ pub enum PlanError {
 /// Build plans (context scan + content tag) for every enabled service.
 pub fn build_plans(project: &Project) -> Result<Vec<BuildPlan>, BuildError> {
     let name = project.instance_name();
-    project.services.iter().map(|s| image::plan(&name, s)).collect()
+    project
+        .services
+        .iter()
+        .map(|s| image::plan(&name, s))
+        .collect()
 }
 
 pub fn images(plans: &[BuildPlan]) -> BTreeMap<ServiceName, String> {
-    plans.iter().map(|p| (p.service, p.image.to_string())).collect()
+    plans
+        .iter()
+        .map(|p| (p.service, p.image.to_string()))
+        .collect()
 }
 
 /// Renders the project with these images; `existing` is the cluster's
@@ -41,7 +48,9 @@ pub fn render(
     images: &BTreeMap<ServiceName, String>,
     existing: &BTreeMap<String, String>,
 ) -> Result<Vec<Manifest>, PlanError> {
-    with_input(project, images, existing, |input| Ok(render::render(input)?))
+    with_input(project, images, existing, |input| {
+        Ok(render::render(input)?)
+    })
 }
 
 /// The values tree the manifests are filled from, Secret values redacted.

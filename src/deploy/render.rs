@@ -62,7 +62,8 @@ impl Manifest {
 /// Which files to render, each with the service it is about (if any).
 fn plan(input: &RenderInput) -> Vec<(&'static str, Option<String>)> {
     let p = input.project;
-    let mut files: Vec<(&'static str, Option<String>)> = vec![("namespace.yaml", None), ("config.yaml", None)];
+    let mut files: Vec<(&'static str, Option<String>)> =
+        vec![("namespace.yaml", None), ("config.yaml", None)];
     if p.database == DatabaseMode::InCluster {
         files.push(("postgres.yaml", Some("postgres".into())));
     }
@@ -102,7 +103,10 @@ pub fn render(input: &RenderInput) -> Result<Vec<Manifest>, RenderError> {
     let values = values::build(input);
     let mut out = Vec::new();
     for (file, svc) in plan(input) {
-        let err = |message: String| RenderError::Manifest { file: file.to_string(), message };
+        let err = |message: String| RenderError::Manifest {
+            file: file.to_string(),
+            message,
+        };
         let text = MANIFESTS
             .get_file(file)
             .and_then(|f| f.contents_utf8())
@@ -116,7 +120,11 @@ pub fn render(input: &RenderInput) -> Result<Vec<Manifest>, RenderError> {
             fill(&mut doc, &scope).map_err(err)?;
             check_type(file, &doc)?;
             let stage = stage_of(&doc);
-            out.push(Manifest { file: file.to_string(), stage, object: doc });
+            out.push(Manifest {
+                file: file.to_string(),
+                stage,
+                object: doc,
+            });
         }
     }
     // Stable: within a stage, the order of the plan.
@@ -126,7 +134,9 @@ pub fn render(input: &RenderInput) -> Result<Vec<Manifest>, RenderError> {
 
 fn stage_of(object: &Value) -> Stage {
     let kind = object["kind"].as_str().unwrap_or_default();
-    let component = object["metadata"]["labels"][values::NAME].as_str().unwrap_or_default();
+    let component = object["metadata"]["labels"][values::NAME]
+        .as_str()
+        .unwrap_or_default();
     match (kind, component) {
         ("Namespace", _) => Stage::Namespace,
         ("Ingress" | "HorizontalPodAutoscaler" | "PodDisruptionBudget", _) => Stage::Frontends,
@@ -143,7 +153,9 @@ fn fill(v: &mut Value, scope: &Value) -> Result<(), String> {
         Value::Object(map) => {
             let keys: Vec<String> = map.keys().cloned().collect();
             for k in keys {
-                let Some(slot) = map.get_mut(&k) else { continue };
+                let Some(slot) = map.get_mut(&k) else {
+                    continue;
+                };
                 if let Some(path) = whole_placeholder(slot) {
                     let value = lookup(scope, &path)?;
                     if value.is_null() {
@@ -181,11 +193,16 @@ fn interpolate(s: &str, scope: &Value) -> Result<String, String> {
     let mut rest = s;
     while let Some(start) = rest.find("${") {
         out.push_str(&rest[..start]);
-        let end = rest[start..].find('}').ok_or_else(|| format!("unclosed placeholder in `{s}`"))? + start;
+        let end = rest[start..]
+            .find('}')
+            .ok_or_else(|| format!("unclosed placeholder in `{s}`"))?
+            + start;
         let value = lookup(scope, &rest[start + 2..end])?;
         match value {
             Value::String(t) => out.push_str(&t),
-            Value::Null => return Err(format!("`{}` is empty inside `{s}`", &rest[start + 2..end])),
+            Value::Null => {
+                return Err(format!("`{}` is empty inside `{s}`", &rest[start + 2..end]))
+            }
             other => out.push_str(&other.to_string()),
         }
         rest = &rest[end + 1..];
@@ -206,9 +223,14 @@ fn lookup(scope: &Value, path: &str) -> Result<Value, String> {
 
 /// Every object must read as its k8s-openapi type.
 fn check_type(file: &str, doc: &Value) -> Result<(), RenderError> {
-    use k8s_openapi::api::{apps::v1 as apps, autoscaling::v2 as autoscaling, core::v1 as core, networking::v1 as net, policy::v1 as policy};
+    use k8s_openapi::api::{
+        apps::v1 as apps, autoscaling::v2 as autoscaling, core::v1 as core, networking::v1 as net,
+        policy::v1 as policy,
+    };
     fn parse<T: serde::de::DeserializeOwned>(doc: &Value) -> Result<(), String> {
-        serde_json::from_value::<T>(doc.clone()).map(|_| ()).map_err(|e| e.to_string())
+        serde_json::from_value::<T>(doc.clone())
+            .map(|_| ())
+            .map_err(|e| e.to_string())
     }
     let kind = doc["kind"].as_str().unwrap_or_default();
     let result = match kind {

@@ -22,18 +22,22 @@ pub fn deployment_state(d: &Deployment) -> RolloutState {
     let name = d.metadata.name.clone().unwrap_or_default();
     let generation = d.metadata.generation.unwrap_or(0);
     let Some(status) = &d.status else {
-        return RolloutState::Waiting("Waiting for deployment spec update to be observed...".into());
+        return RolloutState::Waiting(
+            "Waiting for deployment spec update to be observed...".into(),
+        );
     };
     if generation > status.observed_generation.unwrap_or(0) {
-        return RolloutState::Waiting("Waiting for deployment spec update to be observed...".into());
+        return RolloutState::Waiting(
+            "Waiting for deployment spec update to be observed...".into(),
+        );
     }
-    let deadline_exceeded = status
-        .conditions
-        .iter()
-        .flatten()
-        .any(|c| c.type_ == "Progressing" && c.reason.as_deref() == Some("ProgressDeadlineExceeded"));
+    let deadline_exceeded = status.conditions.iter().flatten().any(|c| {
+        c.type_ == "Progressing" && c.reason.as_deref() == Some("ProgressDeadlineExceeded")
+    });
     if deadline_exceeded {
-        return RolloutState::Failed(format!("deployment {name:?} exceeded its progress deadline"));
+        return RolloutState::Failed(format!(
+            "deployment {name:?} exceeded its progress deadline"
+        ));
     }
     let want = d.spec.as_ref().and_then(|s| s.replicas).unwrap_or(1);
     let updated = status.updated_replicas.unwrap_or(0);
@@ -62,11 +66,15 @@ pub fn deployment_state(d: &Deployment) -> RolloutState {
 pub fn statefulset_state(s: &StatefulSet) -> RolloutState {
     let generation = s.metadata.generation.unwrap_or(0);
     let Some(status) = &s.status else {
-        return RolloutState::Waiting("Waiting for statefulset spec update to be observed...".into());
+        return RolloutState::Waiting(
+            "Waiting for statefulset spec update to be observed...".into(),
+        );
     };
     let observed = status.observed_generation.unwrap_or(0);
     if observed == 0 || generation > observed {
-        return RolloutState::Waiting("Waiting for statefulset spec update to be observed...".into());
+        return RolloutState::Waiting(
+            "Waiting for statefulset spec update to be observed...".into(),
+        );
     }
     let want = s.spec.as_ref().and_then(|s| s.replicas).unwrap_or(1);
     let ready = status.ready_replicas.unwrap_or(0);
@@ -88,7 +96,9 @@ pub fn statefulset_state(s: &StatefulSet) -> RolloutState {
                 want - partition
             ));
         }
-        return RolloutState::Done(format!("partitioned roll out complete: {updated} new pods have been updated..."));
+        return RolloutState::Done(format!(
+            "partitioned roll out complete: {updated} new pods have been updated..."
+        ));
     }
     if status.update_revision != status.current_revision {
         return RolloutState::Waiting(format!(
@@ -96,7 +106,10 @@ pub fn statefulset_state(s: &StatefulSet) -> RolloutState {
             status.update_revision.clone().unwrap_or_default()
         ));
     }
-    RolloutState::Done(format!("statefulset rolling update complete {want} pods at revision {}...", status.current_revision.clone().unwrap_or_default()))
+    RolloutState::Done(format!(
+        "statefulset rolling update complete {want} pods at revision {}...",
+        status.current_revision.clone().unwrap_or_default()
+    ))
 }
 
 /// A workload to wait for.
@@ -125,15 +138,26 @@ pub async fn wait(
     let mut last: Option<RolloutState> = None;
     loop {
         let state = match w.kind.as_str() {
-            "StatefulSet" => statefulset_state(&Api::<StatefulSet>::namespaced(client.clone(), namespace).get(&w.name).await?),
-            _ => deployment_state(&Api::<Deployment>::namespaced(client.clone(), namespace).get(&w.name).await?),
+            "StatefulSet" => statefulset_state(
+                &Api::<StatefulSet>::namespaced(client.clone(), namespace)
+                    .get(&w.name)
+                    .await?,
+            ),
+            _ => deployment_state(
+                &Api::<Deployment>::namespaced(client.clone(), namespace)
+                    .get(&w.name)
+                    .await?,
+            ),
         };
         if last.as_ref() != Some(&state) {
             on_state(&state);
         }
         match &state {
             RolloutState::Waiting(msg) if Instant::now() > deadline => {
-                return Ok(RolloutState::Failed(format!("timed out after {}s: {msg}", timeout.as_secs())));
+                return Ok(RolloutState::Failed(format!(
+                    "timed out after {}s: {msg}",
+                    timeout.as_secs()
+                )));
             }
             RolloutState::Waiting(_) => {}
             _ => return Ok(state),
@@ -162,10 +186,20 @@ const LOG_LINES: i64 = 30;
 
 /// Finds the worst pod of the workload (selected by `match_labels`) and
 /// gathers its state, events and last log lines.
-pub async fn diagnose(client: &Client, namespace: &str, match_labels: &BTreeMap<String, String>) -> Diagnosis {
+pub async fn diagnose(
+    client: &Client,
+    namespace: &str,
+    match_labels: &BTreeMap<String, String>,
+) -> Diagnosis {
     let pods: Api<Pod> = Api::namespaced(client.clone(), namespace);
-    let selector: Vec<String> = match_labels.iter().map(|(k, v)| format!("{k}={v}")).collect();
-    let list = match pods.list(&ListParams::default().labels(&selector.join(","))).await {
+    let selector: Vec<String> = match_labels
+        .iter()
+        .map(|(k, v)| format!("{k}={v}"))
+        .collect();
+    let list = match pods
+        .list(&ListParams::default().labels(&selector.join(",")))
+        .await
+    {
         Ok(l) => l.items,
         Err(e) => {
             return Diagnosis {
@@ -175,7 +209,11 @@ pub async fn diagnose(client: &Client, namespace: &str, match_labels: &BTreeMap<
             }
         }
     };
-    let Some((pod, mut d)) = list.iter().filter_map(|p| pod_problem(p).map(|d| (p, d))).max_by_key(|(_, d)| severity(&d.reason)) else {
+    let Some((pod, mut d)) = list
+        .iter()
+        .filter_map(|p| pod_problem(p).map(|d| (p, d)))
+        .max_by_key(|(_, d)| severity(&d.reason))
+    else {
         return Diagnosis {
             reason: "NoPods".into(),
             message: format!("no pods match {}", selector.join(",")),
@@ -194,7 +232,11 @@ pub async fn diagnose(client: &Client, namespace: &str, match_labels: &BTreeMap<
             .take(8)
             .rev()
             .map(|e| {
-                let count = e.count.filter(|c| *c > 1).map(|c| format!(" (x{c})")).unwrap_or_default();
+                let count = e
+                    .count
+                    .filter(|c| *c > 1)
+                    .map(|c| format!(" (x{c})"))
+                    .unwrap_or_default();
                 format!(
                     "{} {}: {}{count}",
                     e.type_.clone().unwrap_or_default(),
@@ -214,7 +256,11 @@ pub async fn diagnose(client: &Client, namespace: &str, match_labels: &BTreeMap<
         };
         let logs = match pods.logs(&pod_name, &lp(crashed)).await {
             Ok(text) => Some((crashed, text)),
-            Err(_) if crashed => pods.logs(&pod_name, &lp(false)).await.ok().map(|t| (false, t)),
+            Err(_) if crashed => pods
+                .logs(&pod_name, &lp(false))
+                .await
+                .ok()
+                .map(|t| (false, t)),
             Err(_) => None,
         };
         d.logs = logs.filter(|(_, t)| !t.trim().is_empty());
@@ -248,7 +294,12 @@ fn pod_problem(pod: &Pod) -> Option<Diagnosis> {
                         t.exit_code
                     );
                 }
-                let oom = c.last_state.as_ref().and_then(|s| s.terminated.as_ref()).and_then(|t| t.reason.as_deref()) == Some("OOMKilled");
+                let oom = c
+                    .last_state
+                    .as_ref()
+                    .and_then(|s| s.terminated.as_ref())
+                    .and_then(|t| t.reason.as_deref())
+                    == Some("OOMKilled");
                 return Some(Diagnosis {
                     container: Some(c.name.clone()),
                     reason: if oom { "OOMKilled".into() } else { reason },
@@ -296,7 +347,11 @@ fn pod_problem(pod: &Pod) -> Option<Diagnosis> {
 fn severity(reason: &str) -> u8 {
     match reason {
         "CrashLoopBackOff" | "OOMKilled" | "Error" => 5,
-        "ImagePullBackOff" | "ErrImagePull" | "ErrImageNeverPull" | "CreateContainerConfigError" | "InvalidImageName" => 4,
+        "ImagePullBackOff"
+        | "ErrImagePull"
+        | "ErrImageNeverPull"
+        | "CreateContainerConfigError"
+        | "InvalidImageName" => 4,
         "Unschedulable" => 3,
         "NotReady" => 2,
         _ => 1,
@@ -346,14 +401,28 @@ mod tests {
             RolloutState::Waiting("Waiting for deployment \"web\" rollout to finish: 0 of 1 updated replicas are available...".into())
         );
         let done = r#"{"observedGeneration":1,"replicas":1,"updatedReplicas":1,"readyReplicas":1,"availableReplicas":1,"conditions":[{"type":"Available","status":"True","reason":"MinimumReplicasAvailable","message":"x"},{"type":"Progressing","status":"True","reason":"NewReplicaSetAvailable","message":"x"}]}"#;
-        assert_eq!(deployment_state(&deployment(1, 1, done)), RolloutState::Done("deployment \"web\" successfully rolled out".into()));
-        assert!(matches!(deployment_state(&deployment(2, 1, done)), RolloutState::Waiting(m) if m.contains("spec update to be observed")));
+        assert_eq!(
+            deployment_state(&deployment(1, 1, done)),
+            RolloutState::Done("deployment \"web\" successfully rolled out".into())
+        );
+        assert!(
+            matches!(deployment_state(&deployment(2, 1, done)), RolloutState::Waiting(m) if m.contains("spec update to be observed"))
+        );
         let failed = r#"{"conditions":[{"type":"Available","status":"False","reason":"MinimumReplicasUnavailable","message":"x"},{"type":"Progressing","status":"False","reason":"ProgressDeadlineExceeded","message":"x"}],"observedGeneration":1,"replicas":4,"unavailableReplicas":4,"updatedReplicas":4}"#;
-        assert_eq!(deployment_state(&deployment(1, 4, failed)), RolloutState::Failed("deployment \"web\" exceeded its progress deadline".into()));
-        let updating = r#"{"observedGeneration":3,"replicas":3,"updatedReplicas":1,"availableReplicas":2}"#;
-        assert!(matches!(deployment_state(&deployment(3, 2, updating)), RolloutState::Waiting(m) if m.contains("1 out of 2 new replicas")));
-        let old = r#"{"observedGeneration":3,"replicas":3,"updatedReplicas":2,"availableReplicas":2}"#;
-        assert!(matches!(deployment_state(&deployment(3, 2, old)), RolloutState::Waiting(m) if m.contains("1 old replicas are pending termination")));
+        assert_eq!(
+            deployment_state(&deployment(1, 4, failed)),
+            RolloutState::Failed("deployment \"web\" exceeded its progress deadline".into())
+        );
+        let updating =
+            r#"{"observedGeneration":3,"replicas":3,"updatedReplicas":1,"availableReplicas":2}"#;
+        assert!(
+            matches!(deployment_state(&deployment(3, 2, updating)), RolloutState::Waiting(m) if m.contains("1 out of 2 new replicas"))
+        );
+        let old =
+            r#"{"observedGeneration":3,"replicas":3,"updatedReplicas":2,"availableReplicas":2}"#;
+        assert!(
+            matches!(deployment_state(&deployment(3, 2, old)), RolloutState::Waiting(m) if m.contains("1 old replicas are pending termination"))
+        );
     }
 
     #[test]
@@ -362,27 +431,59 @@ mod tests {
             serde_json::from_str(&format!(r#"{{"metadata":{{"name":"redis","generation":1}},"spec":{{"replicas":3,"selector":{{}},"serviceName":"redis","template":{{}}}},"status":{status}}}"#)).unwrap()
         };
         let ready = r#"{"observedGeneration":1,"replicas":3,"readyReplicas":3,"currentReplicas":3,"updatedReplicas":3,"currentRevision":"web-578cfc4b46","updateRevision":"web-578cfc4b46","availableReplicas":3}"#;
-        assert!(matches!(statefulset_state(&sts(ready)), RolloutState::Done(_)));
+        assert!(matches!(
+            statefulset_state(&sts(ready)),
+            RolloutState::Done(_)
+        ));
         let starting = r#"{"observedGeneration":1,"replicas":3,"readyReplicas":1}"#;
-        assert_eq!(statefulset_state(&sts(starting)), RolloutState::Waiting("Waiting for 2 pods to be ready...".into()));
-        assert!(matches!(statefulset_state(&sts(r#"{"replicas":0}"#)), RolloutState::Waiting(m) if m.contains("observed")));
+        assert_eq!(
+            statefulset_state(&sts(starting)),
+            RolloutState::Waiting("Waiting for 2 pods to be ready...".into())
+        );
+        assert!(
+            matches!(statefulset_state(&sts(r#"{"replicas":0}"#)), RolloutState::Waiting(m) if m.contains("observed"))
+        );
     }
 
     #[test]
     fn pod_problems_from_real_states() {
-        let pod = |status: &str| -> Pod { serde_json::from_str(&format!(r#"{{"metadata":{{"name":"p"}},"status":{status}}}"#)).unwrap() };
-        let crash = pod(r#"{"phase":"Running","containerStatuses":[{"name":"backend","image":"i","imageID":"","ready":false,"restartCount":4,"state":{"waiting":{"reason":"CrashLoopBackOff","message":"back-off 40s restarting failed container=backend pod=p"}},"lastState":{"terminated":{"exitCode":1,"reason":"Error"}}}]}"#);
+        let pod = |status: &str| -> Pod {
+            serde_json::from_str(&format!(
+                r#"{{"metadata":{{"name":"p"}},"status":{status}}}"#
+            ))
+            .unwrap()
+        };
+        let crash = pod(
+            r#"{"phase":"Running","containerStatuses":[{"name":"backend","image":"i","imageID":"","ready":false,"restartCount":4,"state":{"waiting":{"reason":"CrashLoopBackOff","message":"back-off 40s restarting failed container=backend pod=p"}},"lastState":{"terminated":{"exitCode":1,"reason":"Error"}}}]}"#,
+        );
         let d = pod_problem(&crash).unwrap();
-        assert_eq!((d.reason.as_str(), d.container.as_deref()), ("CrashLoopBackOff", Some("backend")));
+        assert_eq!(
+            (d.reason.as_str(), d.container.as_deref()),
+            ("CrashLoopBackOff", Some("backend"))
+        );
         assert!(d.message.contains("last exit: Error (code 1)"));
-        let oom = pod(r#"{"phase":"Running","containerStatuses":[{"name":"b","image":"i","imageID":"","ready":false,"restartCount":2,"state":{"waiting":{"reason":"CrashLoopBackOff"}},"lastState":{"terminated":{"exitCode":137,"reason":"OOMKilled"}}}]}"#);
+        let oom = pod(
+            r#"{"phase":"Running","containerStatuses":[{"name":"b","image":"i","imageID":"","ready":false,"restartCount":2,"state":{"waiting":{"reason":"CrashLoopBackOff"}},"lastState":{"terminated":{"exitCode":137,"reason":"OOMKilled"}}}]}"#,
+        );
         assert_eq!(pod_problem(&oom).unwrap().reason, "OOMKilled");
-        let never = pod(r#"{"phase":"Pending","containerStatuses":[{"name":"b","image":"i","imageID":"","ready":false,"restartCount":0,"state":{"waiting":{"reason":"ErrImageNeverPull","message":"Container image \"todo-backend:td-1234\" is not present with pull policy of Never"}}}]}"#);
+        let never = pod(
+            r#"{"phase":"Pending","containerStatuses":[{"name":"b","image":"i","imageID":"","ready":false,"restartCount":0,"state":{"waiting":{"reason":"ErrImageNeverPull","message":"Container image \"todo-backend:td-1234\" is not present with pull policy of Never"}}}]}"#,
+        );
         assert_eq!(pod_problem(&never).unwrap().reason, "ErrImageNeverPull");
-        let unsched = pod(r#"{"phase":"Pending","conditions":[{"type":"PodScheduled","status":"False","reason":"Unschedulable","message":"0/1 nodes are available: 1 Insufficient memory."}]}"#);
+        let unsched = pod(
+            r#"{"phase":"Pending","conditions":[{"type":"PodScheduled","status":"False","reason":"Unschedulable","message":"0/1 nodes are available: 1 Insufficient memory."}]}"#,
+        );
         let d = pod_problem(&unsched).unwrap();
-        assert_eq!((d.reason.as_str(), d.message.as_str()), ("Unschedulable", "0/1 nodes are available: 1 Insufficient memory."));
-        let fine = pod(r#"{"phase":"Running","containerStatuses":[{"name":"b","image":"i","imageID":"","ready":true,"restartCount":0,"state":{"running":{}}}]}"#);
+        assert_eq!(
+            (d.reason.as_str(), d.message.as_str()),
+            (
+                "Unschedulable",
+                "0/1 nodes are available: 1 Insufficient memory."
+            )
+        );
+        let fine = pod(
+            r#"{"phase":"Running","containerStatuses":[{"name":"b","image":"i","imageID":"","ready":true,"restartCount":0,"state":{"running":{}}}]}"#,
+        );
         assert!(pod_problem(&fine).is_none());
         assert!(severity("CrashLoopBackOff") > severity("NotReady"));
     }

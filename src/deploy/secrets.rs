@@ -31,10 +31,12 @@ pub fn resolve(
     };
     match project.database {
         DatabaseMode::External => {
-            let url = user.get("DATABASE_URL").ok_or_else(|| SecretsError::NoDatabaseUrl {
-                profile: project.profile.name.clone(),
-                env_file: project.root.join(".env").display().to_string(),
-            })?;
+            let url = user
+                .get("DATABASE_URL")
+                .ok_or_else(|| SecretsError::NoDatabaseUrl {
+                    profile: project.profile.name.clone(),
+                    env_file: project.root.join(".env").display().to_string(),
+                })?;
             out.insert("DATABASE_URL".to_string(), url.value.clone());
         }
         DatabaseMode::InCluster => {

@@ -32,7 +32,10 @@ pub struct RenderInput<'a> {
 
 /// The label selector that finds every object todo-dev made for this project.
 pub fn ownership_selector(project: &Project) -> String {
-    format!("{MANAGED_BY}={MANAGER},{INSTANCE}={}", project.instance_name())
+    format!(
+        "{MANAGED_BY}={MANAGER},{INSTANCE}={}",
+        project.instance_name()
+    )
 }
 
 pub fn labels(project: &Project, component: &str) -> Value {
@@ -61,7 +64,11 @@ fn resources(component: &str) -> Value {
 
 pub fn build(input: &RenderInput) -> Value {
     let p = input.project;
-    let autoscaled = |n: ServiceName| p.autoscaling.as_ref().is_some_and(|a| a.services.contains(&n));
+    let autoscaled = |n: ServiceName| {
+        p.autoscaling
+            .as_ref()
+            .is_some_and(|a| a.services.contains(&n))
+    };
     let mut services = Map::new();
     for s in &p.services {
         let name = s.name.as_str();
@@ -74,9 +81,15 @@ pub fn build(input: &RenderInput) -> Value {
             (true, ServiceType::NodePort, Some(port)) => json!(port),
             _ => Value::Null,
         };
-        let env: Vec<Value> = s.env.iter().map(|(k, v)| json!({"name": k, "value": v})).collect();
+        let env: Vec<Value> = s
+            .env
+            .iter()
+            .map(|(k, v)| json!({"name": k, "value": v}))
+            .collect();
         let strategy = match &p.rolling_update {
-            Some(r) => json!({"type": "RollingUpdate", "rollingUpdate": {"maxUnavailable": r.max_unavailable, "maxSurge": r.max_surge}}),
+            Some(r) => {
+                json!({"type": "RollingUpdate", "rollingUpdate": {"maxUnavailable": r.max_unavailable, "maxSurge": r.max_surge}})
+            }
             None => Value::Null,
         };
         services.insert(
@@ -143,11 +156,23 @@ fn config(input: &RenderInput) -> Value {
     let backend_port = p.service(ServiceName::Backend).map_or(8000, |s| s.port);
     let mut c = BTreeMap::new();
     c.insert("BACKEND_URL", format!("http://backend:{backend_port}"));
-    let setting = |k: &str, default: &str| input.settings.get(k).cloned().unwrap_or_else(|| default.to_string());
-    c.insert("LLM_BASE_URL", setting("LLM_BASE_URL", "https://api.openai.com/v1"));
+    let setting = |k: &str, default: &str| {
+        input
+            .settings
+            .get(k)
+            .cloned()
+            .unwrap_or_else(|| default.to_string())
+    };
+    c.insert(
+        "LLM_BASE_URL",
+        setting("LLM_BASE_URL", "https://api.openai.com/v1"),
+    );
     c.insert("LLM_MODEL", setting("LLM_MODEL", "gpt-4o-mini"));
     match p.service(ServiceName::McpServer) {
-        Some(mcp) => c.insert("MCP_SERVER_URL", format!("http://mcp-server:{}/mcp", mcp.port)),
+        Some(mcp) => c.insert(
+            "MCP_SERVER_URL",
+            format!("http://mcp-server:{}/mcp", mcp.port),
+        ),
         // Without the mcp-server service the backend runs MCP as a stdio subprocess.
         None => c.insert("MCP_TRANSPORT", "stdio".to_string()),
     };

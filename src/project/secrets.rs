@@ -81,13 +81,19 @@ impl Secrets {
 }
 
 /// Plain (non-secret) settings from the environment or `.env`, environment first.
-pub fn settings(root: &Path, keys: &[&str], env: impl Fn(&str) -> Option<String>) -> BTreeMap<String, String> {
+pub fn settings(
+    root: &Path,
+    keys: &[&str],
+    env: impl Fn(&str) -> Option<String>,
+) -> BTreeMap<String, String> {
     let dotenv = std::fs::read_to_string(root.join(".env"))
         .map(|t| parse_dotenv(&t))
         .unwrap_or_default();
     keys.iter()
         .filter_map(|k| {
-            let v = env(k).filter(|v| !v.is_empty()).or_else(|| dotenv.get(*k).cloned())?;
+            let v = env(k)
+                .filter(|v| !v.is_empty())
+                .or_else(|| dotenv.get(*k).cloned())?;
             Some((k.to_string(), v))
         })
         .collect()

@@ -1,0 +1,200 @@
+//! `export helm`: a chart whose `helm template` with default values gives
+//! the same objects as `render` for the profile. The templates are the
+//! rendered objects with a few values lifted into values.yaml: namespace,
+//! each workload's replicaCount and image, and the Secret's inputs.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use serde_json::{json, Value};
+
+use super::render::Manifest;
+use crate::project::Project;
+
+#[derive(Debug, thiserror::Error)]
+pub enum HelmError {
+    #[error("{} already exists and is not empty\n  help: pick a new directory, or remove it first", .0.display())]
+    NotEmpty(std::path::PathBuf),
+    #[error("cannot write {}: {source}", .path.display())]
+    Write {
+        path: std::path::PathBuf,
+        source: std::io::Error,
+    },
+    #[error("cannot serialise {0}: {1}")]
+    Yaml(String, String),
+}
+
+/// `mcp-server` -> `mcpServer`: Helm value keys must be identifiers.
+pub fn values_key(component: &str) -> String {
+    let mut out = String::new();
+    let mut upper = false;
+    for c in component.chars() {
+        if c == '-' {
+            upper = true;
+        } else if upper {
+            out.extend(c.to_uppercase());
+            upper = false;
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
+/// Lifted values are first replaced by marker strings, then the markers by
+/// template expressions once the object is YAML text.
+struct Lifter {
+    exprs: Vec<String>,
+}
+
+impl Lifter {
+    fn mark(&mut self, expr: String) -> Value {
+        self.exprs.push(expr);
+        Value::String(format!("__HELM_{}__", self.exprs.len() - 1))
+    }
+
+    fn finish(&self, yaml: String) -> String {
+        let mut out = yaml;
+        for (i, e) in self.exprs.iter().enumerate() {
+            out = out.replace(&format!("__HELM_{i}__"), e);
+        }
+        out
+    }
+}
+
+/// Writes the chart for `manifests` (rendered for `project`) into `dir`.
+pub fn export(
+    project: &Project,
+    manifests: &[Manifest],
+    dir: &Path,
+) -> Result<Vec<String>, HelmError> {
+    if dir.exists()
+        && std::fs::read_dir(dir)
+            .map(|mut d| d.next().is_some())
+            .unwrap_or(false)
+    {
+        return Err(HelmError::NotEmpty(dir.to_path_buf()));
+    }
+    let mut values = serde_json::Map::new();
+    values.insert("namespace".into(), json!(project.namespace));
+    let mut files: BTreeMap<String, String> = BTreeMap::new();
+    for (i, m) in manifests.iter().enumerate() {
+        let mut obj = m.object.clone();
+        let mut lift = Lifter { exprs: Vec::new() };
+        if obj["metadata"].get("namespace").is_some() {
+            obj["metadata"]["namespace"] = lift.mark("{{ .Values.namespace | quote }}".into());
+        }
+        if m.kind() == "Namespace" {
+            obj["metadata"]["name"] = lift.mark("{{ .Values.namespace | quote }}".into());
+        }
+        if matches!(m.kind(), "Deployment" | "StatefulSet") {
+            let key = values_key(m.name());
+            let mut entry = json!({});
+            if let Some(r) = obj["spec"].get("replicas").cloned() {
+                entry["replicaCount"] = r;
+                obj["spec"]["replicas"] =
+                    lift.mark(format!("{{{{ .Values.{key}.replicaCount }}}}"));
+            }
+            if let Some(image) = obj["spec"]["template"]["spec"]["containers"][0]["image"].as_str()
+            {
+                let (repo, tag) = image.rsplit_once(':').unwrap_or((image, ""));
+                entry["image"] = json!({"repository": repo, "tag": tag});
+                obj["spec"]["template"]["spec"]["containers"][0]["image"] =
+                    lift.mark(format!("\"{{{{ .Values.{key}.image.repository }}}}:{{{{ .Values.{key}.image.tag }}}}\""));
+            }
+            values.insert(key, entry);
+        }
+        let mut preamble = String::new();
+        if m.kind() == "Secret" {
+            preamble = secret_preamble(project);
+            let mut secrets = serde_json::Map::new();
+            if let Some(Value::Object(data)) = obj.get_mut("data") {
+                for (k, v) in data.iter_mut() {
+                    *v = lift.mark(secret_expr(k));
+                    secrets.insert(k.clone(), json!(""));
+                }
+            }
+            values.insert("secrets".into(), Value::Object(secrets));
+        }
+        let yaml =
+            serde_saphyr::to_string(&obj).map_err(|e| HelmError::Yaml(m.id(), e.to_string()))?;
+        let name = format!(
+            "templates/{:02}-{}-{}.yaml",
+            i,
+            m.kind().to_lowercase(),
+            m.name()
+        );
+        files.insert(name, format!("{preamble}{}", lift.finish(yaml)));
+    }
+    files.insert("Chart.yaml".into(), chart_yaml(project));
+    let values_text = serde_saphyr::to_string(&Value::Object(values))
+        .map_err(|e| HelmError::Yaml("values".into(), e.to_string()))?;
+    files.insert(
+        "values.yaml".into(),
+        format!("# Defaults equal `todo-dev render --profile {}`.\n# Secret values are never written here: pass them with --set secrets.NAME=... (empty = generated or required).\n{values_text}", project.profile.name),
+    );
+    files.insert("templates/NOTES.txt".into(), notes(project));
+    files.insert("README.md".into(), readme(project));
+    files.insert(".helmignore".into(), "*.md.orig\n.git/\n".into());
+    for (name, text) in &files {
+        let path = dir.join(name);
+        if let Some(parent) = path.parent() {
+            std::fs::create_dir_all(parent).map_err(|source| HelmError::Write {
+                path: parent.to_path_buf(),
+                source,
+            })?;
+        }
+        std::fs::write(&path, text).map_err(|source| HelmError::Write {
+            path: path.clone(),
+            source,
+        })?;
+    }
+    Ok(files.into_keys().collect())
+}
+
+/// Generated secrets: random on first install, kept from the cluster after.
+fn secret_preamble(project: &Project) -> String {
+    let mut s = String::from(
+        "{{- $existing := (lookup \"v1\" \"Secret\" .Values.namespace \"todo-secrets\") | default dict }}\n{{- $data := (get $existing \"data\") | default dict }}\n",
+    );
+    s.push_str("{{- $pw := .Values.secrets.POSTGRES_PASSWORD | default ((get $data \"POSTGRES_PASSWORD\") | default \"\" | b64dec) | default (randAlphaNum 32) }}\n");
+    s.push_str("{{- $auth := .Values.secrets.BETTER_AUTH_SECRET | default ((get $data \"BETTER_AUTH_SECRET\") | default \"\" | b64dec) | default (randAlphaNum 64) }}\n");
+    if project.database == crate::project::model::DatabaseMode::External {
+        s.push_str("{{- $db := required \"set secrets.DATABASE_URL (this profile uses an external database)\" .Values.secrets.DATABASE_URL }}\n");
+    } else {
+        s.push_str("{{- $db := .Values.secrets.DATABASE_URL | default (printf \"postgresql://todo:%s@postgres:5432/todo\" $pw) }}\n");
+    }
+    s
+}
+
+fn secret_expr(key: &str) -> String {
+    match key {
+        "POSTGRES_PASSWORD" => "{{ $pw | b64enc | quote }}".into(),
+        "BETTER_AUTH_SECRET" => "{{ $auth | b64enc | quote }}".into(),
+        "DATABASE_URL" => "{{ $db | b64enc | quote }}".into(),
+        other => format!("{{{{ .Values.secrets.{other} | b64enc | quote }}}}"),
+    }
+}
+
+fn chart_yaml(project: &Project) -> String {
+    format!(
+        "apiVersion: v2\nname: todo\ndescription: The Todo AI chatbot stack (profile {}), exported by todo-dev\ntype: application\nversion: 0.1.0\nappVersion: \"{}\"\n",
+        project.profile.name,
+        env!("CARGO_PKG_VERSION")
+    )
+}
+
+fn notes(project: &Project) -> String {
+    let access = match &project.access.ingress_host {
+        Some(h) => format!("Open http://{h} (map it to the cluster IP in /etc/hosts)."),
+        None => format!("Find the frontend: minikube service frontend -n {{{{ .Values.namespace }}}} --url (profile {}).", project.profile.name),
+    };
+    format!("The Todo chatbot is installed in namespace {{{{ .Values.namespace }}}}.\n{access}\n")
+}
+
+fn readme(project: &Project) -> String {
+    format!(
+        "# todo chart\n\nExported by `todo-dev export helm` from profile `{p}`. With default values,\n`helm template` gives the same objects as `todo-dev render --profile {p}`.\n\n```sh\nhelm install todo . --set backend.replicaCount=3\n```\n\nValues: `namespace`; per workload (`frontend`, `backend`, `mcpServer`, `aiAgent`,\n`postgres`, `redis`) `replicaCount` and `image.repository`/`image.tag`;\n`secrets.*` (never stored in the chart: pass with `--set`; empty\nBETTER_AUTH_SECRET/POSTGRES_PASSWORD are generated once and kept from the cluster).\nThe images are the ones todo-dev built into Minikube's Docker daemon.\n",
+        p = project.profile.name
+    )
+}
