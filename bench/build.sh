@@ -412,14 +412,22 @@ echo
 fmt='%-12s %-26s %-26s %20s %20s %9s\n'
 # shellcheck disable=SC2059 # the format is ours
 printf "$fmt" case "sent (of on disk)" measure "todo-dev med (min)" "docker med (min)" docker/td
+slower=()
 for row in "${ROWS[@]}"; do
     IFS='|' read -r c w m tm tn dm dn <<<"$row"
     ratio=$(awk -v d="$dm" -v t="$tm" 'BEGIN { printf "%.2fx", d / t }')
+    awk -v d="$dm" -v t="$tm" 'BEGIN { exit !(d < t) }' && slower+=("$c / $m ($ratio)")
     # shellcheck disable=SC2059
     printf "$fmt" "$c" "$w" "$m" "$tm ms ($tn)" "$dm ms ($dn)" "$ratio"
 done
 echo
 echo "ratio = docker median / todo-dev median; above 1 means todo-dev is faster."
+if ((${#slower[@]})); then
+    echo "goal (todo-dev no slower than the docker CLI) missed on:"
+    printf '  %s\n' "${slower[@]}"
+else
+    echo "goal met: todo-dev no slower than the docker CLI on any case"
+fi
 for n in "${NOTES[@]}"; do echo "$n"; done
 wall=$(awk -v a="$TODO_DEV_BENCH_T0" -v b="$EPOCHREALTIME" 'BEGIN { printf "%.0f", b - a }')
-echo "wall time so far: ${wall}s (binary check/build, daemon start, generation, all runs)"
+echo "wall time since bench/build.sh started: ${wall}s (binary check, daemon start, generation, all runs)"

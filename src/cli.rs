@@ -44,6 +44,8 @@ pub struct GlobalArgs {
 pub enum Command {
     /// Check that this machine can run the stack, and say how to fix what is missing
     Doctor(DoctorArgs),
+    /// Start Minikube, build the images into its Docker daemon, deploy, and say where to open the app
+    Up(UpArgs),
     /// Build the project's images (all enabled services, or the ones named)
     Build(BuildArgs),
     /// Show what a service's (or a directory's) build context sends
@@ -156,4 +158,14 @@ pub enum ExportCommand {
         /// Directory to write the chart to (must be new or empty)
         dir: PathBuf,
     },
+}
+
+#[derive(Debug, Args)]
+pub struct UpArgs {
+    /// Rebuild images even when Minikube's daemon already has them
+    #[arg(long)]
+    pub force: bool,
+    /// Seconds to wait for each rollout
+    #[arg(long, value_name = "SECS", default_value_t = 300)]
+    pub timeout: u64,
 }

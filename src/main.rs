@@ -27,6 +27,7 @@ fn main() -> ExitCode {
             Command::Doctor(args) => commands::doctor::run(&cli.global, args, &out).await,
             Command::Build(args) => commands::build::run(&cli.global, args, &out).await,
             Command::Context(args) => commands::context::run(&cli.global, args, &out),
+            Command::Up(args) => commands::up::run(&cli.global, args, &out).await,
             Command::Render(args) => commands::render::run(&cli.global, args, &out),
             Command::Deploy(args) => commands::deploy::run(&cli.global, args, &out).await,
             Command::Down(args) => commands::down::run(&cli.global, args, &out).await,

@@ -129,10 +129,10 @@ pub async fn probe(
             .negotiate_version()
             .await
             .map_err(unreachable)?;
-        let version = docker.version().await.map_err(unreachable)?;
+        // info carries the server version too: one round trip less than version() + info().
         let info = docker.info().await.map_err(unreachable)?;
         let facts = DaemonFacts {
-            server_version: version.version.unwrap_or_default(),
+            server_version: info.server_version.unwrap_or_default(),
             api_version: docker.client_version().to_string(),
             os: info.operating_system.unwrap_or_default(),
             cpus: info.ncpu.unwrap_or(0).max(0) as u32,

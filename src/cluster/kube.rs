@@ -35,6 +35,11 @@ pub async fn connect(
     let mut client_config = kube::Config::from_custom_kubeconfig(config, &options)
         .await
         .map_err(|e| fail(e.to_string()))?;
+    // A local cluster is reached directly: a proxy from HTTPS_PROXY would not
+    // know 192.168.49.2 (and kube needs its http-proxy feature to use one).
+    if matches!(target.locality, context::Locality::Local(_)) {
+        client_config.proxy_url = None;
+    }
     // A cluster that does not answer should fail fast, not hang the command.
     client_config.connect_timeout = Some(Duration::from_secs(5));
     client_config.read_timeout = Some(Duration::from_secs(30));

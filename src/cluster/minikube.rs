@@ -227,7 +227,181 @@ pub fn failure_message(stderr: &str, stdout: &str) -> String {
         .unwrap_or_else(|| "no output".into())
 }
 
+/// How to get minikube on this OS.
+pub fn install_hint() -> &'static str {
+    if cfg!(target_os = "macos") {
+        "install minikube: `brew install minikube`"
+    } else if cfg!(windows) {
+        "install minikube: `winget install Kubernetes.minikube`"
+    } else {
+        "install minikube: `curl -LO https://storage.googleapis.com/minikube/releases/latest/minikube-linux-amd64 && sudo install minikube-linux-amd64 /usr/local/bin/minikube`"
+    }
+}
+
+/// One line of `minikube start --output=json`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum StartEvent {
+    Step {
+        step: u32,
+        steps: u32,
+        message: String,
+    },
+    Info(String),
+    Warning(String),
+    Error {
+        reason: String,
+        exit_code: i32,
+        message: String,
+        advice: String,
+    },
+}
+
+/// Parses one CloudEvent line (all `data` values are strings).
+pub fn parse_start_event(line: &str) -> Option<StartEvent> {
+    let v: serde_json::Value = serde_json::from_str(line.trim()).ok()?;
+    let data = &v["data"];
+    let text = |k: &str| data[k].as_str().unwrap_or_default().to_string();
+    let kind = v["type"].as_str()?;
+    Some(match kind.rsplit('.').next()? {
+        "step" => StartEvent::Step {
+            step: text("currentstep").parse().ok()?,
+            steps: text("totalsteps").parse().ok()?,
+            message: text("message"),
+        },
+        "error" => StartEvent::Error {
+            reason: text("name"),
+            exit_code: text("exitcode").parse().unwrap_or(1),
+            message: text("message"),
+            advice: text("advice"),
+        },
+        "warning" => StartEvent::Warning(text("message")),
+        _ => StartEvent::Info(text("message")),
+    })
+}
+
+/// The `minikube start` arguments for a cluster spec.
+pub fn start_args(
+    profile: &str,
+    spec: &crate::project::model::ClusterSpec,
+    as_root: bool,
+) -> Vec<String> {
+    let mut args = vec![
+        "start".to_string(),
+        "-p".into(),
+        profile.into(),
+        format!("--cpus={}", spec.cpus),
+        format!("--memory={}mb", spec.memory_mib),
+        format!("--disk-size={}mb", spec.disk_mib),
+        format!("--driver={}", spec.driver),
+        format!("--kubernetes-version={}", spec.kubernetes_version),
+        "--output=json".into(),
+    ];
+    if !spec.addons.is_empty() {
+        args.push(format!("--addons={}", spec.addons.join(",")));
+    }
+    // minikube refuses the docker driver as root (DRV_AS_ROOT) unless forced.
+    if as_root && spec.driver == "docker" {
+        args.push("--force".into());
+    }
+    args
+}
+
 impl Minikube {
+    /// `minikube start` for `spec`, reporting each event; the error event's
+    /// reason when it fails.
+    pub async fn start(
+        &self,
+        spec: &crate::project::model::ClusterSpec,
+        as_root: bool,
+        mut on_event: impl FnMut(&StartEvent),
+    ) -> Result<(), MinikubeError> {
+        use tokio::io::AsyncBufReadExt;
+        let args = start_args(&self.profile, spec, as_root);
+        let mut child = tokio::process::Command::new(&self.program)
+            .args(&args)
+            .env("MINIKUBE_WANTUPDATENOTIFICATION", "false")
+            .stdin(std::process::Stdio::null())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .kill_on_drop(true)
+            .spawn()
+            .map_err(|source| ExecError::Spawn {
+                program: self.program.display().to_string(),
+                source,
+            })?;
+        let mut failure = None;
+        if let Some(stdout) = child.stdout.take() {
+            let mut lines = tokio::io::BufReader::new(stdout).lines();
+            while let Ok(Some(line)) = lines.next_line().await {
+                if let Some(event) = parse_start_event(&line) {
+                    if let StartEvent::Error {
+                        reason,
+                        exit_code,
+                        message,
+                        advice,
+                    } = &event
+                    {
+                        let advice = if advice.is_empty() {
+                            String::new()
+                        } else {
+                            format!("; {advice}")
+                        };
+                        failure = Some(MinikubeError::Failed {
+                            command: format!("start -p {}", self.profile),
+                            code: *exit_code,
+                            message: format!("{reason}: {message}{advice}"),
+                        });
+                    }
+                    on_event(&event);
+                }
+            }
+        }
+        let mut stderr = String::new();
+        if let Some(mut e) = child.stderr.take() {
+            use tokio::io::AsyncReadExt;
+            let _ = e.read_to_string(&mut stderr).await;
+        }
+        let status = child.wait().await.map_err(|source| ExecError::Spawn {
+            program: self.program.display().to_string(),
+            source,
+        })?;
+        match (status.success(), failure) {
+            (true, _) => Ok(()),
+            (false, Some(f)) => Err(f),
+            (false, None) => Err(MinikubeError::Failed {
+                command: format!("start -p {}", self.profile),
+                code: status.code().unwrap_or(-1),
+                message: failure_message(&stderr, ""),
+            }),
+        }
+    }
+
+    /// Enables each addon that is not enabled yet; returns the ones it enabled.
+    pub async fn ensure_addons(&self, addons: &[String]) -> Result<Vec<String>, MinikubeError> {
+        let out = self
+            .run(&["addons", "list", "-p", &self.profile, "-o", "json"])
+            .await?;
+        if out.code != Some(0) {
+            return Err(self.failed("addons list", &out));
+        }
+        let listed: serde_json::Value = serde_json::from_str(out.stdout.trim())
+            .map_err(|e| unreadable("addons list -o json", e))?;
+        let mut enabled = Vec::new();
+        for addon in addons {
+            if listed[addon.as_str()]["Status"] == "enabled" {
+                continue;
+            }
+            let out = self
+                .run(&["addons", "enable", addon, "-p", &self.profile])
+                .await?;
+            if out.code != Some(0) {
+                return Err(self.failed(&format!("addons enable {addon}"), &out));
+            }
+            enabled.push(addon.clone());
+        }
+        Ok(enabled)
+    }
+
     /// Finds minikube on PATH.
     pub fn locate(profile: &str, deadline: Duration) -> Option<Minikube> {
         which::which("minikube").ok().map(|program| Minikube {
@@ -376,6 +550,49 @@ mod tests {
         assert!(parse_profile_list(r#"{"invalid":[],"valid":[]}"#)
             .unwrap()
             .is_empty());
+    }
+
+    #[test]
+    fn start_events_and_arguments() {
+        let step = r#"{"specversion":"1.0","id":"x","source":"https://minikube.sigs.k8s.io/","type":"io.k8s.sigs.minikube.step","datacontenttype":"application/json","data":{"currentstep":"0","message":"minikube v1.37.0 on Ubuntu 24.04","name":"Initial Minikube Setup","totalsteps":"19"}}"#;
+        assert_eq!(
+            parse_start_event(step),
+            Some(StartEvent::Step {
+                step: 0,
+                steps: 19,
+                message: "minikube v1.37.0 on Ubuntu 24.04".into()
+            })
+        );
+        let err = r#"{"specversion":"1.0","id":"x","source":"https://minikube.sigs.k8s.io/","type":"io.k8s.sigs.minikube.error","datacontenttype":"application/json","data":{"advice":"","exitcode":"29","issues":"","message":"Requested cpu count 1 is less than the minimum allowed of 2","name":"RSRC_INSUFFICIENT_CORES","url":""}}"#;
+        assert!(
+            matches!(parse_start_event(err), Some(StartEvent::Error { exit_code: 29, ref reason, .. }) if reason == "RSRC_INSUFFICIENT_CORES")
+        );
+        assert_eq!(parse_start_event("* not json"), None);
+        let spec = crate::project::model::ClusterSpec {
+            name: "minikube".into(),
+            cpus: 4,
+            memory_mib: 8192,
+            disk_mib: 30720,
+            kubernetes_version: "v1.34.0".into(),
+            driver: "docker".into(),
+            addons: vec!["ingress".into(), "metrics-server".into()],
+        };
+        assert_eq!(
+            start_args("dev", &spec, true),
+            [
+                "start",
+                "-p",
+                "dev",
+                "--cpus=4",
+                "--memory=8192mb",
+                "--disk-size=30720mb",
+                "--driver=docker",
+                "--kubernetes-version=v1.34.0",
+                "--output=json",
+                "--addons=ingress,metrics-server",
+                "--force"
+            ]
+        );
     }
 
     #[test]

@@ -23,24 +23,73 @@ pub async fn run(global: &GlobalArgs, args: &BuildArgs, out: &Output) -> anyhow:
     check_sources(&project)?;
     let services = select(&project, &args.services)?;
     let endpoint = DockerEndpoint::from_env();
-    let (docker, facts) = docker::probe(&endpoint, DAEMON_DEADLINE).await?;
-    // Independent services build at once, as many as the daemon has CPUs.
-    let slots = Arc::new(Semaphore::new(facts.cpus.max(1) as usize));
-    let names: Vec<String> = services.iter().map(|s| s.name.to_string()).collect();
+    // Reach the daemon while the contexts are scanned and hashed.
+    let (probed, plans) = tokio::join!(
+        docker::probe(&endpoint, DAEMON_DEADLINE),
+        plan_all(&project, &services)
+    );
+    let (docker, facts) = probed?;
+    let failed = build_all(&docker, facts.cpus, &project, plans, args.force, out).await;
+    Ok(if failed == 0 {
+        Outcome::Success
+    } else {
+        Outcome::Failed
+    })
+}
+
+/// A service and its build plan (or why it has none).
+pub type Planned = (ServiceName, Result<BuildPlan, image::BuildError>);
+
+/// Plans every service at once, each on a blocking thread.
+pub async fn plan_all(project: &Project, services: &[Service]) -> Vec<Planned> {
+    let instance = project.instance_name();
+    let tasks = services.iter().cloned().map(|service| {
+        let instance = instance.clone();
+        tokio::task::spawn_blocking(move || (service.name, image::plan(&instance, &service)))
+    });
+    futures::future::join_all(tasks)
+        .await
+        .into_iter()
+        .zip(services)
+        .map(|(joined, service)| match joined {
+            Ok(planned) => planned,
+            Err(e) => (
+                service.name,
+                Err(image::BuildError::Daemon {
+                    service: service.name,
+                    image: service.image.clone(),
+                    reason: e.to_string(),
+                }),
+            ),
+        })
+        .collect()
+}
+
+/// Builds `services` into `docker`, as many at once as the daemon has CPUs.
+/// Returns how many failed (each already reported).
+pub async fn build_all(
+    docker: &bollard::Docker,
+    daemon_cpus: u32,
+    project: &Project,
+    plans: Vec<Planned>,
+    force: bool,
+    out: &Output,
+) -> usize {
+    let slots = Arc::new(Semaphore::new(daemon_cpus.max(1) as usize));
+    let names: Vec<String> = plans.iter().map(|(s, _)| s.to_string()).collect();
     let progress = Arc::new(Progress::new(*out, &names));
-    let project = Arc::new(project);
+    let logs = project.root.join(".todo-dev/logs");
     let mut tasks = Vec::new();
-    for service in services {
-        let (docker, slots, progress, project) = (
+    for (service, plan) in plans {
+        let (docker, slots, progress, logs) = (
             docker.clone(),
             slots.clone(),
             progress.clone(),
-            project.clone(),
+            logs.clone(),
         );
-        let force = args.force;
         tasks.push(tokio::spawn(async move {
             let _slot = slots.acquire_owned().await;
-            build_one(&docker, &project, service, force, &progress).await
+            build_one(&docker, service, plan, &logs, force, &progress).await
         }));
     }
     let mut failed = 0;
@@ -49,11 +98,7 @@ pub async fn run(global: &GlobalArgs, args: &BuildArgs, out: &Output) -> anyhow:
             failed += 1;
         }
     }
-    Ok(if failed == 0 {
-        Outcome::Success
-    } else {
-        Outcome::Failed
-    })
+    failed
 }
 
 /// The named services (all enabled ones when none are named).
@@ -84,22 +129,15 @@ fn select(project: &Project, names: &[String]) -> Result<Vec<Service>, UsageErro
 /// Plans, checks and builds one service, reporting as it goes. True on success.
 async fn build_one(
     docker: &bollard::Docker,
-    project: &Project,
-    service: Service,
+    service: ServiceName,
+    planned: Result<BuildPlan, image::BuildError>,
+    logs: &std::path::Path,
     force: bool,
     progress: &Progress,
 ) -> bool {
-    let name = service.name.to_string();
-    progress.status(
-        &name,
-        "scanning context",
-        event("build.scan", json!({"service": name})),
-    );
-    let project_name = project.instance_name();
-    let planned = tokio::task::spawn_blocking(move || image::plan(&project_name, &service)).await;
-    let plan: BuildPlan = match planned {
-        Ok(Ok(plan)) => plan,
-        Ok(Err(e)) => return fail(progress, &name, &e.to_string(), None),
+    let name = service.to_string();
+    let plan = match planned {
+        Ok(plan) => plan,
         Err(e) => return fail(progress, &name, &e.to_string(), None),
     };
     for w in plan.context.warnings() {
@@ -124,10 +162,7 @@ async fn build_one(
         );
     }
     let image = plan.image.to_string();
-    let log = project
-        .root
-        .join(".todo-dev/logs")
-        .join(format!("build-{name}.log"));
+    let log = logs.join(format!("build-{name}.log"));
     progress.status(
         &name,
         &format!("{image}: sending {} files", plan.context.entries.len()),

@@ -4,7 +4,7 @@ use std::time::Duration;
 use serde_json::json;
 
 use super::{load_project, Outcome};
-use crate::cli::{DeployArgs, GlobalArgs};
+use crate::cli::{DeployArgs, GlobalArgs, TargetArgs};
 use crate::cluster::kube::connect;
 use crate::cluster::minikube::Minikube;
 use crate::deploy::apply::{self, Applied};
@@ -20,21 +20,37 @@ use crate::ui::{Output, Tone};
 pub async fn run(global: &GlobalArgs, args: &DeployArgs, out: &Output) -> anyhow::Result<Outcome> {
     let project = load_project(global)?;
     check_sources(&project)?;
+    deploy_project(
+        &project,
+        &args.target,
+        Duration::from_secs(args.timeout),
+        out,
+    )
+    .await
+}
+
+/// Render, apply, prune, wait, report: the deploy half of `up`.
+pub async fn deploy_project(
+    project: &Project,
+    target: &TargetArgs,
+    timeout: Duration,
+    out: &Output,
+) -> anyhow::Result<Outcome> {
     let planned = {
         let p = project.clone();
         tokio::task::spawn_blocking(move || plan::build_plans(&p)).await??
     };
     let images = plan::images(&planned);
     // Everything that can fail without a cluster fails before we touch one.
-    plan::render(&project, &images, &BTreeMap::new())?;
+    plan::render(project, &images, &BTreeMap::new())?;
     let (client, ctx) = connect(
         &project.cluster.name,
-        args.target.context.as_deref(),
-        args.target.allow_remote,
+        target.context.as_deref(),
+        target.allow_remote,
     )
     .await?;
     let existing = apply::existing_secret(&client, &project.namespace, "todo-secrets").await;
-    let manifests = plan::render(&project, &images, &existing)?;
+    let manifests = plan::render(project, &images, &existing)?;
 
     let workloads: Vec<Workload> = manifests
         .iter()
@@ -83,7 +99,7 @@ pub async fn run(global: &GlobalArgs, args: &DeployArgs, out: &Output) -> anyhow
     for gone in apply::prune(
         &client,
         &project.namespace,
-        &ownership_selector(&project),
+        &ownership_selector(project),
         &manifests,
     )
     .await?
@@ -96,7 +112,6 @@ pub async fn run(global: &GlobalArgs, args: &DeployArgs, out: &Output) -> anyhow
         );
     }
 
-    let timeout = Duration::from_secs(args.timeout);
     let waits = workloads.iter().map(|w| {
         let (client, progress, ns) = (&client, &progress, project.namespace.as_str());
         async move {
@@ -158,7 +173,7 @@ pub async fn run(global: &GlobalArgs, args: &DeployArgs, out: &Output) -> anyhow
         }
         return Ok(Outcome::Failed);
     }
-    report_access(out, &project).await?;
+    report_access(out, project).await?;
     Ok(Outcome::Success)
 }
 

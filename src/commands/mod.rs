@@ -10,6 +10,7 @@ pub mod down;
 pub mod export;
 pub mod profiles;
 pub mod render;
+pub mod up;
 
 use crate::cli::GlobalArgs;
 use crate::project::{self, LoadOptions, Project};

@@ -15,7 +15,11 @@ pub async fn checks(project: &Project, deadline: Duration) -> Vec<Check> {
     let name = &project.cluster.name;
     let Some(mk) = Minikube::locate(name, deadline) else {
         return vec![
-            cli.problem(Status::Missing, "minikube is not on PATH", install_hint()),
+            cli.problem(
+                Status::Missing,
+                "minikube is not on PATH",
+                crate::cluster::minikube::install_hint(),
+            ),
             cluster.skipped("minikube is not installed"),
         ];
     };
@@ -104,14 +108,4 @@ pub async fn checks(project: &Project, deadline: Duration) -> Vec<Check> {
         }
     };
     vec![cli, cluster]
-}
-
-fn install_hint() -> &'static str {
-    if cfg!(target_os = "macos") {
-        "install minikube: `brew install minikube`"
-    } else if cfg!(windows) {
-        "install minikube: `winget install Kubernetes.minikube`"
-    } else {
-        "install minikube: `curl -LO https://storage.googleapis.com/minikube/releases/latest/minikube-linux-amd64 && sudo install minikube-linux-amd64 /usr/local/bin/minikube`"
-    }
 }

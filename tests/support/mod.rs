@@ -2,6 +2,8 @@
 //! controlled environment, a PATH without chosen tools, the fake minikube.
 #![allow(dead_code)]
 
+pub mod apiserver;
+
 use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};

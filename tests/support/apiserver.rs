@@ -1,0 +1,3637 @@
+//! A fake Kubernetes API server for whole-command tests of the deploy engine:
+//! plain HTTP/1.1 on 127.0.0.1 (a thread per connection, keep-alive), an
+//! object store with server-side apply, and a tiny controller that moves
+//! Deployments, ReplicaSets, StatefulSets, PVCs and Pods through the states a
+//! real cluster shows. Shapes follow /work/shared/design/k8s-api-shapes.md.
+//! A test fixture, never part of the product.
+
+use serde_json::{json, Map, Value};
+use std::collections::{BTreeMap, HashMap};
+use std::io::{self, BufRead, BufReader, Write};
+use std::net::{Shutdown, SocketAddr, TcpListener, TcpStream};
+use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::thread::{self, JoinHandle};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+// ---------------------------------------------------------------------------
+// Public API
+// ---------------------------------------------------------------------------
+
+/// How the pods of one workload behave: keyed by Deployment or StatefulSet
+/// name (or, for a bare Pod, its own name). Read when a pod is created, like
+/// a property of its image: a change affects pods created afterwards.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Behavior {
+    /// Running and Ready after the ready delay (default).
+    Ready,
+    /// Running, container waiting in CrashLoopBackOff, restartCount growing;
+    /// `logs` is what the previous (crashed) instance printed.
+    CrashLoop {
+        exit_code: i32,
+        reason: String,
+        logs: String,
+    },
+    ImagePullBackOff,
+    ErrImageNeverPull,
+    CreateContainerConfigError {
+        message: String,
+    },
+    Unschedulable {
+        message: String,
+    },
+    /// Running, readiness probe failing.
+    NotReady,
+}
+
+/// One request as the fake received it.
+#[derive(Debug, Clone)]
+pub struct Recorded {
+    pub method: String,
+    /// Raw path, still percent-encoded.
+    pub path: String,
+    /// Raw query without the `?` (kube-rs starts it with `&`).
+    pub query: String,
+    /// `Content-Type`, empty when absent.
+    pub content_type: String,
+    pub body: String,
+    pub headers: Vec<(String, String)>,
+}
+
+impl Recorded {
+    /// A decoded query parameter (the last one when repeated).
+    pub fn param(&self, key: &str) -> Option<String> {
+        param(&query_pairs(&self.query), key).map(str::to_string)
+    }
+
+    pub fn header(&self, name: &str) -> Option<&str> {
+        header(&self.headers, name)
+    }
+}
+
+/// The fake API server; its threads stop on Drop.
+pub struct FakeApiServer {
+    addr: SocketAddr,
+    shared: Arc<Shared>,
+    threads: Vec<JoinHandle<()>>,
+}
+
+impl FakeApiServer {
+    pub fn start() -> FakeApiServer {
+        let listener = TcpListener::bind("127.0.0.1:0").expect("bind the fake API server");
+        let addr = listener.local_addr().expect("fake API server address");
+        let shared = Arc::new(Shared {
+            state: Mutex::new(State::new()),
+            stop: AtomicBool::new(false),
+            conns: Mutex::new(Vec::new()),
+        });
+        let accept = {
+            let shared = shared.clone();
+            thread::Builder::new()
+                .name("fake-apiserver-accept".into())
+                .spawn(move || accept_loop(listener, shared))
+                .expect("spawn accept thread")
+        };
+        let controller = {
+            let shared = shared.clone();
+            thread::Builder::new()
+                .name("fake-apiserver-controller".into())
+                .spawn(move || controller_loop(shared))
+                .expect("spawn controller thread")
+        };
+        FakeApiServer {
+            addr,
+            shared,
+            threads: vec![accept, controller],
+        }
+    }
+
+    /// `http://127.0.0.1:PORT`
+    pub fn url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    /// Writes `dir/.kube/config` (so `dir` can be a sandbox HOME, or point
+    /// KUBECONFIG at the returned path) whose current-context `context`
+    /// points at this server, namespace `default`, no auth.
+    pub fn write_kubeconfig(&self, dir: &Path, context: &str) -> PathBuf {
+        let kube_dir = dir.join(".kube");
+        std::fs::create_dir_all(&kube_dir).expect("create .kube");
+        let path = kube_dir.join("config");
+        let name = Value::from(context).to_string();
+        let text = format!(
+            "apiVersion: v1\nkind: Config\nclusters:\n- name: {name}\n  cluster:\n    server: {url}\n\
+             contexts:\n- name: {name}\n  context:\n    cluster: {name}\n    user: {name}\n    namespace: default\n\
+             current-context: {name}\npreferences: {{}}\nusers:\n- name: {name}\n  user: {{}}\n",
+            url = self.url()
+        );
+        std::fs::write(&path, text).expect("write kubeconfig");
+        path
+    }
+
+    pub fn set_behavior(&self, workload: &str, b: Behavior) {
+        self.state().behaviors.insert(workload.to_string(), b);
+    }
+
+    /// After this long without progress, a rollout that is not complete gets
+    /// Progressing=False/ProgressDeadlineExceeded (default 2 s; the
+    /// Deployment's own progressDeadlineSeconds is ignored).
+    pub fn set_progress_deadline(&self, d: Duration) {
+        self.state().timing.progress_deadline = d;
+    }
+
+    /// How long a new pod stays Pending/ContainerCreating (default 300 ms).
+    pub fn set_ready_delay(&self, d: Duration) {
+        self.state().timing.ready_delay = d;
+    }
+
+    /// How long a deleted object stays with deletionTimestamp (default 200 ms).
+    pub fn set_delete_delay(&self, d: Duration) {
+        self.state().timing.delete_delay = d;
+    }
+
+    /// Current logs of the pods of `workload` (default: a few uvicorn lines).
+    pub fn set_logs(&self, workload: &str, text: &str) {
+        self.state()
+            .logs
+            .insert(workload.to_string(), text.to_string());
+    }
+
+    /// Stores an object as if someone else had made it (kind/apiVersion
+    /// required; namespace defaults to `default`; status kept as given).
+    pub fn insert(&self, object: Value) {
+        let mut st = self.state();
+        let kind = object["kind"].as_str().unwrap_or_default();
+        let api_version = object["apiVersion"].as_str().unwrap_or_default();
+        let res = RESOURCES
+            .iter()
+            .find(|r| r.kind == kind && r.api_version() == api_version)
+            .unwrap_or_else(|| panic!("fake API server: no resource for {api_version} {kind}"));
+        let mut obj = object;
+        if res.namespaced && obj["metadata"]["namespace"].as_str().is_none() {
+            obj["metadata"]["namespace"] = json!("default");
+        }
+        if obj["metadata"]["uid"].as_str().is_none() {
+            obj["metadata"]["uid"] = json!(st.uid());
+        }
+        if obj["metadata"]["creationTimestamp"].as_str().is_none() {
+            obj["metadata"]["creationTimestamp"] = json!(now_str());
+        }
+        if res.generation && obj["metadata"]["generation"].as_i64().is_none() {
+            obj["metadata"]["generation"] = json!(1);
+        }
+        st.apply_defaults(res, &mut obj, None);
+        let key = Key::of(res, &obj);
+        st.store(key, obj);
+    }
+
+    /// One stored object; `namespace` None for cluster-scoped resources.
+    pub fn get(&self, plural: &str, namespace: Option<&str>, name: &str) -> Option<Value> {
+        let key = Key::new(plural, namespace.unwrap_or(""), name);
+        self.state().objects.get(&key).cloned()
+    }
+
+    /// Stored objects of a resource; `namespace` None means all namespaces.
+    /// Namespaces get a `default` ServiceAccount and a `kube-root-ca.crt`
+    /// ConfigMap, as in a real cluster.
+    pub fn list(&self, plural: &str, namespace: Option<&str>) -> Vec<Value> {
+        self.state()
+            .objects
+            .iter()
+            .filter(|(k, _)| k.plural == plural && namespace.is_none_or(|ns| k.namespace == ns))
+            .map(|(_, v)| v.clone())
+            .collect()
+    }
+
+    pub fn requests(&self) -> Vec<Recorded> {
+        self.state().requests.clone()
+    }
+
+    /// ReplicaSets ever created for this Deployment.
+    pub fn replicaset_count(&self, namespace: &str, deployment: &str) -> usize {
+        self.state()
+            .replicasets_created
+            .get(&(namespace.to_string(), deployment.to_string()))
+            .copied()
+            .unwrap_or(0)
+    }
+
+    /// Marks `field` (like `.spec.replicas`) of an object as owned by another
+    /// field manager: an apply that sets it to another value without
+    /// force=true gets 409; an apply that leaves it out keeps its value.
+    pub fn own_field(&self, plural: &str, namespace: &str, name: &str, field: &str, manager: &str) {
+        let path: Vec<String> = field
+            .trim_start_matches('.')
+            .split('.')
+            .map(str::to_string)
+            .collect();
+        self.state()
+            .claim(&Key::new(plural, namespace, name), &path, manager);
+    }
+
+    /// Polls `probe` every 20 ms until it returns Some or `timeout` passes.
+    pub fn wait_for<T>(
+        &self,
+        timeout: Duration,
+        mut probe: impl FnMut(&FakeApiServer) -> Option<T>,
+    ) -> Option<T> {
+        let end = Instant::now() + timeout;
+        loop {
+            if let Some(v) = probe(self) {
+                return Some(v);
+            }
+            if Instant::now() >= end {
+                return None;
+            }
+            thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    fn state(&self) -> MutexGuard<'_, State> {
+        self.shared.state()
+    }
+}
+
+impl Drop for FakeApiServer {
+    fn drop(&mut self) {
+        self.shared.stop.store(true, Ordering::SeqCst);
+        let _ = TcpStream::connect(self.addr); // wakes the accept loop
+        for conn in lock(&self.shared.conns).drain(..) {
+            let _ = conn.shutdown(Shutdown::Both);
+        }
+        let mut crashed = false;
+        for t in self.threads.drain(..) {
+            crashed |= t.join().is_err();
+        }
+        let panics = std::mem::take(&mut self.state().panics);
+        if !thread::panicking() && (crashed || !panics.is_empty()) {
+            panic!("the fake API server itself failed (a bug in tests/support/apiserver.rs): controller crashed: {crashed}; handler panics: {panics:?}");
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------
+// Resources
+// ---------------------------------------------------------------------------
+
+struct Resource {
+    plural: &'static str,
+    singular: &'static str,
+    group: &'static str,
+    version: &'static str,
+    kind: &'static str,
+    namespaced: bool,
+    /// Has a status subresource: writes to the main resource keep `status`.
+    status: bool,
+    /// Keeps metadata.generation, bumped when spec changes.
+    generation: bool,
+    short: &'static [&'static str],
+}
+
+impl Resource {
+    fn api_version(&self) -> String {
+        if self.group.is_empty() {
+            self.version.to_string()
+        } else {
+            format!("{}/{}", self.group, self.version)
+        }
+    }
+
+    /// `deployments.apps`, `pods`: how Status messages name a resource.
+    fn qualified(&self) -> String {
+        if self.group.is_empty() {
+            self.plural.to_string()
+        } else {
+            format!("{}.{}", self.plural, self.group)
+        }
+    }
+
+    fn details(&self, name: &str) -> Value {
+        let mut d = json!({"name": name, "kind": self.plural});
+        if !self.group.is_empty() {
+            d["group"] = json!(self.group);
+        }
+        d
+    }
+}
+
+const fn core(
+    plural: &'static str,
+    singular: &'static str,
+    kind: &'static str,
+    status: bool,
+    short: &'static [&'static str],
+) -> Resource {
+    Resource {
+        plural,
+        singular,
+        group: "",
+        version: "v1",
+        kind,
+        namespaced: true,
+        status,
+        generation: false,
+        short,
+    }
+}
+
+const fn grouped(
+    plural: &'static str,
+    singular: &'static str,
+    group: &'static str,
+    version: &'static str,
+    kind: &'static str,
+    short: &'static [&'static str],
+) -> Resource {
+    Resource {
+        plural,
+        singular,
+        group,
+        version,
+        kind,
+        namespaced: true,
+        status: true,
+        generation: true,
+        short,
+    }
+}
+
+const RESOURCES: &[Resource] = &[
+    Resource {
+        plural: "namespaces",
+        singular: "namespace",
+        group: "",
+        version: "v1",
+        kind: "Namespace",
+        namespaced: false,
+        status: true,
+        generation: false,
+        short: &["ns"],
+    },
+    core("configmaps", "configmap", "ConfigMap", false, &["cm"]),
+    core("secrets", "secret", "Secret", false, &[]),
+    core("services", "service", "Service", true, &["svc"]),
+    core(
+        "persistentvolumeclaims",
+        "persistentvolumeclaim",
+        "PersistentVolumeClaim",
+        true,
+        &["pvc"],
+    ),
+    core(
+        "serviceaccounts",
+        "serviceaccount",
+        "ServiceAccount",
+        false,
+        &["sa"],
+    ),
+    core("pods", "pod", "Pod", true, &["po"]),
+    core("events", "event", "Event", false, &["ev"]),
+    grouped(
+        "deployments",
+        "deployment",
+        "apps",
+        "v1",
+        "Deployment",
+        &["deploy"],
+    ),
+    grouped(
+        "statefulsets",
+        "statefulset",
+        "apps",
+        "v1",
+        "StatefulSet",
+        &["sts"],
+    ),
+    grouped(
+        "replicasets",
+        "replicaset",
+        "apps",
+        "v1",
+        "ReplicaSet",
+        &["rs"],
+    ),
+    grouped(
+        "ingresses",
+        "ingress",
+        "networking.k8s.io",
+        "v1",
+        "Ingress",
+        &["ing"],
+    ),
+    grouped(
+        "horizontalpodautoscalers",
+        "horizontalpodautoscaler",
+        "autoscaling",
+        "v2",
+        "HorizontalPodAutoscaler",
+        &["hpa"],
+    ),
+    grouped(
+        "poddisruptionbudgets",
+        "poddisruptionbudget",
+        "policy",
+        "v1",
+        "PodDisruptionBudget",
+        &["pdb"],
+    ),
+];
+
+fn resource(plural: &str) -> &'static Resource {
+    RESOURCES
+        .iter()
+        .find(|r| r.plural == plural)
+        .unwrap_or_else(|| panic!("fake API server: unknown resource {plural}"))
+}
+
+// ---------------------------------------------------------------------------
+// State
+// ---------------------------------------------------------------------------
+
+struct Shared {
+    state: Mutex<State>,
+    stop: AtomicBool,
+    conns: Mutex<Vec<TcpStream>>,
+}
+
+impl Shared {
+    fn state(&self) -> MutexGuard<'_, State> {
+        lock(&self.state)
+    }
+}
+
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+struct Key {
+    plural: String,
+    /// Empty for cluster-scoped objects.
+    namespace: String,
+    name: String,
+}
+
+impl Key {
+    fn new(plural: &str, namespace: &str, name: &str) -> Key {
+        Key {
+            plural: plural.to_string(),
+            namespace: namespace.to_string(),
+            name: name.to_string(),
+        }
+    }
+
+    fn of(res: &Resource, obj: &Value) -> Key {
+        let ns = if res.namespaced {
+            text(obj, "/metadata/namespace")
+        } else {
+            ""
+        };
+        Key::new(res.plural, ns, name_of(obj))
+    }
+}
+
+#[derive(Clone, Copy)]
+struct Timing {
+    tick: Duration,
+    ready_delay: Duration,
+    delete_delay: Duration,
+    progress_deadline: Duration,
+    /// Period of crash restarts, failing probes and image pull retries.
+    restart_every: Duration,
+}
+
+#[derive(Clone)]
+struct PodRuntime {
+    behavior: Behavior,
+    born: Instant,
+    born_wall: SystemTime,
+    workload: String,
+    ip: String,
+}
+
+struct Rollout {
+    generation: i64,
+    since: Instant,
+    complete: bool,
+    counts: (i64, i64, i64),
+}
+
+#[derive(Clone)]
+struct FieldOwner {
+    path: Vec<String>,
+    manager: String,
+}
+
+/// Who writes, for managedFields.
+struct Writer<'a> {
+    manager: &'a str,
+    operation: &'static str,
+    dry_run: bool,
+}
+
+const CONTROLLER: Writer<'static> = Writer {
+    manager: "kube-controller-manager",
+    operation: "Update",
+    dry_run: false,
+};
+
+struct State {
+    objects: BTreeMap<Key, Value>,
+    rv: u64,
+    tombstones: Vec<(u64, Key, Value)>,
+    deletions: Vec<(Instant, Key)>,
+    owners: HashMap<Key, Vec<FieldOwner>>,
+    /// Label and annotation keys each manager last applied, per object.
+    applied_keys: HashMap<Key, HashMap<String, MapKeys>>,
+    behaviors: HashMap<String, Behavior>,
+    logs: HashMap<String, String>,
+    pods: HashMap<Key, PodRuntime>,
+    rollouts: HashMap<Key, Rollout>,
+    replicasets_created: HashMap<(String, String), usize>,
+    timing: Timing,
+    requests: Vec<Recorded>,
+    panics: Vec<String>,
+    rng: u64,
+    next_pod_ip: u32,
+    next_service_ip: u32,
+    next_node_port: u64,
+}
+
+type Answer = Result<Reply, Reply>;
+type Query = [(String, String)];
+
+const DEFAULT_LOGS: &str = "INFO:     Started server process [1]\n\
+INFO:     Waiting for application startup.\n\
+INFO:     Application startup complete.\n\
+INFO:     Uvicorn running on http://0.0.0.0:8000 (Press CTRL+C to quit)\n";
+
+const NODE_IP: &str = "192.168.49.2";
+
+impl State {
+    fn new() -> State {
+        let seed = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map(|d| d.as_nanos() as u64)
+            .unwrap_or(0x9e37_79b9_7f4a_7c15);
+        let mut st = State {
+            objects: BTreeMap::new(),
+            rv: 100,
+            tombstones: Vec::new(),
+            deletions: Vec::new(),
+            owners: HashMap::new(),
+            applied_keys: HashMap::new(),
+            behaviors: HashMap::new(),
+            logs: HashMap::new(),
+            pods: HashMap::new(),
+            rollouts: HashMap::new(),
+            replicasets_created: HashMap::new(),
+            timing: Timing {
+                tick: Duration::from_millis(50),
+                ready_delay: Duration::from_millis(300),
+                delete_delay: Duration::from_millis(200),
+                progress_deadline: Duration::from_secs(2),
+                restart_every: Duration::from_millis(500),
+            },
+            requests: Vec::new(),
+            panics: Vec::new(),
+            rng: seed | 1,
+            next_pod_ip: 2,
+            next_service_ip: 100,
+            next_node_port: 30000,
+        };
+        for ns in ["default", "kube-system", "kube-public", "kube-node-lease"] {
+            let obj = json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": ns}});
+            let obj = st.new_object(resource("namespaces"), obj, &CONTROLLER);
+            st.store(Key::new("namespaces", "", ns), obj);
+        }
+        st
+    }
+
+    fn random(&mut self) -> u64 {
+        let mut x = self.rng;
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        self.rng = x;
+        x
+    }
+
+    fn uid(&mut self) -> String {
+        let (a, b) = (self.random(), self.random());
+        format!(
+            "{:08x}-{:04x}-4{:03x}-{:04x}-{:012x}",
+            a >> 32,
+            (a >> 16) & 0xffff,
+            a & 0xfff,
+            0x8000 | ((b >> 48) & 0x3fff),
+            b & 0xffff_ffff_ffff
+        )
+    }
+
+    /// Five characters as in generated pod names.
+    fn suffix(&mut self) -> String {
+        const ALPHABET: &[u8] = b"bcdfghjklmnpqrstvwxz2456789";
+        (0..5)
+            .map(|_| ALPHABET[(self.random() % ALPHABET.len() as u64) as usize] as char)
+            .collect()
+    }
+
+    /// Writes an object with the next resourceVersion and returns it.
+    fn store(&mut self, key: Key, mut obj: Value) -> Value {
+        self.rv += 1;
+        obj["metadata"]["resourceVersion"] = json!(self.rv.to_string());
+        self.objects.insert(key, obj.clone());
+        obj
+    }
+
+    fn record_applied_keys(&mut self, key: &Key, manager: &str, applied: &Value) {
+        self.applied_keys
+            .entry(key.clone())
+            .or_default()
+            .insert(manager.to_string(), map_keys(applied));
+    }
+
+    fn claim(&mut self, key: &Key, path: &[String], manager: &str) {
+        let owners = self.owners.entry(key.clone()).or_default();
+        owners.retain(|o| o.path != path);
+        owners.push(FieldOwner {
+            path: path.to_vec(),
+            manager: manager.to_string(),
+        });
+    }
+
+    /// A fresh object: kind/apiVersion, uid, creationTimestamp, generation,
+    /// defaults and managedFields (not stored yet).
+    fn new_object(&mut self, res: &Resource, mut obj: Value, writer: &Writer) -> Value {
+        obj["kind"] = json!(res.kind);
+        obj["apiVersion"] = json!(res.api_version());
+        obj["metadata"]["uid"] = json!(self.uid());
+        obj["metadata"]["creationTimestamp"] = json!(now_str());
+        if res.generation {
+            obj["metadata"]["generation"] = json!(1);
+        }
+        self.apply_defaults(res, &mut obj, None);
+        set_managed(&mut obj, writer, &res.api_version());
+        obj
+    }
+
+    /// Server-side defaults, keeping allocated values from `prev`.
+    fn apply_defaults(&mut self, res: &Resource, obj: &mut Value, prev: Option<&Value>) {
+        match res.plural {
+            "namespaces" => {
+                let name = name_of(obj).to_string();
+                obj["metadata"]["labels"]["kubernetes.io/metadata.name"] = json!(name);
+                if obj["spec"]["finalizers"].is_null() {
+                    obj["spec"]["finalizers"] = json!(["kubernetes"]);
+                }
+                if obj["status"]["phase"].is_null() {
+                    obj["status"]["phase"] = json!("Active");
+                }
+            }
+            "secrets" => {
+                if let Some(Value::Object(string_data)) =
+                    obj.as_object_mut().and_then(|o| o.remove("stringData"))
+                {
+                    for (k, v) in string_data {
+                        let plain = v.as_str().unwrap_or_default().as_bytes().to_vec();
+                        obj["data"][k.as_str()] = json!(base64(&plain));
+                    }
+                }
+                if obj["type"].is_null() {
+                    obj["type"] = json!("Opaque");
+                }
+            }
+            "services" => self.default_service(obj, prev),
+            "deployments" => {
+                default_to(obj, &["spec", "replicas"], json!(1));
+                default_to(
+                    obj,
+                    &["spec", "strategy"],
+                    json!({"type": "RollingUpdate", "rollingUpdate": {"maxUnavailable": "25%", "maxSurge": "25%"}}),
+                );
+                default_to(obj, &["spec", "revisionHistoryLimit"], json!(10));
+                default_to(obj, &["spec", "progressDeadlineSeconds"], json!(600));
+                default_pod_spec(&mut obj["spec"]["template"]["spec"]);
+            }
+            "statefulsets" => {
+                default_to(obj, &["spec", "replicas"], json!(1));
+                default_to(obj, &["spec", "podManagementPolicy"], json!("OrderedReady"));
+                default_to(
+                    obj,
+                    &["spec", "updateStrategy"],
+                    json!({"type": "RollingUpdate", "rollingUpdate": {"partition": 0}}),
+                );
+                default_to(obj, &["spec", "revisionHistoryLimit"], json!(10));
+                default_to(
+                    obj,
+                    &["spec", "persistentVolumeClaimRetentionPolicy"],
+                    json!({"whenDeleted": "Retain", "whenScaled": "Retain"}),
+                );
+                default_pod_spec(&mut obj["spec"]["template"]["spec"]);
+            }
+            "replicasets" => default_pod_spec(&mut obj["spec"]["template"]["spec"]),
+            "pods" => default_pod_spec(&mut obj["spec"]),
+            "persistentvolumeclaims" => {
+                default_to(obj, &["spec", "storageClassName"], json!("standard"));
+                default_to(obj, &["spec", "volumeMode"], json!("Filesystem"));
+                default_to(obj, &["status", "phase"], json!("Pending"));
+            }
+            _ => {}
+        }
+    }
+
+    fn default_service(&mut self, obj: &mut Value, prev: Option<&Value>) {
+        default_to(obj, &["spec", "type"], json!("ClusterIP"));
+        default_to(obj, &["spec", "sessionAffinity"], json!("None"));
+        let kind = text(obj, "/spec/type").to_string();
+        if kind != "ExternalName" && obj["spec"]["clusterIP"].is_null() {
+            let ip = match prev.map(|p| text(p, "/spec/clusterIP")) {
+                Some(ip) if !ip.is_empty() => ip.to_string(),
+                _ => {
+                    self.next_service_ip += 1;
+                    let n = self.next_service_ip;
+                    format!("10.96.{}.{}", n / 250, n % 250 + 1)
+                }
+            };
+            obj["spec"]["clusterIP"] = json!(ip);
+        }
+        if !obj["spec"]["clusterIP"].is_null() && obj["spec"]["clusterIPs"].is_null() {
+            obj["spec"]["clusterIPs"] = json!([obj["spec"]["clusterIP"].clone()]);
+        }
+        let prev_ports = prev
+            .and_then(|p| p["spec"]["ports"].as_array().cloned())
+            .unwrap_or_default();
+        let node_ports = kind == "NodePort" || kind == "LoadBalancer";
+        let mut ports = obj["spec"]["ports"].as_array().cloned().unwrap_or_default();
+        for port in &mut ports {
+            default_to(port, &["protocol"], json!("TCP"));
+            if port["targetPort"].is_null() {
+                port["targetPort"] = port["port"].clone();
+            }
+            if node_ports && port["nodePort"].is_null() {
+                let old = prev_ports
+                    .iter()
+                    .find(|p| p["port"] == port["port"])
+                    .and_then(|p| p["nodePort"].as_u64());
+                let n = old.unwrap_or_else(|| {
+                    self.next_node_port += 1;
+                    self.next_node_port
+                });
+                port["nodePort"] = json!(n);
+            }
+        }
+        if !ports.is_empty() {
+            obj["spec"]["ports"] = Value::Array(ports);
+        }
+    }
+
+    fn pod_runtime(&mut self, workload: &str) -> PodRuntime {
+        let n = self.next_pod_ip;
+        self.next_pod_ip += 1;
+        PodRuntime {
+            behavior: self
+                .behaviors
+                .get(workload)
+                .cloned()
+                .unwrap_or(Behavior::Ready),
+            born: Instant::now(),
+            born_wall: SystemTime::now(),
+            workload: workload.to_string(),
+            ip: format!("10.244.{}.{}", n / 250, n % 250 + 2),
+        }
+    }
+
+    /// Schedules a new pod (unless its behaviour says it cannot be) and
+    /// attaches its runtime, before the pod is stored.
+    fn schedule_pod(&mut self, pod: &mut Value, key: &Key, workload: &str) {
+        let rt = self.pod_runtime(workload);
+        if !matches!(rt.behavior, Behavior::Unschedulable { .. }) {
+            pod["spec"]["nodeName"] = json!("minikube");
+            self.claim(key, &["spec".into(), "nodeName".into()], "kube-scheduler");
+        }
+        pod["status"] = json!({"phase": "Pending", "qosClass": "BestEffort"});
+        self.pods.insert(key.clone(), rt);
+    }
+
+    fn namespace_state(&self, ns: &str) -> Option<bool> {
+        self.objects
+            .get(&Key::new("namespaces", "", ns))
+            .map(terminating)
+    }
+
+    /// New content needs a namespace that exists and is not terminating.
+    fn check_namespace(&self, t: &Target, name: &str) -> Result<(), Reply> {
+        if !t.res.namespaced {
+            return Ok(());
+        }
+        let ns = t.namespace.as_deref().unwrap_or_default();
+        match self.namespace_state(ns) {
+            None => Err(failure(
+                404,
+                "NotFound",
+                format!("namespaces \"{ns}\" not found"),
+                Some(json!({"name": ns, "kind": "namespaces"})),
+            )),
+            Some(true) => Err(failure(
+                403,
+                "Forbidden",
+                format!(
+                    "{} \"{name}\" is forbidden: unable to create new content in namespace {ns} because it is being terminated",
+                    t.res.qualified()
+                ),
+                Some(t.res.details(name)),
+            )),
+            Some(false) => Ok(()),
+        }
+    }
+
+    // ---- requests -------------------------------------------------------
+
+    fn dispatch(
+        &mut self,
+        method: &str,
+        t: &Target,
+        q: &Query,
+        media: &str,
+        body: &[u8],
+    ) -> Answer {
+        match t.sub.as_deref() {
+            None => {}
+            Some("status") if t.res.status && t.name.is_some() => {}
+            Some("log") if t.res.plural == "pods" && t.name.is_some() => {
+                return match method {
+                    "GET" => self.logs(t, q),
+                    _ => Err(method_not_allowed(method)),
+                };
+            }
+            Some(_) => return Err(unknown_resource()),
+        }
+        match (method, t.name.as_deref()) {
+            ("GET", None) => self.list(t, q),
+            ("GET", Some(name)) => self
+                .objects
+                .get(&t.key(name))
+                .map(|o| Reply::json(200, o))
+                .ok_or_else(|| not_found(t.res, name)),
+            ("POST", None) => self.create(t, q, body),
+            ("PUT", Some(name)) => self.replace(t, name, q, body),
+            ("PATCH", Some(name)) => match media {
+                "application/apply-patch+yaml" => self.apply(t, name, q, body),
+                "application/merge-patch+json" | "application/strategic-merge-patch+json" => {
+                    self.merge(t, name, q, body)
+                }
+                _ => Err(failure(
+                    415,
+                    "UnsupportedMediaType",
+                    format!("the body of the request was in an unknown format ({media}) - accepted media types (by this fake) include: application/merge-patch+json, application/strategic-merge-patch+json, application/apply-patch+yaml"),
+                    None,
+                )),
+            },
+            ("DELETE", Some(name)) if t.sub.is_none() => self.delete(t, name, q, body),
+            ("DELETE", None) => self.delete_collection(t, q, body),
+            _ => Err(method_not_allowed(method)),
+        }
+    }
+
+    fn select(
+        &self,
+        res: &Resource,
+        namespace: Option<&str>,
+        q: &Query,
+    ) -> Result<Vec<(Key, Value)>, Reply> {
+        let labels = parse_label_selector(param(q, "labelSelector").unwrap_or_default())
+            .map_err(|m| failure(400, "BadRequest", m, None))?;
+        let fields = parse_field_selector(res, param(q, "fieldSelector").unwrap_or_default())?;
+        Ok(self
+            .objects
+            .iter()
+            .filter(|(k, v)| {
+                k.plural == res.plural
+                    && namespace.is_none_or(|ns| k.namespace == ns)
+                    && labels_match(v, &labels)
+                    && fields_match(v, &fields)
+            })
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect())
+    }
+
+    fn list_body(&self, res: &Resource, items: Vec<Value>) -> Value {
+        json!({
+            "kind": format!("{}List", res.kind),
+            "apiVersion": res.api_version(),
+            "metadata": {"resourceVersion": self.rv.to_string()},
+            "items": items,
+        })
+    }
+
+    fn list(&self, t: &Target, q: &Query) -> Answer {
+        let items = self.select(t.res, t.namespace.as_deref(), q)?;
+        let items = items.into_iter().map(|(_, v)| v).collect();
+        Ok(Reply::json(200, &self.list_body(t.res, items)))
+    }
+
+    fn create(&mut self, t: &Target, q: &Query, body: &[u8]) -> Answer {
+        if t.res.namespaced && t.namespace.is_none() {
+            return Err(unknown_resource());
+        }
+        let mut obj = parse_object(body)?;
+        let name = match (text(&obj, "/metadata/name"), text(&obj, "/metadata/generateName")) {
+            ("", "") => {
+                return Err(failure(
+                    422,
+                    "Invalid",
+                    format!("{} \"\" is invalid: metadata.name: Required value: name or generateName is required", t.res.kind),
+                    None,
+                ))
+            }
+            ("", generate) => format!("{generate}{}", self.suffix()),
+            (name, _) => name.to_string(),
+        };
+        check_body(t, &name, &mut obj, false)?;
+        self.check_namespace(t, &name)?;
+        let key = t.key(&name);
+        if self.objects.contains_key(&key) {
+            return Err(failure(
+                409,
+                "AlreadyExists",
+                format!("{} \"{name}\" already exists", t.res.qualified()),
+                Some(t.res.details(&name)),
+            ));
+        }
+        strip_server_fields(&mut obj);
+        if t.res.status {
+            remove_key(&mut obj, "status");
+        }
+        let manager = param(q, "fieldManager").unwrap_or("unknown").to_string();
+        let writer = Writer {
+            manager: &manager,
+            operation: "Update",
+            dry_run: dry_run(q),
+        };
+        let mut obj = self.new_object(t.res, obj, &writer);
+        if writer.dry_run {
+            return Ok(Reply::json(201, &obj));
+        }
+        if t.res.plural == "pods" {
+            self.schedule_pod(&mut obj, &key, &name);
+        }
+        Ok(Reply::json(201, &self.store(key, obj)))
+    }
+
+    fn apply(&mut self, t: &Target, name: &str, q: &Query, body: &[u8]) -> Answer {
+        let Some(manager) = param(q, "fieldManager").filter(|m| !m.is_empty()) else {
+            return Err(failure(
+                422,
+                "Invalid",
+                "PatchOptions.meta.k8s.io \"\" is invalid: fieldManager: Required value: is required for apply patch".into(),
+                Some(json!({"group": "meta.k8s.io", "kind": "PatchOptions", "causes": [{"reason": "FieldValueRequired", "message": "Required value: is required for apply patch", "field": "fieldManager"}]})),
+            ));
+        };
+        let manager = manager.to_string();
+        let force = param(q, "force") == Some("true");
+        let writer = Writer {
+            manager: &manager,
+            operation: "Apply",
+            dry_run: dry_run(q),
+        };
+        let mut applied = parse_object(body)?;
+        check_body(t, name, &mut applied, true)?;
+        strip_server_fields(&mut applied);
+        let key = t.key(name);
+        let Some(existing) = self.objects.get(&key).cloned() else {
+            if t.sub.is_some() {
+                return Err(not_found(t.res, name));
+            }
+            self.check_namespace(t, name)?;
+            if t.res.status {
+                remove_key(&mut applied, "status");
+            }
+            let keys_applied = applied.clone();
+            let mut obj = self.new_object(t.res, applied, &writer);
+            if writer.dry_run {
+                return Ok(Reply::json(201, &obj));
+            }
+            self.record_applied_keys(&key, &manager, &keys_applied);
+            if t.res.plural == "pods" {
+                self.schedule_pod(&mut obj, &key, name);
+            }
+            return Ok(Reply::json(201, &self.store(key, obj)));
+        };
+        if t.sub.is_some() {
+            let mut new = existing.clone();
+            copy_field(&applied, &mut new, "status");
+            return Ok(self.finish_update(t.res, &key, &existing, new, &writer));
+        }
+        let others: Vec<FieldOwner> = self
+            .owners
+            .get(&key)
+            .map(|o| o.iter().filter(|o| o.manager != manager).cloned().collect())
+            .unwrap_or_default();
+        let (conflicts, kept): (Vec<FieldOwner>, Vec<FieldOwner>) =
+            others.into_iter().partition(|o| {
+                get_path(&applied, &o.path).is_some_and(|v| Some(v) != get_path(&existing, &o.path))
+            });
+        if !conflicts.is_empty() {
+            if !force {
+                return Err(conflict(t.res, &conflicts));
+            }
+            if !writer.dry_run {
+                if let Some(owners) = self.owners.get_mut(&key) {
+                    owners.retain(|o| !conflicts.iter().any(|c| c.path == o.path));
+                }
+            }
+        }
+        let previous = self
+            .applied_keys
+            .get(&key)
+            .and_then(|m| m.get(&manager))
+            .cloned()
+            .unwrap_or_default();
+        let mut new = merge_intent(&existing, &applied, &previous);
+        if !writer.dry_run {
+            self.record_applied_keys(&key, &manager, &applied);
+        }
+        for owner in &kept {
+            if get_path(&applied, &owner.path).is_none() {
+                if let Some(v) = get_path(&existing, &owner.path) {
+                    set_path(&mut new, &owner.path, v.clone());
+                }
+            }
+        }
+        self.apply_defaults(t.res, &mut new, Some(&existing));
+        Ok(self.finish_update(t.res, &key, &existing, new, &writer))
+    }
+
+    fn replace(&mut self, t: &Target, name: &str, q: &Query, body: &[u8]) -> Answer {
+        let mut obj = parse_object(body)?;
+        check_body(t, name, &mut obj, false)?;
+        let key = t.key(name);
+        let existing = self
+            .objects
+            .get(&key)
+            .cloned()
+            .ok_or_else(|| not_found(t.res, name))?;
+        check_precondition(t.res, name, &obj, &existing)?;
+        let new = if t.sub.is_some() {
+            let mut n = existing.clone();
+            copy_field(&obj, &mut n, "status");
+            n
+        } else {
+            let mut n = obj;
+            copy_server_fields(&existing, &mut n);
+            if t.res.status {
+                copy_field(&existing, &mut n, "status");
+            }
+            n
+        };
+        let mut new = new;
+        self.apply_defaults(t.res, &mut new, Some(&existing));
+        let manager = param(q, "fieldManager").unwrap_or("unknown").to_string();
+        let writer = Writer {
+            manager: &manager,
+            operation: "Update",
+            dry_run: dry_run(q),
+        };
+        Ok(self.finish_update(t.res, &key, &existing, new, &writer))
+    }
+
+    fn merge(&mut self, t: &Target, name: &str, q: &Query, body: &[u8]) -> Answer {
+        let patch = parse_object(body)?;
+        let key = t.key(name);
+        let existing = self
+            .objects
+            .get(&key)
+            .cloned()
+            .ok_or_else(|| not_found(t.res, name))?;
+        check_precondition(t.res, name, &patch, &existing)?;
+        let mut patched = existing.clone();
+        merge_patch(&mut patched, &patch);
+        copy_server_fields(&existing, &mut patched);
+        let mut new = if t.sub.is_some() {
+            let mut n = existing.clone();
+            copy_field(&patched, &mut n, "status");
+            n
+        } else {
+            if t.res.status {
+                copy_field(&existing, &mut patched, "status");
+            }
+            patched
+        };
+        self.apply_defaults(t.res, &mut new, Some(&existing));
+        let manager = param(q, "fieldManager").unwrap_or("unknown").to_string();
+        let writer = Writer {
+            manager: &manager,
+            operation: "Update",
+            dry_run: dry_run(q),
+        };
+        Ok(self.finish_update(t.res, &key, &existing, new, &writer))
+    }
+
+    /// Stores `new` unless it equals `existing` (a no-op keeps the
+    /// resourceVersion); bumps generation when spec (Deployment: or
+    /// annotations) changed.
+    fn finish_update(
+        &mut self,
+        res: &Resource,
+        key: &Key,
+        existing: &Value,
+        mut new: Value,
+        writer: &Writer,
+    ) -> Reply {
+        if &new == existing {
+            return Reply::json(200, existing);
+        }
+        let spec_changed = new["spec"] != existing["spec"]
+            || (res.plural == "deployments"
+                && new["metadata"]["annotations"] != existing["metadata"]["annotations"]);
+        if res.generation && spec_changed {
+            let generation = existing["metadata"]["generation"].as_i64().unwrap_or(1);
+            new["metadata"]["generation"] = json!(generation + 1);
+        }
+        set_managed(&mut new, writer, &res.api_version());
+        if writer.dry_run {
+            return Reply::json(200, &new);
+        }
+        Reply::json(200, &self.store(key.clone(), new))
+    }
+
+    fn delete(&mut self, t: &Target, name: &str, q: &Query, body: &[u8]) -> Answer {
+        let key = t.key(name);
+        let existing = self
+            .objects
+            .get(&key)
+            .cloned()
+            .ok_or_else(|| not_found(t.res, name))?;
+        if dry_run(q) {
+            return Ok(Reply::json(200, &existing));
+        }
+        let policy = propagation_policy(q, body);
+        Ok(Reply::json(200, &self.mark_deleted(&key, &policy)))
+    }
+
+    fn delete_collection(&mut self, t: &Target, q: &Query, body: &[u8]) -> Answer {
+        let policy = propagation_policy(q, body);
+        let items = self.select(t.res, t.namespace.as_deref(), q)?;
+        let deleted = items
+            .into_iter()
+            .map(|(key, obj)| {
+                if dry_run(q) {
+                    obj
+                } else {
+                    self.mark_deleted(&key, &policy)
+                }
+            })
+            .collect();
+        Ok(Reply::json(200, &self.list_body(t.res, deleted)))
+    }
+
+    /// Sets deletionTimestamp (the object goes after the delete delay) and
+    /// cascades to dependents (ownerReferences) or, for a namespace, to
+    /// everything in it.
+    fn mark_deleted(&mut self, key: &Key, policy: &str) -> Value {
+        let Some(mut obj) = self.objects.get(key).cloned() else {
+            return Value::Null;
+        };
+        if terminating(&obj) {
+            return obj;
+        }
+        obj["metadata"]["deletionTimestamp"] = json!(now_str());
+        obj["metadata"]["deletionGracePeriodSeconds"] = json!(0);
+        if policy == "Foreground" {
+            let mut finalizers = obj["metadata"]["finalizers"]
+                .as_array()
+                .cloned()
+                .unwrap_or_default();
+            finalizers.push(json!("foregroundDeletion"));
+            obj["metadata"]["finalizers"] = Value::Array(finalizers);
+        }
+        if key.plural == "namespaces" {
+            obj["status"]["phase"] = json!("Terminating");
+        }
+        let obj = self.store(key.clone(), obj);
+        self.deletions
+            .push((Instant::now() + self.timing.delete_delay, key.clone()));
+        let uid = uid_of(&obj).to_string();
+        let namespace = (key.plural == "namespaces").then(|| key.name.clone());
+        let dependents: Vec<Key> = self
+            .objects
+            .iter()
+            .filter(|(k, v)| match &namespace {
+                Some(ns) => &k.namespace == ns,
+                None => owned_by(v, &uid),
+            })
+            .map(|(k, _)| k.clone())
+            .collect();
+        for dep in dependents {
+            if policy == "Orphan" && namespace.is_none() {
+                if let Some(mut d) = self.objects.get(&dep).cloned() {
+                    if let Some(refs) = d["metadata"]["ownerReferences"].as_array_mut() {
+                        refs.retain(|r| r["uid"] != uid.as_str());
+                    }
+                    self.store(dep, d);
+                }
+            } else {
+                self.mark_deleted(&dep, "Background");
+            }
+        }
+        obj
+    }
+
+    /// Removes an object for good, with its dependents or namespace content.
+    fn remove(&mut self, key: &Key) {
+        let Some(mut obj) = self.objects.remove(key) else {
+            return;
+        };
+        self.rv += 1;
+        obj["metadata"]["resourceVersion"] = json!(self.rv.to_string());
+        self.tombstones.push((self.rv, key.clone(), obj.clone()));
+        self.pods.remove(key);
+        self.owners.remove(key);
+        self.applied_keys.remove(key);
+        self.rollouts.remove(key);
+        let uid = uid_of(&obj).to_string();
+        let is_namespace = key.plural == "namespaces";
+        let dependents: Vec<Key> = self
+            .objects
+            .iter()
+            .filter(|(k, v)| {
+                if is_namespace {
+                    k.namespace == key.name
+                } else {
+                    owned_by(v, &uid)
+                }
+            })
+            .map(|(k, _)| k.clone())
+            .collect();
+        for dep in dependents {
+            self.remove(&dep);
+        }
+    }
+
+    fn logs(&self, t: &Target, q: &Query) -> Answer {
+        let name = t.name.as_deref().unwrap_or_default();
+        let pod = self
+            .objects
+            .get(&t.key(name))
+            .ok_or_else(|| not_found(t.res, name))?;
+        let containers: Vec<String> = containers_of(pod).into_iter().map(|(n, _)| n).collect();
+        let bad = |m: String| failure(400, "BadRequest", m, None);
+        let container = match param(q, "container") {
+            Some(c) if containers.iter().any(|n| n == c) => c.to_string(),
+            Some(c) => return Err(bad(format!("container {c} is not valid for pod {name}"))),
+            None if containers.len() == 1 => containers[0].clone(),
+            None => {
+                return Err(bad(format!(
+                    "a container name must be specified for pod {name}, choose one of: [{}]",
+                    containers.join(" ")
+                )))
+            }
+        };
+        if text(pod, "/spec/nodeName").is_empty() {
+            return Ok(Reply::text(200, String::new()));
+        }
+        let key = t.key(name);
+        let rt = self.pods.get(&key);
+        let workload = rt.map_or(name, |r| r.workload.as_str());
+        let crash_logs = match rt.map(|r| &r.behavior) {
+            Some(Behavior::CrashLoop { logs, .. }) => logs.clone(),
+            _ => String::new(),
+        };
+        let current = self
+            .logs
+            .get(workload)
+            .cloned()
+            .unwrap_or_else(|| DEFAULT_LOGS.to_string());
+        let status = pod["status"]["containerStatuses"]
+            .as_array()
+            .and_then(|a| a.iter().find(|c| c["name"] == container.as_str()))
+            .cloned()
+            .unwrap_or(Value::Null);
+        let last_terminated = status["lastState"]["terminated"].is_object();
+        let logs = if param(q, "previous") == Some("true") {
+            if !last_terminated {
+                return Err(bad(format!(
+                    "previous terminated container \"{container}\" in pod \"{name}\" not found"
+                )));
+            }
+            crash_logs
+        } else if status["state"]["running"].is_object() {
+            current
+        } else if status["state"]["terminated"].is_object() || last_terminated {
+            crash_logs
+        } else if let Some(reason) = status["state"]["waiting"]["reason"].as_str() {
+            let why = match reason {
+                "ErrImagePull" => "image can't be pulled",
+                "ImagePullBackOff" => "trying and failing to pull image",
+                other => other,
+            };
+            return Err(bad(format!(
+                "container \"{container}\" in pod \"{name}\" is waiting to start: {why}"
+            )));
+        } else {
+            return Err(bad(format!(
+                "container \"{container}\" in pod \"{name}\" is waiting to start - no logs yet"
+            )));
+        };
+        let mut logs = match param(q, "tailLines").and_then(|n| n.parse::<usize>().ok()) {
+            Some(n) => {
+                let lines: Vec<&str> = logs.lines().collect();
+                let mut tail = lines[lines.len().saturating_sub(n)..].join("\n");
+                if !tail.is_empty() {
+                    tail.push('\n');
+                }
+                tail
+            }
+            None => logs,
+        };
+        if let Some(limit) = param(q, "limitBytes").and_then(|n| n.parse::<usize>().ok()) {
+            let mut cut = limit.min(logs.len());
+            while !logs.is_char_boundary(cut) {
+                cut -= 1;
+            }
+            logs.truncate(cut);
+        }
+        Ok(Reply::text(200, logs))
+    }
+
+    /// Watch events after `from` (all current objects when 0), ending with a
+    /// BOOKMARK when asked for.
+    fn changes_since(&self, t: &Target, from: u64, q: &Query) -> Result<Vec<Value>, Reply> {
+        let labels = parse_label_selector(param(q, "labelSelector").unwrap_or_default())
+            .map_err(|m| failure(400, "BadRequest", m, None))?;
+        let fields = parse_field_selector(t.res, param(q, "fieldSelector").unwrap_or_default())?;
+        let in_scope = |k: &Key, v: &Value| {
+            k.plural == t.res.plural
+                && t.namespace.as_deref().is_none_or(|ns| k.namespace == ns)
+                && labels_match(v, &labels)
+                && fields_match(v, &fields)
+        };
+        let mut events: Vec<(u64, Value)> = self
+            .objects
+            .iter()
+            .filter(|(k, v)| in_scope(k, v))
+            .filter_map(|(_, v)| {
+                let rv = text(v, "/metadata/resourceVersion").parse::<u64>().ok()?;
+                let kind = if from == 0 { "ADDED" } else { "MODIFIED" };
+                (rv > from).then(|| (rv, json!({"type": kind, "object": v})))
+            })
+            .collect();
+        if from > 0 {
+            events.extend(
+                self.tombstones
+                    .iter()
+                    .filter(|(rv, k, v)| *rv > from && in_scope(k, v))
+                    .map(|(rv, _, v)| (*rv, json!({"type": "DELETED", "object": v}))),
+            );
+        }
+        events.sort_by_key(|(rv, _)| *rv);
+        Ok(events.into_iter().map(|(_, e)| e).collect())
+    }
+
+    // ---- controller -----------------------------------------------------
+
+    fn tick(&mut self) {
+        let now = Instant::now();
+        let due: Vec<Key> = self
+            .deletions
+            .iter()
+            .filter(|(at, _)| *at <= now)
+            .map(|(_, k)| k.clone())
+            .collect();
+        self.deletions.retain(|(at, _)| *at > now);
+        for key in due {
+            self.remove(&key);
+        }
+        for plural in [
+            "namespaces",
+            "deployments",
+            "replicasets",
+            "statefulsets",
+            "persistentvolumeclaims",
+            "pods",
+        ] {
+            let keys: Vec<Key> = self
+                .objects
+                .iter()
+                .filter(|(k, v)| k.plural == plural && !terminating(v))
+                .map(|(k, _)| k.clone())
+                .collect();
+            for key in keys {
+                match plural {
+                    "namespaces" => self.sync_namespace(&key),
+                    "deployments" => self.sync_deployment(&key),
+                    "replicasets" => self.sync_replicaset(&key),
+                    "statefulsets" => self.sync_statefulset(&key),
+                    "persistentvolumeclaims" => self.sync_pvc(&key),
+                    _ => self.sync_pod(&key),
+                }
+            }
+        }
+    }
+
+    /// Non-terminating objects of `plural` in `ns` owned by `uid`.
+    fn owned(&self, plural: &str, ns: &str, uid: &str) -> Vec<(Key, Value)> {
+        self.objects
+            .iter()
+            .filter(|(k, v)| {
+                k.plural == plural && k.namespace == ns && !terminating(v) && owned_by(v, uid)
+            })
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect()
+    }
+
+    fn create_internal(&mut self, plural: &str, obj: Value) -> Value {
+        let res = resource(plural);
+        let obj = self.new_object(res, obj, &CONTROLLER);
+        let key = Key::of(res, &obj);
+        self.store(key, obj)
+    }
+
+    /// Writes `new` over `key` when it differs.
+    fn update_internal(&mut self, key: &Key, new: Value) {
+        if self.objects.get(key) != Some(&new) {
+            self.store(key.clone(), new);
+        }
+    }
+
+    fn sync_namespace(&mut self, key: &Key) {
+        let ns = key.name.clone();
+        if !self
+            .objects
+            .contains_key(&Key::new("serviceaccounts", &ns, "default"))
+        {
+            self.create_internal(
+                "serviceaccounts",
+                json!({"metadata": {"name": "default", "namespace": ns}}),
+            );
+        }
+        if !self
+            .objects
+            .contains_key(&Key::new("configmaps", &ns, "kube-root-ca.crt"))
+        {
+            self.create_internal(
+                "configmaps",
+                json!({"metadata": {"name": "kube-root-ca.crt", "namespace": ns, "annotations": {"kubernetes.io/description": "Contains a CA bundle that can be used to verify the kube-apiserver when using internal endpoints such as the internal service IP or kubernetes.default.svc. No other usage is guaranteed across distributions of Kubernetes clusters."}},
+                       "data": {"ca.crt": "-----BEGIN CERTIFICATE-----\nFAKE\n-----END CERTIFICATE-----\n"}}),
+            );
+        }
+    }
+
+    /// Records an event about `involved`; `count` None adds one occurrence,
+    /// Some(n) raises the count to n.
+    fn record_event(&mut self, involved: &Value, e: &EventSpec) {
+        let ns = text(involved, "/metadata/namespace").to_string();
+        if self.namespace_state(&ns) != Some(false) {
+            return;
+        }
+        let name = name_of(involved).to_string();
+        let uid = uid_of(involved).to_string();
+        let id = fnv(&format!(
+            "{uid}|{}|{}|{:?}",
+            e.reason, e.message, e.field_path
+        ));
+        let event_name = format!("{name}.{id:016x}");
+        let key = Key::new("events", &ns, &event_name);
+        let now = now_str();
+        if let Some(mut ev) = self.objects.get(&key).cloned() {
+            let old = ev["count"].as_i64().unwrap_or(1);
+            let new = e.count.map_or(old + 1, |n| n.max(old));
+            if new != old {
+                ev["count"] = json!(new);
+                ev["lastTimestamp"] = json!(now);
+                self.store(key, ev);
+            }
+            return;
+        }
+        let mut involved_ref = json!({
+            "kind": involved["kind"], "namespace": ns, "name": name, "uid": uid,
+            "apiVersion": involved["apiVersion"], "resourceVersion": involved["metadata"]["resourceVersion"],
+        });
+        if let Some(fp) = &e.field_path {
+            involved_ref["fieldPath"] = json!(fp);
+        }
+        let kubelet = e.component == "kubelet";
+        let source = if kubelet {
+            json!({"component": "kubelet", "host": "minikube"})
+        } else {
+            json!({"component": e.component})
+        };
+        let event = json!({
+            "metadata": {"name": event_name, "namespace": ns},
+            "involvedObject": involved_ref,
+            "reason": e.reason,
+            "message": e.message,
+            "source": source,
+            "firstTimestamp": now,
+            "lastTimestamp": now,
+            "count": e.count.unwrap_or(1).max(1),
+            "type": if e.warning { "Warning" } else { "Normal" },
+            "eventTime": null,
+            "reportingComponent": e.component,
+            "reportingInstance": if kubelet { "minikube" } else { "" },
+        });
+        self.create_internal("events", event);
+    }
+
+    fn sync_deployment(&mut self, key: &Key) {
+        let Some(d) = self.objects.get(key).cloned() else {
+            return;
+        };
+        let (ns, name) = (key.namespace.clone(), key.name.clone());
+        let uid = uid_of(&d).to_string();
+        let want = d["spec"]["replicas"].as_i64().unwrap_or(1);
+        let generation = d["metadata"]["generation"].as_i64().unwrap_or(1);
+        let hash = short_hash(&d["spec"]["template"]);
+        let recreate = text(&d, "/spec/strategy/type") == "Recreate";
+        let timing = self.timing;
+        let now = Instant::now();
+
+        let rss = self.owned("replicasets", &ns, &uid);
+        let max_rev = rss.iter().map(|(_, rs)| revision(rs)).max().unwrap_or(0);
+        let current = rss
+            .iter()
+            .find(|(_, rs)| label(rs, "pod-template-hash") == Some(hash.as_str()))
+            .cloned();
+        let mut created = false;
+        let (new_key, new_rs) = match current {
+            Some((k, mut rs)) => {
+                let mut changed = false;
+                if rs["spec"]["replicas"].as_i64() != Some(want) {
+                    rs["spec"]["replicas"] = json!(want);
+                    changed = true;
+                }
+                if revision(&rs) < max_rev {
+                    rs["metadata"]["annotations"]["deployment.kubernetes.io/revision"] =
+                        json!((max_rev + 1).to_string());
+                    changed = true;
+                }
+                if changed {
+                    rs = self.store(k.clone(), rs);
+                }
+                (k, rs)
+            }
+            None => {
+                let rs_name = format!("{name}-{hash}");
+                let k = Key::new("replicasets", &ns, &rs_name);
+                if self.objects.contains_key(&k) {
+                    return; // a namesake is still terminating
+                }
+                let mut template = d["spec"]["template"].clone();
+                template["metadata"]["labels"]["pod-template-hash"] = json!(hash);
+                let mut selector = d["spec"]["selector"].clone();
+                selector["matchLabels"]["pod-template-hash"] = json!(hash);
+                let rs = json!({
+                    "metadata": {
+                        "name": rs_name, "namespace": ns,
+                        "labels": template["metadata"]["labels"].clone(),
+                        "annotations": {
+                            "deployment.kubernetes.io/desired-replicas": want.to_string(),
+                            "deployment.kubernetes.io/max-replicas": (want + (want + 3) / 4).to_string(),
+                            "deployment.kubernetes.io/revision": (max_rev + 1).to_string(),
+                        },
+                        "ownerReferences": [owner_ref(&d)],
+                    },
+                    "spec": {"replicas": want, "selector": selector, "template": template},
+                });
+                let rs = self.create_internal("replicasets", rs);
+                *self
+                    .replicasets_created
+                    .entry((ns.clone(), name.clone()))
+                    .or_default() += 1;
+                self.record_event(
+                    &d,
+                    &EventSpec::once(
+                        "ScalingReplicaSet",
+                        format!("Scaled up replica set {rs_name} from 0 to {want}"),
+                        "deployment-controller",
+                    ),
+                );
+                created = true;
+                (k, rs)
+            }
+        };
+        let rs_name = new_key.name.clone();
+        let new_pods = self.owned("pods", &ns, uid_of(&new_rs));
+        let new_ready = new_pods.iter().filter(|(_, p)| is_ready(p)).count() as i64;
+        let old: Vec<(Key, Value)> = rss.into_iter().filter(|(k, _)| *k != new_key).collect();
+        if recreate || (new_pods.len() as i64 >= want && new_ready >= want) {
+            for (k, mut rs) in old.clone() {
+                let n = rs["spec"]["replicas"].as_i64().unwrap_or(0);
+                if n != 0 {
+                    rs["spec"]["replicas"] = json!(0);
+                    self.store(k.clone(), rs);
+                    self.record_event(
+                        &d,
+                        &EventSpec::once(
+                            "ScalingReplicaSet",
+                            format!("Scaled down replica set {} from {n} to 0", k.name),
+                            "deployment-controller",
+                        ),
+                    );
+                }
+            }
+        }
+        let mut old_pods = 0;
+        let mut old_ready = 0;
+        let mut old_spec = 0;
+        for (k, _) in &old {
+            let rs = self.objects.get(k).cloned().unwrap_or(Value::Null);
+            old_spec += rs["spec"]["replicas"].as_i64().unwrap_or(0);
+            for (_, p) in self.owned("pods", &ns, uid_of(&rs)) {
+                old_pods += 1;
+                old_ready += i64::from(is_ready(&p));
+            }
+        }
+        let updated = new_pods.len() as i64;
+        let total = updated + old_pods;
+        let available = new_ready + old_ready;
+        let unavailable = (want + old_spec - available).max(0);
+        let complete = updated == want && old_pods == 0 && new_ready >= want;
+
+        let rollout = self.rollouts.entry(key.clone()).or_insert(Rollout {
+            generation,
+            since: now,
+            complete: false,
+            counts: (0, 0, 0),
+        });
+        let counts = (updated, available, new_ready);
+        if rollout.generation != generation
+            || created
+            || counts.0 > rollout.counts.0
+            || counts.1 > rollout.counts.1
+            || counts.2 > rollout.counts.2
+            || (rollout.complete && !complete)
+        {
+            rollout.since = now;
+        }
+        rollout.generation = generation;
+        rollout.counts = counts;
+        rollout.complete = complete;
+        let timed_out = !complete && now.duration_since(rollout.since) > timing.progress_deadline;
+
+        let prev = &d["status"];
+        let max_unavailable = if recreate {
+            0
+        } else {
+            scaled(
+                &d["spec"]["strategy"]["rollingUpdate"]["maxUnavailable"],
+                want,
+            )
+        };
+        let available_cond = if available >= want - max_unavailable {
+            condition(
+                prev,
+                "Available",
+                true,
+                "MinimumReplicasAvailable",
+                "Deployment has minimum availability.",
+            )
+        } else {
+            condition(
+                prev,
+                "Available",
+                false,
+                "MinimumReplicasUnavailable",
+                "Deployment does not have minimum availability.",
+            )
+        };
+        let progressing_cond = if complete {
+            condition(
+                prev,
+                "Progressing",
+                true,
+                "NewReplicaSetAvailable",
+                &format!("ReplicaSet \"{rs_name}\" has successfully progressed."),
+            )
+        } else if timed_out {
+            condition(
+                prev,
+                "Progressing",
+                false,
+                "ProgressDeadlineExceeded",
+                &format!("ReplicaSet \"{rs_name}\" has timed out progressing."),
+            )
+        } else if created {
+            condition(
+                prev,
+                "Progressing",
+                true,
+                "NewReplicaSetCreated",
+                &format!("Created new replica set \"{rs_name}\""),
+            )
+        } else {
+            condition(
+                prev,
+                "Progressing",
+                true,
+                "ReplicaSetUpdated",
+                &format!("ReplicaSet \"{rs_name}\" is progressing."),
+            )
+        };
+        let mut status = Map::new();
+        status.insert("observedGeneration".into(), json!(generation));
+        put_nonzero(&mut status, "replicas", total);
+        put_nonzero(&mut status, "updatedReplicas", updated);
+        put_nonzero(&mut status, "readyReplicas", available);
+        put_nonzero(&mut status, "availableReplicas", available);
+        put_nonzero(&mut status, "unavailableReplicas", unavailable);
+        status.insert(
+            "conditions".into(),
+            json!([available_cond, progressing_cond]),
+        );
+
+        let mut next = d.clone();
+        next["status"] = Value::Object(status);
+        let rev_path: Vec<String> = vec![
+            "metadata".into(),
+            "annotations".into(),
+            "deployment.kubernetes.io/revision".into(),
+        ];
+        set_path(&mut next, &rev_path, json!(revision(&new_rs).to_string()));
+        self.claim(key, &rev_path, "kube-controller-manager");
+        self.update_internal(key, next);
+    }
+
+    fn sync_replicaset(&mut self, key: &Key) {
+        let Some(rs) = self.objects.get(key).cloned() else {
+            return;
+        };
+        let ns = key.namespace.clone();
+        let uid = uid_of(&rs).to_string();
+        let want = rs["spec"]["replicas"].as_i64().unwrap_or(1);
+        let workload = rs["metadata"]["ownerReferences"]
+            .as_array()
+            .and_then(|refs| refs.iter().find(|r| r["kind"] == "Deployment"))
+            .and_then(|r| r["name"].as_str())
+            .unwrap_or(&key.name)
+            .to_string();
+        let mut pods = self.owned("pods", &ns, &uid);
+        if (pods.len() as i64) < want {
+            for _ in pods.len() as i64..want {
+                let pod_name = format!("{}-{}", key.name, self.suffix());
+                let pod_key = Key::new("pods", &ns, &pod_name);
+                let mut pod = pod_from_template(
+                    &rs["spec"]["template"],
+                    &ns,
+                    &pod_name,
+                    &format!("{}-", key.name),
+                    &rs,
+                );
+                self.schedule_pod(&mut pod, &pod_key, &workload);
+                self.create_internal("pods", pod);
+                self.record_event(
+                    &rs,
+                    &EventSpec::once(
+                        "SuccessfulCreate",
+                        format!("Created pod: {pod_name}"),
+                        "replicaset-controller",
+                    ),
+                );
+            }
+        } else if pods.len() as i64 > want {
+            // not-ready pods go first, then the newest
+            pods.sort_by_key(|(k, p)| {
+                (
+                    is_ready(p),
+                    std::cmp::Reverse(text(p, "/metadata/creationTimestamp").to_string()),
+                    k.name.clone(),
+                )
+            });
+            let extra = pods.len() - want.max(0) as usize;
+            for (k, _) in pods.iter().take(extra) {
+                self.mark_deleted(k, "Background");
+                self.record_event(
+                    &rs,
+                    &EventSpec::once(
+                        "SuccessfulDelete",
+                        format!("Deleted pod: {}", k.name),
+                        "replicaset-controller",
+                    ),
+                );
+            }
+        }
+        let pods = self.owned("pods", &ns, &uid);
+        let ready = pods.iter().filter(|(_, p)| is_ready(p)).count() as i64;
+        let mut status = Map::new();
+        status.insert("replicas".into(), json!(pods.len()));
+        put_nonzero(&mut status, "fullyLabeledReplicas", pods.len() as i64);
+        put_nonzero(&mut status, "readyReplicas", ready);
+        put_nonzero(&mut status, "availableReplicas", ready);
+        status.insert(
+            "observedGeneration".into(),
+            rs["metadata"]["generation"].clone(),
+        );
+        let mut next = self.objects.get(key).cloned().unwrap_or(rs);
+        next["status"] = Value::Object(status);
+        self.update_internal(key, next);
+    }
+
+    fn sync_statefulset(&mut self, key: &Key) {
+        let Some(sts) = self.objects.get(key).cloned() else {
+            return;
+        };
+        let (ns, name) = (key.namespace.clone(), key.name.clone());
+        let uid = uid_of(&sts).to_string();
+        let want = sts["spec"]["replicas"].as_i64().unwrap_or(1).max(0);
+        let rev = format!("{name}-{}", short_hash(&sts["spec"]["template"]));
+        let parallel = text(&sts, "/spec/podManagementPolicy") == "Parallel";
+        let on_delete = text(&sts, "/spec/updateStrategy/type") == "OnDelete";
+        let partition = sts["spec"]["updateStrategy"]["rollingUpdate"]["partition"]
+            .as_i64()
+            .unwrap_or(0);
+        let pod_at = |st: &State, i: i64| -> Option<Value> {
+            st.objects
+                .get(&Key::new("pods", &ns, &format!("{name}-{i}")))
+                .filter(|p| owned_by(p, &uid))
+                .cloned()
+        };
+        // create missing ordinals (OrderedReady: one at a time, in order)
+        for i in 0..want {
+            if let Some(p) = pod_at(self, i) {
+                if !parallel && (terminating(&p) || !is_ready(&p)) {
+                    break;
+                }
+                continue;
+            }
+            let pod_name = format!("{name}-{i}");
+            let pod_key = Key::new("pods", &ns, &pod_name);
+            if self.objects.contains_key(&pod_key) {
+                break; // someone else's pod holds the name
+            }
+            let mut pod = pod_from_template(
+                &sts["spec"]["template"],
+                &ns,
+                &pod_name,
+                &format!("{name}-"),
+                &sts,
+            );
+            pod["metadata"]["labels"]["controller-revision-hash"] = json!(rev);
+            pod["metadata"]["labels"]["statefulset.kubernetes.io/pod-name"] = json!(pod_name);
+            pod["metadata"]["labels"]["apps.kubernetes.io/pod-index"] = json!(i.to_string());
+            pod["spec"]["hostname"] = json!(pod_name);
+            if let Some(svc) = sts["spec"]["serviceName"].as_str() {
+                pod["spec"]["subdomain"] = json!(svc);
+            }
+            let claims = sts["spec"]["volumeClaimTemplates"]
+                .as_array()
+                .cloned()
+                .unwrap_or_default();
+            let mut volumes: Vec<Value> = pod["spec"]["volumes"]
+                .as_array()
+                .cloned()
+                .unwrap_or_default();
+            for claim in &claims {
+                let claim_name = text(claim, "/metadata/name").to_string();
+                let pvc_name = format!("{claim_name}-{name}-{i}");
+                let pvc_key = Key::new("persistentvolumeclaims", &ns, &pvc_name);
+                if !self.objects.contains_key(&pvc_key) {
+                    let mut labels = claim["metadata"]["labels"].clone();
+                    if let Some(m) = sts["spec"]["selector"]["matchLabels"].as_object() {
+                        for (k, v) in m {
+                            labels[k.as_str()] = v.clone();
+                        }
+                    }
+                    let mut pvc = json!({"metadata": {"name": pvc_name, "namespace": ns}, "spec": claim["spec"].clone()});
+                    if labels.is_object() {
+                        pvc["metadata"]["labels"] = labels;
+                    }
+                    self.create_internal("persistentvolumeclaims", pvc);
+                    self.record_event(
+                        &sts,
+                        &EventSpec::once(
+                            "SuccessfulCreate",
+                            format!("create Claim {pvc_name} Pod {pod_name} in StatefulSet {name} success"),
+                            "statefulset-controller",
+                        ),
+                    );
+                }
+                volumes.retain(|v| v["name"] != claim_name.as_str());
+                volumes.push(
+                    json!({"name": claim_name, "persistentVolumeClaim": {"claimName": pvc_name}}),
+                );
+            }
+            if !volumes.is_empty() {
+                pod["spec"]["volumes"] = Value::Array(volumes);
+            }
+            self.schedule_pod(&mut pod, &pod_key, &name);
+            self.create_internal("pods", pod);
+            self.record_event(
+                &sts,
+                &EventSpec::once(
+                    "SuccessfulCreate",
+                    format!("create Pod {pod_name} in StatefulSet {name} successful"),
+                    "statefulset-controller",
+                ),
+            );
+            if !parallel {
+                break;
+            }
+        }
+        let pods = self.owned("pods", &ns, &uid);
+        let ordinal = |k: &Key| {
+            k.name
+                .rsplit_once('-')
+                .and_then(|(_, n)| n.parse::<i64>().ok())
+                .unwrap_or(-1)
+        };
+        let any_terminating = self.objects.iter().any(|(k, v)| {
+            k.plural == "pods" && k.namespace == ns && terminating(v) && owned_by(v, &uid)
+        });
+        // scale down from the highest ordinal
+        let mut surplus: Vec<Key> = pods
+            .iter()
+            .map(|(k, _)| k.clone())
+            .filter(|k| ordinal(k) >= want)
+            .collect();
+        surplus.sort_by_key(|k| std::cmp::Reverse(ordinal(k)));
+        if !surplus.is_empty() && (parallel || !any_terminating) {
+            let n = if parallel { surplus.len() } else { 1 };
+            for k in surplus.into_iter().take(n) {
+                self.mark_deleted(&k, "Background");
+                self.record_event(
+                    &sts,
+                    &EventSpec::once(
+                        "SuccessfulDelete",
+                        format!("delete Pod {} in StatefulSet {name} successful", k.name),
+                        "statefulset-controller",
+                    ),
+                );
+            }
+        } else if !on_delete
+            && !any_terminating
+            && pods.len() as i64 == want
+            && pods.iter().all(|(_, p)| is_ready(p))
+        {
+            // rolling update: replace the highest outdated pod
+            let outdated = pods
+                .iter()
+                .filter(|(k, p)| {
+                    ordinal(k) >= partition
+                        && label(p, "controller-revision-hash") != Some(rev.as_str())
+                })
+                .max_by_key(|(k, _)| ordinal(k))
+                .map(|(k, _)| k.clone());
+            if let Some(k) = outdated {
+                self.mark_deleted(&k, "Background");
+            }
+        }
+        let pods = self.owned("pods", &ns, &uid);
+        let ready = pods.iter().filter(|(_, p)| is_ready(p)).count() as i64;
+        let at_rev = |r: &str| {
+            pods.iter()
+                .filter(|(_, p)| label(p, "controller-revision-hash") == Some(r))
+                .count() as i64
+        };
+        let updated = at_rev(&rev);
+        let mut current_rev = text(&sts, "/status/currentRevision").to_string();
+        if current_rev.is_empty() || (updated == want && ready == want) {
+            current_rev = rev.clone();
+        }
+        let mut status = Map::new();
+        status.insert(
+            "observedGeneration".into(),
+            sts["metadata"]["generation"].clone(),
+        );
+        status.insert("replicas".into(), json!(pods.len()));
+        put_nonzero(&mut status, "readyReplicas", ready);
+        put_nonzero(&mut status, "currentReplicas", at_rev(&current_rev));
+        put_nonzero(&mut status, "updatedReplicas", updated);
+        status.insert("currentRevision".into(), json!(current_rev));
+        status.insert("updateRevision".into(), json!(rev));
+        status.insert("availableReplicas".into(), json!(ready));
+        status.insert("collisionCount".into(), json!(0));
+        let mut next = self.objects.get(key).cloned().unwrap_or(sts);
+        next["status"] = Value::Object(status);
+        self.update_internal(key, next);
+    }
+
+    /// The default StorageClass provisions and binds at once.
+    fn sync_pvc(&mut self, key: &Key) {
+        let Some(pvc) = self.objects.get(key).cloned() else {
+            return;
+        };
+        if text(&pvc, "/status/phase") == "Bound" {
+            return;
+        }
+        let mut next = pvc.clone();
+        let volume = format!("pvc-{}", uid_of(&pvc));
+        next["spec"]["volumeName"] = json!(volume);
+        next["status"] = json!({
+            "phase": "Bound",
+            "accessModes": pvc["spec"]["accessModes"].clone(),
+            "capacity": {"storage": pvc["spec"]["resources"]["requests"]["storage"].clone()},
+        });
+        self.claim(
+            key,
+            &["spec".into(), "volumeName".into()],
+            "kube-controller-manager",
+        );
+        self.update_internal(key, next);
+    }
+
+    fn sync_pod(&mut self, key: &Key) {
+        let (Some(pod), Some(rt)) = (self.objects.get(key).cloned(), self.pods.get(key).cloned())
+        else {
+            return;
+        };
+        let timing = self.timing;
+        let age = rt.born.elapsed();
+        let mut next = pod.clone();
+        next["status"] = pod_status(&pod, &rt, age, &timing);
+        if !next["status"]["podIP"].is_null() {
+            next["status"]["podIPs"] = json!([{"ip": rt.ip}]);
+        }
+        self.update_internal(key, next);
+        let pod = self.objects.get(key).cloned().unwrap_or(pod);
+        for e in pod_events(&pod, &rt, age, &timing) {
+            self.record_event(&pod, &e);
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------
+// Pods: status and events per behaviour
+// ---------------------------------------------------------------------------
+
+struct EventSpec {
+    reason: &'static str,
+    message: String,
+    warning: bool,
+    component: &'static str,
+    field_path: Option<String>,
+    count: Option<i64>,
+}
+
+impl EventSpec {
+    fn once(reason: &'static str, message: String, component: &'static str) -> EventSpec {
+        EventSpec {
+            reason,
+            message,
+            warning: false,
+            component,
+            field_path: None,
+            count: None,
+        }
+    }
+
+    fn kubelet(
+        reason: &'static str,
+        message: String,
+        warning: bool,
+        container: &str,
+        count: i64,
+    ) -> EventSpec {
+        EventSpec {
+            reason,
+            message,
+            warning,
+            component: "kubelet",
+            field_path: Some(format!("spec.containers{{{container}}}")),
+            count: Some(count),
+        }
+    }
+}
+
+fn containers_of(pod: &Value) -> Vec<(String, String)> {
+    pod["spec"]["containers"]
+        .as_array()
+        .map(|cs| {
+            cs.iter()
+                .map(|c| (text(c, "/name").to_string(), text(c, "/image").to_string()))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// How many restart periods have passed since the container first started.
+fn cycles(age: Duration, t: &Timing) -> i64 {
+    if age < t.ready_delay {
+        return 0;
+    }
+    ((age - t.ready_delay).as_millis() / t.restart_every.as_millis().max(1)) as i64
+}
+
+fn back_off(restarts: i64) -> String {
+    let secs = (10u64 << (restarts - 1).clamp(0, 5)).min(300);
+    if secs < 60 {
+        format!("{secs}s")
+    } else {
+        format!("{}m{}s", secs / 60, secs % 60)
+    }
+}
+
+fn pod_status(pod: &Value, rt: &PodRuntime, age: Duration, t: &Timing) -> Value {
+    let at = |d: Duration| rfc3339(rt.born_wall + d);
+    let born = at(Duration::ZERO);
+    if let Behavior::Unschedulable { message } = &rt.behavior {
+        return json!({
+            "phase": "Pending",
+            "conditions": [{"type": "PodScheduled", "status": "False", "lastProbeTime": null, "lastTransitionTime": born, "reason": "Unschedulable", "message": message}],
+            "qosClass": "BestEffort",
+        });
+    }
+    let started = age >= t.ready_delay;
+    let start = at(t.ready_delay);
+    let n = cycles(age, t);
+    let (uid, pod_name, ns) = (uid_of(pod), name_of(pod), text(pod, "/metadata/namespace"));
+    let containers = containers_of(pod);
+    let statuses: Vec<Value> = containers
+        .iter()
+        .map(|(c, image)| {
+            let id = format!("docker://{:016x}{:016x}{:016x}{:016x}", fnv(uid), fnv(c), fnv(image), n);
+            let image_id = format!("docker://sha256:{:016x}{:016x}{:016x}{:016x}", fnv(image), 1, 2, 3);
+            let mut s = json!({"name": c, "image": image, "imageID": "", "lastState": {}, "ready": false, "restartCount": 0, "started": false});
+            let waiting = |reason: &str, message: Option<String>| {
+                let mut w = json!({"reason": reason});
+                if let Some(m) = message {
+                    w["message"] = json!(m);
+                }
+                json!({"waiting": w})
+            };
+            if !started {
+                s["state"] = waiting("ContainerCreating", None);
+                return s;
+            }
+            match &rt.behavior {
+                Behavior::Ready | Behavior::NotReady => {
+                    let ready = rt.behavior == Behavior::Ready;
+                    s["state"] = json!({"running": {"startedAt": start}});
+                    s["ready"] = json!(ready);
+                    s["started"] = json!(true);
+                    s["imageID"] = json!(image_id);
+                    s["containerID"] = json!(id);
+                }
+                Behavior::CrashLoop { exit_code, reason, .. } => {
+                    let restarts = n + 1;
+                    let run_start = t.ready_delay + t.restart_every * n as u32;
+                    s["state"] = waiting(
+                        "CrashLoopBackOff",
+                        Some(format!(
+                            "back-off {} restarting failed container={c} pod={pod_name}_{ns}({uid})",
+                            back_off(restarts)
+                        )),
+                    );
+                    s["lastState"] = json!({"terminated": {
+                        "exitCode": exit_code, "reason": reason,
+                        "startedAt": at(run_start), "finishedAt": at(run_start + t.restart_every / 5),
+                        "containerID": id,
+                    }});
+                    s["restartCount"] = json!(restarts);
+                    s["imageID"] = json!(image_id);
+                    s["containerID"] = json!(id);
+                }
+                Behavior::ImagePullBackOff => {
+                    s["state"] = waiting("ImagePullBackOff", Some(format!("Back-off pulling image \"{image}\"")));
+                }
+                Behavior::ErrImageNeverPull => {
+                    s["state"] = waiting(
+                        "ErrImageNeverPull",
+                        Some(format!("Container image \"{image}\" is not present with pull policy of Never")),
+                    );
+                }
+                Behavior::CreateContainerConfigError { message } => {
+                    s["state"] = waiting("CreateContainerConfigError", Some(message.clone()));
+                }
+                Behavior::Unschedulable { .. } => unreachable!("handled above"),
+            }
+            s
+        })
+        .collect();
+    let running = started
+        && matches!(
+            rt.behavior,
+            Behavior::Ready | Behavior::NotReady | Behavior::CrashLoop { .. }
+        );
+    let ready = started && rt.behavior == Behavior::Ready;
+    let names: Vec<&str> = containers.iter().map(|(n, _)| n.as_str()).collect();
+    let cond = |ctype: &str, ok: bool, since: &str| {
+        let mut c = json!({"type": ctype, "status": if ok { "True" } else { "False" }, "lastProbeTime": null, "lastTransitionTime": since});
+        if !ok && (ctype == "Ready" || ctype == "ContainersReady") {
+            c["reason"] = json!("ContainersNotReady");
+            c["message"] = json!(format!(
+                "containers with unready status: [{}]",
+                names.join(" ")
+            ));
+        }
+        c
+    };
+    let ready_since = if ready { start.as_str() } else { born.as_str() };
+    let sandbox_since = if started {
+        start.as_str()
+    } else {
+        born.as_str()
+    };
+    let mut status = json!({
+        "phase": if running { "Running" } else { "Pending" },
+        "conditions": [
+            cond("PodReadyToStartContainers", started, sandbox_since),
+            cond("Initialized", true, &born),
+            cond("Ready", ready, ready_since),
+            cond("ContainersReady", ready, ready_since),
+            cond("PodScheduled", true, &born),
+        ],
+        "hostIP": NODE_IP,
+        "hostIPs": [{"ip": NODE_IP}],
+        "startTime": born,
+        "containerStatuses": statuses,
+        "qosClass": "BestEffort",
+    });
+    if started {
+        status["podIP"] = json!(rt.ip);
+    }
+    status
+}
+
+/// The events a pod has accumulated by `age` (counts only grow).
+fn pod_events(pod: &Value, rt: &PodRuntime, age: Duration, t: &Timing) -> Vec<EventSpec> {
+    let (pod_name, ns, uid) = (name_of(pod), text(pod, "/metadata/namespace"), uid_of(pod));
+    if let Behavior::Unschedulable { message } = &rt.behavior {
+        return vec![EventSpec {
+            reason: "FailedScheduling",
+            message: message.clone(),
+            warning: true,
+            component: "default-scheduler",
+            field_path: None,
+            count: Some(1),
+        }];
+    }
+    let mut events = vec![EventSpec {
+        reason: "Scheduled",
+        message: format!("Successfully assigned {ns}/{pod_name} to minikube"),
+        warning: false,
+        component: "default-scheduler",
+        field_path: None,
+        count: Some(1),
+    }];
+    if age < t.ready_delay {
+        return events;
+    }
+    let k = cycles(age, t) + 1;
+    for (c, image) in containers_of(pod) {
+        let ev = |reason, message: String, warning, count| {
+            EventSpec::kubelet(reason, message, warning, &c, count)
+        };
+        let pulled = format!("Container image \"{image}\" already present on machine");
+        match &rt.behavior {
+            Behavior::Ready | Behavior::NotReady | Behavior::CrashLoop { .. } => {
+                let runs = if matches!(rt.behavior, Behavior::CrashLoop { .. }) {
+                    k
+                } else {
+                    1
+                };
+                events.push(ev("Pulled", pulled, false, runs));
+                events.push(ev(
+                    "Created",
+                    format!("Created container: {c}"),
+                    false,
+                    runs,
+                ));
+                events.push(ev("Started", format!("Started container {c}"), false, runs));
+                if matches!(rt.behavior, Behavior::CrashLoop { .. }) {
+                    events.push(ev(
+                        "BackOff",
+                        format!("Back-off restarting failed container {c} in pod {pod_name}_{ns}({uid})"),
+                        true,
+                        k,
+                    ));
+                }
+                if rt.behavior == Behavior::NotReady {
+                    events.push(ev(
+                        "Unhealthy",
+                        "Readiness probe failed: HTTP probe failed with statuscode: 503".into(),
+                        true,
+                        k,
+                    ));
+                }
+            }
+            Behavior::ImagePullBackOff => {
+                events.push(ev(
+                    "Pulling",
+                    format!("Pulling image \"{image}\""),
+                    false,
+                    k,
+                ));
+                events.push(ev(
+                    "Failed",
+                    format!("Failed to pull image \"{image}\": Error response from daemon: pull access denied for {}, repository does not exist or may require 'docker login': denied: requested access to the resource is denied", image.split(':').next().unwrap_or_default()),
+                    true,
+                    k,
+                ));
+                events.push(ev("Failed", "Error: ErrImagePull".into(), true, k));
+                events.push(ev(
+                    "BackOff",
+                    format!("Back-off pulling image \"{image}\""),
+                    false,
+                    k,
+                ));
+                events.push(ev("Failed", "Error: ImagePullBackOff".into(), true, k));
+            }
+            Behavior::ErrImageNeverPull => {
+                events.push(ev(
+                    "ErrImageNeverPull",
+                    format!("Container image \"{image}\" is not present with pull policy of Never"),
+                    true,
+                    k,
+                ));
+                events.push(ev("Failed", "Error: ErrImageNeverPull".into(), true, k));
+            }
+            Behavior::CreateContainerConfigError { message } => {
+                events.push(ev("Pulled", pulled, false, k));
+                events.push(ev("Failed", format!("Error: {message}"), true, k));
+            }
+            Behavior::Unschedulable { .. } => {}
+        }
+    }
+    events
+}
+
+fn pod_from_template(
+    template: &Value,
+    ns: &str,
+    name: &str,
+    generate_name: &str,
+    owner: &Value,
+) -> Value {
+    let mut meta = match &template["metadata"] {
+        Value::Object(m) => Value::Object(m.clone()),
+        _ => json!({}),
+    };
+    meta["name"] = json!(name);
+    meta["namespace"] = json!(ns);
+    meta["generateName"] = json!(generate_name);
+    meta["ownerReferences"] = json!([owner_ref(owner)]);
+    json!({"metadata": meta, "spec": template["spec"].clone()})
+}
+
+fn default_pod_spec(spec: &mut Value) {
+    if !spec.is_object() {
+        return;
+    }
+    default_to(spec, &["restartPolicy"], json!("Always"));
+    default_to(spec, &["terminationGracePeriodSeconds"], json!(30));
+    default_to(spec, &["dnsPolicy"], json!("ClusterFirst"));
+    default_to(spec, &["schedulerName"], json!("default-scheduler"));
+    default_to(spec, &["serviceAccountName"], json!("default"));
+    if let Some(containers) = spec["containers"].as_array_mut() {
+        for c in containers {
+            let image = text(c, "/image").to_string();
+            let tag = image.rsplit('/').next().unwrap_or_default();
+            let latest =
+                !image.contains('@') && tag.split_once(':').is_none_or(|(_, t)| t == "latest");
+            default_to(
+                c,
+                &["imagePullPolicy"],
+                json!(if latest { "Always" } else { "IfNotPresent" }),
+            );
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------
+// Object helpers
+// ---------------------------------------------------------------------------
+
+fn text<'a>(v: &'a Value, pointer: &str) -> &'a str {
+    v.pointer(pointer)
+        .and_then(Value::as_str)
+        .unwrap_or_default()
+}
+
+fn name_of(v: &Value) -> &str {
+    text(v, "/metadata/name")
+}
+
+fn uid_of(v: &Value) -> &str {
+    text(v, "/metadata/uid")
+}
+
+fn terminating(v: &Value) -> bool {
+    v["metadata"]["deletionTimestamp"].is_string()
+}
+
+fn label<'a>(v: &'a Value, key: &str) -> Option<&'a str> {
+    v["metadata"]["labels"].get(key).and_then(Value::as_str)
+}
+
+fn owned_by(v: &Value, uid: &str) -> bool {
+    v["metadata"]["ownerReferences"]
+        .as_array()
+        .is_some_and(|refs| refs.iter().any(|r| r["uid"] == uid))
+}
+
+fn owner_ref(owner: &Value) -> Value {
+    json!({
+        "apiVersion": owner["apiVersion"], "kind": owner["kind"],
+        "name": name_of(owner), "uid": uid_of(owner),
+        "controller": true, "blockOwnerDeletion": true,
+    })
+}
+
+fn is_ready(pod: &Value) -> bool {
+    pod["status"]["conditions"].as_array().is_some_and(|cs| {
+        cs.iter()
+            .any(|c| c["type"] == "Ready" && c["status"] == "True")
+    })
+}
+
+fn revision(rs: &Value) -> i64 {
+    text(
+        rs,
+        "/metadata/annotations/deployment.kubernetes.io~1revision",
+    )
+    .parse()
+    .unwrap_or(0)
+}
+
+/// An int-or-percent of `total`, rounded down; 25% when absent.
+fn scaled(v: &Value, total: i64) -> i64 {
+    match v {
+        Value::Number(n) => n.as_i64().unwrap_or(0),
+        Value::String(s) => s
+            .strip_suffix('%')
+            .and_then(|p| p.parse::<i64>().ok())
+            .map_or(0, |p| total * p / 100),
+        _ => total / 4,
+    }
+}
+
+fn put_nonzero(map: &mut Map<String, Value>, key: &str, n: i64) {
+    if n != 0 {
+        map.insert(key.into(), json!(n));
+    }
+}
+
+/// A condition keeping its timestamps while nothing about it changes.
+fn condition(prev_status: &Value, ctype: &str, ok: bool, reason: &str, message: &str) -> Value {
+    let status = if ok { "True" } else { "False" };
+    let prev = prev_status["conditions"]
+        .as_array()
+        .and_then(|cs| cs.iter().find(|c| c["type"] == ctype));
+    let now = now_str();
+    let (transition, update) = match prev {
+        Some(p) if p["status"] == status => {
+            let same = p["reason"] == reason && p["message"] == message;
+            (
+                p["lastTransitionTime"].clone(),
+                if same {
+                    p["lastUpdateTime"].clone()
+                } else {
+                    json!(now)
+                },
+            )
+        }
+        _ => (json!(now), json!(now)),
+    };
+    json!({"type": ctype, "status": status, "lastUpdateTime": update, "lastTransitionTime": transition, "reason": reason, "message": message})
+}
+
+fn set_managed(obj: &mut Value, writer: &Writer, api_version: &str) {
+    let mut entries = obj["metadata"]["managedFields"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default();
+    entries.retain(|e| !(e["manager"] == writer.manager && e["operation"] == writer.operation));
+    entries.push(json!({"manager": writer.manager, "operation": writer.operation, "apiVersion": api_version, "time": now_str(), "fieldsType": "FieldsV1"}));
+    obj["metadata"]["managedFields"] = Value::Array(entries);
+}
+
+fn default_to(obj: &mut Value, path: &[&str], value: Value) {
+    let path: Vec<String> = path.iter().map(|s| s.to_string()).collect();
+    if get_path(obj, &path).is_none_or(Value::is_null) {
+        set_path(obj, &path, value);
+    }
+}
+
+fn get_path<'a>(v: &'a Value, path: &[String]) -> Option<&'a Value> {
+    path.iter().try_fold(v, |cur, k| cur.get(k.as_str()))
+}
+
+fn set_path(v: &mut Value, path: &[String], new: Value) {
+    let Some((last, parents)) = path.split_last() else {
+        return;
+    };
+    let mut cur = v;
+    for k in parents {
+        if !cur[k.as_str()].is_object() {
+            cur[k.as_str()] = json!({});
+        }
+        cur = &mut cur[k.as_str()];
+    }
+    cur[last.as_str()] = new;
+}
+
+fn remove_key(v: &mut Value, key: &str) {
+    if let Some(o) = v.as_object_mut() {
+        o.remove(key);
+    }
+}
+
+/// Copies `from[key]` into `to`, or removes it from `to` when absent.
+fn copy_field(from: &Value, to: &mut Value, key: &str) {
+    match from.get(key) {
+        Some(v) if !v.is_null() => to[key] = v.clone(),
+        _ => remove_key(to, key),
+    }
+}
+
+const SERVER_METADATA: &[&str] = &[
+    "uid",
+    "resourceVersion",
+    "creationTimestamp",
+    "generation",
+    "managedFields",
+    "deletionTimestamp",
+    "deletionGracePeriodSeconds",
+    "selfLink",
+];
+
+fn strip_server_fields(obj: &mut Value) {
+    if let Some(meta) = obj["metadata"].as_object_mut() {
+        for k in SERVER_METADATA {
+            meta.remove(*k);
+        }
+    }
+}
+
+fn copy_server_fields(from: &Value, to: &mut Value) {
+    to["kind"] = from["kind"].clone();
+    to["apiVersion"] = from["apiVersion"].clone();
+    for k in SERVER_METADATA.iter().chain(&["name", "namespace"]) {
+        match from["metadata"].get(*k) {
+            Some(v) => to["metadata"][*k] = v.clone(),
+            None => {
+                if let Some(m) = to["metadata"].as_object_mut() {
+                    m.remove(*k);
+                }
+            }
+        }
+    }
+}
+
+/// One manager's apply as its full intent: everything but metadata/status
+/// is replaced, and so are labels, annotations and ownerReferences.
+/// Label and annotation keys one manager applied (`[labels, annotations]`).
+type MapKeys = [Vec<String>; 2];
+
+const MAP_FIELDS: [&str; 2] = ["labels", "annotations"];
+
+fn map_keys(applied: &Value) -> MapKeys {
+    MAP_FIELDS.map(|field| {
+        applied["metadata"][field]
+            .as_object()
+            .map(|m| m.keys().cloned().collect())
+            .unwrap_or_default()
+    })
+}
+
+/// One manager's apply as its full intent for spec/data and the rest of the
+/// body; labels and annotations merge by key as in real server-side apply:
+/// keys this manager applied before and now leaves out go, others' stay.
+fn merge_intent(existing: &Value, applied: &Value, previous: &MapKeys) -> Value {
+    const KEEP: &[&str] = &["metadata", "status", "kind", "apiVersion"];
+    let mut new = existing.clone();
+    if let (Some(n), Some(a)) = (new.as_object_mut(), applied.as_object()) {
+        n.retain(|k, _| KEEP.contains(&k.as_str()));
+        for (k, v) in a {
+            if !KEEP.contains(&k.as_str()) {
+                n.insert(k.clone(), v.clone());
+            }
+        }
+    }
+    for (field, previous) in MAP_FIELDS.iter().zip(previous) {
+        let mut map = existing["metadata"][*field]
+            .as_object()
+            .cloned()
+            .unwrap_or_default();
+        let wanted = applied["metadata"][*field].as_object();
+        for k in previous {
+            if wanted.is_none_or(|w| !w.contains_key(k)) {
+                map.remove(k);
+            }
+        }
+        for (k, v) in wanted.into_iter().flatten() {
+            map.insert(k.clone(), v.clone());
+        }
+        match new["metadata"].as_object_mut() {
+            Some(meta) if map.is_empty() => {
+                meta.remove(*field);
+            }
+            _ => new["metadata"][*field] = Value::Object(map),
+        }
+    }
+    match applied["metadata"].get("ownerReferences") {
+        Some(v) if !v.is_null() => new["metadata"]["ownerReferences"] = v.clone(),
+        _ => {
+            if let Some(m) = new["metadata"].as_object_mut() {
+                m.remove("ownerReferences");
+            }
+        }
+    }
+    if let Some(f) = applied["metadata"].get("finalizers") {
+        new["metadata"]["finalizers"] = f.clone();
+    }
+    new
+}
+
+/// RFC 7386.
+fn merge_patch(target: &mut Value, patch: &Value) {
+    let Value::Object(p) = patch else {
+        *target = patch.clone();
+        return;
+    };
+    if !target.is_object() {
+        *target = json!({});
+    }
+    if let Some(t) = target.as_object_mut() {
+        for (k, v) in p {
+            if v.is_null() {
+                t.remove(k);
+            } else {
+                merge_patch(t.entry(k.clone()).or_insert(Value::Null), v);
+            }
+        }
+    }
+}
+
+fn parse_object(body: &[u8]) -> Result<Value, Reply> {
+    match serde_json::from_slice::<Value>(body) {
+        Ok(v) if v.is_object() => Ok(v),
+        Ok(_) => Err(failure(
+            400,
+            "BadRequest",
+            "the request body is not a JSON object".into(),
+            None,
+        )),
+        Err(e) => Err(failure(
+            400,
+            "BadRequest",
+            format!(
+                "the body of the request was in an unknown format (this fake reads JSON only): {e}"
+            ),
+            None,
+        )),
+    }
+}
+
+/// kind/apiVersion/name/namespace of a body against the URL; fills what is
+/// missing (apply requires kind and apiVersion).
+fn check_body(t: &Target, name: &str, obj: &mut Value, apply: bool) -> Result<(), Reply> {
+    let bad = |m: String| Err(failure(400, "BadRequest", m, None));
+    let api_version = t.res.api_version();
+    match (obj["kind"].as_str(), obj["apiVersion"].as_str()) {
+        (None, _) | (Some(""), _) if apply => {
+            return bad(format!("Object 'Kind' is missing in '{obj}'"));
+        }
+        (_, None) | (_, Some("")) if apply => {
+            return bad(format!("Object 'apiVersion' is missing in '{obj}'"));
+        }
+        (Some(k), _) if !k.is_empty() && k != t.res.kind => {
+            return bad(format!(
+                "the kind in the body ({k}) does not match the resource {} ({})",
+                t.res.qualified(),
+                t.res.kind
+            ));
+        }
+        (_, Some(v)) if !v.is_empty() && v != api_version => {
+            return bad(format!("the API version in the data ({v}) does not match the expected API version ({api_version})"));
+        }
+        _ => {}
+    }
+    obj["kind"] = json!(t.res.kind);
+    obj["apiVersion"] = json!(api_version);
+    match text(obj, "/metadata/name") {
+        "" => obj["metadata"]["name"] = json!(name),
+        n if n != name => {
+            return bad(format!(
+                "the name of the object ({n}) does not match the name on the URL ({name})"
+            ));
+        }
+        _ => {}
+    }
+    if let Some(ns) = &t.namespace {
+        match text(obj, "/metadata/namespace") {
+            "" => obj["metadata"]["namespace"] = json!(ns),
+            n if n != ns => {
+                return bad("the namespace of the provided object does not match the namespace sent on the request".into());
+            }
+            _ => {}
+        }
+    } else if let Some(m) = obj["metadata"].as_object_mut() {
+        m.remove("namespace");
+    }
+    Ok(())
+}
+
+fn check_precondition(
+    res: &Resource,
+    name: &str,
+    body: &Value,
+    existing: &Value,
+) -> Result<(), Reply> {
+    let wanted = text(body, "/metadata/resourceVersion");
+    if !wanted.is_empty() && wanted != text(existing, "/metadata/resourceVersion") {
+        return Err(failure(
+            409,
+            "Conflict",
+            format!("Operation cannot be fulfilled on {} \"{name}\": the object has been modified; please apply your changes to the latest version and try again", res.qualified()),
+            Some(res.details(name)),
+        ));
+    }
+    Ok(())
+}
+
+fn propagation_policy(q: &Query, body: &[u8]) -> String {
+    let opts: Value = serde_json::from_slice(body).unwrap_or(Value::Null);
+    if let Some(p) = opts["propagationPolicy"].as_str() {
+        return p.to_string();
+    }
+    if let Some(p) = param(q, "propagationPolicy") {
+        return p.to_string();
+    }
+    if opts["orphanDependents"] == true || param(q, "orphanDependents") == Some("true") {
+        return "Orphan".into();
+    }
+    "Background".into()
+}
+
+fn dry_run(q: &Query) -> bool {
+    param(q, "dryRun").is_some_and(|v| !v.is_empty())
+}
+
+// ---------------------------------------------------------------------------
+// Selectors
+// ---------------------------------------------------------------------------
+
+enum LabelReq {
+    Eq(String, String),
+    NotEq(String, String),
+    Exists(String),
+    NotExists(String),
+    In(String, Vec<String>),
+    NotIn(String, Vec<String>),
+}
+
+fn parse_label_selector(s: &str) -> Result<Vec<LabelReq>, String> {
+    let mut terms = Vec::new();
+    let (mut depth, mut start) = (0, 0);
+    for (i, ch) in s.char_indices() {
+        match ch {
+            '(' => depth += 1,
+            ')' => depth -= 1,
+            ',' if depth == 0 => {
+                terms.push(&s[start..i]);
+                start = i + 1;
+            }
+            _ => {}
+        }
+    }
+    terms.push(&s[start..]);
+    let mut out = Vec::new();
+    for term in terms.into_iter().map(str::trim).filter(|t| !t.is_empty()) {
+        let req = if let Some(k) = term.strip_prefix('!') {
+            LabelReq::NotExists(k.trim().to_string())
+        } else if let Some(open) = term.find('(') {
+            let close = term.rfind(')').ok_or_else(|| {
+                format!("unable to parse requirement: found '{term}', expected: ')'")
+            })?;
+            let values: Vec<String> = term[open + 1..close]
+                .split(',')
+                .map(|v| v.trim().to_string())
+                .filter(|v| !v.is_empty())
+                .collect();
+            match term[..open]
+                .split_whitespace()
+                .collect::<Vec<_>>()
+                .as_slice()
+            {
+                [k, "in"] => LabelReq::In(k.to_string(), values),
+                [k, "notin"] => LabelReq::NotIn(k.to_string(), values),
+                _ => return Err(format!("unable to parse requirement: found '{term}'")),
+            }
+        } else if let Some((k, v)) = term.split_once("!=") {
+            LabelReq::NotEq(k.trim().into(), v.trim().into())
+        } else if let Some((k, v)) = term.split_once("==").or_else(|| term.split_once('=')) {
+            LabelReq::Eq(k.trim().into(), v.trim().into())
+        } else {
+            LabelReq::Exists(term.to_string())
+        };
+        out.push(req);
+    }
+    Ok(out)
+}
+
+fn labels_match(obj: &Value, reqs: &[LabelReq]) -> bool {
+    reqs.iter().all(|r| match r {
+        LabelReq::Eq(k, v) => label(obj, k) == Some(v.as_str()),
+        LabelReq::NotEq(k, v) => label(obj, k) != Some(v.as_str()),
+        LabelReq::Exists(k) => label(obj, k).is_some(),
+        LabelReq::NotExists(k) => label(obj, k).is_none(),
+        LabelReq::In(k, vs) => label(obj, k).is_some_and(|l| vs.iter().any(|v| v == l)),
+        LabelReq::NotIn(k, vs) => label(obj, k).is_none_or(|l| !vs.iter().any(|v| v == l)),
+    })
+}
+
+struct FieldReq {
+    field: String,
+    value: String,
+    negate: bool,
+}
+
+/// The fields the real API server accepts in a fieldSelector, per resource.
+fn field_supported(res: &Resource, field: &str) -> bool {
+    if field == "metadata.name" || field == "metadata.namespace" {
+        return true;
+    }
+    match res.plural {
+        "events" => {
+            field.starts_with("involvedObject.")
+                || matches!(field, "reason" | "reportingComponent" | "source" | "type")
+        }
+        "pods" => matches!(
+            field,
+            "spec.nodeName"
+                | "spec.restartPolicy"
+                | "spec.schedulerName"
+                | "spec.serviceAccountName"
+                | "spec.hostNetwork"
+                | "status.phase"
+                | "status.podIP"
+                | "status.nominatedNodeName"
+        ),
+        "secrets" => field == "type",
+        "namespaces" => field == "status.phase",
+        "replicasets" => field == "status.replicas",
+        _ => false,
+    }
+}
+
+fn parse_field_selector(res: &Resource, s: &str) -> Result<Vec<FieldReq>, Reply> {
+    let mut out = Vec::new();
+    for term in s.split(',').map(str::trim).filter(|t| !t.is_empty()) {
+        let (field, value, negate) = if let Some((f, v)) = term.split_once("!=") {
+            (f, v, true)
+        } else if let Some((f, v)) = term.split_once("==").or_else(|| term.split_once('=')) {
+            (f, v, false)
+        } else {
+            return Err(failure(
+                400,
+                "BadRequest",
+                format!("invalid selector: '{s}'; can't understand '{term}'"),
+                None,
+            ));
+        };
+        let field = field.trim();
+        if !field_supported(res, field) {
+            return Err(failure(
+                400,
+                "BadRequest",
+                format!("field label not supported: {field}"),
+                None,
+            ));
+        }
+        out.push(FieldReq {
+            field: field.to_string(),
+            value: value.trim().to_string(),
+            negate,
+        });
+    }
+    Ok(out)
+}
+
+fn fields_match(obj: &Value, reqs: &[FieldReq]) -> bool {
+    reqs.iter().all(|r| {
+        let path = if r.field == "source" {
+            "source.component"
+        } else {
+            &r.field
+        };
+        let v = path.split('.').try_fold(obj, |cur, k| cur.get(k));
+        let actual = match v {
+            Some(Value::String(s)) => s.clone(),
+            Some(Value::Null) | None => String::new(),
+            Some(other) => other.to_string(),
+        };
+        (actual == r.value) != r.negate
+    })
+}
+
+fn conflict(res: &Resource, conflicts: &[FieldOwner]) -> Reply {
+    let gv = res.api_version();
+    let path = |o: &FieldOwner| format!(".{}", o.path.join("."));
+    let message = if let [c] = conflicts {
+        format!(
+            "Apply failed with 1 conflict: conflict with \"{}\" using {gv}: {}",
+            c.manager,
+            path(c)
+        )
+    } else {
+        let mut managers: Vec<&str> = conflicts.iter().map(|c| c.manager.as_str()).collect();
+        managers.dedup();
+        let mut lines = Vec::new();
+        for m in managers {
+            lines.push(format!("conflicts with \"{m}\" using {gv}:"));
+            lines.extend(
+                conflicts
+                    .iter()
+                    .filter(|c| c.manager == m)
+                    .map(|c| format!("- {}", path(c))),
+            );
+        }
+        format!(
+            "Apply failed with {} conflicts: {}",
+            conflicts.len(),
+            lines.join("\n")
+        )
+    };
+    let causes: Vec<Value> = conflicts
+        .iter()
+        .map(|c| json!({"reason": "FieldManagerConflict", "message": format!("conflict with \"{}\" using {gv}", c.manager), "field": path(c)}))
+        .collect();
+    failure(409, "Conflict", message, Some(json!({"causes": causes})))
+}
+
+// ---------------------------------------------------------------------------
+// Routing, discovery, watch
+// ---------------------------------------------------------------------------
+
+struct Target {
+    res: &'static Resource,
+    namespace: Option<String>,
+    name: Option<String>,
+    sub: Option<String>,
+}
+
+impl Target {
+    fn key(&self, name: &str) -> Key {
+        Key::new(
+            self.res.plural,
+            self.namespace.as_deref().unwrap_or_default(),
+            name,
+        )
+    }
+}
+
+fn route(segs: &[String]) -> Result<Target, Reply> {
+    let (group, version, rest) = match segs {
+        [api, version, rest @ ..] if api == "api" => ("", version.as_str(), rest),
+        [apis, group, version, rest @ ..] if apis == "apis" => {
+            (group.as_str(), version.as_str(), rest)
+        }
+        _ => return Err(unknown_resource()),
+    };
+    let (namespace, rest) = match rest {
+        [word, ns, plural, more @ ..]
+            if word == "namespaces"
+                && !(more.is_empty() && (plural == "status" || plural == "finalize")) =>
+        {
+            (Some(ns.clone()), &rest[2..])
+        }
+        _ => (None, rest),
+    };
+    let (plural, name, sub) = match rest {
+        [p] => (p, None, None),
+        [p, n] => (p, Some(n.clone()), None),
+        [p, n, s] => (p, Some(n.clone()), Some(s.clone())),
+        _ => return Err(unknown_resource()),
+    };
+    let res = RESOURCES
+        .iter()
+        .find(|r| r.plural == plural && r.group == group && r.version == version)
+        .ok_or_else(unknown_resource)?;
+    let scoped_right = if res.namespaced {
+        namespace.is_some() || name.is_none()
+    } else {
+        namespace.is_none()
+    };
+    if !scoped_right {
+        return Err(unknown_resource());
+    }
+    Ok(Target {
+        res,
+        namespace,
+        name,
+        sub,
+    })
+}
+
+const VERBS: &[&str] = &[
+    "create",
+    "delete",
+    "deletecollection",
+    "get",
+    "list",
+    "patch",
+    "update",
+    "watch",
+];
+
+fn group_versions() -> Vec<(&'static str, &'static str)> {
+    let mut gvs: Vec<(&str, &str)> = Vec::new();
+    for r in RESOURCES {
+        if !gvs.contains(&(r.group, r.version)) {
+            gvs.push((r.group, r.version));
+        }
+    }
+    gvs
+}
+
+fn subresources(r: &Resource) -> Vec<(&'static str, &'static [&'static str])> {
+    let mut subs: Vec<(&str, &[&str])> = Vec::new();
+    if r.status {
+        subs.push(("status", &["get", "patch", "update"]));
+    }
+    if r.plural == "pods" {
+        subs.push(("log", &["get"]));
+    }
+    subs
+}
+
+fn discovery(segs: &[String], accept: &str) -> Option<Reply> {
+    let aggregated = accept.contains("as=APIGroupDiscoveryList");
+    let segs: Vec<&str> = segs.iter().map(String::as_str).collect();
+    let gvs = group_versions();
+    let reply = match segs.as_slice() {
+        ["version"] => Reply::json(
+            200,
+            &json!({"major": "1", "minor": "33", "gitVersion": "v1.33.1", "gitCommit": "8adc0f041b8e7ad1d30e29cc59c6ae7a15e19828", "gitTreeState": "clean", "buildDate": "2025-05-15T08:19:08Z", "goVersion": "go1.24.2", "compiler": "gc", "platform": "linux/amd64"}),
+        ),
+        ["api"] if aggregated => aggregated_discovery(&[("", "v1")]),
+        ["api"] => Reply::json(
+            200,
+            &json!({"kind": "APIVersions", "versions": ["v1"], "serverAddressByClientCIDRs": [{"clientCIDR": "0.0.0.0/0", "serverAddress": format!("{NODE_IP}:8443")}]}),
+        ),
+        ["apis"] => {
+            let groups: Vec<(&str, &str)> =
+                gvs.iter().copied().filter(|(g, _)| !g.is_empty()).collect();
+            if aggregated {
+                aggregated_discovery(&groups)
+            } else {
+                let items: Vec<Value> = groups.iter().map(|(g, v)| api_group(g, v)).collect();
+                Reply::json(
+                    200,
+                    &json!({"kind": "APIGroupList", "apiVersion": "v1", "groups": items}),
+                )
+            }
+        }
+        ["apis", g] => match gvs.iter().find(|(group, _)| group == g) {
+            Some((g, v)) => Reply::json(200, &api_group(g, v)),
+            None => unknown_resource(),
+        },
+        ["api", v] => resource_list("", v)?,
+        ["apis", g, v] => resource_list(g, v)?,
+        _ => return None,
+    };
+    Some(reply)
+}
+
+fn api_group(g: &str, v: &str) -> Value {
+    let gv = json!({"groupVersion": format!("{g}/{v}"), "version": v});
+    json!({"kind": "APIGroup", "apiVersion": "v1", "name": g, "versions": [gv.clone()], "preferredVersion": gv})
+}
+
+/// `/api/v1`, `/apis/{g}/{v}`; None when that group/version is not served.
+fn resource_list(g: &str, v: &str) -> Option<Reply> {
+    if !group_versions().contains(&(g, v)) {
+        return None;
+    }
+    let mut resources = Vec::new();
+    for r in RESOURCES.iter().filter(|r| r.group == g && r.version == v) {
+        resources.push(json!({"name": r.plural, "singularName": r.singular, "namespaced": r.namespaced, "kind": r.kind, "verbs": VERBS, "shortNames": r.short}));
+        for (sub, verbs) in subresources(r) {
+            resources.push(json!({"name": format!("{}/{sub}", r.plural), "singularName": "", "namespaced": r.namespaced, "kind": r.kind, "verbs": verbs}));
+        }
+    }
+    let gv = if g.is_empty() {
+        v.to_string()
+    } else {
+        format!("{g}/{v}")
+    };
+    Some(Reply::json(
+        200,
+        &json!({"kind": "APIResourceList", "apiVersion": "v1", "groupVersion": gv, "resources": resources}),
+    ))
+}
+
+fn aggregated_discovery(gvs: &[(&str, &str)]) -> Reply {
+    let items: Vec<Value> = gvs
+        .iter()
+        .map(|(g, v)| {
+            let resources: Vec<Value> = RESOURCES
+                .iter()
+                .filter(|r| r.group == *g && r.version == *v)
+                .map(|r| {
+                    let kind = json!({"group": g, "version": v, "kind": r.kind});
+                    let subs: Vec<Value> = subresources(r)
+                        .into_iter()
+                        .map(|(sub, verbs)| json!({"subresource": sub, "responseKind": kind, "verbs": verbs}))
+                        .collect();
+                    json!({"resource": r.plural, "responseKind": kind, "scope": if r.namespaced { "Namespaced" } else { "Cluster" }, "singularResource": r.singular, "verbs": VERBS, "shortNames": r.short, "subresources": subs})
+                })
+                .collect();
+            let mut meta = json!({"creationTimestamp": null});
+            if !g.is_empty() {
+                meta["name"] = json!(g);
+            }
+            json!({"metadata": meta, "versions": [{"version": v, "resources": resources, "freshness": "Current"}]})
+        })
+        .collect();
+    let body = json!({"kind": "APIGroupDiscoveryList", "apiVersion": "apidiscovery.k8s.io/v2", "metadata": {}, "items": items});
+    let mut reply = Reply::json(200, &body);
+    reply.content_type =
+        "application/json;g=apidiscovery.k8s.io;v=v2;as=APIGroupDiscoveryList".into();
+    reply
+}
+
+/// Watch as a long poll: answers at once with what changed after
+/// `resourceVersion` (all objects when it is 0 or absent), or after up to
+/// one second with nothing; each answer is a complete body, so a watcher
+/// simply watches again from the last resourceVersion.
+fn watch(shared: &Shared, t: &Target, q: &Query) -> Reply {
+    let from: u64 = param(q, "resourceVersion")
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(0);
+    let hold = param(q, "timeoutSeconds")
+        .and_then(|v| v.parse::<u64>().ok())
+        .map_or(Duration::from_secs(1), |s| {
+            Duration::from_secs(s.clamp(0, 1))
+        });
+    let deadline = Instant::now() + hold;
+    loop {
+        {
+            let st = shared.state();
+            let events = match st.changes_since(t, from, q) {
+                Ok(e) => e,
+                Err(r) => return r,
+            };
+            if !events.is_empty()
+                || from == 0
+                || Instant::now() >= deadline
+                || shared.stop.load(Ordering::SeqCst)
+            {
+                let mut lines: Vec<String> = events.iter().map(Value::to_string).collect();
+                if param(q, "allowWatchBookmarks") == Some("true")
+                    || param(q, "sendInitialEvents") == Some("true")
+                {
+                    let mut meta = json!({"resourceVersion": st.rv.to_string()});
+                    if param(q, "sendInitialEvents") == Some("true") {
+                        meta["annotations"] = json!({"k8s.io/initial-events-end": "true"});
+                    }
+                    lines.push(json!({"type": "BOOKMARK", "object": {"kind": t.res.kind, "apiVersion": t.res.api_version(), "metadata": meta}}).to_string());
+                }
+                let mut body = lines.join("\n");
+                if !body.is_empty() {
+                    body.push('\n');
+                }
+                return Reply {
+                    code: 200,
+                    content_type: "application/json".into(),
+                    body: body.into_bytes(),
+                };
+            }
+        }
+        thread::sleep(Duration::from_millis(25));
+    }
+}
+
+// ---------------------------------------------------------------------------
+// Replies
+// ---------------------------------------------------------------------------
+
+struct Reply {
+    code: u16,
+    content_type: String,
+    body: Vec<u8>,
+}
+
+impl Reply {
+    fn json(code: u16, v: &Value) -> Reply {
+        Reply {
+            code,
+            content_type: "application/json".into(),
+            body: serde_json::to_vec(v).unwrap_or_default(),
+        }
+    }
+
+    fn text(code: u16, s: String) -> Reply {
+        Reply {
+            code,
+            content_type: "text/plain".into(),
+            body: s.into_bytes(),
+        }
+    }
+}
+
+fn failure(code: u16, reason: &str, message: String, details: Option<Value>) -> Reply {
+    let mut s = json!({"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Failure", "message": message, "reason": reason, "code": code});
+    if let Some(d) = details {
+        s["details"] = d;
+    }
+    Reply::json(code, &s)
+}
+
+fn not_found(res: &Resource, name: &str) -> Reply {
+    failure(
+        404,
+        "NotFound",
+        format!("{} \"{name}\" not found", res.qualified()),
+        Some(res.details(name)),
+    )
+}
+
+fn unknown_resource() -> Reply {
+    failure(
+        404,
+        "NotFound",
+        "the server could not find the requested resource".into(),
+        Some(json!({})),
+    )
+}
+
+fn method_not_allowed(method: &str) -> Reply {
+    failure(
+        405,
+        "MethodNotAllowed",
+        format!("the server does not allow this method on the requested resource ({method})"),
+        Some(json!({})),
+    )
+}
+
+fn reason_phrase(code: u16) -> &'static str {
+    match code {
+        200 => "OK",
+        201 => "Created",
+        400 => "Bad Request",
+        403 => "Forbidden",
+        404 => "Not Found",
+        405 => "Method Not Allowed",
+        409 => "Conflict",
+        415 => "Unsupported Media Type",
+        422 => "Unprocessable Entity",
+        _ => "Internal Server Error",
+    }
+}
+
+// ---------------------------------------------------------------------------
+// HTTP/1.1
+// ---------------------------------------------------------------------------
+
+struct HttpRequest {
+    method: String,
+    path: String,
+    query: String,
+    version: String,
+    headers: Vec<(String, String)>,
+    body: Vec<u8>,
+}
+
+fn header<'a>(headers: &'a [(String, String)], name: &str) -> Option<&'a str> {
+    headers
+        .iter()
+        .find(|(k, _)| k.eq_ignore_ascii_case(name))
+        .map(|(_, v)| v.as_str())
+}
+
+fn accept_loop(listener: TcpListener, shared: Arc<Shared>) {
+    for stream in listener.incoming() {
+        if shared.stop.load(Ordering::SeqCst) {
+            break;
+        }
+        let Ok(stream) = stream else { continue };
+        if let Ok(clone) = stream.try_clone() {
+            lock(&shared.conns).push(clone);
+        }
+        let shared = shared.clone();
+        let _ = thread::Builder::new()
+            .name("fake-apiserver-conn".into())
+            .spawn(move || serve_connection(stream, &shared));
+    }
+}
+
+fn controller_loop(shared: Arc<Shared>) {
+    while !shared.stop.load(Ordering::SeqCst) {
+        let tick = shared.state().timing.tick;
+        thread::sleep(tick);
+        shared.state().tick();
+    }
+}
+
+fn serve_connection(stream: TcpStream, shared: &Shared) {
+    let _ = stream.set_nodelay(true);
+    let Ok(read_half) = stream.try_clone() else {
+        return;
+    };
+    let mut reader = BufReader::new(read_half);
+    let mut writer = stream;
+    loop {
+        let req = match read_request(&mut reader) {
+            Ok(Some(r)) => r,
+            Ok(None) => return,
+            Err(e) => {
+                let reply = failure(
+                    400,
+                    "BadRequest",
+                    format!("malformed HTTP request: {e}"),
+                    None,
+                );
+                let _ = write_reply(&mut writer, &reply, true);
+                return;
+            }
+        };
+        let close = header(&req.headers, "connection")
+            .is_some_and(|c| c.eq_ignore_ascii_case("close"))
+            || req.version == "HTTP/1.0";
+        let reply = match catch_unwind(AssertUnwindSafe(|| handle(shared, &req))) {
+            Ok(r) => r,
+            Err(panic) => {
+                let msg = panic
+                    .downcast_ref::<String>()
+                    .cloned()
+                    .or_else(|| panic.downcast_ref::<&str>().map(|s| s.to_string()))
+                    .unwrap_or_default();
+                let msg = format!("{} {}?{}: {msg}", req.method, req.path, req.query);
+                shared.state().panics.push(msg.clone());
+                failure(
+                    500,
+                    "InternalError",
+                    format!("fake API server panicked: {msg}"),
+                    None,
+                )
+            }
+        };
+        if write_reply(&mut writer, &reply, close).is_err() || close {
+            return;
+        }
+    }
+}
+
+fn handle(shared: &Shared, req: &HttpRequest) -> Reply {
+    let content_type = header(&req.headers, "content-type")
+        .unwrap_or_default()
+        .to_string();
+    shared.state().requests.push(Recorded {
+        method: req.method.clone(),
+        path: req.path.clone(),
+        query: req.query.clone(),
+        content_type: content_type.clone(),
+        body: String::from_utf8_lossy(&req.body).into_owned(),
+        headers: req.headers.clone(),
+    });
+    let query = query_pairs(&req.query);
+    let segs: Vec<String> = req
+        .path
+        .split('/')
+        .filter(|p| !p.is_empty())
+        .map(|p| percent_decode(p, false))
+        .collect();
+    if let Some(reply) = discovery(&segs, header(&req.headers, "accept").unwrap_or_default()) {
+        return if req.method == "GET" {
+            reply
+        } else {
+            method_not_allowed(&req.method)
+        };
+    }
+    let target = match route(&segs) {
+        Ok(t) => t,
+        Err(r) => return r,
+    };
+    if req.method == "GET"
+        && target.name.is_none()
+        && matches!(param(&query, "watch"), Some("true" | "1"))
+    {
+        return watch(shared, &target, &query);
+    }
+    let media = content_type
+        .split(';')
+        .next()
+        .unwrap_or_default()
+        .trim()
+        .to_ascii_lowercase();
+    shared
+        .state()
+        .dispatch(&req.method, &target, &query, &media, &req.body)
+        .unwrap_or_else(|e| e)
+}
+
+fn invalid(msg: &str) -> io::Error {
+    io::Error::new(io::ErrorKind::InvalidData, msg.to_string())
+}
+
+/// One request; None at a clean end of the connection.
+fn read_request(r: &mut impl BufRead) -> io::Result<Option<HttpRequest>> {
+    let mut line = String::new();
+    loop {
+        line.clear();
+        if r.read_line(&mut line)? == 0 {
+            return Ok(None);
+        }
+        if !line.trim().is_empty() {
+            break;
+        }
+    }
+    let mut parts = line.split_whitespace();
+    let (Some(method), Some(target), Some(version)) = (parts.next(), parts.next(), parts.next())
+    else {
+        return Err(invalid("bad request line"));
+    };
+    let (method, version) = (method.to_string(), version.to_string());
+    let (path, query) = match target.split_once('?') {
+        Some((p, q)) => (p.to_string(), q.to_string()),
+        None => (target.to_string(), String::new()),
+    };
+    let mut headers = Vec::new();
+    loop {
+        let mut h = String::new();
+        if r.read_line(&mut h)? == 0 {
+            return Err(invalid("connection closed inside headers"));
+        }
+        let h = h.trim_end_matches(['\r', '\n']);
+        if h.is_empty() {
+            break;
+        }
+        let (k, v) = h
+            .split_once(':')
+            .ok_or_else(|| invalid("bad header line"))?;
+        headers.push((k.trim().to_string(), v.trim().to_string()));
+    }
+    let mut body = Vec::new();
+    if header(&headers, "transfer-encoding")
+        .is_some_and(|te| te.to_ascii_lowercase().contains("chunked"))
+    {
+        loop {
+            let mut size_line = String::new();
+            r.read_line(&mut size_line)?;
+            let size_hex = size_line.split(';').next().unwrap_or_default().trim();
+            let size =
+                usize::from_str_radix(size_hex, 16).map_err(|_| invalid("bad chunk size"))?;
+            if size == 0 {
+                loop {
+                    let mut trailer = String::new();
+                    if r.read_line(&mut trailer)? == 0 || trailer.trim().is_empty() {
+                        break;
+                    }
+                }
+                break;
+            }
+            let mut chunk = vec![0; size];
+            r.read_exact(&mut chunk)?;
+            body.extend_from_slice(&chunk);
+            let mut crlf = [0u8; 2];
+            r.read_exact(&mut crlf)?;
+        }
+    } else if let Some(len) = header(&headers, "content-length") {
+        let len: usize = len.parse().map_err(|_| invalid("bad content-length"))?;
+        body = vec![0; len];
+        r.read_exact(&mut body)?;
+    }
+    Ok(Some(HttpRequest {
+        method,
+        path,
+        query,
+        version,
+        headers,
+        body,
+    }))
+}
+
+fn write_reply(w: &mut impl Write, reply: &Reply, close: bool) -> io::Result<()> {
+    let head = format!(
+        "HTTP/1.1 {} {}\r\nContent-Type: {}\r\nContent-Length: {}\r\nCache-Control: no-cache, private\r\n{}\r\n",
+        reply.code,
+        reason_phrase(reply.code),
+        reply.content_type,
+        reply.body.len(),
+        if close { "Connection: close\r\n" } else { "" }
+    );
+    w.write_all(head.as_bytes())?;
+    w.write_all(&reply.body)?;
+    w.flush()
+}
+
+// ---------------------------------------------------------------------------
+// Small encodings
+// ---------------------------------------------------------------------------
+
+fn query_pairs(raw: &str) -> Vec<(String, String)> {
+    raw.split('&')
+        .filter(|p| !p.is_empty())
+        .map(|p| {
+            let (k, v) = p.split_once('=').unwrap_or((p, ""));
+            (percent_decode(k, true), percent_decode(v, true))
+        })
+        .collect()
+}
+
+fn param<'a>(q: &'a Query, key: &str) -> Option<&'a str> {
+    q.iter()
+        .rev()
+        .find(|(k, _)| k == key)
+        .map(|(_, v)| v.as_str())
+}
+
+fn percent_decode(s: &str, plus_is_space: bool) -> String {
+    let hex = |b: u8| (b as char).to_digit(16).map(|d| d as u8);
+    let b = s.as_bytes();
+    let mut out = Vec::with_capacity(b.len());
+    let mut i = 0;
+    while i < b.len() {
+        if b[i] == b'%' && i + 2 < b.len() {
+            if let (Some(h), Some(l)) = (hex(b[i + 1]), hex(b[i + 2])) {
+                out.push(h * 16 + l);
+                i += 3;
+                continue;
+            }
+        }
+        out.push(if plus_is_space && b[i] == b'+' {
+            b' '
+        } else {
+            b[i]
+        });
+        i += 1;
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+fn fnv(s: &str) -> u64 {
+    s.bytes().fold(0xcbf2_9ce4_8422_2325, |h, b| {
+        (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
+    })
+}
+
+/// Keys sorted at every level, so the hash does not depend on key order.
+fn canonical(v: &Value) -> String {
+    match v {
+        Value::Object(m) => {
+            let mut keys: Vec<&String> = m.keys().collect();
+            keys.sort();
+            let inner: Vec<String> = keys
+                .into_iter()
+                .map(|k| format!("{}:{}", Value::from(k.as_str()), canonical(&m[k])))
+                .collect();
+            format!("{{{}}}", inner.join(","))
+        }
+        Value::Array(a) => format!(
+            "[{}]",
+            a.iter().map(canonical).collect::<Vec<_>>().join(",")
+        ),
+        other => other.to_string(),
+    }
+}
+
+/// Ten hex characters naming a pod template.
+fn short_hash(template: &Value) -> String {
+    format!("{:016x}", fnv(&canonical(template)))[..10].to_string()
+}
+
+fn base64(data: &[u8]) -> String {
+    const T: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let mut out = String::new();
+    for chunk in data.chunks(3) {
+        let b = [
+            chunk[0],
+            *chunk.get(1).unwrap_or(&0),
+            *chunk.get(2).unwrap_or(&0),
+        ];
+        let n = (u32::from(b[0]) << 16) | (u32::from(b[1]) << 8) | u32::from(b[2]);
+        out.push(T[(n >> 18) as usize & 63] as char);
+        out.push(T[(n >> 12) as usize & 63] as char);
+        out.push(if chunk.len() > 1 {
+            T[(n >> 6) as usize & 63] as char
+        } else {
+            '='
+        });
+        out.push(if chunk.len() > 2 {
+            T[n as usize & 63] as char
+        } else {
+            '='
+        });
+    }
+    out
+}
+
+fn now_str() -> String {
+    rfc3339(SystemTime::now())
+}
+
+fn rfc3339(t: SystemTime) -> String {
+    let secs = t.duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs()) as i64;
+    let (days, sod) = (secs.div_euclid(86_400), secs.rem_euclid(86_400));
+    // civil_from_days (Howard Hinnant)
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    let y = yoe + era * 400 + i64::from(m <= 2);
+    format!(
+        "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}Z",
+        sod / 3600,
+        sod % 3600 / 60,
+        sod % 60
+    )
+}
