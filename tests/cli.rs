@@ -28,8 +28,13 @@ fn help_lists_only_working_commands_and_the_global_flags() {
         commands,
         [
             "doctor",
+            "up",
             "build",
             "context",
+            "render",
+            "deploy",
+            "down",
+            "export",
             "profiles",
             "config",
             "completions",
