@@ -154,4 +154,4 @@ if ((missing_required)); then
 fi
 
 echo
-echo "next: run \`todo-dev doctor\`"
+echo "next: \`todo-dev doctor\` checks this machine; \`todo-dev up\` starts Minikube, builds and deploys the stack"

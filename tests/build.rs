@@ -8,7 +8,7 @@ use std::net::TcpListener;
 use std::path::Path;
 use std::process::{Command, Output};
 
-use support::{docker_host_or_skip, stderr, stdout, tls_docker_or_skip, Sandbox};
+use support::{docker, docker_host_or_skip, stderr, stdout, tls_docker_or_skip, Sandbox};
 
 /// A locally made Debian image (scripts/base-images.sh) for Dockerfiles that RUN.
 fn debian_image() -> String {
@@ -54,14 +54,6 @@ fn done(events: &[serde_json::Value], service: &str) -> serde_json::Value {
         .find(|e| e["event"] == "build.done" && e["service"] == service)
         .cloned()
         .unwrap_or_else(|| panic!("no build.done for {service} in {events:#?}"))
-}
-
-fn docker(host: &str, args: &[&str]) -> Output {
-    Command::new("docker")
-        .args(args)
-        .env("DOCKER_HOST", host)
-        .output()
-        .unwrap()
 }
 
 fn image_exists(host: &str, image: &str) -> bool {
@@ -397,4 +389,110 @@ fn independent_services_build_together() {
     }
     let steps = ev.iter().filter(|e| e["event"] == "build.step").count();
     assert!(steps >= 4, "step events: {ev:#?}");
+}
+
+/// A daemon whose disk is full: a second dockerd on a 48 MB tmpfs, and a
+/// context bigger than that. Needs root (mount, dockerd), as under scripts/test.sh.
+#[test]
+fn a_full_disk_is_named_with_its_fix_and_leaves_no_tag() {
+    let test = "a_full_disk_is_named_with_its_fix_and_leaves_no_tag";
+    let Some(_host) = docker_host_or_skip(test) else {
+        return;
+    };
+    let Some(daemon) = SmallDaemon::start() else {
+        assert!(
+            std::env::var_os("TODO_DEV_REQUIRE_DOCKER").is_none(),
+            "{test}: cannot start a small dockerd here"
+        );
+        eprintln!("SKIPPED {test}: cannot mount a tmpfs or start a second dockerd");
+        return;
+    };
+    let sb = Sandbox::new(&[]);
+    let dir = backend_project("FROM scratch\nCOPY . /app\n", "todo-dev-test-full");
+    std::fs::write(dir.path().join("backend/big.bin"), vec![1u8; 96 << 20]).unwrap();
+    let out = build(&sb, dir.path(), &daemon.host, &[]);
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    let err = stderr(&out);
+    assert!(
+        err.contains("service `backend`") && err.contains("no space left on device"),
+        "{err}"
+    );
+    assert!(err.contains("docker system prune"), "{err}");
+    let tags = stdout(&docker(
+        &daemon.host,
+        &["images", "todo-dev-test-full", "--format", "{{.Tag}}"],
+    ));
+    assert!(tags.trim().is_empty(), "a tag survived: {tags}");
+}
+
+/// A throwaway dockerd with its data on a small tmpfs; stopped and unmounted on drop.
+struct SmallDaemon {
+    host: String,
+    dir: tempfile::TempDir,
+    child: std::process::Child,
+}
+
+impl SmallDaemon {
+    fn start() -> Option<SmallDaemon> {
+        let dir = tempfile::tempdir().ok()?;
+        let data = dir.path().join("data");
+        std::fs::create_dir_all(&data).ok()?;
+        let mounted = Command::new("mount")
+            .args(["-t", "tmpfs", "-o", "size=48m", "tmpfs"])
+            .arg(&data)
+            .status()
+            .ok()?;
+        if !mounted.success() {
+            return None;
+        }
+        let sock = dir.path().join("docker.sock");
+        // Its own network namespace: a second dockerd would otherwise tear
+        // down the docker0 bridge the test engine's builds use.
+        let child = Command::new("unshare")
+            .args(["--net", "dockerd"])
+            .arg("--data-root")
+            .arg(&data)
+            .arg("--exec-root")
+            .arg(dir.path().join("exec"))
+            .arg("--pidfile")
+            .arg(dir.path().join("docker.pid"))
+            .arg("-H")
+            .arg(format!("unix://{}", sock.display()))
+            .args([
+                "--bridge",
+                "none",
+                "--iptables=false",
+                "--storage-driver",
+                "vfs",
+            ])
+            .stdout(std::fs::File::create(dir.path().join("dockerd.log")).ok()?)
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .ok()?;
+        let daemon = SmallDaemon {
+            host: format!("unix://{}", sock.display()),
+            dir,
+            child,
+        };
+        for _ in 0..100 {
+            if docker(&daemon.host, &["version"]).status.success() {
+                return Some(daemon);
+            }
+            std::thread::sleep(std::time::Duration::from_millis(200));
+        }
+        None
+    }
+}
+
+impl Drop for SmallDaemon {
+    fn drop(&mut self) {
+        let _ = Command::new("kill")
+            .arg(self.child.id().to_string())
+            .status();
+        let _ = self.child.wait();
+        let _ = Command::new("umount")
+            .arg("-l")
+            .arg(self.dir.path().join("data"))
+            .status();
+    }
 }

@@ -25,15 +25,9 @@ fn helm_or_skip(test: &str) -> Option<String> {
     }
 }
 
-fn reference_app() -> (tempfile::TempDir, std::path::PathBuf) {
-    let dir = tempfile::tempdir().unwrap();
-    let root = dir.path().join("todo-app");
-    for d in ["frontend", "backend"] {
-        std::fs::create_dir_all(root.join(d)).unwrap();
-    }
-    std::fs::write(root.join("frontend/package.json"), "{}").unwrap();
-    std::fs::write(root.join("backend/requirements.txt"), "fastapi\n").unwrap();
-    // External-database profiles need one; it must never reach the chart.
+/// External-database profiles need a DATABASE_URL; it must never reach the chart.
+fn app_with_database_url() -> (tempfile::TempDir, std::path::PathBuf) {
+    let (dir, root) = support::todo_app();
     std::fs::write(
         root.join(".env"),
         "DATABASE_URL=postgresql://u:chart-leak@neon/db\n",
@@ -72,7 +66,7 @@ fn exported_charts_lint_and_template_to_the_render() {
         return;
     };
     let sb = Sandbox::new(&[]);
-    let (dir, root) = reference_app();
+    let (dir, root) = app_with_database_url();
     for profile in PROFILES {
         let chart = dir.path().join(format!("chart-{profile}"));
         let out = sb
@@ -169,7 +163,7 @@ fn replica_count_can_be_set_at_install_as_the_source_plans_do() {
         return;
     };
     let sb = Sandbox::new(&[]);
-    let (dir, root) = reference_app();
+    let (dir, root) = app_with_database_url();
     let chart = dir.path().join("chart");
     let out = sb
         .todo_dev(

@@ -17,18 +17,6 @@ use todo_dev::project::{self, LoadOptions};
 
 const PROFILES: [&str; 5] = ["standard", "lite", "full", "agents", "classic"];
 
-/// The reference layout under a directory named `todo-app` (the instance label).
-fn reference_app() -> (tempfile::TempDir, std::path::PathBuf) {
-    let dir = tempfile::tempdir().unwrap();
-    let root = dir.path().join("todo-app");
-    for d in ["frontend", "backend"] {
-        std::fs::create_dir_all(root.join(d)).unwrap();
-    }
-    std::fs::write(root.join("frontend/package.json"), "{}").unwrap();
-    std::fs::write(root.join("backend/requirements.txt"), "fastapi\n").unwrap();
-    (dir, root)
-}
-
 fn render_profile(root: &Path, profile: &str) -> Vec<Manifest> {
     let opts = LoadOptions {
         profile: Some(profile.into()),
@@ -71,7 +59,7 @@ fn yaml(objects: &[Value]) -> String {
 
 #[test]
 fn every_profile_matches_its_snapshot() {
-    let (_dir, root) = reference_app();
+    let (_dir, root) = support::todo_app();
     let mut stale = Vec::new();
     for profile in PROFILES {
         let got = yaml(&render::redacted(&render_profile(&root, profile)));
@@ -94,7 +82,7 @@ fn every_profile_matches_its_snapshot() {
 
 #[test]
 fn rendered_objects_follow_the_stack_and_security_practice() {
-    let (_dir, root) = reference_app();
+    let (_dir, root) = support::todo_app();
     for profile in PROFILES {
         let manifests = render_profile(&root, profile);
         for m in &manifests {
@@ -237,7 +225,7 @@ fn rendered_objects_follow_the_stack_and_security_practice() {
 #[test]
 fn no_secret_value_in_any_output_without_show_secrets() {
     let sb = support::Sandbox::new(&[]);
-    let (_dir, root) = reference_app();
+    let (_dir, root) = support::todo_app();
     std::fs::write(root.join(".env"), "DATABASE_URL=postgresql://u:leak-me-1@neon/db\nOPENAI_API_KEY=sk-leak-me-2\nBETTER_AUTH_SECRET=leak-me-3\n").unwrap();
     for profile in PROFILES {
         for args in [

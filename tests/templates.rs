@@ -6,10 +6,10 @@ mod support;
 
 use std::io::{Read, Write};
 use std::path::Path;
-use std::process::{Command, Output};
+use std::process::Output;
 use std::time::{Duration, Instant};
 
-use support::{docker_host_or_skip, stderr, stdout, Sandbox};
+use support::{docker, docker_host_or_skip, stderr, stdout, Sandbox};
 
 struct BaseImages {
     python: String,
@@ -55,14 +55,6 @@ fn fixture(name: &str) -> std::path::PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("tests/fixtures/apps")
         .join(name)
-}
-
-fn docker(host: &str, args: &[&str]) -> Output {
-    Command::new("docker")
-        .args(args)
-        .env("DOCKER_HOST", host)
-        .output()
-        .unwrap()
 }
 
 fn built_images(out: &Output) -> Vec<(String, String)> {

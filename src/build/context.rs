@@ -7,6 +7,7 @@ use std::path::{Path, PathBuf};
 use bytes::Bytes;
 use tokio::sync::mpsc;
 
+use super::hash_cache::HashCache;
 use super::ignore::{self, ContextEntry, DockerIgnore, EntryKind};
 
 /// todo-dev's own directory: never sent from the user's tree (it holds logs
@@ -19,7 +20,7 @@ pub const INJECTED_DIR: &str = ".todo-dev";
 const FIXED_MTIME: u64 = 946_684_800;
 
 /// Bump when what goes into the hash changes, so old tags stop matching.
-const HASH_FORMAT: &str = "todo-dev context v1";
+const HASH_FORMAT: &str = "todo-dev context v2";
 
 #[derive(Debug, thiserror::Error)]
 pub enum ContextError {
@@ -153,7 +154,11 @@ impl BuildContext {
     /// Hash of everything that decides the image: each entry's path, kind,
     /// mode and contents, the injected files, and `extra` (Dockerfile,
     /// build args, target) in the order given.
-    pub fn content_hash(&self, extra: &[(&str, &str)]) -> Result<blake3::Hash, ContextError> {
+    pub fn content_hash(
+        &self,
+        extra: &[(&str, &str)],
+        cache: &mut HashCache,
+    ) -> Result<blake3::Hash, ContextError> {
         let mut h = blake3::Hasher::new();
         field(&mut h, HASH_FORMAT.as_bytes());
         for e in &self.entries {
@@ -168,18 +173,14 @@ impl BuildContext {
                 EntryKind::File { size } => {
                     field(&mut h, b"file");
                     field(&mut h, &size.to_le_bytes());
-                    let mut f =
-                        std::fs::File::open(&e.abs_path).map_err(|source| ContextError::Read {
-                            path: e.abs_path.clone(),
-                            source,
-                        })?;
-                    // Big reads: 8 KiB ones cost a syscall each on large contexts.
-                    let mut reader =
-                        std::io::BufReader::with_capacity(READ_BUFFER, (&mut f).take(*size));
-                    std::io::copy(&mut reader, &mut h).map_err(|source| ContextError::Read {
-                        path: e.abs_path.clone(),
-                        source,
-                    })?;
+                    let file_hash =
+                        cache
+                            .file_hash(&e.rel_path, &e.abs_path, *size)
+                            .map_err(|source| ContextError::Read {
+                                path: e.abs_path.clone(),
+                                source,
+                            })?;
+                    field(&mut h, &file_hash);
                 }
             }
         }
@@ -398,7 +399,9 @@ mod tests {
     fn hash_follows_contents_modes_and_extras_but_not_mtimes() {
         let dir = sample();
         let scan = || BuildContext::scan(dir.path(), &["Dockerfile"]).unwrap();
-        let h0 = scan().content_hash(&[("target", "")]).unwrap();
+        let h0 = scan()
+            .content_hash(&[("target", "")], &mut HashCache::none())
+            .unwrap();
         // Touching a file changes nothing.
         let f = std::fs::File::options()
             .append(true)
@@ -406,13 +409,30 @@ mod tests {
             .unwrap();
         f.set_modified(std::time::SystemTime::now() + std::time::Duration::from_secs(60))
             .unwrap();
-        assert_eq!(scan().content_hash(&[("target", "")]).unwrap(), h0);
+        assert_eq!(
+            scan()
+                .content_hash(&[("target", "")], &mut HashCache::none())
+                .unwrap(),
+            h0
+        );
         // Ignored files change nothing.
         std::fs::write(dir.path().join("node_modules/x/i.js"), "changed").unwrap();
-        assert_eq!(scan().content_hash(&[("target", "")]).unwrap(), h0);
-        assert_ne!(scan().content_hash(&[("target", "dev")]).unwrap(), h0);
+        assert_eq!(
+            scan()
+                .content_hash(&[("target", "")], &mut HashCache::none())
+                .unwrap(),
+            h0
+        );
+        assert_ne!(
+            scan()
+                .content_hash(&[("target", "dev")], &mut HashCache::none())
+                .unwrap(),
+            h0
+        );
         std::fs::write(dir.path().join("app/main.py"), "print('bye')\n").unwrap();
-        let h1 = scan().content_hash(&[("target", "")]).unwrap();
+        let h1 = scan()
+            .content_hash(&[("target", "")], &mut HashCache::none())
+            .unwrap();
         assert_ne!(h1, h0);
         use std::os::unix::fs::PermissionsExt;
         std::fs::set_permissions(
@@ -420,7 +440,12 @@ mod tests {
             std::fs::Permissions::from_mode(0o755),
         )
         .unwrap();
-        assert_ne!(scan().content_hash(&[("target", "")]).unwrap(), h1);
+        assert_ne!(
+            scan()
+                .content_hash(&[("target", "")], &mut HashCache::none())
+                .unwrap(),
+            h1
+        );
     }
 
     #[test]

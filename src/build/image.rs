@@ -10,6 +10,7 @@ use bollard::Docker;
 use futures::StreamExt;
 
 use super::context::{BuildContext, ContextError, InjectedFile, INJECTED_DIR};
+use super::hash_cache::HashCache;
 use super::template::{self, DockerfileError, DockerfileSource};
 use crate::project::model::{Service, ServiceName};
 
@@ -120,7 +121,13 @@ pub enum BuildOutcome {
 }
 
 /// Scans the context, chooses the Dockerfile and computes the tag. Blocking.
-pub fn plan(instance: &str, service: &Service) -> Result<BuildPlan, BuildError> {
+/// `cache_dir` keeps file hashes between runs (see `hash_cache`); `None`
+/// hashes every file.
+pub fn plan(
+    instance: &str,
+    service: &Service,
+    cache_dir: Option<&Path>,
+) -> Result<BuildPlan, BuildError> {
     let source = template::choose(service)?;
     let ctx_err = |source| BuildError::Context {
         service: service.name,
@@ -164,13 +171,21 @@ pub fn plan(instance: &str, service: &Service) -> Result<BuildPlan, BuildError> 
         .map(|(k, v)| format!("{k}={v}\n"))
         .collect();
     let target = service.target.clone().unwrap_or_default();
+    let mut cache = match cache_dir {
+        Some(dir) => HashCache::load(&dir.join(format!("context-{}.json", service.name))),
+        None => HashCache::none(),
+    };
     let hash = context
-        .content_hash(&[
-            ("dockerfile", &dockerfile),
-            ("build-args", &args_text),
-            ("target", &target),
-        ])
+        .content_hash(
+            &[
+                ("dockerfile", &dockerfile),
+                ("build-args", &args_text),
+                ("target", &target),
+            ],
+            &mut cache,
+        )
         .map_err(ctx_err)?;
+    cache.save();
     let labels: BTreeMap<String, String> = [
         ("app.kubernetes.io/managed-by", "todo-dev"),
         ("app.kubernetes.io/part-of", "todo"),
@@ -376,6 +391,23 @@ impl LogFile {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn daemon_messages_get_their_fix() {
+        let table = [
+            ("write /var/lib/docker/tmp/x: no space left on device", "docker system prune"),
+            ("dockerfile parse error line 2: unknown instruction: RUNN", "fix the Dockerfile line"),
+            ("pull access denied for todo-base, repository does not exist", "FROM line"),
+            ("Get \"https://registry-1.docker.io/v2/\": dial tcp: lookup registry-1.docker.io: no such host", "docker pull"),
+        ];
+        for (message, fix) in table {
+            assert!(hint(message).contains(fix), "{message}");
+        }
+        assert_eq!(
+            hint("The command '/bin/sh -c false' returned a non-zero code: 1"),
+            ""
+        );
+    }
 
     #[test]
     fn reads_classic_builder_steps() {

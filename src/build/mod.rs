@@ -3,6 +3,7 @@
 
 pub mod context;
 pub mod docker;
+pub mod hash_cache;
 pub mod ignore;
 pub mod image;
 pub mod template;

@@ -43,9 +43,15 @@ pub type Planned = (ServiceName, Result<BuildPlan, image::BuildError>);
 /// Plans every service at once, each on a blocking thread.
 pub async fn plan_all(project: &Project, services: &[Service]) -> Vec<Planned> {
     let instance = project.instance_name();
+    let cache_dir = crate::build::hash_cache::dir_for(&project.root);
     let tasks = services.iter().cloned().map(|service| {
-        let instance = instance.clone();
-        tokio::task::spawn_blocking(move || (service.name, image::plan(&instance, &service)))
+        let (instance, cache_dir) = (instance.clone(), cache_dir.clone());
+        tokio::task::spawn_blocking(move || {
+            (
+                service.name,
+                image::plan(&instance, &service, Some(&cache_dir)),
+            )
+        })
     });
     futures::future::join_all(tasks)
         .await

@@ -143,17 +143,13 @@ pub async fn deploy_project(
                 "ready",
                 event("rollout.done", json!({"workload": id})),
             ),
-            Ok(RolloutState::Failed(msg) | RolloutState::Waiting(msg)) => {
-                progress.finish(
-                    &id,
-                    Tone::Bad,
-                    &msg,
-                    event("rollout.failed", json!({"workload": id, "message": msg})),
-                );
-                failed.push((w.clone(), msg));
-            }
-            Err(e) => {
-                let msg = format!("cannot read its status: {e}");
+            other => {
+                let msg = match other {
+                    Ok(
+                        RolloutState::Failed(m) | RolloutState::Waiting(m) | RolloutState::Done(m),
+                    ) => m,
+                    Err(e) => format!("cannot read its status: {e}"),
+                };
                 progress.finish(
                     &id,
                     Tone::Bad,

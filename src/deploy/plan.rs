@@ -27,10 +27,11 @@ pub enum PlanError {
 /// Build plans (context scan + content tag) for every enabled service.
 pub fn build_plans(project: &Project) -> Result<Vec<BuildPlan>, BuildError> {
     let name = project.instance_name();
+    let cache = crate::build::hash_cache::dir_for(&project.root);
     project
         .services
         .iter()
-        .map(|s| image::plan(&name, s))
+        .map(|s| image::plan(&name, s, Some(&cache)))
         .collect()
 }
 

@@ -21,6 +21,28 @@ pub fn reference_project() -> tempfile::TempDir {
     dir
 }
 
+/// The reference layout (frontend with a package.json, backend with a
+/// requirements.txt) under a directory named `todo-app`, the instance label.
+pub fn todo_app() -> (tempfile::TempDir, PathBuf) {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path().join("todo-app");
+    for d in ["frontend", "backend"] {
+        std::fs::create_dir_all(root.join(d)).unwrap();
+    }
+    std::fs::write(root.join("frontend/package.json"), "{}").unwrap();
+    std::fs::write(root.join("backend/requirements.txt"), "fastapi\n").unwrap();
+    (dir, root)
+}
+
+/// `docker ARGS` against `host`.
+pub fn docker(host: &str, args: &[&str]) -> Output {
+    Command::new("docker")
+        .args(args)
+        .env("DOCKER_HOST", host)
+        .output()
+        .unwrap()
+}
+
 /// A test environment: its own HOME (so no real kubeconfig or minikube
 /// state leaks in), PATH made of the real one minus `hidden` tools, plus the
 /// fake minikube unless hidden.
