@@ -439,6 +439,10 @@ cargo clippy --all-targets --locked -- -D warnings
 banner "3/5 cargo test --locked --all-targets $*"
 cargo test --locked --all-targets "$@"
 
+if [[ -z ${TODO_DEV_E2E_MINIKUBE:-} ]]; then
+    log "skipped: the end-to-end suite against a real Minikube (tests/e2e_minikube.rs; set TODO_DEV_E2E_MINIKUBE=1 where Minikube runs)"
+fi
+
 banner "4/5 shellcheck"
 shopt -s nullglob
 scripts=(install.sh .ci/run scripts/*.sh embedded/dockerfiles/*/*.sh)

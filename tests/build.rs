@@ -331,12 +331,13 @@ fn warns_about_what_should_not_be_in_a_context() {
     std::fs::create_dir_all(dir.path().join("backend/.venv/lib")).unwrap();
     std::fs::write(dir.path().join("backend/.venv/lib/x.py"), "x").unwrap();
     std::fs::write(dir.path().join("backend/.env"), "OPENAI_API_KEY=sk-test").unwrap();
+    // A .env in the context stops the build: secrets never reach an image.
     let out = build(&sb, dir.path(), &host, &[]);
-    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
     let err = stderr(&out);
     let ignore = dir.path().join("backend/.dockerignore");
     assert!(
-        err.contains(&format!("add `.venv` to {}", ignore.display())),
+        err.contains("refusing to send secrets into an image"),
         "{err}"
     );
     assert!(
@@ -344,6 +345,16 @@ fn warns_about_what_should_not_be_in_a_context() {
         "{err}"
     );
     assert!(!err.contains("sk-test"));
+    // Without it, the rest are warnings and the build goes on.
+    std::fs::write(&ignore, ".env\n").unwrap();
+    let out = build(&sb, dir.path(), &host, &[]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains(&format!("add `.venv` to {}", ignore.display())),
+        "{}",
+        stderr(&out)
+    );
+    std::fs::remove_file(&ignore).unwrap();
 
     let ctx = stdout(
         &sb.todo_dev(dir.path(), &["context", "backend", "--size"])

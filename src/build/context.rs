@@ -52,6 +52,8 @@ pub struct ContextWarning {
     pub message: String,
     /// The line to add to `.dockerignore`, when one fixes it.
     pub ignore_line: Option<String>,
+    /// A secrets file: `build` refuses to send it (secrets never reach an image).
+    pub secret: bool,
 }
 
 /// A file added to the context by todo-dev, with its bytes.
@@ -123,6 +125,7 @@ impl BuildContext {
             out.push(ContextWarning {
                 message: format!("the build context is {} MB", size / 1_000_000),
                 ignore_line: None,
+                secret: false,
             });
         }
         for name in SUSPECT_NAMES {
@@ -145,6 +148,7 @@ impl BuildContext {
                 out.push(ContextWarning {
                     message: format!("the context holds `{}`, {what}", e.rel_path),
                     ignore_line: Some(line),
+                    secret: name == ".env",
                 });
             }
         }
@@ -253,7 +257,7 @@ impl BuildContext {
     /// Streams the tar through a bounded channel, so a large context is never
     /// held in memory: the tar is written on a blocking thread as it is sent.
     pub fn tar_stream(self) -> mpsc::Receiver<Result<Bytes, std::io::Error>> {
-        let (tx, rx) = mpsc::channel(16);
+        let (tx, rx) = mpsc::channel(8);
         tokio::task::spawn_blocking(move || {
             let writer = ChannelWriter {
                 tx: tx.clone(),
@@ -273,7 +277,7 @@ impl BuildContext {
     }
 }
 
-const CHUNK: usize = 256 * 1024;
+const CHUNK: usize = 1024 * 1024;
 
 /// Read size for hashing and tarring file contents.
 const READ_BUFFER: usize = 256 * 1024;

@@ -146,17 +146,18 @@ async fn build_one(
         Ok(plan) => plan,
         Err(e) => return fail(progress, &name, &e.to_string(), None),
     };
+    let dockerignore = plan.context.root.join(".dockerignore");
     for w in plan.context.warnings() {
         let fix = w
             .ignore_line
             .as_ref()
-            .map(|l| {
-                format!(
-                    "; add `{l}` to {}",
-                    plan.context.root.join(".dockerignore").display()
-                )
-            })
+            .map(|l| format!("; add `{l}` to {}", dockerignore.display()))
             .unwrap_or_default();
+        if w.secret {
+            // Secrets never reach an image: a .env in the context stops the build.
+            let message = format!("refusing to send secrets into an image: {}{fix}", w.message);
+            return fail(progress, &name, &message, None);
+        }
         progress.note(
             &name,
             Tone::Warn,
