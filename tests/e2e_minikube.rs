@@ -10,18 +10,6 @@ mod support;
 use std::path::Path;
 use std::process::Command;
 
-fn copy_dir(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to).unwrap();
-    for e in std::fs::read_dir(from).unwrap().flatten() {
-        let target = to.join(e.file_name());
-        if e.file_type().unwrap().is_dir() {
-            copy_dir(&e.path(), &target);
-        } else {
-            std::fs::copy(e.path(), &target).unwrap();
-        }
-    }
-}
-
 #[test]
 fn up_and_down_on_a_real_minikube() {
     if std::env::var_os("TODO_DEV_E2E_MINIKUBE").is_none() {
@@ -31,8 +19,8 @@ fn up_and_down_on_a_real_minikube() {
     let fixtures = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/apps");
     let dir = tempfile::tempdir().unwrap();
     let root = dir.path().join("todo-e2e");
-    copy_dir(&fixtures.join("vite"), &root.join("frontend"));
-    copy_dir(&fixtures.join("fastapi"), &root.join("backend"));
+    support::copy_dir(&fixtures.join("vite"), &root.join("frontend"));
+    support::copy_dir(&fixtures.join("fastapi"), &root.join("backend"));
     std::fs::write(
         root.join("todo-dev.yaml"),
         "profile: lite\ndatabase: in-cluster\ncluster:\n  name: todo-dev-e2e\n",

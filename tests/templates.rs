@@ -39,18 +39,6 @@ fn base_images_or_skip(test: &str) -> Option<BaseImages> {
     }
 }
 
-fn copy_dir(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to).unwrap();
-    for e in std::fs::read_dir(from).unwrap().flatten() {
-        let target = to.join(e.file_name());
-        if e.file_type().unwrap().is_dir() {
-            copy_dir(&e.path(), &target);
-        } else {
-            std::fs::copy(e.path(), &target).unwrap();
-        }
-    }
-}
-
 fn fixture(name: &str) -> std::path::PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("tests/fixtures/apps")
@@ -117,9 +105,9 @@ fn templates_build_run_as_non_root_and_serve() {
     };
     let sb = Sandbox::new(&[]);
     let dir = tempfile::tempdir().unwrap();
-    copy_dir(&fixture("vite"), &dir.path().join("frontend"));
-    copy_dir(&fixture("fastapi"), &dir.path().join("backend"));
-    copy_dir(&fixture("worker"), &dir.path().join("worker"));
+    support::copy_dir(&fixture("vite"), &dir.path().join("frontend"));
+    support::copy_dir(&fixture("fastapi"), &dir.path().join("backend"));
+    support::copy_dir(&fixture("worker"), &dir.path().join("worker"));
     std::fs::write(
         dir.path().join("todo-dev.yaml"),
         format!(
@@ -233,7 +221,7 @@ fn nextjs_and_static_frontends_pick_their_templates() {
     let sb = Sandbox::new(&[]);
     for (app, want_user) in [("nextjs", "10001"), ("static", "101")] {
         let dir = tempfile::tempdir().unwrap();
-        copy_dir(&fixture(app), &dir.path().join("frontend"));
+        support::copy_dir(&fixture(app), &dir.path().join("frontend"));
         std::fs::create_dir_all(dir.path().join("backend")).unwrap();
         std::fs::write(
             dir.path().join("todo-dev.yaml"),

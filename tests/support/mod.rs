@@ -34,6 +34,19 @@ pub fn todo_app() -> (tempfile::TempDir, PathBuf) {
     (dir, root)
 }
 
+/// Copies a directory tree (fixture apps into a temp project).
+pub fn copy_dir(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for e in std::fs::read_dir(from).unwrap().flatten() {
+        let target = to.join(e.file_name());
+        if e.file_type().unwrap().is_dir() {
+            copy_dir(&e.path(), &target);
+        } else {
+            std::fs::copy(e.path(), &target).unwrap();
+        }
+    }
+}
+
 /// `docker ARGS` against `host`.
 pub fn docker(host: &str, args: &[&str]) -> Output {
     Command::new("docker")
