@@ -589,3 +589,24 @@ fn up_explains_why_minikube_could_not_start() {
     );
     assert!(c.api.requests().is_empty());
 }
+
+#[test]
+fn a_cluster_that_does_not_answer_is_named_with_a_fix() {
+    let c = cluster();
+    let (_d, root) = reference_app();
+    // A kubeconfig for a local API server address where nothing listens.
+    let gone = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = gone.local_addr().unwrap().port();
+    drop(gone);
+    let text = std::fs::read_to_string(&c.kubeconfig)
+        .unwrap()
+        .replace(&c.api.url(), &format!("http://127.0.0.1:{port}"));
+    std::fs::write(&c.kubeconfig, text).unwrap();
+    let out = c.run(&root, &["deploy"]);
+    assert_eq!(out.status.code(), Some(1));
+    let err = stderr(&out);
+    assert!(
+        err.contains("does not answer") && err.contains("minikube status -p minikube"),
+        "{err}"
+    );
+}

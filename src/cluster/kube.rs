@@ -14,6 +14,13 @@ pub enum ConnectError {
     Target(#[from] TargetError),
     #[error("cannot use kube context `{context}`: {reason}")]
     Client { context: String, reason: String },
+    #[error("the cluster of kube context `{context}` ({server}) does not answer: {reason}\n  help: is it running? `minikube status -p {cluster}`; `todo-dev up` starts it")]
+    Unreachable {
+        context: String,
+        server: String,
+        cluster: String,
+        reason: String,
+    },
 }
 
 /// Connects to the target context (see `context::choose_target`).
@@ -44,5 +51,15 @@ pub async fn connect(
     client_config.connect_timeout = Some(Duration::from_secs(5));
     client_config.read_timeout = Some(Duration::from_secs(30));
     let client = kube::Client::try_from(client_config).map_err(|e| fail(e.to_string()))?;
+    // One cheap request, so a stopped cluster is named as such, not as a failed apply.
+    client
+        .apiserver_version()
+        .await
+        .map_err(|e| ConnectError::Unreachable {
+            context: target.name.clone(),
+            server: target.server.clone().unwrap_or_default(),
+            cluster: cluster_name.to_string(),
+            reason: e.to_string(),
+        })?;
     Ok((client, target))
 }

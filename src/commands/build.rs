@@ -172,7 +172,8 @@ async fn build_one(
     let log = logs.join(format!("build-{name}.log"));
     progress.status(
         &name,
-        &format!("{image}: sending {} files", plan.context.entries.len()),
+        // Nothing is sent yet: the daemon may already have this image.
+        &format!("{image}: asking the daemon"),
         event("build.start", json!({"service": name, "image": image, "contextBytes": plan.context.total_size(), "entries": plan.context.entries.len()})),
     );
     let on_event = |e: BuildEvent| {
