@@ -70,6 +70,12 @@ fn builds_once_then_skips_until_the_inputs_change() {
     let out = build(&sb, dir.path(), &host, &["--json"]);
     assert!(out.status.success(), "{}", stderr(&out));
     let first = done(&events(&out), "backend");
+    // Logs and caches stay out of the user's git.
+    let gitignore = std::fs::read_to_string(dir.path().join(".todo-dev/.gitignore")).unwrap();
+    assert!(
+        gitignore.contains("logs/") && gitignore.contains("cache/"),
+        "{gitignore}"
+    );
     assert_eq!(first["result"], "built");
     let image = first["image"].as_str().unwrap().to_string();
     assert!(

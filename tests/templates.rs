@@ -39,6 +39,13 @@ fn base_images_or_skip(test: &str) -> Option<BaseImages> {
     }
 }
 
+/// The example project's apps (examples/todo-app): a Vite SPA and a FastAPI backend.
+fn example(name: &str) -> std::path::PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("examples/todo-app")
+        .join(name)
+}
+
 fn fixture(name: &str) -> std::path::PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("tests/fixtures/apps")
@@ -105,8 +112,8 @@ fn templates_build_run_as_non_root_and_serve() {
     };
     let sb = Sandbox::new(&[]);
     let dir = tempfile::tempdir().unwrap();
-    support::copy_dir(&fixture("vite"), &dir.path().join("frontend"));
-    support::copy_dir(&fixture("fastapi"), &dir.path().join("backend"));
+    support::copy_dir(&example("frontend"), &dir.path().join("frontend"));
+    support::copy_dir(&example("backend"), &dir.path().join("backend"));
     support::copy_dir(&fixture("worker"), &dir.path().join("worker"));
     std::fs::write(
         dir.path().join("todo-dev.yaml"),

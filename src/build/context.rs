@@ -15,6 +15,18 @@ use super::ignore::{self, ContextEntry, DockerIgnore, EntryKind};
 /// outside Dockerfile) go there instead.
 pub const INJECTED_DIR: &str = ".todo-dev";
 
+/// Writes `.todo-dev/.gitignore` so the logs and caches todo-dev keeps there
+/// never land in the user's git (their `.todo-dev/profiles` still do).
+pub fn ignore_state_in_git(todo_dev_dir: &Path) {
+    let file = todo_dev_dir.join(".gitignore");
+    if !file.exists() && std::fs::create_dir_all(todo_dev_dir).is_ok() {
+        let _ = std::fs::write(
+            file,
+            "# written by todo-dev: its logs and caches stay out of git\nlogs/\ncache/\n",
+        );
+    }
+}
+
 /// Every tar entry gets this mtime (2000-01-01): the same inputs give the
 /// same bytes, whenever and wherever they were checked out.
 const FIXED_MTIME: u64 = 946_684_800;

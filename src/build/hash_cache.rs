@@ -103,6 +103,9 @@ impl HashCache {
         let Some(path) = self.path else { return };
         if let Some(dir) = path.parent() {
             let _ = std::fs::create_dir_all(dir);
+            if let Some(state) = dir.parent() {
+                super::context::ignore_state_in_git(state);
+            }
         }
         if let Ok(bytes) = serde_json::to_vec(&self.seen) {
             let tmp = path.with_extension("tmp");

@@ -371,6 +371,9 @@ impl LogFile {
     fn create(path: &Path) -> LogFile {
         if let Some(dir) = path.parent() {
             let _ = std::fs::create_dir_all(dir);
+            if let Some(state) = dir.parent() {
+                super::context::ignore_state_in_git(state);
+            }
         }
         LogFile(
             std::fs::File::create(path)
