@@ -292,7 +292,7 @@ impl BuildContext {
 const CHUNK: usize = 1024 * 1024;
 
 /// Read size for hashing and tarring file contents.
-const READ_BUFFER: usize = 256 * 1024;
+pub(crate) const READ_BUFFER: usize = 256 * 1024;
 
 /// Hands written bytes to the channel in CHUNK-sized pieces.
 struct ChannelWriter {

@@ -10,8 +10,9 @@ use std::time::{Duration, SystemTime};
 
 use serde::{Deserialize, Serialize};
 
+use super::context::READ_BUFFER;
+
 const RACY_WINDOW: Duration = Duration::from_secs(2);
-const READ_BUFFER: usize = 256 * 1024;
 
 /// What identifies a file's version without reading it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

@@ -40,6 +40,17 @@ pub async fn run(global: &GlobalArgs, args: &BuildArgs, out: &Output) -> anyhow:
 /// A service and its build plan (or why it has none).
 pub type Planned = (ServiceName, Result<BuildPlan, image::BuildError>);
 
+/// The image each service will run, or the first planning error (the
+/// offline check `up` and `deploy` make before touching anything).
+pub fn images_or_first_error(
+    plans: &[Planned],
+) -> Result<std::collections::BTreeMap<ServiceName, String>, &image::BuildError> {
+    plans
+        .iter()
+        .map(|(s, p)| p.as_ref().map(|p| (*s, p.image.to_string())))
+        .collect()
+}
+
 /// Plans every service at once, each on a blocking thread.
 pub async fn plan_all(project: &Project, services: &[Service]) -> Vec<Planned> {
     let instance = project.instance_name();

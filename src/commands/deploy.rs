@@ -20,8 +20,11 @@ use crate::ui::{Output, Tone};
 pub async fn run(global: &GlobalArgs, args: &DeployArgs, out: &Output) -> anyhow::Result<Outcome> {
     let project = load_project(global)?;
     check_sources(&project)?;
+    let plans = super::build::plan_all(&project, &project.services).await;
+    let images = super::build::images_or_first_error(&plans).map_err(|e| anyhow::anyhow!("{e}"))?;
     deploy_project(
         &project,
+        &images,
         &args.target,
         Duration::from_secs(args.timeout),
         out,
@@ -29,20 +32,17 @@ pub async fn run(global: &GlobalArgs, args: &DeployArgs, out: &Output) -> anyhow
     .await
 }
 
-/// Render, apply, prune, wait, report: the deploy half of `up`.
+/// Render, apply, prune, wait, report: the deploy half of `up`. `images`
+/// are the content tags the caller planned (and `up` built).
 pub async fn deploy_project(
     project: &Project,
+    images: &BTreeMap<ServiceName, String>,
     target: &TargetArgs,
     timeout: Duration,
     out: &Output,
 ) -> anyhow::Result<Outcome> {
-    let planned = {
-        let p = project.clone();
-        tokio::task::spawn_blocking(move || plan::build_plans(&p)).await??
-    };
-    let images = plan::images(&planned);
     // Everything that can fail without a cluster fails before we touch one.
-    plan::render(project, &images, &BTreeMap::new())?;
+    plan::render(project, images, &BTreeMap::new())?;
     let (client, ctx) = connect(
         &project.cluster.name,
         target.context.as_deref(),
@@ -50,7 +50,7 @@ pub async fn deploy_project(
     )
     .await?;
     let existing = apply::existing_secret(&client, &project.namespace, "todo-secrets").await;
-    let manifests = plan::render(project, &images, &existing)?;
+    let manifests = plan::render(project, images, &existing)?;
 
     let workloads: Vec<Workload> = manifests
         .iter()

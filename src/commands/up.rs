@@ -3,7 +3,7 @@ use std::time::Duration;
 
 use serde_json::json;
 
-use super::build::{build_all, plan_all};
+use super::build::{build_all, images_or_first_error, plan_all};
 use super::deploy::deploy_project;
 use super::{load_project, Outcome};
 use crate::build::docker::{self, DockerEndpoint};
@@ -22,18 +22,8 @@ pub async fn run(global: &GlobalArgs, args: &UpArgs, out: &Output) -> anyhow::Re
     let project = load_project(global)?;
     check_sources(&project)?;
     // What can fail offline fails before Minikube starts: Dockerfiles, secrets, manifests.
-    let mut plans = plan_all(&project, &project.services).await;
-    if let Some(pos) = plans.iter().position(|(_, p)| p.is_err()) {
-        let (_, planned) = plans.swap_remove(pos);
-        return Err(planned
-            .err()
-            .map(anyhow::Error::from)
-            .unwrap_or_else(|| anyhow::anyhow!("planning failed")));
-    }
-    let images = plans
-        .iter()
-        .filter_map(|(s, p)| p.as_ref().ok().map(|p| (*s, p.image.to_string())))
-        .collect();
+    let plans = plan_all(&project, &project.services).await;
+    let images = images_or_first_error(&plans).map_err(|e| anyhow::anyhow!("{e}"))?;
     plan::render(&project, &images, &BTreeMap::new())?;
 
     let name = project.cluster.name.clone();
@@ -121,7 +111,14 @@ pub async fn run(global: &GlobalArgs, args: &UpArgs, out: &Output) -> anyhow::Re
         context: None,
         allow_remote: false,
     };
-    deploy_project(&project, &target, Duration::from_secs(args.timeout), out).await
+    deploy_project(
+        &project,
+        &images,
+        &target,
+        Duration::from_secs(args.timeout),
+        out,
+    )
+    .await
 }
 
 fn running_as_root() -> bool {

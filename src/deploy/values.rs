@@ -100,7 +100,6 @@ pub fn build(input: &RenderInput) -> Value {
                 "port": s.port,
                 // The HPA owns replicas of an autoscaled Deployment.
                 "replicas": if autoscaled(s.name) { Value::Null } else { json!(s.replicas) },
-                "effectiveReplicas": match &p.autoscaling { Some(a) if autoscaled(s.name) => a.min_replicas, _ => s.replicas },
                 "labels": labels(p, name),
                 "selector": selector(p, name),
                 "resources": resources(name),
