@@ -1,7 +1,8 @@
 //! todo-dev as a library: the pipeline stages the binary sequences, also
 //! reachable from integration tests.
 //!
-//! project config + profile -> (build -> render -> apply -> wait) -> report;
+//! project config + profile -> pipeline (plan -> build -> render -> apply ->
+//! wait) -> report;
 //! `doctor` checks the machine before any of it.
 
 pub mod build;
@@ -12,6 +13,7 @@ pub mod deploy;
 pub mod doctor;
 pub mod exec;
 pub mod host;
+pub mod pipeline;
 pub mod project;
 pub mod ui;
 pub mod watch;

@@ -6,8 +6,8 @@ use std::process::ExitCode;
 use clap::Parser;
 
 use todo_dev::cli::{Cli, Command};
-use todo_dev::commands::{self, Outcome};
-use todo_dev::{project, ui, UsageError};
+use todo_dev::commands::{self, CommandError, Outcome};
+use todo_dev::ui;
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
@@ -28,10 +28,10 @@ fn main() -> ExitCode {
             Command::Build(args) => commands::build::run(&cli.global, args, &out).await,
             Command::Context(args) => commands::context::run(&cli.global, args, &out),
             Command::Up(args) => commands::up::run(&cli.global, args, &out).await,
-            Command::Render(args) => commands::render::run(&cli.global, args, &out),
+            Command::Render(args) => commands::render::run(&cli.global, args, &out).await,
             Command::Deploy(args) => commands::deploy::run(&cli.global, args, &out).await,
             Command::Down(args) => commands::down::run(&cli.global, args, &out).await,
-            Command::Export(cmd) => commands::export::run(&cli.global, cmd, &out),
+            Command::Export(cmd) => commands::export::run(&cli.global, cmd, &out).await,
             Command::Profiles => commands::profiles::run(&cli.global, &out),
             Command::Config => commands::config::run(&cli.global, &out),
             Command::Completions { shell } => Ok(commands::completions::run(*shell)),
@@ -42,28 +42,22 @@ fn main() -> ExitCode {
     match result {
         Ok(Outcome::Success) => ExitCode::SUCCESS,
         Ok(Outcome::Failed) => ExitCode::from(1),
-        Err(e) => {
-            eprintln!("{} {e:#}", out.paint(ui::Tone::Bad, "error:"));
-            ExitCode::from(exit_code(&e))
+        Err(CommandError { code, error }) => {
+            eprintln!("{} {}", out.paint(ui::Tone::Bad, "error:"), explain(&error));
+            ExitCode::from(code)
         }
     }
 }
 
-/// 2 for what the user must change in how todo-dev is called or configured
-/// (including a missing DATABASE_URL and a refused remote context), else 1.
-fn exit_code(e: &anyhow::Error) -> u8 {
-    use todo_dev::cluster::kube::ConnectError;
-    use todo_dev::deploy::plan::PlanError;
-    let usage = e.is::<project::ConfigError>()
-        || e.is::<UsageError>()
-        || matches!(e.downcast_ref::<PlanError>(), Some(PlanError::Secrets(_)))
-        || matches!(
-            e.downcast_ref::<ConnectError>(),
-            Some(ConnectError::Target(_))
-        );
-    if usage {
-        2
-    } else {
-        1
+/// The error and each cause it does not already spell out.
+fn explain(error: &anyhow::Error) -> String {
+    let mut text = error.to_string();
+    for cause in error.chain().skip(1) {
+        let cause = cause.to_string();
+        if !text.contains(&cause) {
+            text.push_str(": ");
+            text.push_str(&cause);
+        }
     }
+    text
 }

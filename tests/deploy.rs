@@ -376,13 +376,27 @@ fn down_removes_only_ours_and_keeps_the_data_unless_purged() {
         "deletes are by our label selector"
     );
 
+    // Deleting the namespace would delete the user's objects in it: it stays.
+    let out = c.run(&root, &["down", "--purge", "--json"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let report = support::json(&out);
+    let kept = report["namespaceKept"].as_str().unwrap_or_default();
+    assert!(
+        kept.contains("ConfigMap/users-own") || kept.contains("Deployment/other-app"),
+        "{report:#}"
+    );
+    assert!(c.get("persistentvolumeclaims", "postgres-data").is_none());
+    assert!(c.api.get("namespaces", None, "todo").is_some());
+    assert!(c.get("configmaps", "users-own").is_some());
+
+    c.api.remove("configmaps", Some("todo"), "users-own");
+    c.api.remove("deployments", Some("todo"), "other-app");
     let out = c.run(&root, &["down", "--purge"]);
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     std::thread::sleep(Duration::from_millis(600));
-    assert!(c.get("persistentvolumeclaims", "postgres-data").is_none());
     assert!(
         c.api.get("namespaces", None, "todo").is_none(),
-        "todo-dev made the namespace: purge removes it"
+        "todo-dev made the namespace and nothing else is in it: purge removes it"
     );
 }
 
@@ -395,7 +409,7 @@ fn a_namespace_todo_dev_did_not_create_is_never_deleted() {
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     assert!(applied(&events(&out))
         .iter()
-        .any(|(o, r)| o == "Namespace/todo" && r.contains("not todo-dev's")));
+        .any(|(o, r)| o == "Namespace/todo" && r.contains("not this project's")));
     let ns = c.api.get("namespaces", None, "todo").unwrap();
     assert!(
         ns["metadata"]["labels"]

@@ -10,7 +10,7 @@ use std::path::Path;
 
 use serde_json::Value;
 use todo_dev::deploy::render::{self, Manifest};
-use todo_dev::deploy::values::RenderInput;
+use todo_dev::deploy::values::{ImageRef, RenderInput};
 use todo_dev::project::model::ServiceName;
 use todo_dev::project::secrets::SecretValue;
 use todo_dev::project::{self, LoadOptions};
@@ -23,10 +23,16 @@ fn render_profile(root: &Path, profile: &str) -> Vec<Manifest> {
         ..Default::default()
     };
     let project = project::load(&opts, root).unwrap();
-    let images: BTreeMap<ServiceName, String> = project
+    let images: BTreeMap<ServiceName, ImageRef> = project
         .services
         .iter()
-        .map(|s| (s.name, format!("{}:td-0123456789abcdef", s.image)))
+        .map(|s| {
+            let image = ImageRef {
+                reference: format!("{}:td-0123456789abcdef", s.image),
+                run_as: Some(10001),
+            };
+            (s.name, image)
+        })
         .collect();
     let secrets: BTreeMap<String, SecretValue> = [
         (

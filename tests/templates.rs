@@ -187,7 +187,8 @@ fn templates_build_run_as_non_root_and_serve() {
     run(
         &names[2],
         &image("frontend"),
-        &["--read-only", "--tmpfs", "/tmp"],
+        // As the pod runs it: a uid of 10000+ other than the image's, read-only root.
+        &["--user", "10777:10777", "--read-only", "--tmpfs", "/tmp"],
     );
     let result = std::panic::catch_unwind(|| {
         let backend = container_ip(&host, &names[0], &net);
@@ -226,7 +227,7 @@ fn nextjs_and_static_frontends_pick_their_templates() {
         return;
     };
     let sb = Sandbox::new(&[]);
-    for (app, want_user) in [("nextjs", "10001"), ("static", "101")] {
+    for (app, want_user) in [("nextjs", "10001"), ("static", "10001")] {
         let dir = tempfile::tempdir().unwrap();
         support::copy_dir(&fixture(app), &dir.path().join("frontend"));
         std::fs::create_dir_all(dir.path().join("backend")).unwrap();
@@ -263,6 +264,11 @@ fn nextjs_and_static_frontends_pick_their_templates() {
                 &net,
                 "-e",
                 "BACKEND_URL=http://127.0.0.1:8000",
+                "--user",
+                "10555:10555",
+                "--read-only",
+                "--tmpfs",
+                "/tmp",
                 img,
             ],
         );

@@ -56,16 +56,29 @@ pub enum ContextError {
 /// Contexts above this size are worth a warning (the 100 MB).
 pub const LARGE_CONTEXT: u64 = 100_000_000;
 
-/// Names that should almost never be sent to the daemon.
-const SUSPECT_NAMES: [&str; 4] = ["node_modules", ".venv", ".git", ".env"];
+/// Directories that should almost never be sent to the daemon.
+const SUSPECT_NAMES: [&str; 3] = ["node_modules", ".venv", ".git"];
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ContextWarning {
     pub message: String,
     /// The line to add to `.dockerignore`, when one fixes it.
     pub ignore_line: Option<String>,
-    /// A secrets file: `build` refuses to send it (secrets never reach an image).
-    pub secret: bool,
+}
+
+/// A secrets file in a context: the build planner refuses to send it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SecretFile {
+    /// Its path inside the context.
+    pub rel_path: String,
+    /// The `.dockerignore` line that keeps it out.
+    pub ignore_line: String,
+}
+
+/// `.env` and `.env.*` hold secrets; `.env.example` and `.env.sample` are
+/// the committed templates of them.
+fn is_secrets_file(name: &str) -> bool {
+    (name == ".env" || name.starts_with(".env.")) && !matches!(name, ".env.example" | ".env.sample")
 }
 
 /// A file added to the context by todo-dev, with its bytes.
@@ -137,7 +150,6 @@ impl BuildContext {
             out.push(ContextWarning {
                 message: format!("the build context is {} MB", size / 1_000_000),
                 ignore_line: None,
-                secret: false,
             });
         }
         for name in SUSPECT_NAMES {
@@ -152,19 +164,35 @@ impl BuildContext {
                 } else {
                     format!("**/{name}")
                 };
-                let what = if name == ".env" {
-                    "a secrets file"
-                } else {
-                    "a directory that belongs outside images"
-                };
                 out.push(ContextWarning {
-                    message: format!("the context holds `{}`, {what}", e.rel_path),
+                    message: format!(
+                        "the context holds `{}`, a directory that belongs outside images",
+                        e.rel_path
+                    ),
                     ignore_line: Some(line),
-                    secret: name == ".env",
                 });
             }
         }
         out
+    }
+
+    /// The secrets files this context would send (secrets never reach an image).
+    pub fn secret_files(&self) -> Vec<SecretFile> {
+        self.entries
+            .iter()
+            .filter(|e| !matches!(e.kind, EntryKind::Dir))
+            .filter_map(|e| {
+                let name = e.rel_path.rsplit('/').next()?;
+                is_secrets_file(name).then(|| SecretFile {
+                    rel_path: e.rel_path.clone(),
+                    ignore_line: if e.rel_path.contains('/') {
+                        format!("**/{name}")
+                    } else {
+                        name.to_string()
+                    },
+                })
+            })
+            .collect()
     }
 
     /// Hash of everything that decides the image: each entry's path, kind,
@@ -486,15 +514,45 @@ mod tests {
     }
 
     #[test]
-    fn warns_about_dependencies_vcs_and_secrets() {
+    fn warns_about_dependencies_and_vcs() {
         let dir = sample();
         std::fs::write(dir.path().join(".dockerignore"), "").unwrap();
         std::fs::create_dir_all(dir.path().join("app/.venv")).unwrap();
         std::fs::write(dir.path().join("app/.venv/x"), "").unwrap();
-        std::fs::write(dir.path().join(".env"), "SECRET=1").unwrap();
         let w = BuildContext::scan(dir.path(), &[]).unwrap().warnings();
         let lines: Vec<_> = w.iter().filter_map(|w| w.ignore_line.clone()).collect();
-        assert_eq!(lines, ["node_modules", "**/.venv", ".env"]);
+        assert_eq!(lines, ["node_modules", "**/.venv"]);
+    }
+
+    #[test]
+    fn finds_every_secrets_file_but_the_templates() {
+        let dir = sample();
+        std::fs::write(dir.path().join(".dockerignore"), "").unwrap();
+        for f in [
+            ".env",
+            ".env.local",
+            "app/.env.production",
+            ".env.example",
+            ".env.sample",
+            "app/env.txt",
+            ".envrc",
+        ] {
+            std::fs::write(dir.path().join(f), "SECRET=1").unwrap();
+        }
+        std::fs::create_dir_all(dir.path().join("conf/.env.d")).unwrap();
+        let found = BuildContext::scan(dir.path(), &[]).unwrap().secret_files();
+        let found: Vec<(&str, &str)> = found
+            .iter()
+            .map(|s| (s.rel_path.as_str(), s.ignore_line.as_str()))
+            .collect();
+        assert_eq!(
+            found,
+            [
+                (".env", ".env"),
+                (".env.local", ".env.local"),
+                ("app/.env.production", "**/.env.production")
+            ]
+        );
     }
 
     #[tokio::test]

@@ -9,7 +9,7 @@ use bollard::query_parameters::BuildImageOptions;
 use bollard::Docker;
 use futures::StreamExt;
 
-use super::context::{BuildContext, ContextError, InjectedFile, INJECTED_DIR};
+use super::context::{BuildContext, ContextError, InjectedFile, SecretFile, INJECTED_DIR};
 use super::hash_cache::HashCache;
 use super::template::{self, DockerfileError, DockerfileSource};
 use crate::project::model::{Service, ServiceName};
@@ -42,6 +42,8 @@ pub struct BuildPlan {
     pub build_args: BTreeMap<String, String>,
     pub target: Option<String>,
     pub labels: BTreeMap<String, String>,
+    /// The numeric user the Dockerfile's final stage runs as, when it names one.
+    pub run_as: Option<u32>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -52,6 +54,18 @@ pub enum BuildError {
     Context {
         service: ServiceName,
         source: ContextError,
+    },
+    #[error("service `{service}`: refusing to send secrets into an image: the context holds `{}`, a secrets file\n  help: add `{}` to {} (secrets belong in Kubernetes Secrets; todo-dev passes .env values there)", .file.rel_path, .file.ignore_line, .dockerignore.display())]
+    Secret {
+        service: ServiceName,
+        file: SecretFile,
+        dockerignore: PathBuf,
+    },
+    #[error("service `{service}`: planning the build stopped: {source}")]
+    Planner {
+        service: ServiceName,
+        #[source]
+        source: tokio::task::JoinError,
     },
     #[error("service `{service}`: the Docker daemon rejected the build: {message}{}", hint(.message))]
     Rejected {
@@ -65,16 +79,18 @@ pub enum BuildError {
         tail: Vec<String>,
         log: PathBuf,
     },
-    #[error("service `{service}`: lost the Docker daemon during the build: {reason}\n  help: check that the daemon is still running (`todo-dev doctor`), then build again; no image was tagged")]
+    #[error("service `{service}`: lost the Docker daemon during the build: {source}\n  help: check that the daemon is still running (`todo-dev doctor`), then build again; no image was tagged")]
     DaemonLost {
         service: ServiceName,
-        reason: String,
+        #[source]
+        source: bollard::errors::Error,
     },
-    #[error("service `{service}`: cannot ask the Docker daemon about {image}: {reason}")]
+    #[error("service `{service}`: cannot ask the Docker daemon about {image}: {source}")]
     Daemon {
         service: ServiceName,
         image: String,
-        reason: String,
+        #[source]
+        source: bollard::errors::Error,
     },
 }
 
@@ -165,6 +181,17 @@ pub fn plan(
     build_args.extend(service.build_args.clone());
     let always_send = [dockerfile.as_str(), ".dockerignore"];
     let mut context = BuildContext::scan(&service.context, &always_send).map_err(ctx_err)?;
+    // Every caller (build, up, watch, context) gets this refusal: it is the plan's.
+    if let Some(file) = context.secret_files().into_iter().next() {
+        return Err(BuildError::Secret {
+            service: service.name,
+            file,
+            dockerignore: service.context.join(".dockerignore"),
+        });
+    }
+    let run_as = dockerfile_text(&source, &injected)
+        .as_deref()
+        .and_then(template::run_as);
     context.injected = injected;
     let args_text: String = build_args
         .iter()
@@ -207,7 +234,19 @@ pub fn plan(
         build_args,
         target: service.target.clone(),
         labels,
+        run_as,
     })
+}
+
+/// The Dockerfile's text: the user's file, or the injected template.
+fn dockerfile_text(source: &DockerfileSource, injected: &[InjectedFile]) -> Option<String> {
+    match source {
+        DockerfileSource::File(path) => std::fs::read_to_string(path).ok(),
+        DockerfileSource::Template(_) => injected
+            .iter()
+            .find(|f| f.rel_path.ends_with("/Dockerfile"))
+            .and_then(|f| String::from_utf8(f.contents.clone()).ok()),
+    }
 }
 
 fn to_slash(p: &Path) -> String {
@@ -228,10 +267,10 @@ pub async fn exists(
         Err(bollard::errors::Error::DockerResponseServerError {
             status_code: 404, ..
         }) => Ok(false),
-        Err(e) => Err(BuildError::Daemon {
+        Err(source) => Err(BuildError::Daemon {
             service,
             image: image.to_string(),
-            reason: e.to_string(),
+            source,
         }),
     }
 }
@@ -323,10 +362,9 @@ pub async fn build(
                 });
                 break;
             }
-            Err(e) => {
-                let reason = e.to_string();
-                keep(&reason, &mut log);
-                failure = Some(BuildError::DaemonLost { service, reason });
+            Err(source) => {
+                keep(&source.to_string(), &mut log);
+                failure = Some(BuildError::DaemonLost { service, source });
                 break;
             }
         }

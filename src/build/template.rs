@@ -150,6 +150,27 @@ pub fn files(stack: Stack) -> (Vec<InjectedFile>, String) {
     (files, format!("{base}/Dockerfile"))
 }
 
+/// The numeric user a Dockerfile's final stage runs as (`USER 10001:10001`),
+/// when it says one; a name or a variable says nothing we can check.
+pub fn run_as(dockerfile: &str) -> Option<u32> {
+    let mut user = None;
+    for line in dockerfile.lines().map(str::trim) {
+        let mut words = line.split_whitespace();
+        let (Some(instruction), value) = (words.next(), words.next()) else {
+            continue;
+        };
+        if instruction.eq_ignore_ascii_case("FROM") {
+            // Each stage starts with its base image's user, which we cannot see.
+            user = None;
+        } else if instruction.eq_ignore_ascii_case("USER") {
+            user = value
+                .and_then(|v| v.split(':').next())
+                .and_then(|uid| uid.parse().ok());
+        }
+    }
+    user
+}
+
 /// Build args a template needs from the service (the user's buildArgs win).
 pub fn args(stack: Stack, service: &Service) -> BTreeMap<String, String> {
     let mut args = BTreeMap::new();
@@ -171,6 +192,40 @@ pub fn args(stack: Stack, service: &Service) -> BTreeMap<String, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_final_stages_numeric_user_is_the_images_user() {
+        let table = [
+            ("FROM a\nUSER 10001:10001\n", Some(10001)),
+            (
+                "FROM a AS b\nUSER 101\nFROM c\nUSER 10002\nCMD x\n",
+                Some(10002),
+            ),
+            // The last stage names no user: its base image's, which we cannot see.
+            ("FROM a\nUSER 10001\nFROM b\n", None),
+            ("FROM a\nuser app\n", None),
+            ("FROM a\nUSER ${UID}\n", None),
+            ("", None),
+        ];
+        for (text, want) in table {
+            assert_eq!(run_as(text), want, "{text}");
+        }
+        for stack in [
+            Stack::FastApi,
+            Stack::PythonWorker,
+            Stack::NextJs,
+            Stack::Vite,
+            Stack::Static,
+        ] {
+            let (files, path) = files(stack);
+            let dockerfile = files.iter().find(|f| f.rel_path == path).unwrap();
+            let uid = run_as(std::str::from_utf8(&dockerfile.contents).unwrap());
+            assert!(
+                uid.is_some_and(|u| u >= 10_000),
+                "{stack:?} runs as {uid:?}"
+            );
+        }
+    }
 
     fn svc(name: ServiceName, dir: &Path) -> Service {
         Service {

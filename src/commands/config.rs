@@ -1,12 +1,12 @@
 use serde_json::{json, Value};
 
-use super::{load_project, Outcome};
+use super::{load_project, CommandResult, Outcome};
 use crate::cli::GlobalArgs;
 use crate::project::secrets::{SecretSource, Secrets, KNOWN, REDACTED};
 use crate::project::{check_sources, values};
 use crate::ui::Output;
 
-pub fn run(global: &GlobalArgs, out: &Output) -> anyhow::Result<Outcome> {
+pub fn run(global: &GlobalArgs, out: &Output) -> CommandResult {
     let project = load_project(global)?;
     check_sources(&project)?;
     let mut merged = project.merged.clone();
@@ -36,7 +36,10 @@ pub fn run(global: &GlobalArgs, out: &Output) -> anyhow::Result<Outcome> {
             None => "no todo-dev.yaml: built-in defaults".into(),
         };
         println!("# project: {} ({source})", project.root.display());
-        print!("{}", serde_saphyr::to_string(&merged)?);
+        print!(
+            "{}",
+            serde_saphyr::to_string(&merged).map_err(super::CommandError::failed)?
+        );
     }
     Ok(Outcome::Success)
 }

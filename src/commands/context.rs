@@ -3,20 +3,20 @@ use std::path::PathBuf;
 
 use serde_json::json;
 
-use super::{load_project, Outcome};
+use super::{load_project, CommandError, CommandResult, Outcome};
 use crate::build::context::BuildContext;
 use crate::build::ignore::EntryKind;
-use crate::build::template::{self, DockerfileSource};
+use crate::build::{hash_cache, image};
 use crate::cli::{ContextArgs, GlobalArgs};
 use crate::project::model::ServiceName;
 use crate::ui::Output;
 use crate::UsageError;
 
-pub fn run(global: &GlobalArgs, args: &ContextArgs, out: &Output) -> anyhow::Result<Outcome> {
-    let (root, dockerfile) = resolve(global, &args.target)?;
-    let always = [dockerfile.as_str(), ".dockerignore"];
-    let ctx = BuildContext::scan(&root, &always)?;
-    let files: Vec<(&str, u64)> = ctx
+pub fn run(global: &GlobalArgs, args: &ContextArgs, out: &Output) -> CommandResult {
+    let ctx = scan(global, &args.target)?;
+    let root = ctx.root.clone();
+    // Exactly the tar's members: the context's files and links, then what todo-dev injects.
+    let mut files: Vec<(&str, u64)> = ctx
         .entries
         .iter()
         .filter_map(|e| match e.kind {
@@ -24,7 +24,13 @@ pub fn run(global: &GlobalArgs, args: &ContextArgs, out: &Output) -> anyhow::Res
             EntryKind::Symlink { .. } => Some((e.rel_path.as_str(), 0)),
             EntryKind::Dir => None,
         })
+        .chain(
+            ctx.injected
+                .iter()
+                .map(|f| (f.rel_path.as_str(), f.contents.len() as u64)),
+        )
         .collect();
+    files.sort_unstable();
     if args.list {
         if out.json {
             out.print_json(
@@ -79,19 +85,19 @@ pub fn run(global: &GlobalArgs, args: &ContextArgs, out: &Output) -> anyhow::Res
     Ok(Outcome::Success)
 }
 
-/// A service name gives its context and Dockerfile; anything else is a directory.
-fn resolve(global: &GlobalArgs, target: &str) -> anyhow::Result<(PathBuf, String)> {
+/// A service's context as its build plans it (Dockerfile chosen, template
+/// files injected, secrets refused); anything else is a directory as-is.
+fn scan(global: &GlobalArgs, target: &str) -> Result<BuildContext, CommandError> {
     if let Some(name) = ServiceName::parse(target) {
         let project = load_project(global)?;
         if let Some(service) = project.service(name) {
-            let dockerfile = match template::choose(service) {
-                Ok(DockerfileSource::File(p)) => p
-                    .strip_prefix(&service.context)
-                    .map(|r| r.to_string_lossy().replace('\\', "/"))
-                    .unwrap_or_else(|_| "Dockerfile".into()),
-                _ => "Dockerfile".into(),
-            };
-            return Ok((service.context.clone(), dockerfile));
+            let plan = image::plan(
+                &project.instance_name(),
+                service,
+                Some(&hash_cache::dir_for(&project.root)),
+            )
+            .map_err(CommandError::failed)?;
+            return Ok(plan.context);
         }
     }
     let dir = PathBuf::from(target);
@@ -101,7 +107,7 @@ fn resolve(global: &GlobalArgs, target: &str) -> anyhow::Result<(PathBuf, String
         ))
         .into());
     }
-    Ok((dir, "Dockerfile".into()))
+    BuildContext::scan(&dir, &["Dockerfile", ".dockerignore"]).map_err(CommandError::failed)
 }
 
 /// Bytes under each directory (recursively), biggest first; "." is the root.

@@ -1,17 +1,18 @@
 use std::time::Duration;
 
-use super::{load_project, Outcome};
+use super::{load_project, CommandResult, Outcome};
 use crate::cli::{DoctorArgs, GlobalArgs};
 use crate::doctor::{self, Report, Status};
 use crate::host::gib;
 use crate::ui::{Output, Tone};
 
-pub async fn run(global: &GlobalArgs, args: &DoctorArgs, out: &Output) -> anyhow::Result<Outcome> {
+pub async fn run(global: &GlobalArgs, args: &DoctorArgs, out: &Output) -> CommandResult {
     if !(args.timeout.is_finite() && args.timeout > 0.0) {
-        anyhow::bail!(crate::UsageError(format!(
+        return Err(crate::UsageError(format!(
             "--timeout {}: give a positive number of seconds",
             args.timeout
-        )));
+        ))
+        .into());
     }
     let project = load_project(global)?;
     let report = doctor::run(&project, Duration::from_secs_f64(args.timeout)).await;

@@ -2,14 +2,14 @@ use std::time::Duration;
 
 use serde_json::json;
 
-use super::{load_project, Outcome};
+use super::{load_project, CommandError, CommandResult, Outcome};
 use crate::cli::{DownArgs, GlobalArgs};
 use crate::cluster::kube::connect;
 use crate::deploy::apply;
-use crate::deploy::values::ownership_selector;
+use crate::deploy::values::Ownership;
 use crate::ui::{Output, Tone};
 
-pub async fn run(global: &GlobalArgs, args: &DownArgs, out: &Output) -> anyhow::Result<Outcome> {
+pub async fn run(global: &GlobalArgs, args: &DownArgs, out: &Output) -> CommandResult {
     let project = load_project(global)?;
     let (client, ctx) = connect(
         &project.cluster.name,
@@ -17,15 +17,15 @@ pub async fn run(global: &GlobalArgs, args: &DownArgs, out: &Output) -> anyhow::
         args.target.allow_remote,
     )
     .await?;
-    let selector = ownership_selector(&project);
     let removal = apply::remove(
         &client,
         &project.namespace,
-        &selector,
+        &Ownership::of(&project),
         args.purge,
         Duration::from_secs(args.timeout),
     )
-    .await?;
+    .await
+    .map_err(CommandError::failed)?;
     if out.json {
         out.print_json(&json!({
             "context": ctx.name,
@@ -33,6 +33,7 @@ pub async fn run(global: &GlobalArgs, args: &DownArgs, out: &Output) -> anyhow::
             "deleted": removal.deleted,
             "keptClaims": removal.kept_claims,
             "namespaceDeleted": removal.namespace_deleted,
+            "namespaceKept": removal.namespace_kept,
         }))?;
         return Ok(Outcome::Success);
     }
@@ -55,6 +56,13 @@ pub async fn run(global: &GlobalArgs, args: &DownArgs, out: &Output) -> anyhow::
         println!(
             "{} Namespace/{}",
             out.paint(Tone::Good, "deleted"),
+            project.namespace
+        );
+    }
+    if let Some(why) = &removal.namespace_kept {
+        println!(
+            "{} Namespace/{}: {why}",
+            out.paint(Tone::Warn, "kept"),
             project.namespace
         );
     }

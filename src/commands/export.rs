@@ -1,21 +1,19 @@
-use std::collections::BTreeMap;
-
 use serde_json::json;
 
-use super::{load_project, Outcome};
+use super::{load_project, CommandError, CommandResult, Outcome};
 use crate::cli::{ExportCommand, GlobalArgs};
-use crate::deploy::{helm, plan};
+use crate::deploy::helm;
+use crate::pipeline;
 use crate::project::check_sources;
 use crate::ui::Output;
 
-pub fn run(global: &GlobalArgs, cmd: &ExportCommand, out: &Output) -> anyhow::Result<Outcome> {
+pub async fn run(global: &GlobalArgs, cmd: &ExportCommand, out: &Output) -> CommandResult {
     let ExportCommand::Helm { dir } = cmd;
     let project = load_project(global)?;
     check_sources(&project)?;
-    let images = plan::images(&plan::build_plans(&project)?);
     // Offline and secret-free: the chart gets only the Secret's keys.
-    let manifests = plan::render(&project, &images, &BTreeMap::new())?;
-    let files = helm::export(&project, &manifests, dir)?;
+    let (_, manifests) = pipeline::plan_and_render(&project).await?;
+    let files = helm::export(&project, &manifests, dir).map_err(CommandError::failed)?;
     if out.json {
         out.print_json(&json!({"chart": dir, "profile": project.profile.name, "files": files}))?;
     } else {

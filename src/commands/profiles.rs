@@ -2,7 +2,7 @@ use std::collections::BTreeMap;
 
 use serde_json::json;
 
-use super::Outcome;
+use super::{CommandResult, Outcome};
 use crate::cli::GlobalArgs;
 use crate::project::load::find_root;
 use crate::project::model::ProfileSource;
@@ -10,7 +10,7 @@ use crate::project::profiles::{Catalog, DEFAULT_PROFILE};
 use crate::project::{ConfigError, LoadOptions};
 use crate::ui::{Output, Tone};
 
-pub fn run(global: &GlobalArgs, out: &Output) -> anyhow::Result<Outcome> {
+pub fn run(global: &GlobalArgs, out: &Output) -> CommandResult {
     let cwd = std::env::current_dir()?;
     let opts = LoadOptions {
         project_dir: global.project.clone(),

@@ -1,26 +1,25 @@
-use std::collections::BTreeMap;
-
 use serde_json::{json, Value};
 
-use super::{load_project, Outcome};
+use super::{load_project, CommandError, CommandResult, Outcome};
 use crate::cli::{GlobalArgs, RenderArgs, RenderFormat};
 use crate::deploy::plan;
 use crate::deploy::render::redacted;
+use crate::pipeline;
 use crate::project::check_sources;
 use crate::ui::Output;
 
 /// Offline: image tags are computed from the sources, generated secrets are
 /// fresh (the cluster's are only read by `deploy`).
-pub fn run(global: &GlobalArgs, args: &RenderArgs, out: &Output) -> anyhow::Result<Outcome> {
+pub async fn run(global: &GlobalArgs, args: &RenderArgs, out: &Output) -> CommandResult {
     let project = load_project(global)?;
     check_sources(&project)?;
-    let plans = plan::build_plans(&project)?;
-    let images = plan::images(&plans);
+    let (plans, manifests) = pipeline::plan_and_render(&project).await?;
     if args.values {
-        out.print_json(&plan::values(&project, &images)?)?;
+        let values = plan::values(&project, &pipeline::images(&plans))
+            .map_err(pipeline::PipelineError::from)?;
+        out.print_json(&values)?;
         return Ok(Outcome::Success);
     }
-    let manifests = plan::render(&project, &images, &BTreeMap::new())?;
     let objects: Vec<Value> = if args.show_secrets {
         manifests.iter().map(|m| m.object.clone()).collect()
     } else {
@@ -37,7 +36,7 @@ pub fn run(global: &GlobalArgs, args: &RenderArgs, out: &Output) -> anyhow::Resu
                     text.push_str("---\n");
                 }
                 text.push_str(&format!("# {}\n", manifests[i].file));
-                text.push_str(&serde_saphyr::to_string(o)?);
+                text.push_str(&serde_saphyr::to_string(o).map_err(CommandError::failed)?);
             }
             print!("{text}");
         }

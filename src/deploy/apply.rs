@@ -1,7 +1,8 @@
 //! Server-side apply in stage order, pruning what a new render dropped, and
-//! removal. Only objects carrying our labels are ever changed or deleted.
+//! removal. Only this project's objects (todo-dev's `managed-by` label and
+//! this project's `instance` label) are ever changed or deleted.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::time::{Duration, Instant};
 
 use kube::api::{Api, DeleteParams, DynamicObject, ListParams, Patch, PatchParams};
@@ -10,7 +11,7 @@ use kube::Client;
 use serde_json::Value;
 
 use super::render::{Manifest, Stage};
-use super::values::{MANAGED_BY, MANAGER};
+use super::values::{owner, Ownership, MANAGER};
 
 /// The kinds todo-dev manages: (kind, group, version, plural, namespaced, stage).
 const KINDS: [(&str, &str, &str, &str, bool, Stage); 10] = [
@@ -74,8 +75,26 @@ pub enum ApplyError {
     UnknownKind(String),
     #[error("{id} already exists in namespace `{namespace}` and was not made by todo-dev: todo-dev leaves it alone\n  help: delete or rename it yourself, or deploy to another namespace (--set namespace=NAME)")]
     NotOurs { id: String, namespace: String },
-    #[error("applying {id}: {reason}")]
-    Api { id: String, reason: String },
+    #[error("{id} in namespace `{namespace}` belongs to todo-dev project `{project}`, not to this one (`{this}`): todo-dev leaves it alone\n  help: deploy this project to another namespace (--set namespace=NAME), or run `todo-dev down` in project `{project}` first")]
+    OtherProject {
+        id: String,
+        namespace: String,
+        project: String,
+        this: String,
+    },
+    #[error("{what}: {source}")]
+    Api {
+        what: String,
+        #[source]
+        source: kube::Error,
+    },
+    #[error("cannot read Secret/{name} in namespace `{namespace}` (so cannot tell whether its generated values exist): {source}\n  help: nothing was applied; check the cluster (`kubectl get secret {name} -n {namespace}`) and deploy again")]
+    ReadSecret {
+        name: String,
+        namespace: String,
+        #[source]
+        source: kube::Error,
+    },
     #[error("{what} did not finish within {}s", .after.as_secs())]
     Timeout { what: String, after: Duration },
 }
@@ -100,8 +119,9 @@ fn api(client: &Client, kind: &str, namespace: &str) -> Result<Api<DynamicObject
     })
 }
 
-fn is_ours(labels: Option<&std::collections::BTreeMap<String, String>>) -> bool {
-    labels.and_then(|l| l.get(MANAGED_BY)).map(String::as_str) == Some(MANAGER)
+fn api_error(what: impl Into<String>) -> impl FnOnce(kube::Error) -> ApplyError {
+    let what = what.into();
+    move |source| ApplyError::Api { what, source }
 }
 
 /// What happened to one object.
@@ -115,37 +135,52 @@ pub enum Applied {
 }
 
 /// Applies `manifests` (already in stage order) with field manager `todo-dev`.
+/// Every object is checked before anything is written, so an object of
+/// another owner stops the deploy with nothing half-applied.
 pub async fn apply_all(
     client: &Client,
     namespace: &str,
+    ours: &Ownership,
     manifests: &[Manifest],
     mut on_applied: impl FnMut(&Manifest, &Applied),
 ) -> Result<(), ApplyError> {
+    let mut found = Vec::with_capacity(manifests.len());
     for m in manifests {
         let id = m.id();
-        let err = |e: kube::Error| ApplyError::Api {
-            id: id.clone(),
-            reason: e.to_string(),
-        };
         let api = api(client, m.kind(), namespace)?;
-        let before = api.get_opt(m.name()).await.map_err(err)?;
-        if let Some(existing) = &before {
-            if !is_ours(existing.metadata.labels.as_ref()) {
-                if m.kind() == "Namespace" {
-                    on_applied(m, &Applied::Borrowed);
-                    continue;
-                }
-                return Err(ApplyError::NotOurs {
+        let before = api
+            .get_opt(m.name())
+            .await
+            .map_err(api_error(format!("reading {id}")))?;
+        let labels = before.as_ref().and_then(|b| b.metadata.labels.as_ref());
+        let borrowed = before.is_some() && !ours.owns(labels);
+        // A namespace that is not ours is used as it is, never adopted.
+        if borrowed && m.kind() != "Namespace" {
+            return Err(match owner(labels) {
+                Some(project) => ApplyError::OtherProject {
                     id,
                     namespace: namespace.to_string(),
-                });
-            }
+                    project,
+                    this: ours.instance.clone(),
+                },
+                None => ApplyError::NotOurs {
+                    id,
+                    namespace: namespace.to_string(),
+                },
+            });
+        }
+        found.push((api, before, borrowed));
+    }
+    for (m, (api, before, borrowed)) in manifests.iter().zip(found) {
+        if borrowed {
+            on_applied(m, &Applied::Borrowed);
+            continue;
         }
         let params = PatchParams::apply(MANAGER).force();
         let after = api
             .patch(m.name(), &params, &Patch::Apply(&m.object))
             .await
-            .map_err(err)?;
+            .map_err(api_error(format!("applying {}", m.id())))?;
         let outcome = match before {
             None => Applied::Created,
             Some(b) if b.metadata.resource_version == after.metadata.resource_version => {
@@ -163,9 +198,10 @@ pub async fn apply_all(
 pub async fn prune(
     client: &Client,
     namespace: &str,
-    selector: &str,
+    ours: &Ownership,
     rendered: &[Manifest],
 ) -> Result<Vec<String>, ApplyError> {
+    let selector = ours.selector();
     let keep: BTreeSet<(String, String)> = rendered
         .iter()
         .map(|m| (m.kind().to_string(), m.name().to_string()))
@@ -177,25 +213,19 @@ pub async fn prune(
         }
         let api = api(client, kind, namespace)?;
         let list = api
-            .list(&ListParams::default().labels(selector))
+            .list(&ListParams::default().labels(&selector))
             .await
-            .map_err(|e| ApplyError::Api {
-                id: format!("{kind} list"),
-                reason: e.to_string(),
-            })?;
+            .map_err(api_error(format!("listing {kind}s")))?;
         for obj in list.items {
             let name = obj.metadata.name.clone().unwrap_or_default();
             if keep.contains(&(kind.to_string(), name.clone()))
-                || !is_ours(obj.metadata.labels.as_ref())
+                || !ours.owns(obj.metadata.labels.as_ref())
             {
                 continue;
             }
             api.delete(&name, &DeleteParams::foreground())
                 .await
-                .map_err(|e| ApplyError::Api {
-                    id: format!("{kind}/{name}"),
-                    reason: e.to_string(),
-                })?;
+                .map_err(api_error(format!("deleting {kind}/{name}")))?;
             pruned.push(format!("{kind}/{name}"));
         }
     }
@@ -208,32 +238,35 @@ pub struct Removal {
     pub deleted: Vec<String>,
     pub kept_claims: Vec<String>,
     pub namespace_deleted: bool,
+    /// Why `--purge` left the namespace (another project's or the user's objects are in it).
+    pub namespace_kept: Option<String>,
 }
 
-/// Deletes every object with our labels, stages in reverse, waiting until
+/// Deletes every object of this project, stages in reverse, waiting until
 /// each kind is gone. Claims stay unless `purge`; the namespace goes only with
-/// `purge` and only if todo-dev created it.
+/// `purge`, only if this project created it, and only when nothing else is in it.
 pub async fn remove(
     client: &Client,
     namespace: &str,
-    selector: &str,
+    ours: &Ownership,
     purge: bool,
     timeout: Duration,
 ) -> Result<Removal, ApplyError> {
+    let selector = ours.selector();
     let mut removal = Removal::default();
     let mut kinds: Vec<_> = KINDS.iter().filter(|k| k.4).collect();
     kinds.sort_by_key(|k| std::cmp::Reverse(k.5));
     for (kind, ..) in kinds {
         let api = api(client, kind, namespace)?;
-        let lp = ListParams::default().labels(selector);
-        let listed = api.list(&lp).await.map_err(|e| ApplyError::Api {
-            id: format!("{kind} list"),
-            reason: e.to_string(),
-        })?;
+        let lp = ListParams::default().labels(&selector);
+        let listed = api
+            .list(&lp)
+            .await
+            .map_err(api_error(format!("listing {kind}s")))?;
         let names: Vec<String> = listed
             .items
             .iter()
-            .filter(|o| is_ours(o.metadata.labels.as_ref()))
+            .filter(|o| ours.owns(o.metadata.labels.as_ref()))
             .filter_map(|o| o.metadata.name.clone())
             .collect();
         if names.is_empty() {
@@ -247,10 +280,7 @@ pub async fn remove(
         }
         api.delete_collection(&DeleteParams::foreground(), &lp)
             .await
-            .map_err(|e| ApplyError::Api {
-                id: format!("{kind} (by label)"),
-                reason: e.to_string(),
-            })?;
+            .map_err(api_error(format!("deleting {kind}s by label")))?;
         wait_gone(&api, &lp, &format!("deleting the {kind}s"), timeout).await?;
         removal
             .deleted
@@ -261,18 +291,18 @@ pub async fn remove(
         let ns = ns_api
             .get_opt(namespace)
             .await
-            .map_err(|e| ApplyError::Api {
-                id: format!("Namespace/{namespace}"),
-                reason: e.to_string(),
-            })?;
-        if ns.is_some_and(|n| is_ours(n.metadata.labels.as_ref())) {
+            .map_err(api_error(format!("reading Namespace/{namespace}")))?;
+        if !ns.is_some_and(|n| ours.owns(n.metadata.labels.as_ref())) {
+            return Ok(removal);
+        }
+        // Deleting a namespace deletes everything in it: only an empty one goes.
+        if let Some(left) = first_remaining(client, namespace).await? {
+            removal.namespace_kept = Some(format!("{left} is still in it (not this project's)"));
+        } else {
             ns_api
                 .delete(namespace, &DeleteParams::foreground())
                 .await
-                .map_err(|e| ApplyError::Api {
-                    id: format!("Namespace/{namespace}"),
-                    reason: e.to_string(),
-                })?;
+                .map_err(api_error(format!("deleting Namespace/{namespace}")))?;
             let deadline = Instant::now() + timeout;
             while ns_api.get_opt(namespace).await.ok().flatten().is_some() {
                 if Instant::now() > deadline {
@@ -297,10 +327,7 @@ async fn wait_gone(
 ) -> Result<(), ApplyError> {
     let deadline = Instant::now() + timeout;
     loop {
-        let left = api.list(lp).await.map_err(|e| ApplyError::Api {
-            id: what.to_string(),
-            reason: e.to_string(),
-        })?;
+        let left = api.list(lp).await.map_err(api_error(what))?;
         if left.items.is_empty() {
             return Ok(());
         }
@@ -314,18 +341,52 @@ async fn wait_gone(
     }
 }
 
-/// The Secret's current values in the cluster (to keep generated ones stable).
+/// The first object in `namespace` that is in the way of deleting it, as
+/// `Kind/name`; what Kubernetes itself puts in every namespace does not count.
+async fn first_remaining(client: &Client, namespace: &str) -> Result<Option<String>, ApplyError> {
+    for (kind, ..) in KINDS.iter().filter(|k| k.4) {
+        let list = api(client, kind, namespace)?
+            .list(&ListParams::default())
+            .await
+            .map_err(api_error(format!("listing {kind}s")))?;
+        let found = list.items.iter().find(|o| {
+            let name = o.metadata.name.as_deref().unwrap_or_default();
+            let token = o.data.get("type").and_then(Value::as_str)
+                == Some("kubernetes.io/service-account-token");
+            // Published into every namespace by kube-controller-manager.
+            let root_ca = name == "kube-root-ca.crt" && *kind == "ConfigMap";
+            !(token || root_ca)
+        });
+        if let Some(o) = found {
+            return Ok(Some(format!(
+                "{kind}/{}",
+                o.metadata.name.as_deref().unwrap_or_default()
+            )));
+        }
+    }
+    Ok(None)
+}
+
+/// The Secret's current values in the cluster, so generated ones stay
+/// stable: `None` only when the API says it does not exist (404). Any
+/// other answer (403, 500, a timeout) is an error: generating new values
+/// then would lock the backend out of a Postgres that keeps the old password.
 pub async fn existing_secret(
     client: &Client,
     namespace: &str,
     name: &str,
-) -> std::collections::BTreeMap<String, String> {
+) -> Result<Option<BTreeMap<String, String>>, ApplyError> {
     use base64::Engine;
-    let Ok(api) = api(client, "Secret", namespace) else {
-        return Default::default();
-    };
-    let Ok(Some(secret)) = api.get_opt(name).await else {
-        return Default::default();
+    let secret = api(client, "Secret", namespace)?
+        .get_opt(name)
+        .await
+        .map_err(|source| ApplyError::ReadSecret {
+            name: name.to_string(),
+            namespace: namespace.to_string(),
+            source,
+        })?;
+    let Some(secret) = secret else {
+        return Ok(None);
     };
     let data = secret
         .data
@@ -333,20 +394,23 @@ pub async fn existing_secret(
         .and_then(Value::as_object)
         .cloned()
         .unwrap_or_default();
-    data.into_iter()
-        .filter_map(|(k, v)| {
-            let bytes = base64::engine::general_purpose::STANDARD
-                .decode(v.as_str()?)
-                .ok()?;
-            Some((k, String::from_utf8(bytes).ok()?))
-        })
-        .collect()
+    Ok(Some(
+        data.into_iter()
+            .filter_map(|(k, v)| {
+                let bytes = base64::engine::general_purpose::STANDARD
+                    .decode(v.as_str()?)
+                    .ok()?;
+                Some((k, String::from_utf8(bytes).ok()?))
+            })
+            .collect(),
+    ))
 }
 
 /// Request shapes against kube-rs's mock service.
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::deploy::values::{INSTANCE, MANAGED_BY};
     use http::{Request, Response};
     use kube::client::Body;
     use serde_json::json;
@@ -410,7 +474,11 @@ mod tests {
         }
     }
 
-    const OURS: &str = "app.kubernetes.io/managed-by=todo-dev,app.kubernetes.io/instance=todo-app";
+    fn ours() -> Ownership {
+        Ownership {
+            instance: "todo-app".into(),
+        }
+    }
 
     #[tokio::test]
     async fn apply_is_a_server_side_apply_patch_with_our_field_manager_and_force() {
@@ -421,9 +489,9 @@ mod tests {
                 json!({"apiVersion":"v1","kind":"ConfigMap","metadata":{"name":"todo-config","namespace":"todo","resourceVersion":"1"}}),
             ),
         });
-        let cm = json!({"apiVersion":"v1","kind":"ConfigMap","metadata":{"name":"todo-config","namespace":"todo","labels":{MANAGED_BY: MANAGER}},"data":{"A":"1"}});
+        let cm = json!({"apiVersion":"v1","kind":"ConfigMap","metadata":{"name":"todo-config","namespace":"todo","labels":{MANAGED_BY: MANAGER, INSTANCE: "todo-app"}},"data":{"A":"1"}});
         let mut outcomes = Vec::new();
-        apply_all(&client, "todo", &[manifest(cm)], |_, a| {
+        apply_all(&client, "todo", &ours(), &[manifest(cm)], |_, a| {
             outcomes.push(a.clone())
         })
         .await
@@ -456,7 +524,7 @@ mod tests {
             )
         });
         let cm = json!({"apiVersion":"v1","kind":"ConfigMap","metadata":{"name":"todo-config","namespace":"todo"}});
-        let err = apply_all(&client, "todo", &[manifest(cm)], |_, _| {})
+        let err = apply_all(&client, "todo", &ours(), &[manifest(cm)], |_, _| {})
             .await
             .unwrap_err();
         drop(client);
@@ -470,7 +538,7 @@ mod tests {
         let listed = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
         let counter = listed.clone();
         let (client, task) = serve(move |method, path| {
-            let ours = json!({"metadata":{"name":"x","labels":{MANAGED_BY: MANAGER}}});
+            let ours = json!({"metadata":{"name":"x","labels":{MANAGED_BY: MANAGER, INSTANCE: "todo-app"}}});
             match (method, path) {
                 ("GET", p) if p.ends_with("/deployments") => {
                     // Present on the first list, gone after the delete.
@@ -483,7 +551,7 @@ mod tests {
                 }
                 ("GET", p) if p.ends_with("/persistentvolumeclaims") => (
                     200,
-                    json!({"apiVersion":"v1","kind":"PersistentVolumeClaimList","metadata":{},"items":[{"metadata":{"name":"postgres-data","labels":{MANAGED_BY: MANAGER}}}]}),
+                    json!({"apiVersion":"v1","kind":"PersistentVolumeClaimList","metadata":{},"items":[{"metadata":{"name":"postgres-data","labels":{MANAGED_BY: MANAGER, INSTANCE: "todo-app"}}}]}),
                 ),
                 ("GET", _) => (
                     200,
@@ -496,7 +564,7 @@ mod tests {
                 _ => (405, json!({})),
             }
         });
-        let removal = remove(&client, "todo", OURS, false, Duration::from_secs(5))
+        let removal = remove(&client, "todo", &ours(), false, Duration::from_secs(5))
             .await
             .unwrap();
         drop(client);

@@ -1,12 +1,11 @@
 //! Everything a deploy needs, decided before the cluster is touched: the
-//! images each service will run, the secrets, the rendered objects.
+//! secrets and the rendered objects for the images the pipeline hands in.
 
 use std::collections::BTreeMap;
 
 use super::render::{self, Manifest, RenderError};
 use super::secrets::{self, SecretsError};
-use super::values::RenderInput;
-use crate::build::image::{self, BuildError, BuildPlan};
+use super::values::{ImageRef, RenderInput};
 use crate::project::model::ServiceName;
 use crate::project::secrets::Secrets;
 use crate::project::Project;
@@ -14,39 +13,22 @@ use crate::project::Project;
 /// Plain settings passed to the apps through the ConfigMap.
 pub const SETTINGS: [&str; 2] = ["LLM_BASE_URL", "LLM_MODEL"];
 
+/// The Secret every app workload reads its secret values from.
+pub const SECRET_NAME: &str = "todo-secrets";
+
 #[derive(Debug, thiserror::Error)]
 pub enum PlanError {
-    #[error(transparent)]
-    Build(#[from] BuildError),
     #[error(transparent)]
     Secrets(#[from] SecretsError),
     #[error(transparent)]
     Render(#[from] RenderError),
 }
 
-/// Build plans (context scan + content tag) for every enabled service.
-pub fn build_plans(project: &Project) -> Result<Vec<BuildPlan>, BuildError> {
-    let name = project.instance_name();
-    let cache = crate::build::hash_cache::dir_for(&project.root);
-    project
-        .services
-        .iter()
-        .map(|s| image::plan(&name, s, Some(&cache)))
-        .collect()
-}
-
-pub fn images(plans: &[BuildPlan]) -> BTreeMap<ServiceName, String> {
-    plans
-        .iter()
-        .map(|p| (p.service, p.image.to_string()))
-        .collect()
-}
-
 /// Renders the project with these images; `existing` is the cluster's
 /// current `todo-secrets` (empty when offline).
 pub fn render(
     project: &Project,
-    images: &BTreeMap<ServiceName, String>,
+    images: &BTreeMap<ServiceName, ImageRef>,
     existing: &BTreeMap<String, String>,
 ) -> Result<Vec<Manifest>, PlanError> {
     with_input(project, images, existing, |input| {
@@ -57,7 +39,7 @@ pub fn render(
 /// The values tree the manifests are filled from, Secret values redacted.
 pub fn values(
     project: &Project,
-    images: &BTreeMap<ServiceName, String>,
+    images: &BTreeMap<ServiceName, ImageRef>,
 ) -> Result<serde_json::Value, PlanError> {
     with_input(project, images, &BTreeMap::new(), |input| {
         let mut v = super::values::build(input);
@@ -72,7 +54,7 @@ pub fn values(
 
 fn with_input<T>(
     project: &Project,
-    images: &BTreeMap<ServiceName, String>,
+    images: &BTreeMap<ServiceName, ImageRef>,
     existing: &BTreeMap<String, String>,
     f: impl FnOnce(&RenderInput) -> Result<T, PlanError>,
 ) -> Result<T, PlanError> {

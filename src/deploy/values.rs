@@ -20,22 +20,67 @@ pub const NAME: &str = "app.kubernetes.io/name";
 pub const PART_OF: &str = "app.kubernetes.io/part-of";
 pub const MANAGER: &str = "todo-dev";
 
+/// The user a container runs as when its image names none of 10000 or more
+/// (no clash with host users; ../design/stack.md).
+pub const DEFAULT_UID: u32 = 10001;
+
+/// An image as the deploy stage takes it, handed over by the pipeline.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ImageRef {
+    /// `repository:tag`, e.g. `todo-backend:td-0123456789abcdef`.
+    pub reference: String,
+    /// The numeric user the image's Dockerfile runs as, when it names one.
+    pub run_as: Option<u32>,
+}
+
+impl ImageRef {
+    /// The pod's `runAsUser`: the image's own user when it is 10000 or
+    /// more, else [`DEFAULT_UID`] (every image todo-dev deploys runs as any uid).
+    pub fn uid(&self) -> u32 {
+        self.run_as.filter(|u| *u >= 10_000).unwrap_or(DEFAULT_UID)
+    }
+}
+
 /// What rendering needs besides the project.
 pub struct RenderInput<'a> {
     pub project: &'a Project,
-    /// Full image references (`todo-backend:td-...`) per service.
-    pub images: &'a BTreeMap<ServiceName, String>,
+    /// The image each service runs.
+    pub images: &'a BTreeMap<ServiceName, ImageRef>,
     pub secrets: &'a BTreeMap<String, SecretValue>,
     /// Plain settings from `.env`/the environment (LLM_BASE_URL, LLM_MODEL).
     pub settings: &'a BTreeMap<String, String>,
 }
 
-/// The label selector that finds every object todo-dev made for this project.
-pub fn ownership_selector(project: &Project) -> String {
-    format!(
-        "{MANAGED_BY}={MANAGER},{INSTANCE}={}",
-        project.instance_name()
-    )
+/// Whose an object is: an object is this project's only when both its
+/// `managed-by` and its `instance` label say so.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Ownership {
+    pub instance: String,
+}
+
+impl Ownership {
+    pub fn of(project: &Project) -> Ownership {
+        Ownership {
+            instance: project.instance_name(),
+        }
+    }
+
+    /// The label selector that finds every object todo-dev made for this project.
+    pub fn selector(&self) -> String {
+        format!("{MANAGED_BY}={MANAGER},{INSTANCE}={}", self.instance)
+    }
+
+    pub fn owns(&self, labels: Option<&BTreeMap<String, String>>) -> bool {
+        owner(labels).as_deref() == Some(self.instance.as_str())
+    }
+}
+
+/// The todo-dev project an object belongs to (`Some("")` when todo-dev made
+/// it without an instance label); `None` when todo-dev did not make it.
+pub fn owner(labels: Option<&BTreeMap<String, String>>) -> Option<String> {
+    let labels = labels?;
+    (labels.get(MANAGED_BY).map(String::as_str) == Some(MANAGER))
+        .then(|| labels.get(INSTANCE).cloned().unwrap_or_default())
 }
 
 pub fn labels(project: &Project, component: &str) -> Value {
@@ -86,6 +131,7 @@ pub fn build(input: &RenderInput) -> Value {
             .iter()
             .map(|(k, v)| json!({"name": k, "value": v}))
             .collect();
+        let image = input.images.get(&s.name);
         let strategy = match &p.rolling_update {
             Some(r) => {
                 json!({"type": "RollingUpdate", "rollingUpdate": {"maxUnavailable": r.max_unavailable, "maxSurge": r.max_surge}})
@@ -96,15 +142,14 @@ pub fn build(input: &RenderInput) -> Value {
             name.to_string(),
             json!({
                 "name": name,
-                "image": input.images.get(&s.name).cloned().unwrap_or_else(|| format!("{}:unbuilt", s.image)),
+                "image": image.map_or_else(|| format!("{}:unbuilt", s.image), |i| i.reference.clone()),
                 "port": s.port,
                 // The HPA owns replicas of an autoscaled Deployment.
                 "replicas": if autoscaled(s.name) { Value::Null } else { json!(s.replicas) },
                 "labels": labels(p, name),
                 "selector": selector(p, name),
                 "resources": resources(name),
-                // nginx images run as 101 (nginx-unprivileged), the python and node ones as 10001.
-                "runAsUser": if frontend && !is_nextjs(s) { 101 } else { 10001 },
+                "runAsUser": image.map_or(DEFAULT_UID, ImageRef::uid),
                 "env": if env.is_empty() { Value::Null } else { Value::Array(env) },
                 "strategy": strategy,
                 "serviceType": service_type,
@@ -141,12 +186,6 @@ pub fn build(input: &RenderInput) -> Value {
             "minReplicas": a.min_replicas, "maxReplicas": a.max_replicas, "targetCpuPercent": a.target_cpu_percent,
         })),
     })
-}
-
-/// The one frontend template that runs node (uid 10001) rather than nginx (101).
-fn is_nextjs(s: &crate::project::model::Service) -> bool {
-    use crate::build::template::{choose, DockerfileSource, Stack};
-    matches!(choose(s), Ok(DockerfileSource::Template(Stack::NextJs)))
 }
 
 /// The `todo-config` ConfigMap (../design/stack.md's plain variables).

@@ -193,6 +193,12 @@ impl FakeApiServer {
         self.state().objects.get(&key).cloned()
     }
 
+    /// Removes an object at once, as if someone else had deleted it.
+    pub fn remove(&self, plural: &str, namespace: Option<&str>, name: &str) -> Option<Value> {
+        let key = Key::new(plural, namespace.unwrap_or(""), name);
+        self.state().objects.remove(&key)
+    }
+
     /// Stored objects of a resource; `namespace` None means all namespaces.
     /// Namespaces get a `default` ServiceAccount and a `kube-root-ca.crt`
     /// ConfigMap, as in a real cluster.

@@ -1,0 +1,184 @@
+//! The deploy step: render with the cluster's secrets, apply in stage
+//! order, prune, wait for every workload, explain what failed.
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use serde_json::json;
+
+use super::{report, Images, PipelineError};
+use crate::cluster::kube::connect;
+use crate::deploy::apply::{self, Applied};
+use crate::deploy::plan;
+use crate::deploy::render::Manifest;
+use crate::deploy::rollout::{self, RolloutState, Workload};
+use crate::deploy::values::Ownership;
+use crate::project::Project;
+use crate::ui::progress::{event, Progress};
+use crate::ui::{Output, Tone};
+
+/// Which cluster a deploy may change: the project's Minikube context unless
+/// one is named (a remote one only with `allow_remote`).
+#[derive(Debug, Clone, Default)]
+pub struct Target {
+    pub context: Option<String>,
+    pub allow_remote: bool,
+}
+
+/// What a deploy ended with (failures already explained on the terminal).
+#[derive(Debug, Default)]
+pub struct Deployed {
+    /// `Kind/name` of each workload whose rollout failed.
+    pub failed: Vec<String>,
+}
+
+/// Render, apply, prune, wait, report. `images` are the content tags the
+/// build step planned (and built into the cluster's daemon).
+pub async fn deploy(
+    project: &Project,
+    images: &Images,
+    target: &Target,
+    timeout: Duration,
+    out: &Output,
+) -> Result<Deployed, PipelineError> {
+    // Everything that can fail without a cluster fails before we touch one.
+    plan::render(project, images, &BTreeMap::new())?;
+    let (client, ctx) = connect(
+        &project.cluster.name,
+        target.context.as_deref(),
+        target.allow_remote,
+    )
+    .await?;
+    // Not there: generate. Any other answer stops here, before anything is applied.
+    let existing = apply::existing_secret(&client, &project.namespace, plan::SECRET_NAME)
+        .await?
+        .unwrap_or_default();
+    let manifests = plan::render(project, images, &existing)?;
+
+    let workloads: Vec<Workload> = manifests
+        .iter()
+        .filter(|m| matches!(m.kind(), "Deployment" | "StatefulSet"))
+        .map(|m| Workload {
+            kind: m.kind().to_string(),
+            name: m.name().to_string(),
+        })
+        .collect();
+    let names: Vec<String> = workloads.iter().map(Workload::id).collect();
+    let progress = Progress::new(*out, &names);
+    progress.note(
+        "context",
+        Tone::Dim,
+        &format!(
+            "deploying to `{}` ({}), namespace `{}`",
+            ctx.name,
+            ctx.server.clone().unwrap_or_default(),
+            project.namespace
+        ),
+        event(
+            "deploy.target",
+            json!({"context": ctx.name, "namespace": project.namespace}),
+        ),
+    );
+    let owner = Ownership::of(project);
+    apply::apply_all(
+        &client,
+        &project.namespace,
+        &owner,
+        &manifests,
+        |m: &Manifest, a: &Applied| {
+            let word = match a {
+                Applied::Created => "created",
+                Applied::Changed => "configured",
+                Applied::Unchanged => "unchanged",
+                Applied::Borrowed => "exists (not this project's: used, left as is)",
+            };
+            progress.note(
+                &m.id(),
+                Tone::Dim,
+                word,
+                event("apply", json!({"object": m.id(), "result": word})),
+            );
+        },
+    )
+    .await?;
+    for gone in apply::prune(&client, &project.namespace, &owner, &manifests).await? {
+        progress.note(
+            &gone,
+            Tone::Dim,
+            "pruned",
+            event("prune", json!({"object": gone})),
+        );
+    }
+
+    let waits = workloads.iter().map(|w| {
+        let (client, progress, ns) = (&client, &progress, project.namespace.as_str());
+        async move {
+            let id = w.id();
+            let state = rollout::wait(client, ns, w, timeout, |s| {
+                let text = match s {
+                    RolloutState::Done(m) | RolloutState::Waiting(m) | RolloutState::Failed(m) => {
+                        m.clone()
+                    }
+                };
+                progress.status(
+                    &id,
+                    &text,
+                    event("rollout", json!({"workload": id, "message": text})),
+                );
+            })
+            .await;
+            (w, state)
+        }
+    });
+    let results = futures::future::join_all(waits).await;
+    let mut failed = Vec::new();
+    for (w, state) in results {
+        let id = w.id();
+        match state {
+            Ok(RolloutState::Done(_)) => progress.finish(
+                &id,
+                Tone::Good,
+                "ready",
+                event("rollout.done", json!({"workload": id})),
+            ),
+            other => {
+                let msg = match other {
+                    Ok(
+                        RolloutState::Failed(m) | RolloutState::Waiting(m) | RolloutState::Done(m),
+                    ) => m,
+                    Err(e) => format!("cannot read its status: {e}"),
+                };
+                progress.finish(
+                    &id,
+                    Tone::Bad,
+                    &msg,
+                    event("rollout.failed", json!({"workload": id, "message": msg})),
+                );
+                failed.push((w.clone(), msg));
+            }
+        }
+    }
+    drop(progress);
+    if !failed.is_empty() {
+        for (w, msg) in &failed {
+            let labels = selector_of(&manifests, w);
+            let d = rollout::diagnose(&client, &project.namespace, &labels).await;
+            report::failure(out, &project.namespace, w, msg, &d);
+        }
+        return Ok(Deployed {
+            failed: failed.into_iter().map(|(w, _)| w.id()).collect(),
+        });
+    }
+    report::access(out, project).await;
+    Ok(Deployed::default())
+}
+
+fn selector_of(manifests: &[Manifest], w: &Workload) -> BTreeMap<String, String> {
+    manifests
+        .iter()
+        .find(|m| m.kind() == w.kind && m.name() == w.name)
+        .and_then(|m| {
+            serde_json::from_value(m.object["spec"]["selector"]["matchLabels"].clone()).ok()
+        })
+        .unwrap_or_default()
+}

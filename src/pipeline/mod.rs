@@ -1,0 +1,80 @@
+//! The one sequence that ships code: plan -> build -> render -> apply -> wait.
+//!
+//! `up`, `deploy`, `build`, `render`, `export` (and `watch`) call these
+//! functions; the stages (`build`, `deploy`, `cluster`) never call each other.
+//! What one stage produces reaches the next only as data handed over here:
+//! the build stage's [`BuildPlan`]s become the deploy stage's [`ImageRef`]s.
+
+pub mod build;
+pub mod cluster;
+pub mod deploy;
+mod report;
+
+use std::collections::BTreeMap;
+
+use crate::build::image::{BuildError, BuildPlan};
+use crate::cluster::kube::ConnectError;
+use crate::cluster::minikube::MinikubeError;
+use crate::deploy::apply::ApplyError;
+use crate::deploy::plan::PlanError;
+use crate::deploy::render::Manifest;
+use crate::deploy::values::ImageRef;
+use crate::project::model::ServiceName;
+use crate::project::Project;
+
+pub use build::Planned;
+
+/// The image each service runs, as render takes it.
+pub type Images = BTreeMap<ServiceName, ImageRef>;
+
+#[derive(Debug, thiserror::Error)]
+pub enum PipelineError {
+    #[error(transparent)]
+    Build(#[from] BuildError),
+    #[error(transparent)]
+    Plan(#[from] PlanError),
+    #[error(transparent)]
+    Connect(#[from] ConnectError),
+    #[error(transparent)]
+    Apply(#[from] ApplyError),
+    #[error(transparent)]
+    Minikube(#[from] MinikubeError),
+    #[error(transparent)]
+    Docker(#[from] crate::build::docker::DockerError),
+    #[error("minikube is not on PATH\n  help: {hint}")]
+    NoMinikube { hint: String },
+    #[error("{what} failed: {failed} of {total} images did not build (reported above)")]
+    BuildsFailed {
+        what: &'static str,
+        failed: usize,
+        total: usize,
+    },
+}
+
+/// The deploy stage's view of a build plan: the reference and the user it runs as.
+pub fn image_ref(plan: &BuildPlan) -> ImageRef {
+    ImageRef {
+        reference: plan.image.to_string(),
+        run_as: plan.run_as,
+    }
+}
+
+pub fn images(plans: &[BuildPlan]) -> Images {
+    plans.iter().map(|p| (p.service, image_ref(p))).collect()
+}
+
+/// Every plan, or the first service that cannot be planned: the offline
+/// check made before anything is built or applied.
+pub fn ready(plans: Vec<Planned>) -> Result<Vec<BuildPlan>, BuildError> {
+    plans.into_iter().map(|(_, p)| p).collect()
+}
+
+/// Plans every enabled service and renders offline: what `render` and
+/// `export` show, and what `up` and `deploy` check before touching a cluster.
+pub async fn plan_and_render(
+    project: &Project,
+) -> Result<(Vec<BuildPlan>, Vec<Manifest>), PipelineError> {
+    let plans = ready(build::plan_all(project, &project.services).await)?;
+    let manifests = crate::deploy::plan::render(project, &images(&plans), &BTreeMap::new())?;
+    Ok((plans, manifests))
+}
