@@ -16,8 +16,13 @@ use support::{stderr, stdout, Sandbox};
 /// The reference layout in a directory named `todo-app`, with Dockerfiles
 /// that build in a blink (FROM scratch) for `up`.
 fn reference_app() -> (tempfile::TempDir, PathBuf) {
+    reference_app_named("todo-app")
+}
+
+/// The same in a directory of another name: another project (instance label).
+fn reference_app_named(name: &str) -> (tempfile::TempDir, PathBuf) {
     let dir = tempfile::tempdir().unwrap();
-    let root = dir.path().join("todo-app");
+    let root = dir.path().join(name);
     for d in ["frontend", "backend"] {
         std::fs::create_dir_all(root.join(d)).unwrap();
         std::fs::write(
@@ -623,4 +628,164 @@ fn a_cluster_that_does_not_answer_is_named_with_a_fix() {
         err.contains("does not answer") && err.contains("minikube status -p minikube"),
         "{err}"
     );
+}
+
+fn secret_values(c: &Cluster) -> (String, String) {
+    let secret = c.get("secrets", "todo-secrets").expect("todo-secrets");
+    let data = &secret["data"];
+    (
+        data["POSTGRES_PASSWORD"].as_str().unwrap().to_string(),
+        data["BETTER_AUTH_SECRET"].as_str().unwrap().to_string(),
+    )
+}
+
+#[test]
+fn generated_secrets_survive_redeploys_and_a_failed_read_applies_nothing() {
+    let c = cluster();
+    let (_d, root) = reference_app();
+    let out = c.run(&root, &["deploy"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let first = secret_values(&c);
+    let out = c.run(&root, &["deploy"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    // Postgres keeps the first password on its volume: a new one would lock the backend out.
+    assert_eq!(secret_values(&c), first);
+
+    for code in [500, 403] {
+        let path = "/api/v1/namespaces/todo/secrets/todo-secrets";
+        let c2 = cluster();
+        assert_eq!(c2.run(&root, &["deploy"]).status.code(), Some(0));
+        let before = secret_values(&c2);
+        let writes_before = writes(&c2);
+        c2.api.fail_requests("GET", path, code);
+        let out = c2.run(&root, &["deploy"]);
+        assert_eq!(out.status.code(), Some(1), "{code}: {}", stderr(&out));
+        let err = stderr(&out);
+        assert!(
+            err.contains("cannot read Secret/todo-secrets in namespace `todo`")
+                && err.contains("nothing was applied"),
+            "{code}: {err}"
+        );
+        assert_eq!(writes(&c2), writes_before, "{code}: nothing written");
+        assert_eq!(
+            c2.api
+                .get("secrets", Some("todo"), "todo-secrets")
+                .map(|s| s["data"].clone())
+                .unwrap()["POSTGRES_PASSWORD"],
+            before.0.as_str()
+        );
+    }
+}
+
+/// Requests that change something, in order.
+fn writes(c: &Cluster) -> usize {
+    c.api
+        .requests()
+        .iter()
+        .filter(|r| matches!(r.method.as_str(), "POST" | "PUT" | "PATCH" | "DELETE"))
+        .count()
+}
+
+fn resource_versions(c: &Cluster, instance: &str) -> Vec<(String, String)> {
+    let mut out = Vec::new();
+    for plural in [
+        "configmaps",
+        "secrets",
+        "services",
+        "deployments",
+        "persistentvolumeclaims",
+    ] {
+        for o in c.api.list(plural, Some("todo")) {
+            if o["metadata"]["labels"]["app.kubernetes.io/instance"] == instance {
+                out.push((
+                    format!("{plural}/{}", o["metadata"]["name"].as_str().unwrap()),
+                    o["metadata"]["resourceVersion"]
+                        .as_str()
+                        .unwrap()
+                        .to_string(),
+                ));
+            }
+        }
+    }
+    out.sort();
+    out
+}
+
+#[test]
+fn two_projects_in_one_namespace_never_touch_each_other() {
+    let c = cluster();
+    let (_a, first) = reference_app_named("todo-app");
+    let (_b, second) = reference_app_named("other-todo");
+    let out = c.run(&first, &["deploy"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let firsts = resource_versions(&c, "todo-app");
+    assert!(firsts.len() >= 6, "{firsts:?}");
+
+    // The second project's objects have the same names: it must not take them over.
+    let written = writes(&c);
+    let out = c.run(&second, &["deploy"]);
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    let err = stderr(&out);
+    assert!(
+        err.contains("belongs to todo-dev project `todo-app`, not to this one (`other-todo`)"),
+        "{err}"
+    );
+    assert_eq!(writes(&c), written, "refused before anything was written");
+    assert_eq!(resource_versions(&c, "todo-app"), firsts);
+
+    // Its `down --purge` finds nothing of its own and deletes nothing.
+    let out = c.run(&second, &["down", "--purge", "--json"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert_eq!(support::json(&out)["deleted"], serde_json::json!([]));
+    assert_eq!(resource_versions(&c, "todo-app"), firsts);
+
+    // Objects the second project made (say, before a rename) survive the
+    // first's prune and down; the namespace stays while they are in it.
+    let theirs = serde_json::json!({"app.kubernetes.io/managed-by": "todo-dev", "app.kubernetes.io/instance": "other-todo", "app.kubernetes.io/name": "worker", "app.kubernetes.io/part-of": "todo"});
+    c.api.insert(serde_json::json!({"apiVersion":"v1","kind":"ConfigMap","metadata":{"name":"worker-config","namespace":"todo","labels":theirs},"data":{"k":"v"}}));
+    c.api.insert(serde_json::json!({"apiVersion":"apps/v1","kind":"Deployment","metadata":{"name":"worker","namespace":"todo","labels":theirs},"spec":{"replicas":1,"selector":{"matchLabels":{"app.kubernetes.io/name":"worker"}},"template":{"metadata":{"labels":theirs},"spec":{"containers":[{"name":"c","image":"x:1"}]}}}}));
+    let out = c.run(&first, &["deploy", "--json"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert!(
+        !events(&out).iter().any(|e| e["event"] == "prune"),
+        "nothing of the first project's was dropped, and nothing else is pruned"
+    );
+    let out = c.run(&first, &["down", "--purge", "--json"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let report = support::json(&out);
+    assert!(
+        report["deleted"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|d| d == "Deployment/backend"),
+        "{report:#}"
+    );
+    std::thread::sleep(Duration::from_millis(600));
+    assert!(resource_versions(&c, "todo-app").is_empty());
+    assert!(c.get("configmaps", "worker-config").is_some());
+    assert!(c.get("deployments", "worker").is_some());
+    assert!(
+        c.api.get("namespaces", None, "todo").is_some(),
+        "{report:#}"
+    );
+    assert!(
+        report["namespaceKept"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("worker"),
+        "{report:#}"
+    );
+
+    // The second project's down removes its own objects, and not the namespace it did not make.
+    let out = c.run(&second, &["down", "--purge", "--json"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    std::thread::sleep(Duration::from_millis(600));
+    assert!(c.get("deployments", "worker").is_none());
+    assert!(c.api.get("namespaces", None, "todo").is_some());
+    // Now the first project's purge finds the namespace empty and removes it.
+    let out = c.run(&first, &["down", "--purge"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    std::thread::sleep(Duration::from_millis(600));
+    assert!(c.api.get("namespaces", None, "todo").is_none());
 }

@@ -193,6 +193,14 @@ impl FakeApiServer {
         self.state().objects.get(&key).cloned()
     }
 
+    /// Answers every `method` request for exactly `path` with `code` and a
+    /// Status body, as a failing API server (or an RBAC denial) would.
+    pub fn fail_requests(&self, method: &str, path: &str, code: u16) {
+        self.state()
+            .faults
+            .push((method.to_string(), path.to_string(), code));
+    }
+
     /// Removes an object at once, as if someone else had deleted it.
     pub fn remove(&self, plural: &str, namespace: Option<&str>, name: &str) -> Option<Value> {
         let key = Key::new(plural, namespace.unwrap_or(""), name);
@@ -559,6 +567,8 @@ struct State {
     replicasets_created: HashMap<(String, String), usize>,
     timing: Timing,
     requests: Vec<Recorded>,
+    /// Requests answered with an error status instead (method, path, code).
+    faults: Vec<(String, String, u16)>,
     panics: Vec<String>,
     rng: u64,
     next_pod_ip: u32,
@@ -602,6 +612,7 @@ impl State {
                 restart_every: Duration::from_millis(500),
             },
             requests: Vec::new(),
+            faults: Vec::new(),
             panics: Vec::new(),
             rng: seed | 1,
             next_pod_ip: 2,
@@ -3385,6 +3396,25 @@ fn handle(shared: &Shared, req: &HttpRequest) -> Reply {
         body: String::from_utf8_lossy(&req.body).into_owned(),
         headers: req.headers.clone(),
     });
+    let fault = shared
+        .state()
+        .faults
+        .iter()
+        .find(|(m, p, _)| *m == req.method && *p == req.path)
+        .map(|f| f.2);
+    if let Some(code) = fault {
+        let reason = match code {
+            403 => "Forbidden",
+            503 => "ServiceUnavailable",
+            _ => "InternalError",
+        };
+        return failure(
+            code,
+            reason,
+            format!("injected failure for {} {}", req.method, req.path),
+            None,
+        );
+    }
     let query = query_pairs(&req.query);
     let segs: Vec<String> = req
         .path
