@@ -789,3 +789,47 @@ fn two_projects_in_one_namespace_never_touch_each_other() {
     std::thread::sleep(Duration::from_millis(600));
     assert!(c.api.get("namespaces", None, "todo").is_none());
 }
+
+#[test]
+fn a_changed_setting_rolls_exactly_the_workloads_that_read_it() {
+    let c = cluster();
+    let (_d, root) = reference_app();
+    assert_eq!(c.run(&root, &["deploy"]).status.code(), Some(0));
+    let result = |out: &Output, id: &str| {
+        applied(&events(out))
+            .into_iter()
+            .find(|(o, _)| o == id)
+            .map(|(_, r)| r)
+            .unwrap_or_else(|| panic!("{id} not applied"))
+    };
+    let out = c.run(&root, &["deploy", "--json"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    for id in [
+        "Deployment/backend",
+        "Deployment/frontend",
+        "Deployment/postgres",
+    ] {
+        assert_eq!(
+            result(&out, id),
+            "unchanged",
+            "{id}: nothing changed, nothing rolls"
+        );
+    }
+    // LLM_MODEL is read by the backend only (standard profile has no ai-agent).
+    std::fs::write(root.join(".env"), "LLM_MODEL=another-model\n").unwrap();
+    let out = c.run(&root, &["deploy", "--json"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert_eq!(result(&out, "ConfigMap/todo-config"), "configured");
+    assert_eq!(result(&out, "Deployment/backend"), "configured");
+    assert_eq!(result(&out, "Deployment/frontend"), "unchanged");
+    assert_eq!(result(&out, "Deployment/postgres"), "unchanged");
+    assert!(
+        c.api.replicaset_count("todo", "backend") >= 2,
+        "the backend rolled"
+    );
+    assert_eq!(
+        c.api.replicaset_count("todo", "frontend"),
+        1,
+        "the frontend did not"
+    );
+}

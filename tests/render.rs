@@ -18,6 +18,16 @@ use todo_dev::project::{self, LoadOptions};
 const PROFILES: [&str; 5] = ["standard", "lite", "full", "agents", "classic"];
 
 fn render_profile(root: &Path, profile: &str) -> Vec<Manifest> {
+    render_with(root, profile, &[], &[])
+}
+
+/// Renders with the fixed test secrets, `extra` secrets laid over them, and `settings`.
+fn render_with(
+    root: &Path,
+    profile: &str,
+    extra: &[(&str, &str)],
+    settings: &[(&str, &str)],
+) -> Vec<Manifest> {
     let opts = LoadOptions {
         profile: Some(profile.into()),
         ..Default::default()
@@ -43,9 +53,13 @@ fn render_profile(root: &Path, profile: &str) -> Vec<Manifest> {
         ("POSTGRES_PASSWORD", "pw-secret-1"),
     ]
     .into_iter()
+    .chain(extra.iter().copied())
     .map(|(k, v)| (k.to_string(), SecretValue::new(v)))
     .collect();
-    let settings = BTreeMap::new();
+    let settings: BTreeMap<String, String> = settings
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect();
     render::render(&RenderInput {
         project: &project,
         images: &images,
@@ -279,4 +293,205 @@ fn no_secret_value_in_any_output_without_show_secrets() {
         String::from_utf8(decoded).unwrap(),
         "postgresql://u:leak-me-1@neon/db"
     );
+}
+
+/// `checksum/config` of each workload (`Kind/name`), None where it has none.
+fn checksums(manifests: &[Manifest]) -> BTreeMap<String, Option<String>> {
+    manifests
+        .iter()
+        .filter(|m| matches!(m.kind(), "Deployment" | "StatefulSet"))
+        .map(|m| {
+            let c = m.object["spec"]["template"]["metadata"]["annotations"]["checksum/config"]
+                .as_str()
+                .map(str::to_string);
+            (m.id(), c)
+        })
+        .collect()
+}
+
+/// The workloads whose checksum differs between two renders.
+fn rolled(a: &[Manifest], b: &[Manifest]) -> Vec<String> {
+    let (a, b) = (checksums(a), checksums(b));
+    a.iter()
+        .filter(|(id, c)| b.get(*id) != Some(*c))
+        .map(|(id, _)| id.clone())
+        .collect()
+}
+
+#[test]
+fn a_changed_value_rolls_exactly_the_workloads_that_read_it() {
+    let (_dir, root) = support::todo_app();
+    for profile in PROFILES {
+        let base = render_with(&root, profile, &[], &[]);
+        for (id, c) in checksums(&base) {
+            match id.as_str() {
+                // Redis reads no configuration.
+                "StatefulSet/redis" => assert_eq!(c, None, "{profile}"),
+                _ => assert!(
+                    c.as_ref()
+                        .is_some_and(|c| c.len() == 32 && c.chars().all(|x| x.is_ascii_hexdigit())),
+                    "{profile} {id}: {c:?}"
+                ),
+            }
+        }
+        assert!(
+            rolled(&base, &render_with(&root, profile, &[], &[])).is_empty(),
+            "{profile}: unchanged render rolls nothing"
+        );
+        let has = |id: &str| checksums(&base).contains_key(id);
+        let expect = |ids: &[&str]| -> Vec<String> {
+            let mut v: Vec<String> = ids
+                .iter()
+                .filter(|i| has(i))
+                .map(|i| i.to_string())
+                .collect();
+            v.sort();
+            v
+        };
+        let cases: [(&[(&str, &str)], &[(&str, &str)], Vec<String>); 4] = [
+            (
+                &[("BETTER_AUTH_SECRET", "rotated")],
+                &[],
+                expect(&["Deployment/frontend", "Deployment/backend"]),
+            ),
+            (
+                &[("OPENAI_API_KEY", "sk-new")],
+                &[],
+                expect(&["Deployment/backend", "Deployment/ai-agent"]),
+            ),
+            (
+                &[],
+                &[("LLM_MODEL", "other-model")],
+                expect(&["Deployment/backend", "Deployment/ai-agent"]),
+            ),
+            (
+                &[("POSTGRES_PASSWORD", "new-pw")],
+                &[],
+                expect(&["Deployment/postgres"]),
+            ),
+        ];
+        for (extra, settings, want) in cases {
+            let mut got = rolled(&base, &render_with(&root, profile, extra, settings));
+            got.sort();
+            assert_eq!(got, want, "{profile}: {extra:?} {settings:?}");
+        }
+    }
+}
+
+#[test]
+fn every_workload_is_hardened_and_fenced_by_its_network_policy() {
+    let (_dir, root) = support::todo_app();
+    // ../design/stack.md: who may call whom.
+    let callers = |c: &str| -> &[&str] {
+        match c {
+            "backend" => &["frontend", "ai-agent", "ingress-nginx"],
+            "mcp-server" => &["backend", "ai-agent"],
+            "ai-agent" => &["backend"],
+            "postgres" => &["backend", "mcp-server", "ai-agent"],
+            "redis" => &["backend"],
+            _ => &[],
+        }
+    };
+    for profile in PROFILES {
+        let manifests = render_profile(&root, profile);
+        let workloads: Vec<&Manifest> = manifests
+            .iter()
+            .filter(|m| matches!(m.kind(), "Deployment" | "StatefulSet"))
+            .collect();
+        assert!(workloads.len() >= 2, "{profile}");
+        let present: Vec<&str> = workloads.iter().map(|m| m.name()).collect();
+        for w in &workloads {
+            let pod = &w.object["spec"]["template"]["spec"];
+            let uid = pod["securityContext"]["runAsUser"].as_u64().unwrap();
+            assert!(uid >= 10_000, "{profile} {}: uid {uid}", w.id());
+            assert!(pod["securityContext"]["runAsGroup"].as_u64().unwrap() >= 10_000);
+            for c in pod["containers"].as_array().unwrap() {
+                assert!(c["securityContext"]
+                    .get("runAsUser")
+                    .is_none_or(|u| u.as_u64().unwrap() >= 10_000));
+                assert_eq!(
+                    c["securityContext"]["readOnlyRootFilesystem"],
+                    true,
+                    "{profile} {}",
+                    w.id()
+                );
+            }
+            if matches!(w.name(), "postgres" | "redis") {
+                assert_eq!(
+                    pod["securityContext"]["fsGroup"].as_u64(),
+                    Some(uid),
+                    "{profile} {}",
+                    w.id()
+                );
+            }
+            if w.name() == "postgres" {
+                let mounts: Vec<&str> = pod["containers"][0]["volumeMounts"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .map(|m| m["mountPath"].as_str().unwrap())
+                    .collect();
+                for dir in ["/var/lib/postgresql/data", "/var/run/postgresql", "/tmp"] {
+                    assert!(
+                        mounts.contains(&dir),
+                        "{profile}: postgres writes {dir}: {mounts:?}"
+                    );
+                }
+            }
+            let policy = manifests
+                .iter()
+                .find(|m| m.kind() == "NetworkPolicy" && m.name() == w.name())
+                .unwrap_or_else(|| panic!("{profile}: no NetworkPolicy for {}", w.id()));
+            let spec = &policy.object["spec"];
+            assert_eq!(
+                spec["podSelector"]["matchLabels"],
+                w.object["spec"]["selector"]["matchLabels"]
+            );
+            assert_eq!(spec["policyTypes"], serde_json::json!(["Ingress"]));
+            if w.name() == "frontend" {
+                assert_eq!(
+                    spec["ingress"],
+                    serde_json::json!([{}]),
+                    "{profile}: frontend from anywhere"
+                );
+                continue;
+            }
+            let mut admitted: Vec<String> = spec["ingress"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .flat_map(|r| r["from"].as_array().cloned().unwrap_or_default())
+                .map(|peer| {
+                    let name = peer["podSelector"]["matchLabels"]["app.kubernetes.io/name"]
+                        .as_str()
+                        .unwrap()
+                        .to_string();
+                    if peer.get("namespaceSelector").is_none() {
+                        assert_eq!(
+                            peer["podSelector"]["matchLabels"]["app.kubernetes.io/instance"],
+                            "todo-app"
+                        );
+                    }
+                    name
+                })
+                .collect();
+            admitted.sort();
+            let mut want: Vec<String> = callers(w.name())
+                .iter()
+                .filter(|c| **c == "ingress-nginx" || present.contains(c))
+                .map(|c| c.to_string())
+                .collect();
+            want.sort();
+            assert_eq!(admitted, want, "{profile} {}", w.id());
+        }
+        let policies = manifests
+            .iter()
+            .filter(|m| m.kind() == "NetworkPolicy")
+            .count();
+        assert_eq!(
+            policies,
+            workloads.len(),
+            "{profile}: one policy per workload"
+        );
+    }
 }

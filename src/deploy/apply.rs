@@ -14,7 +14,7 @@ use super::render::{Manifest, Stage};
 use super::values::{owner, Ownership, MANAGER};
 
 /// The kinds todo-dev manages: (kind, group, version, plural, namespaced, stage).
-const KINDS: [(&str, &str, &str, &str, bool, Stage); 10] = [
+const KINDS: [(&str, &str, &str, &str, bool, Stage); 11] = [
     ("Namespace", "", "v1", "namespaces", false, Stage::Namespace),
     ("ConfigMap", "", "v1", "configmaps", true, Stage::Config),
     ("Secret", "", "v1", "secrets", true, Stage::Config),
@@ -23,6 +23,14 @@ const KINDS: [(&str, &str, &str, &str, bool, Stage); 10] = [
         "",
         "v1",
         "persistentvolumeclaims",
+        true,
+        Stage::Config,
+    ),
+    (
+        "NetworkPolicy",
+        "networking.k8s.io",
+        "v1",
+        "networkpolicies",
         true,
         Stage::Config,
     ),

@@ -77,6 +77,32 @@ pub fn export(
     }
     let mut values = serde_json::Map::new();
     values.insert("namespace".into(), json!(project.namespace));
+    let file_name = |i: usize, m: &Manifest| {
+        format!(
+            "templates/{:02}-{}-{}.yaml",
+            i,
+            m.kind().to_lowercase(),
+            m.name()
+        )
+    };
+    // As charts do: a workload's checksum is the sha256 of the rendered config templates.
+    let config_files: Vec<String> = manifests
+        .iter()
+        .enumerate()
+        .filter(|(_, m)| matches!(m.kind(), "ConfigMap" | "Secret"))
+        .map(|(i, m)| file_name(i, m))
+        .collect();
+    let checksum_expr = format!(
+        "{{{{ print {} | sha256sum | quote }}}}",
+        config_files
+            .iter()
+            .map(|f| format!(
+                "(include (print $.Template.BasePath \"/{}\") .)",
+                f.trim_start_matches("templates/")
+            ))
+            .collect::<Vec<_>>()
+            .join(" ")
+    );
     let mut files: BTreeMap<String, String> = BTreeMap::new();
     for (i, m) in manifests.iter().enumerate() {
         let mut obj = m.object.clone();
@@ -103,6 +129,11 @@ pub fn export(
                     lift.mark(format!("\"{{{{ .Values.{key}.image.repository }}}}:{{{{ .Values.{key}.image.tag }}}}\""));
             }
             values.insert(key, entry);
+            if let Some(sum) =
+                obj.pointer_mut("/spec/template/metadata/annotations/checksum~1config")
+            {
+                *sum = lift.mark(checksum_expr.clone());
+            }
         }
         let mut preamble = String::new();
         if m.kind() == "Secret" {
@@ -118,13 +149,7 @@ pub fn export(
         }
         let yaml =
             serde_saphyr::to_string(&obj).map_err(|e| HelmError::Yaml(m.id(), e.to_string()))?;
-        let name = format!(
-            "templates/{:02}-{}-{}.yaml",
-            i,
-            m.kind().to_lowercase(),
-            m.name()
-        );
-        files.insert(name, format!("{preamble}{}", lift.finish(yaml)));
+        files.insert(file_name(i, m), format!("{preamble}{}", lift.finish(yaml)));
     }
     files.insert("Chart.yaml".into(), chart_yaml(project));
     let values_text = serde_saphyr::to_string(&Value::Object(values))

@@ -79,6 +79,10 @@ fn plan(input: &RenderInput) -> Vec<(&'static str, Option<String>)> {
         };
         files.push((file, Some(s.name.to_string())));
     }
+    let workloads: Vec<String> = files.iter().filter_map(|(_, svc)| svc.clone()).collect();
+    for w in workloads {
+        files.push(("networkpolicy.yaml", Some(w)));
+    }
     if p.access.ingress_host.is_some() && p.service(ServiceName::Frontend).is_some() {
         files.push(("ingress.yaml", None));
     }
@@ -140,7 +144,11 @@ fn stage_of(object: &Value) -> Stage {
     match (kind, component) {
         ("Namespace", _) => Stage::Namespace,
         ("Ingress" | "HorizontalPodAutoscaler" | "PodDisruptionBudget", _) => Stage::Frontends,
-        ("ConfigMap" | "Secret" | "PersistentVolumeClaim" | "ServiceAccount", _) => Stage::Config,
+        // Policies before the pods they guard.
+        (
+            "ConfigMap" | "Secret" | "PersistentVolumeClaim" | "ServiceAccount" | "NetworkPolicy",
+            _,
+        ) => Stage::Config,
         (_, "postgres" | "redis") => Stage::Databases,
         (_, "backend" | "mcp-server" | "ai-agent") => Stage::Backends,
         _ => Stage::Frontends,
@@ -242,6 +250,7 @@ fn check_type(file: &str, doc: &Value) -> Result<(), RenderError> {
         "Deployment" => parse::<apps::Deployment>(doc),
         "StatefulSet" => parse::<apps::StatefulSet>(doc),
         "Ingress" => parse::<net::Ingress>(doc),
+        "NetworkPolicy" => parse::<net::NetworkPolicy>(doc),
         "HorizontalPodAutoscaler" => parse::<autoscaling::HorizontalPodAutoscaler>(doc),
         "PodDisruptionBudget" => parse::<policy::PodDisruptionBudget>(doc),
         other => Err(format!("todo-dev does not manage kind `{other}`")),

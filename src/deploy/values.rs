@@ -107,8 +107,125 @@ fn resources(component: &str) -> Value {
     json!({"requests": {"cpu": req_cpu, "memory": req_mem}, "limits": {"cpu": lim_cpu, "memory": lim_mem}})
 }
 
+/// The ConfigMap and Secret keys each workload reads (../design/stack.md):
+/// it gets exactly these as environment variables, and a checksum of their
+/// values, so a changed value rolls exactly the workloads that read it.
+fn reads(component: &str) -> (&'static [&'static str], &'static [&'static str]) {
+    const LLM: [&str; 6] = [
+        "LLM_BASE_URL",
+        "LLM_MODEL",
+        "MCP_SERVER_URL",
+        "MCP_TRANSPORT",
+        "DATABASE_MODE",
+        "DATABASE_HOST",
+    ];
+    match component {
+        "frontend" => (&["BACKEND_URL"], &["BETTER_AUTH_SECRET"]),
+        "backend" => (
+            &[
+                "LLM_BASE_URL",
+                "LLM_MODEL",
+                "MCP_SERVER_URL",
+                "MCP_TRANSPORT",
+                "AGENT_URL",
+                "REDIS_URL",
+                "DATABASE_MODE",
+                "DATABASE_HOST",
+            ],
+            &["DATABASE_URL", "BETTER_AUTH_SECRET", "OPENAI_API_KEY"],
+        ),
+        "mcp-server" => (&["DATABASE_MODE", "DATABASE_HOST"], &["DATABASE_URL"]),
+        "ai-agent" => (&LLM, &["DATABASE_URL", "OPENAI_API_KEY"]),
+        "postgres" => (&[], &["POSTGRES_PASSWORD"]),
+        _ => (&[], &[]),
+    }
+}
+
+/// A workload's environment from the ConfigMap and Secret (only the keys
+/// they hold), then its plain `env` values; and the checksum of the values
+/// it reads (None when it reads none). The checksum is a keyed hash, so
+/// the annotation says nothing about a secret's value.
+fn wiring(
+    component: &str,
+    config: &Value,
+    secrets: &BTreeMap<String, SecretValue>,
+    plain: &BTreeMap<String, String>,
+) -> (Vec<Value>, Option<String>) {
+    let (config_keys, secret_keys) = reads(component);
+    let mut env = Vec::new();
+    let mut hasher = blake3::Hasher::new_derive_key("todo-dev checksum/config v1");
+    let mut read_any = false;
+    for key in config_keys {
+        if let Some(v) = config[*key].as_str() {
+            env.push(json!({"name": key, "valueFrom": {"configMapKeyRef": {"name": "todo-config", "key": key}}}));
+            hasher.update(format!("config\0{key}\0{}\0", v.len()).as_bytes());
+            hasher.update(v.as_bytes());
+            read_any = true;
+        }
+    }
+    for key in secret_keys {
+        if let Some(v) = secrets.get(*key) {
+            env.push(json!({"name": key, "valueFrom": {"secretKeyRef": {"name": "todo-secrets", "key": key}}}));
+            hasher.update(format!("secret\0{key}\0{}\0", v.expose().len()).as_bytes());
+            hasher.update(v.expose().as_bytes());
+            read_any = true;
+        }
+    }
+    env.extend(plain.iter().map(|(k, v)| json!({"name": k, "value": v})));
+    let checksum = read_any.then(|| hasher.finalize().to_hex()[..32].to_string());
+    (env, checksum)
+}
+
+/// Who may call each workload (../design/stack.md): the components whose
+/// pods it admits, and whether the ingress controller or anyone at all may.
+fn callers(component: &str) -> (&'static [&'static str], bool, bool) {
+    match component {
+        "frontend" => (&[], true, true),
+        "backend" => (&["frontend", "ai-agent"], true, false),
+        "mcp-server" => (&["backend", "ai-agent"], false, false),
+        "ai-agent" => (&["backend"], false, false),
+        "postgres" => (&["backend", "mcp-server", "ai-agent"], false, false),
+        "redis" => (&["backend"], false, false),
+        _ => (&[], false, false),
+    }
+}
+
+/// The `ingress` rules of a workload's NetworkPolicy.
+fn network_policy(p: &Project, component: &str, present: &[&str]) -> Value {
+    let (from, ingress_controller, anyone) = callers(component);
+    if anyone {
+        // An empty rule admits every source: users through a NodePort, the ingress controller.
+        return json!([{}]);
+    }
+    let mut peers: Vec<Value> = from
+        .iter()
+        .filter(|c| present.contains(c))
+        .map(|c| json!({"podSelector": {"matchLabels": selector(p, c)}}))
+        .collect();
+    if ingress_controller {
+        // minikube's ingress addon runs in namespace ingress-nginx.
+        peers.push(json!({
+            "namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "ingress-nginx"}},
+            "podSelector": {"matchLabels": {"app.kubernetes.io/name": "ingress-nginx"}},
+        }));
+    }
+    if peers.is_empty() {
+        // No caller in this profile: admit nothing.
+        return json!([]);
+    }
+    json!([{"from": peers}])
+}
+
 pub fn build(input: &RenderInput) -> Value {
     let p = input.project;
+    let config = config(input);
+    let mut present: Vec<&str> = p.services.iter().map(|s| s.name.as_str()).collect();
+    if p.database == DatabaseMode::InCluster {
+        present.push("postgres");
+    }
+    if p.redis {
+        present.push("redis");
+    }
     let autoscaled = |n: ServiceName| {
         p.autoscaling
             .as_ref()
@@ -126,11 +243,7 @@ pub fn build(input: &RenderInput) -> Value {
             (true, ServiceType::NodePort, Some(port)) => json!(port),
             _ => Value::Null,
         };
-        let env: Vec<Value> = s
-            .env
-            .iter()
-            .map(|(k, v)| json!({"name": k, "value": v}))
-            .collect();
+        let (env, checksum) = wiring(name, &config, input.secrets, &s.env);
         let image = input.images.get(&s.name);
         let strategy = match &p.rolling_update {
             Some(r) => {
@@ -151,6 +264,8 @@ pub fn build(input: &RenderInput) -> Value {
                 "resources": resources(name),
                 "runAsUser": image.map_or(DEFAULT_UID, ImageRef::uid),
                 "env": if env.is_empty() { Value::Null } else { Value::Array(env) },
+                "annotations": checksum.map(|c| json!({"checksum/config": c})),
+                "ingressFrom": network_policy(p, name, &present),
                 "strategy": strategy,
                 "serviceType": service_type,
                 "nodePort": node_port,
@@ -158,9 +273,14 @@ pub fn build(input: &RenderInput) -> Value {
         );
     }
     for (name, image) in [("postgres", POSTGRES_IMAGE), ("redis", REDIS_IMAGE)] {
+        let (_, checksum) = wiring(name, &config, input.secrets, &BTreeMap::new());
         services.insert(
             name.to_string(),
-            json!({"name": name, "image": image, "labels": labels(p, name), "selector": selector(p, name), "resources": resources(name)}),
+            json!({"name": name, "image": image, "labels": labels(p, name), "selector": selector(p, name), "resources": resources(name),
+                   // Upstream images that run under any uid; fsGroup makes their volume writable.
+                   "runAsUser": DEFAULT_UID,
+                   "annotations": checksum.map(|c| json!({"checksum/config": c})),
+                   "ingressFrom": network_policy(p, name, &present)}),
         );
     }
     let b64 = base64::engine::general_purpose::STANDARD;
@@ -179,7 +299,7 @@ pub fn build(input: &RenderInput) -> Value {
             "ingress": labels(p, "ingress"),
         },
         "services": services,
-        "config": config(input),
+        "config": config,
         "secrets": secrets,
         "access": {"host": p.access.ingress_host},
         "autoscaling": p.autoscaling.as_ref().map(|a| json!({
@@ -214,6 +334,10 @@ fn config(input: &RenderInput) -> Value {
         // Without the mcp-server service the backend runs MCP as a stdio subprocess.
         None => c.insert("MCP_TRANSPORT", "stdio".to_string()),
     };
+    // With the ai-agent service the backend's chat calls it; else the agent runs in the backend.
+    if let Some(agent) = p.service(ServiceName::AiAgent) {
+        c.insert("AGENT_URL", format!("http://ai-agent:{}", agent.port));
+    }
     if p.redis {
         c.insert("REDIS_URL", "redis://redis:6379/0".to_string());
     }

@@ -436,6 +436,14 @@ const RESOURCES: &[Resource] = &[
         &["ing"],
     ),
     grouped(
+        "networkpolicies",
+        "networkpolicy",
+        "networking.k8s.io",
+        "v1",
+        "NetworkPolicy",
+        &["netpol"],
+    ),
+    grouped(
         "horizontalpodautoscalers",
         "horizontalpodautoscaler",
         "autoscaling",
