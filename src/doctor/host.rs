@@ -7,16 +7,8 @@ use crate::host::{self, gib};
 use crate::project::Project;
 use crate::watch;
 
-pub async fn checks(project: &Project, needs: &Needs) -> Vec<Check> {
-    let project = project.clone();
-    let needs = needs.clone();
-    // Reading /proc and walking the source tree block: keep them off the runtime.
-    tokio::task::spawn_blocking(move || blocking_checks(&project, &needs))
-        .await
-        .unwrap_or_default()
-}
-
-fn blocking_checks(project: &Project, needs: &Needs) -> Vec<Check> {
+/// CPUs, memory and disk. Blocking (reads /proc): doctor runs it off the runtime.
+pub fn checks(needs: &Needs) -> Vec<Check> {
     let facts = host::read(&host::minikube_home());
     let cpus = Check::new("host.cpus", "host CPUs", true);
     let cpus = if facts.cpus >= needs.cpus {
@@ -66,10 +58,11 @@ fn blocking_checks(project: &Project, needs: &Needs) -> Vec<Check> {
     }
     .with_data(json!({"freeBytes": facts.disk_free_bytes, "path": facts.disk_path, "neededBytes": needs.disk_bytes}));
 
-    vec![cpus, memory, disk, inotify(project)]
+    vec![cpus, memory, disk]
 }
 
-fn inotify(project: &Project) -> Check {
+/// The watches `watch` would need against the limit. Blocking (walks the tree).
+pub fn inotify(project: &Project) -> Check {
     let check = Check::new("host.inotify", "file watch limit", false);
     let roots = watch::watch_roots(project);
     let dirs = watch::count_watched_dirs(&roots);

@@ -6,7 +6,8 @@ use super::{Check, Status};
 use crate::cluster::context::{self, Locality};
 use crate::project::Project;
 
-pub async fn check(project: &Project) -> Check {
+/// Blocking (reads the kubeconfig): doctor runs it off the runtime.
+pub fn check(project: &Project) -> Check {
     let check = Check::new("kube.context", "kube context", false);
     let cluster = &project.cluster.name;
     let config = match kube::config::Kubeconfig::read() {

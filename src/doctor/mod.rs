@@ -129,6 +129,97 @@ pub struct Needs {
     pub cluster: String,
 }
 
+/// A group of checks run as one probe: named, so that a probe that panics
+/// or runs out of time is still a check in the report, never a gap in it.
+#[derive(Debug, Clone, Copy)]
+pub struct Probe {
+    pub id: &'static str,
+    pub title: &'static str,
+    pub required: bool,
+}
+
+const PROBES: [Probe; 7] = [
+    Probe {
+        id: "docker",
+        title: "Docker",
+        required: true,
+    },
+    Probe {
+        id: "minikube",
+        title: "Minikube",
+        required: true,
+    },
+    Probe {
+        id: "tools",
+        title: "kubectl, helm and AI tools",
+        required: false,
+    },
+    Probe {
+        id: "host",
+        title: "host CPUs, memory and disk",
+        required: true,
+    },
+    Probe {
+        id: "host.inotify",
+        title: "file watch limit",
+        required: false,
+    },
+    Probe {
+        id: "kube.context",
+        title: "kube context",
+        required: false,
+    },
+    Probe {
+        id: "project",
+        title: "project sources and secrets",
+        required: true,
+    },
+];
+
+/// How long a whole probe may take: its own deadline for each external call
+/// inside it, and room for a few of them.
+pub fn probe_deadline(deadline: Duration) -> Duration {
+    deadline * 2 + Duration::from_secs(1)
+}
+
+/// Runs `checks` on its own task under `limit`. A panic or a timeout becomes
+/// one failed check named after the probe.
+pub async fn guarded<F>(probe: Probe, limit: Duration, checks: F) -> Vec<Check>
+where
+    F: std::future::Future<Output = Vec<Check>> + Send + 'static,
+{
+    let failed = |detail: String, fix: String| {
+        vec![Check::new(probe.id, probe.title, probe.required).problem(Status::Fail, detail, fix)]
+    };
+    match tokio::time::timeout(limit, tokio::spawn(checks)).await {
+        Ok(Ok(found)) if !found.is_empty() => found,
+        Ok(Ok(_)) => failed(
+            "the probe found nothing to report".into(),
+            "run `todo-dev doctor -v` and report this as a bug".into(),
+        ),
+        Ok(Err(e)) => failed(
+            format!("the probe failed: {e}"),
+            "report this as a bug; the other checks still hold".into(),
+        ),
+        Err(_) => failed(
+            format!("took longer than {:.1} s", limit.as_secs_f64()),
+            format!(
+                "something it asks is slow or hung; rerun with a longer deadline (`todo-dev doctor --timeout {:.0}`)",
+                (limit.as_secs_f64() * 2.0).ceil()
+            ),
+        ),
+    }
+}
+
+/// Runs blocking work (file walks, kubeconfig reads) off the runtime, as a future.
+async fn blocking<T: Send + 'static>(f: impl FnOnce() -> T + Send + 'static) -> T {
+    match tokio::task::spawn_blocking(f).await {
+        Ok(v) => v,
+        // Re-raise on this task: `guarded` turns it into a failed check.
+        Err(e) => std::panic::resume_unwind(e.into_panic()),
+    }
+}
+
 pub async fn run(project: &Project, deadline: Duration) -> Report {
     let needs = Needs {
         cpus: project.cluster.cpus,
@@ -137,20 +228,50 @@ pub async fn run(project: &Project, deadline: Duration) -> Report {
         driver: project.cluster.driver.clone(),
         cluster: project.cluster.name.clone(),
     };
-    let (docker_checks, minikube_checks, tool_checks, host_checks, kube_check) = tokio::join!(
-        docker::checks(&needs, deadline),
-        minikube::checks(project, deadline),
-        tools::checks(deadline),
-        host::checks(project, &needs),
-        kube::check(project),
-    );
+    let limit = probe_deadline(deadline);
+    let [p_docker, p_minikube, p_tools, p_host, p_inotify, p_kube, p_project] = PROBES;
+    let (
+        docker_checks,
+        minikube_checks,
+        tool_checks,
+        host_checks,
+        inotify,
+        kube_check,
+        project_checks,
+    ) = {
+        let (n1, n2) = (needs.clone(), needs.clone());
+        let (pr1, pr2, pr3, pr4) = (
+            project.clone(),
+            project.clone(),
+            project.clone(),
+            project.clone(),
+        );
+        tokio::join!(
+            guarded(p_docker, limit, async move {
+                docker::checks(&n1, deadline).await
+            }),
+            guarded(p_minikube, limit, async move {
+                minikube::checks(&pr1, deadline).await
+            }),
+            guarded(p_tools, limit, tools::checks(deadline)),
+            guarded(p_host, limit, blocking(move || host::checks(&n2))),
+            guarded(
+                p_inotify,
+                limit,
+                blocking(move || vec![host::inotify(&pr2)])
+            ),
+            guarded(p_kube, limit, blocking(move || vec![kube::check(&pr3)])),
+            guarded(p_project, limit, blocking(move || project::checks(&pr4))),
+        )
+    };
     let mut checks = Vec::new();
     checks.extend(docker_checks);
     checks.extend(minikube_checks);
     checks.extend(tool_checks);
     checks.extend(host_checks);
-    checks.push(kube_check);
-    checks.extend(project::checks(project));
+    checks.extend(inotify);
+    checks.extend(kube_check);
+    checks.extend(project_checks);
     Report {
         schema_version: SCHEMA_VERSION,
         profile: project.profile.name.clone(),
@@ -158,5 +279,66 @@ pub async fn run(project: &Project, deadline: Duration) -> Report {
         ok: !checks.iter().any(Check::blocks),
         needs,
         checks,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const PROBE: Probe = Probe {
+        id: "docker",
+        title: "Docker",
+        required: true,
+    };
+
+    #[tokio::test]
+    async fn a_probe_that_panics_is_a_failed_check_with_its_name() {
+        let checks = guarded(PROBE, Duration::from_secs(5), async {
+            panic!("boom");
+        })
+        .await;
+        assert_eq!(checks.len(), 1);
+        assert_eq!(checks[0].id, "docker");
+        assert_eq!(checks[0].status, Status::Fail);
+        assert!(checks[0].detail.contains("failed"), "{}", checks[0].detail);
+        assert!(
+            checks[0].blocks(),
+            "a required probe that failed blocks `ready`"
+        );
+        let walked = guarded(
+            PROBE,
+            Duration::from_secs(5),
+            blocking(|| -> Vec<Check> { panic!("in a walk") }),
+        )
+        .await;
+        assert_eq!((walked.len(), walked[0].status), (1, Status::Fail));
+    }
+
+    #[tokio::test]
+    async fn a_probe_that_runs_out_of_time_says_how_long_it_had() {
+        let checks = guarded(PROBE, Duration::from_millis(50), async {
+            tokio::time::sleep(Duration::from_secs(30)).await;
+            vec![Check::new("docker.daemon", "Docker daemon", true)]
+        })
+        .await;
+        assert_eq!(checks.len(), 1);
+        assert_eq!((checks[0].id, checks[0].status), ("docker", Status::Fail));
+        assert!(
+            checks[0].detail.contains("took longer than 0.1 s"),
+            "{}",
+            checks[0].detail
+        );
+        assert!(checks[0]
+            .fix
+            .as_deref()
+            .unwrap_or_default()
+            .contains("--timeout"));
+    }
+
+    #[tokio::test]
+    async fn a_probe_that_reports_nothing_is_not_a_pass() {
+        let checks = guarded(PROBE, Duration::from_secs(5), async { Vec::new() }).await;
+        assert_eq!((checks.len(), checks[0].status), (1, Status::Fail));
     }
 }
