@@ -295,6 +295,9 @@ fn no_secret_value_in_any_output_without_show_secrets() {
     );
 }
 
+/// Secrets or settings laid over a render.
+type Pairs<'a> = &'a [(&'a str, &'a str)];
+
 /// `checksum/config` of each workload (`Kind/name`), None where it has none.
 fn checksums(manifests: &[Manifest]) -> BTreeMap<String, Option<String>> {
     manifests
@@ -348,7 +351,7 @@ fn a_changed_value_rolls_exactly_the_workloads_that_read_it() {
             v.sort();
             v
         };
-        let cases: [(&[(&str, &str)], &[(&str, &str)], Vec<String>); 4] = [
+        let cases: [(Pairs, Pairs, Vec<String>); 4] = [
             (
                 &[("BETTER_AUTH_SECRET", "rotated")],
                 &[],
