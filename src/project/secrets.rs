@@ -111,6 +111,11 @@ pub fn parse_dotenv(text: &str) -> BTreeMap<String, String> {
         let Some((k, v)) = line.split_once('=') else {
             continue;
         };
+        let k = k.trim();
+        // Not a variable name: a line no shell or compose file would read either.
+        if k.is_empty() || k.contains(char::is_whitespace) {
+            continue;
+        }
         let v = v.trim();
         let v = if let Some(q) = v.strip_prefix('"').and_then(|r| r.strip_suffix('"')) {
             q.replace("\\n", "\n").replace("\\\"", "\"")
@@ -120,7 +125,7 @@ pub fn parse_dotenv(text: &str) -> BTreeMap<String, String> {
             // An unquoted value ends at a ` #` comment.
             v.split(" #").next().unwrap_or("").trim().to_string()
         };
-        out.insert(k.trim().to_string(), v);
+        out.insert(k.to_string(), v);
     }
     out
 }
