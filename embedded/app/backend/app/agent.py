@@ -94,19 +94,26 @@ async def mcp_session(settings: Settings) -> AsyncIterator[ClientSession]:
 async def run_agent(settings: Settings, user_token: str, message: str,
                     history: list[dict[str, str]]) -> dict[str, Any]:
     """{"reply": str, "tool_calls": [...]} for one user message."""
+    model_error: AgentError | None = None
     try:
         async with mcp_session(settings) as session:
             tools = TodoTools(session, user_token)
-            if settings.openai_api_key:
-                reply = await llm_reply(settings, tools, message, history)
-            else:
-                reply = await offline_reply(tools, message)
-    except AgentError:
-        raise
+            try:
+                if settings.openai_api_key:
+                    reply = await llm_reply(settings, tools, message, history)
+                else:
+                    reply = await offline_reply(tools, message)
+            except AgentError as err:
+                # kept, not raised: raising through the MCP client's task groups wraps it
+                model_error = err
     except Exception as err:
+        while isinstance(err, BaseExceptionGroup) and len(err.exceptions) == 1:
+            err = err.exceptions[0]
         where = settings.mcp_server_url if settings.mcp_over_http else "the stdio MCP subprocess"
-        log.exception("MCP tool server failed")
+        log.error("MCP tool server failed: %r", err)
         raise AgentError(f"the task tools ({where}) failed: {err}") from err
+    if model_error is not None:
+        raise model_error
     return {"reply": reply, "tool_calls": tools.calls}
 
 
