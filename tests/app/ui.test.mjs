@@ -97,6 +97,7 @@ try {
     await page.fill("#auth-password", password);
     await page.click("#auth-submit");
     await page.locator("#who", { hasText: email }).waitFor();
+    expect(await page.locator("#auth-view").isHidden(), "the sign-in form still shows after signing up");
     expect(await page.locator("#tasks-empty").isVisible(), "a new account should show the empty list hint");
   });
 

@@ -106,7 +106,8 @@ def main(argv: list[str] | None = None) -> int:
     stdio = "--stdio" in argv or settings.mcp_transport == "stdio"
     server = build_server(settings)
     if stdio:
-        # spawned by the backend, which created the schema already
+        # spawned by the backend, which created the schema already; one log line per call is noise there
+        logging.getLogger("mcp").setLevel(logging.WARNING)
         server.run("stdio")
         return 0
     create_schema(server.todo_engine)
