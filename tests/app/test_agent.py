@@ -81,7 +81,7 @@ def test_offline_agent(http_mcp_client, message, extra, tools, expected, reply):
     c = http_mcp_client
     h = bearer(sign_up(c)["token"])
     ids = {}
-    for key, title in zip(["milk", "mum", "dog"], SEED):
+    for key, title in zip(["milk", "mum", "dog"], SEED, strict=True):
         ids[key] = c.post("/api/tasks", json={"title": title}, headers=h).json()["id"]
     for title in extra:
         c.post("/api/tasks", json={"title": title}, headers=h)

@@ -8,7 +8,6 @@ import sys
 from contextlib import asynccontextmanager
 
 import anyio
-import pytest
 from mcp import ClientSession, StdioServerParameters
 from mcp.client.stdio import stdio_client
 from mcp.client.streamable_http import streamable_http_client
