@@ -8,6 +8,7 @@ import shutil
 import subprocess
 import sys
 import threading
+import uuid
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import httpx
@@ -42,6 +43,10 @@ OFFLINE_CASES = [
      [("buy milk", True), ("call mum", False), ("walk the dog", False)], '"buy milk" as done'),
     ("I finished walk the dog", [], ["list_tasks", "complete_task"],
      [("buy milk", False), ("call mum", False), ("walk the dog", True)], '"walk the dog" as done'),
+    ("set task {milk} as complete", [], ["complete_task"],
+     [("buy milk", True), ("call mum", False), ("walk the dog", False)], '"buy milk" as done'),
+    ("I'm done with the dog", [], ["list_tasks", "complete_task"],
+     [("buy milk", False), ("call mum", False), ("walk the dog", True)], '"walk the dog" as done'),
     ("{mum} is done", [], ["complete_task"],
      [("buy milk", False), ("call mum", True), ("walk the dog", False)], '"call mum" as done'),
     ("delete the milk task", [], ["list_tasks", "delete_task"],
@@ -60,19 +65,33 @@ OFFLINE_CASES = [
     ("complete buy", ["buy bread"], ["list_tasks"],
      [("buy milk", False), ("call mum", False), ("walk the dog", False), ("buy bread", False)],
      "More than one task matches"),
+    ("reopen {milk}", [], ["update_task"],
+     [("buy milk", False), ("call mum", False), ("walk the dog", False)], '"buy milk" is open again'),
     ("hello", [], [], [("buy milk", False), ("call mum", False), ("walk the dog", False)], "add buy milk"),
     ("sing me a song", [], [], [("buy milk", False), ("call mum", False), ("walk the dog", False)],
      "didn't understand"),
 ]
 
 
-@pytest.fixture()
-def http_mcp_client(make_settings, mcp_http_server):
-    """The backend talking MCP over streamable HTTP to its own server process (profiles full/agents)."""
+@pytest.fixture(scope="module")
+def http_mcp_client(postgres):
+    """The backend talking MCP over streamable HTTP to its own server process (profiles full/agents);
+    shared by the table's rows, each of which signs up a new user."""
+    from app.config import load_settings
     from app.main import create_app
 
-    with TestClient(create_app(make_settings(MCP_SERVER_URL=mcp_http_server))) as c:
-        yield c
+    database_url = postgres.create_database("t_" + uuid.uuid4().hex[:12])
+    port = free_port()
+    mcp = Process([sys.executable, "-m", "app.mcp_server"],
+                  {"DATABASE_URL": database_url, "BETTER_AUTH_SECRET": SECRET, "PORT": str(port),
+                   "MCP_TRANSPORT": "", "MCP_SERVER_URL": ""}, port)
+    settings = load_settings({"DATABASE_URL": database_url, "BETTER_AUTH_SECRET": SECRET,
+                              "MCP_SERVER_URL": f"http://127.0.0.1:{port}/mcp"})
+    try:
+        with TestClient(create_app(settings)) as c:
+            yield c
+    finally:
+        mcp.stop()
 
 
 @pytest.mark.parametrize("message, extra, tools, expected, reply", OFFLINE_CASES,
