@@ -13,9 +13,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import httpx
 import pytest
-from fastapi.testclient import TestClient
-
 from conftest import SECRET, Process, bearer, free_port, sign_up
+from fastapi.testclient import TestClient
 
 SEED = ["buy milk", "call mum", "walk the dog"]
 
