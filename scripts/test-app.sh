@@ -32,7 +32,8 @@ mkdir -p "$STATE"
 STATE=$(cd "$STATE" && pwd)
 VENV=$STATE/app-venv
 NODE_DIR=$STATE/app-node
-PLAYWRIGHT_VERSION=1.65.1
+# the newest playwright-core that still runs on Debian 12's nodejs (18); later ones need Node 20
+PLAYWRIGHT_VERSION=1.60.0
 PYTHON_BASE=${TODO_DEV_TEST_PYTHON_IMAGE:-todo-dev-test/python:3.11}
 NGINX_BASE=${TODO_DEV_TEST_NGINX_IMAGE:-todo-dev-test/nginx:bookworm}
 IMAGE_PREFIX=todo-app-test
