@@ -11,6 +11,8 @@
 #   (shell lint) shellcheck on install.sh scripts/*.sh tests/support/bin/* .ci/run
 #                embedded/dockerfiles/*/*.sh
 #   (Dockerfile lint) hadolint on embedded/dockerfiles/*/Dockerfile
+#   scripts/test-app.sh: the reference app's own tests (pytest against a real
+#                Postgres, headless Chromium, its four images on the real dockerd)
 # Any dockerd it started is stopped on exit; a daemon it did not start is
 # never touched. Once the daemon answers, scripts/base-images.sh makes the
 # local stand-ins for the templates' base images in it (no registry here).
@@ -430,20 +432,20 @@ if ((setup_only)); then
     exit "$rc"
 fi
 
-banner "1/5 cargo fmt --all --check"
+banner "1/6 cargo fmt --all --check"
 cargo fmt --all --check
 
-banner "2/5 cargo clippy --all-targets --locked -- -D warnings"
+banner "2/6 cargo clippy --all-targets --locked -- -D warnings"
 cargo clippy --all-targets --locked -- -D warnings
 
-banner "3/5 cargo test --locked --all-targets $*"
+banner "3/6 cargo test --locked --all-targets $*"
 cargo test --locked --all-targets "$@"
 
 if [[ -z ${TODO_DEV_E2E_MINIKUBE:-} ]]; then
     log "skipped: the end-to-end suite against a real Minikube (tests/e2e_minikube.rs; set TODO_DEV_E2E_MINIKUBE=1 where Minikube runs)"
 fi
 
-banner "4/5 shellcheck"
+banner "4/6 shellcheck"
 shopt -s nullglob
 scripts=(install.sh .ci/run scripts/*.sh embedded/dockerfiles/*/*.sh)
 # tests/support/bin may also hold non-shell fakes: check the shell ones
@@ -456,8 +458,11 @@ existing=()
 for f in "${scripts[@]}"; do [[ -f $f ]] && existing+=("$f"); done
 shellcheck "${existing[@]}"
 
-banner "5/5 hadolint"
+banner "5/6 hadolint"
 ensure_hadolint
 "$HADOLINT" embedded/dockerfiles/*/Dockerfile
+
+banner "6/6 the reference app (scripts/test-app.sh: pytest on a real Postgres, headless Chromium, its images)"
+bash scripts/test-app.sh
 
 banner "all checks passed"

@@ -355,7 +355,12 @@ fn a_changed_value_rolls_exactly_the_workloads_that_read_it() {
             (
                 &[("BETTER_AUTH_SECRET", "rotated")],
                 &[],
-                expect(&["Deployment/frontend", "Deployment/backend"]),
+                expect(&[
+                    "Deployment/frontend",
+                    "Deployment/backend",
+                    "Deployment/mcp-server",
+                    "Deployment/ai-agent",
+                ]),
             ),
             (
                 &[("OPENAI_API_KEY", "sk-new")],

@@ -134,8 +134,15 @@ fn reads(component: &str) -> (&'static [&'static str], &'static [&'static str]) 
             ],
             &["DATABASE_URL", "BETTER_AUTH_SECRET", "OPENAI_API_KEY"],
         ),
-        "mcp-server" => (&["DATABASE_MODE", "DATABASE_HOST"], &["DATABASE_URL"]),
-        "ai-agent" => (&LLM, &["DATABASE_URL", "OPENAI_API_KEY"]),
+        // Both verify the user's token (signed with BETTER_AUTH_SECRET) themselves.
+        "mcp-server" => (
+            &["DATABASE_MODE", "DATABASE_HOST"],
+            &["DATABASE_URL", "BETTER_AUTH_SECRET"],
+        ),
+        "ai-agent" => (
+            &LLM,
+            &["DATABASE_URL", "BETTER_AUTH_SECRET", "OPENAI_API_KEY"],
+        ),
         "postgres" => (&[], &["POSTGRES_PASSWORD"]),
         _ => (&[], &[]),
     }
