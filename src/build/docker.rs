@@ -18,8 +18,12 @@ pub enum DockerError {
     BadHost(String),
     #[error("TLS is on (DOCKER_TLS_VERIFY) but {} is missing", .0.display())]
     MissingCert(PathBuf),
-    #[error("cannot reach the Docker daemon at {host}: {reason}")]
-    Unreachable { host: String, reason: String },
+    #[error("cannot reach the Docker daemon at {host}: {source}")]
+    Unreachable {
+        host: String,
+        #[source]
+        source: bollard::errors::Error,
+    },
     #[error("the Docker daemon at {host} did not answer within {:.1}s", .after.as_secs_f64())]
     TimedOut { host: String, after: Duration },
 }
@@ -63,9 +67,9 @@ impl DockerEndpoint {
     pub fn client(&self, request_timeout: Duration) -> Result<Docker, DockerError> {
         // bollard counts whole seconds: round up so the caller's deadline rules.
         let secs = request_timeout.as_secs_f64().ceil().max(1.0) as u64;
-        let unreachable = |e: bollard::errors::Error| DockerError::Unreachable {
+        let unreachable = |source: bollard::errors::Error| DockerError::Unreachable {
             host: self.host.clone(),
-            reason: e.to_string(),
+            source,
         };
         let h = self.host.as_str();
         if let Some(tls) = &self.tls {
@@ -118,9 +122,9 @@ pub async fn probe(
             host: host.clone(),
             after: deadline,
         },
-        e => DockerError::Unreachable {
+        source => DockerError::Unreachable {
             host: host.clone(),
-            reason: e.to_string(),
+            source,
         },
     };
     let work = async {

@@ -9,17 +9,22 @@ use super::context::{self, KubeContext, TargetError};
 #[derive(Debug, thiserror::Error)]
 pub enum ConnectError {
     #[error("cannot read the kubeconfig: {0}\n  help: `todo-dev up` starts Minikube, which writes it (KUBECONFIG or ~/.kube/config)")]
-    Kubeconfig(String),
+    Kubeconfig(#[source] kube::config::KubeconfigError),
     #[error(transparent)]
     Target(#[from] TargetError),
-    #[error("cannot use kube context `{context}`: {reason}")]
-    Client { context: String, reason: String },
-    #[error("the cluster of kube context `{context}` ({server}) does not answer: {reason}\n  help: is it running? `minikube status -p {cluster}`; `todo-dev up` starts it")]
+    #[error("cannot use kube context `{context}`: {source}")]
+    Client {
+        context: String,
+        #[source]
+        source: Box<dyn std::error::Error + Send + Sync>,
+    },
+    #[error("the cluster of kube context `{context}` ({server}) does not answer: {source}\n  help: is it running? `minikube status -p {cluster}`; `todo-dev up` starts it")]
     Unreachable {
         context: String,
         server: String,
         cluster: String,
-        reason: String,
+        #[source]
+        source: kube::Error,
     },
 }
 
@@ -29,19 +34,19 @@ pub async fn connect(
     explicit: Option<&str>,
     allow_remote: bool,
 ) -> Result<(kube::Client, KubeContext), ConnectError> {
-    let config = Kubeconfig::read().map_err(|e| ConnectError::Kubeconfig(e.to_string()))?;
+    let config = Kubeconfig::read().map_err(ConnectError::Kubeconfig)?;
     let target = context::choose_target(&config, cluster_name, explicit, allow_remote)?;
     let options = KubeConfigOptions {
         context: Some(target.name.clone()),
         ..Default::default()
     };
-    let fail = |reason: String| ConnectError::Client {
+    let fail = |source: Box<dyn std::error::Error + Send + Sync>| ConnectError::Client {
         context: target.name.clone(),
-        reason,
+        source,
     };
     let mut client_config = kube::Config::from_custom_kubeconfig(config, &options)
         .await
-        .map_err(|e| fail(e.to_string()))?;
+        .map_err(|e| fail(Box::new(e)))?;
     // A local cluster is reached directly: a proxy from HTTPS_PROXY would not
     // know 192.168.49.2 (and kube needs its http-proxy feature to use one).
     if matches!(target.locality, context::Locality::Local(_)) {
@@ -50,16 +55,16 @@ pub async fn connect(
     // A cluster that does not answer should fail fast, not hang the command.
     client_config.connect_timeout = Some(Duration::from_secs(5));
     client_config.read_timeout = Some(Duration::from_secs(30));
-    let client = kube::Client::try_from(client_config).map_err(|e| fail(e.to_string()))?;
+    let client = kube::Client::try_from(client_config).map_err(|e| fail(Box::new(e)))?;
     // One cheap request, so a stopped cluster is named as such, not as a failed apply.
     client
         .apiserver_version()
         .await
-        .map_err(|e| ConnectError::Unreachable {
+        .map_err(|source| ConnectError::Unreachable {
             context: target.name.clone(),
             server: target.server.clone().unwrap_or_default(),
             cluster: cluster_name.to_string(),
-            reason: e.to_string(),
+            source,
         })?;
     Ok((client, target))
 }

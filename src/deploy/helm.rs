@@ -21,7 +21,7 @@ pub enum HelmError {
         source: std::io::Error,
     },
     #[error("cannot serialise {0}: {1}")]
-    Yaml(String, String),
+    Yaml(String, #[source] serde_saphyr::ser::Error),
 }
 
 /// `mcp-server` -> `mcpServer`: Helm value keys must be identifiers.
@@ -147,13 +147,12 @@ pub fn export(
             }
             values.insert("secrets".into(), Value::Object(secrets));
         }
-        let yaml =
-            serde_saphyr::to_string(&obj).map_err(|e| HelmError::Yaml(m.id(), e.to_string()))?;
+        let yaml = serde_saphyr::to_string(&obj).map_err(|e| HelmError::Yaml(m.id(), e))?;
         files.insert(file_name(i, m), format!("{preamble}{}", lift.finish(yaml)));
     }
     files.insert("Chart.yaml".into(), chart_yaml(project));
     let values_text = serde_saphyr::to_string(&Value::Object(values))
-        .map_err(|e| HelmError::Yaml("values".into(), e.to_string()))?;
+        .map_err(|e| HelmError::Yaml("values".into(), e))?;
     files.insert(
         "values.yaml".into(),
         format!("# Defaults equal `todo-dev render --profile {}`.\n# Secret values are never written here: pass them with --set secrets.NAME=... (empty = generated or required).\n{values_text}", project.profile.name),

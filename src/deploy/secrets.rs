@@ -12,7 +12,8 @@ pub enum SecretsError {
     #[error("profile `{profile}` uses an external database and DATABASE_URL is not set\n  help: add DATABASE_URL=postgresql://USER:PASSWORD@HOST/DB to {env_file} (or export it), or use --set database=in-cluster")]
     NoDatabaseUrl { profile: String, env_file: String },
     #[error("cannot generate a secret: {0}")]
-    Random(String),
+    // getrandom 0.3 implements std::error::Error only with its `std` feature.
+    Random(getrandom::Error),
 }
 
 /// Resolves every key of `todo-secrets`. `existing` is what the cluster's
@@ -60,6 +61,6 @@ pub fn resolve(
 /// 32 random bytes as hex.
 fn generate() -> Result<String, SecretsError> {
     let mut bytes = [0u8; 32];
-    getrandom::fill(&mut bytes).map_err(|e| SecretsError::Random(e.to_string()))?;
+    getrandom::fill(&mut bytes).map_err(SecretsError::Random)?;
     Ok(bytes.iter().map(|b| format!("{b:02x}")).collect())
 }
