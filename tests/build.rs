@@ -362,6 +362,18 @@ fn warns_about_what_should_not_be_in_a_context() {
     );
     std::fs::remove_file(&ignore).unwrap();
 
+    // The planner refuses, so every caller does: `context` as well as `build`.
+    let out = sb
+        .todo_dev(dir.path(), &["context", "backend", "--size"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("the context holds `.env`"),
+        "{}",
+        stderr(&out)
+    );
+    std::fs::write(&ignore, ".env\n").unwrap();
     let ctx = stdout(
         &sb.todo_dev(dir.path(), &["context", "backend", "--size"])
             .output()
@@ -369,14 +381,43 @@ fn warns_about_what_should_not_be_in_a_context() {
     );
     assert!(ctx.contains("4 files"), "{ctx}");
     assert!(ctx.lines().any(|l| l.trim_end().ends_with(" app")), "{ctx}");
-    assert!(ctx.contains("add `.env`"), "{ctx}");
+    assert!(ctx.contains("add `.venv`"), "{ctx}");
+
+    // `.env.*` too, but not the committed templates.
     std::fs::write(&ignore, ".venv\n.env\n").unwrap();
+    std::fs::write(dir.path().join("backend/app/.env.local"), "X=1").unwrap();
+    let out = build(&sb, dir.path(), &host, &[]);
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("`app/.env.local`") && stderr(&out).contains("add `**/.env.local`"),
+        "{}",
+        stderr(&out)
+    );
+    std::fs::remove_file(dir.path().join("backend/app/.env.local")).unwrap();
+    std::fs::write(dir.path().join("backend/.env.example"), "X=").unwrap();
     let list = stdout(
         &sb.todo_dev(dir.path(), &["context", "backend", "--list"])
             .output()
             .unwrap(),
     );
-    assert_eq!(list, ".dockerignore\nDockerfile\napp/main.py\n");
+    assert_eq!(
+        list,
+        ".dockerignore\n.env.example\nDockerfile\napp/main.py\n"
+    );
+
+    // A built-in template is sent inside the context: --list shows it.
+    std::fs::remove_file(dir.path().join("backend/Dockerfile")).unwrap();
+    std::fs::write(dir.path().join("backend/requirements.txt"), "fastapi\n").unwrap();
+    let list = stdout(
+        &sb.todo_dev(dir.path(), &["context", "backend", "--list"])
+            .output()
+            .unwrap(),
+    );
+    assert!(
+        list.lines().any(|l| l == ".todo-dev/template/Dockerfile")
+            && list.lines().any(|l| l == "requirements.txt"),
+        "{list}"
+    );
 }
 
 #[test]
