@@ -31,6 +31,7 @@ fn main() -> ExitCode {
             Command::Render(args) => commands::render::run(&cli.global, args, &out),
             Command::Deploy(args) => commands::deploy::run(&cli.global, args, &out).await,
             Command::Down(args) => commands::down::run(&cli.global, args, &out).await,
+            Command::Watch(args) => commands::watch::run(&cli.global, args, &out).await,
             Command::Export(cmd) => commands::export::run(&cli.global, cmd, &out),
             Command::Profiles => commands::profiles::run(&cli.global, &out),
             Command::Config => commands::config::run(&cli.global, &out),
@@ -56,6 +57,7 @@ fn exit_code(e: &anyhow::Error) -> u8 {
     use todo_dev::deploy::plan::PlanError;
     let usage = e.is::<project::ConfigError>()
         || e.is::<UsageError>()
+        || e.is::<todo_dev::watch::ScopeError>()
         || matches!(e.downcast_ref::<PlanError>(), Some(PlanError::Secrets(_)))
         || matches!(
             e.downcast_ref::<ConnectError>(),

@@ -11,6 +11,7 @@ pub mod export;
 pub mod profiles;
 pub mod render;
 pub mod up;
+pub mod watch;
 
 use crate::cli::GlobalArgs;
 use crate::project::{self, LoadOptions, Project};
