@@ -425,6 +425,27 @@ fn ignored_and_dockerignored_paths_change_nothing() {
 }
 
 #[test]
+fn a_changed_dockerignore_applies_its_new_rules_at_once() {
+    let (_dir, mut run) = started("", &TWO);
+    // secrets/ is no longer ignored: its file is sent now, and watched.
+    std::fs::write(run.path("backend/.dockerignore"), "*.log\n").unwrap();
+    assert_eq!(
+        run.next_change(),
+        change(
+            "backend",
+            "rebuild",
+            &["backend/.dockerignore", "backend/secrets/key.txt"]
+        )
+    );
+    std::fs::write(run.path("backend/secrets/key.txt"), "k2\n").unwrap();
+    assert_eq!(
+        run.next_change(),
+        change("backend", "rebuild", &["backend/secrets/key.txt"])
+    );
+    assert_eq!(run.settle(), vec![]);
+}
+
+#[test]
 fn without_dry_run_watch_says_it_needs_the_pipeline() {
     let (_dir, root) = project("");
     let sb = Sandbox::new(&[]);

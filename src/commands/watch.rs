@@ -53,16 +53,19 @@ pub async fn watch_with(
         Err(WatchError::Scope(e)) => return Err(e.into()),
         Err(e) => return Err(e.into()),
     };
-    executor.ready(&watcher.ready);
     let interrupted = tokio::signal::ctrl_c();
     tokio::pin!(interrupted);
-    loop {
+    // The handler is installed on first poll: before saying "ready", so a
+    // Ctrl-C right after it still stops cleanly.
+    let mut stopping = futures::FutureExt::now_or_never(&mut interrupted).is_some();
+    executor.ready(&watcher.ready);
+    while !stopping {
         tokio::select! {
-            _ = &mut interrupted => break,
+            _ = &mut interrupted => stopping = true,
             event = rx.recv() => match event {
                 Some(WatchEvent::Change(set)) => executor.change(set),
                 Some(other) => executor.notice(&other),
-                None => break,
+                None => stopping = true,
             },
         }
     }

@@ -212,6 +212,7 @@ pub fn start(
         let _ = events.send(WatchEvent::Limit(n));
     }
     let mut state = Loop {
+        project: project.clone(),
         scope,
         snapshot,
         watches,
@@ -377,6 +378,7 @@ struct Window {
 }
 
 struct Loop {
+    project: Project,
     scope: WatchScope,
     snapshot: Snapshot,
     watches: Watches,
@@ -535,7 +537,27 @@ impl Loop {
                 w.touched.insert(root);
             }
         }
-        let changed = self.snapshot.refresh(&self.scope, &w.touched);
+        let mut changed = self.snapshot.refresh(&self.scope, &w.touched);
+        let rules_changed = self
+            .scope
+            .services
+            .iter()
+            .any(|s| changed.contains(&s.context.join(".dockerignore")));
+        // New .dockerignore rules: other files are sent, other directories
+        // need watches. A broken file keeps the old rules (the build says why).
+        if rules_changed {
+            if let Ok(scope) = WatchScope::new(&self.project) {
+                self.scope = scope;
+                let roots = self.scope.roots.clone();
+                for root in &roots {
+                    self.watch_new_dir(root, root);
+                }
+                changed.extend(
+                    self.snapshot
+                        .refresh(&self.scope, &roots.into_iter().collect()),
+                );
+            }
+        }
         if !w.rescan.is_empty() {
             let names = w.rescan.iter().copied().collect();
             if self.events.send(WatchEvent::Rescanned(names)).is_err() {
