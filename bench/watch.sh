@@ -47,11 +47,8 @@ for v in EDITS IDLE; do
 done
 DEBOUNCE_MS=100
 
-log() { printf '[bench] %s\n' "$*" >&2; }
-die() {
-    log "error: $*"
-    exit 1
-}
+# shellcheck source=SCRIPTDIR/lib.sh
+source "$repo_root/bench/lib.sh"
 
 case "${1:-}" in
     -h | --help)
@@ -63,24 +60,6 @@ esac
 # ---------------------------------------------------------------------------
 # The two binaries
 # ---------------------------------------------------------------------------
-ensure_todo_dev() {
-    if [[ -n ${TODO_DEV:-} ]]; then
-        [[ -x $TODO_DEV ]] || die "TODO_DEV=$TODO_DEV is not an executable"
-        return 0
-    fi
-    local target=${CARGO_TARGET_DIR:-$HOME/.cache/todo-dev-target}
-    local bin=$target/release/todo-dev newer=
-    if [[ -x $bin ]]; then
-        newer=$(cd "$repo_root" && find src embedded profiles Cargo.toml Cargo.lock \
-            -newer "$bin" -print -quit 2>/dev/null)
-    fi
-    if [[ ! -x $bin || -n $newer ]]; then
-        log "building the release binary (${newer:+$newer changed; }CARGO_TARGET_DIR=$target)"
-        (cd "$repo_root" && CARGO_TARGET_DIR=$target cargo build --release --locked >&2) ||
-            die "cargo build --release failed; fix it, or point TODO_DEV at a binary"
-    fi
-    TODO_DEV=$bin
-}
 
 ensure_watchexec() {
     if [[ -n ${WATCHEXEC:-} ]]; then
@@ -94,7 +73,7 @@ ensure_watchexec() {
     fi
 }
 
-ensure_todo_dev
+ensure_binary
 ensure_watchexec
 [[ -d /proc/self/fdinfo ]] || die "needs Linux /proc (CPU, RSS and inotify figures come from it)"
 CLK_TCK=$(getconf CLK_TCK)
