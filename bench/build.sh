@@ -43,11 +43,8 @@ RUNS=${BENCH_RUNS:-5}
     exit 2
 }
 
-log() { printf '[bench] %s\n' "$*" >&2; }
-die() {
-    log "error: $*"
-    exit 1
-}
+# shellcheck source=SCRIPTDIR/lib.sh
+source "$repo_root/bench/lib.sh"
 
 case "${1:-}" in
     -h | --help)
@@ -59,27 +56,6 @@ esac
 # ---------------------------------------------------------------------------
 # The binary and the daemon
 # ---------------------------------------------------------------------------
-ensure_binary() {
-    if [[ -n ${TODO_DEV:-} ]]; then
-        [[ -x $TODO_DEV ]] || die "TODO_DEV=$TODO_DEV is not an executable"
-        return 0
-    fi
-    local target=${CARGO_TARGET_DIR:-$HOME/.cache/todo-dev-target}
-    local bin=$target/release/todo-dev newer=
-    if [[ -x $bin ]]; then
-        # everything compiled into the binary, not just src/
-        newer=$(cd "$repo_root" && find src embedded profiles Cargo.toml Cargo.lock \
-            -newer "$bin" -print -quit 2>/dev/null)
-    fi
-    if [[ ! -x $bin || -n $newer ]]; then
-        log "building the release binary (${newer:+$newer changed; }CARGO_TARGET_DIR=$target)"
-        # --locked: never rewrite Cargo.lock from a benchmark
-        (cd "$repo_root" && CARGO_TARGET_DIR=$target cargo build --release --locked >&2) ||
-            die "cargo build --release failed; fix it, or point TODO_DEV at a binary"
-    fi
-    TODO_DEV=$bin
-}
-
 daemon_answers() { timeout 10 docker version --format '{{.Server.Version}}' >/dev/null 2>&1; }
 
 if [[ ${1:-} == --inner ]]; then

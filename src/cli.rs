@@ -56,6 +56,8 @@ pub enum Command {
     Deploy(DeployArgs),
     /// Remove what todo-dev created in the cluster (claims kept unless --purge)
     Down(DownArgs),
+    /// Watch the services' sources and say, per save, which service to sync or rebuild (--dry-run for now)
+    Watch(WatchArgs),
     /// Export the stack in another packaging format
     #[command(subcommand)]
     Export(ExportCommand),
@@ -168,4 +170,11 @@ pub struct UpArgs {
     /// Seconds to wait for each rollout
     #[arg(long, value_name = "SECS", default_value_t = 300)]
     pub timeout: u64,
+}
+
+#[derive(Debug, Args)]
+pub struct WatchArgs {
+    /// Only report each change set (service, sync or rebuild, paths); needs no cluster and no Docker
+    #[arg(long)]
+    pub dry_run: bool,
 }

@@ -34,6 +34,7 @@ fn help_lists_only_working_commands_and_the_global_flags() {
             "render",
             "deploy",
             "down",
+            "watch",
             "export",
             "profiles",
             "config",

@@ -90,6 +90,22 @@ pub struct InjectedFile {
     pub mode: u32,
 }
 
+/// The context's `.dockerignore` rules (none when it has no such file).
+pub fn read_dockerignore(context: &Path) -> Result<DockerIgnore, ContextError> {
+    let ignore_path = context.join(".dockerignore");
+    match std::fs::read_to_string(&ignore_path) {
+        Ok(text) => DockerIgnore::parse(&text).map_err(|source| ContextError::Ignore {
+            path: ignore_path,
+            source,
+        }),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(DockerIgnore::empty()),
+        Err(source) => Err(ContextError::Read {
+            path: ignore_path,
+            source,
+        }),
+    }
+}
+
 /// What one build sends: the filtered tree plus injected files.
 #[derive(Debug, Clone)]
 pub struct BuildContext {
@@ -102,20 +118,7 @@ impl BuildContext {
     /// Walks `root` with its `.dockerignore`. `always_send` are context-relative
     /// paths docker sends even when ignored (the Dockerfile, `.dockerignore`).
     pub fn scan(root: &Path, always_send: &[&str]) -> Result<BuildContext, ContextError> {
-        let ignore_path = root.join(".dockerignore");
-        let rules = match std::fs::read_to_string(&ignore_path) {
-            Ok(text) => DockerIgnore::parse(&text).map_err(|source| ContextError::Ignore {
-                path: ignore_path.clone(),
-                source,
-            })?,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => DockerIgnore::empty(),
-            Err(source) => {
-                return Err(ContextError::Read {
-                    path: ignore_path,
-                    source,
-                })
-            }
-        };
+        let rules = read_dockerignore(root)?;
         let entries = ignore::walk(root, &rules, always_send)
             .map_err(|source| ContextError::Walk {
                 root: root.to_path_buf(),

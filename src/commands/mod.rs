@@ -13,6 +13,7 @@ pub mod export;
 pub mod profiles;
 pub mod render;
 pub mod up;
+pub mod watch;
 
 use crate::cli::{GlobalArgs, TargetArgs};
 use crate::cluster::kube::ConnectError;

@@ -64,8 +64,16 @@ pub fn checks(needs: &Needs) -> Vec<Check> {
 /// The watches `watch` would need against the limit. Blocking (walks the tree).
 pub fn inotify(project: &Project) -> Check {
     let check = Check::new("host.inotify", "file watch limit", false);
-    let roots = watch::watch_roots(project);
-    let dirs = watch::count_watched_dirs(&roots);
+    let dirs = match watch::WatchScope::new(project) {
+        Ok(scope) => scope.directories().len() as u64,
+        Err(e) => {
+            return check.problem(
+                Status::Warning,
+                format!("cannot tell how many directories `watch` needs: {e}"),
+                "fix the file or setting named above",
+            )
+        }
+    };
     let Some(limit) = host::inotify_watch_limit() else {
         return check
             .ok(format!(
@@ -79,7 +87,7 @@ pub fn inotify(project: &Project) -> Check {
         check.problem(
             Status::Warning,
             format!("`todo-dev watch` needs {dirs} watches; the limit is {limit}"),
-            format!("raise it: `echo fs.inotify.max_user_watches={} | sudo tee /etc/sysctl.d/90-todo-dev.conf && sudo sysctl --system`", (dirs * 4).max(524288)),
+            format!("raise it: `echo fs.inotify.max_user_watches={} | sudo tee /etc/sysctl.d/90-todo-dev.conf && sudo sysctl --system`", watch::scope::suggested_watch_limit(dirs)),
         )
     } else {
         check.ok(format!("{dirs} directories to watch, limit {limit}"))

@@ -10,6 +10,9 @@ use super::schema::{Layer, ServiceLayer};
 use super::{values, yaml};
 
 pub const CONFIG_FILE: &str = "todo-dev.yaml";
+/// A change set never waits longer than this after its first event
+/// (`watch::coalesce::CAP`), so a longer debounce could never be quiet.
+pub const MAX_DEBOUNCE_MS: u64 = 2000;
 const DEFAULTS: &str = include_str!("../../embedded/project.default.yaml");
 
 /// What the command line says about the project.
@@ -245,6 +248,23 @@ fn resolve(
         }
         _ => None,
     };
+    let debounce = layer
+        .watch
+        .clone()
+        .and_then(|w| w.debounce)
+        .ok_or_else(|| missing("watch.debounce"))?;
+    if debounce.ms > MAX_DEBOUNCE_MS {
+        return Err(merged_rule(
+            format!(
+                "watch.debounce is {}, above the {MAX_DEBOUNCE_MS}ms cap on a change set's wait",
+                debounce.text
+            ),
+            "set watch.debounce to 2s or less (default 100ms)",
+        ));
+    }
+    let watch = WatchSettings {
+        debounce: std::time::Duration::from_millis(debounce.ms),
+    };
     let rolling_update = layer.rolling_update.clone().map(|r| RollingUpdate {
         max_unavailable: r.max_unavailable.unwrap_or(0),
         max_surge: r.max_surge.unwrap_or(1),
@@ -265,6 +285,7 @@ fn resolve(
         autoscaling,
         rolling_update,
         services,
+        watch,
         merged,
     })
 }

@@ -92,6 +92,12 @@ pub struct RollingUpdate {
 }
 
 #[derive(Debug, Clone, PartialEq)]
+pub struct WatchSettings {
+    /// Quiet time after the last event before a change set is decided.
+    pub debounce: std::time::Duration,
+}
+
+#[derive(Debug, Clone, PartialEq)]
 pub struct Service {
     pub name: ServiceName,
     pub context: PathBuf,
@@ -123,6 +129,7 @@ pub struct Project {
     pub rolling_update: Option<RollingUpdate>,
     /// The enabled services, in stack order.
     pub services: Vec<Service>,
+    pub watch: WatchSettings,
     /// The merged layers, for `todo-dev config` (secrets not yet redacted).
     pub merged: serde_json::Value,
 }

@@ -34,6 +34,86 @@ pub struct Layer {
     pub rolling_update: Option<RollingUpdateLayer>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub services: Option<ServicesLayer>,
+    /// How `todo-dev watch` turns file events into change sets.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub watch: Option<WatchLayer>,
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct WatchLayer {
+    /// Quiet time after the last file event before a change set is decided.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub debounce: Option<Millis>,
+}
+
+/// A duration as the user wrote it (`100ms`, `0.5s`, `1s`, or a bare number
+/// of milliseconds) and its value in milliseconds.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Millis {
+    pub ms: u64,
+    pub text: String,
+}
+
+impl Millis {
+    pub fn parse(text: &str) -> Result<Millis, String> {
+        let t = text.trim();
+        let bad = || format!("`{text}` is not a duration: write e.g. 100ms, 0.5s or 250 (ms)");
+        let split = t
+            .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+            .unwrap_or(t.len());
+        let (number, unit) = t.split_at(split);
+        let n: f64 = number.parse().map_err(|_| bad())?;
+        let ms = match unit.trim().to_ascii_lowercase().as_str() {
+            "" | "ms" => n,
+            "s" => n * 1000.0,
+            _ => {
+                return Err(format!(
+                    "`{text}` has an unknown unit `{unit}`: use ms or s (e.g. 100ms)"
+                ))
+            }
+        };
+        if !ms.is_finite() || ms < 0.0 || ms.fract() != 0.0 {
+            return Err(bad());
+        }
+        Ok(Millis {
+            ms: ms as u64,
+            text: t.to_string(),
+        })
+    }
+}
+
+impl Serialize for Millis {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&self.text)
+    }
+}
+
+impl<'de> Deserialize<'de> for Millis {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct Visitor;
+        impl serde::de::Visitor<'_> for Visitor {
+            type Value = Millis;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("a duration such as 100ms, 0.5s or 250 (ms)")
+            }
+            fn visit_u64<E: serde::de::Error>(self, v: u64) -> Result<Millis, E> {
+                Ok(Millis {
+                    ms: v,
+                    text: format!("{v}ms"),
+                })
+            }
+            fn visit_i64<E: serde::de::Error>(self, v: i64) -> Result<Millis, E> {
+                u64::try_from(v)
+                    .map_err(|_| E::custom(format!("a duration cannot be negative ({v})")))
+                    .and_then(|v| self.visit_u64(v))
+            }
+            fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<Millis, E> {
+                Millis::parse(v).map_err(E::custom)
+            }
+        }
+        d.deserialize_any(Visitor)
+    }
 }
 
 /// The stack's buildable services, by name; a fixed set because the embedded

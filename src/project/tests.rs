@@ -3,7 +3,7 @@
 use std::path::Path;
 
 use super::model::{ProfileSource, ServiceName, ServiceType};
-use super::schema::{DatabaseMode, Quantity};
+use super::schema::{DatabaseMode, Millis, Quantity};
 use super::{check_sources, load, ConfigError, LoadOptions, Project};
 
 /// A project directory with the reference app's folders and these files.
@@ -416,4 +416,40 @@ fn sizes() {
     for bad in ["", "lots", "4 parsecs", "-1g"] {
         assert!(Quantity::parse(bad).is_err(), "{bad}");
     }
+}
+
+#[test]
+fn durations() {
+    for (text, ms) in [
+        ("100ms", 100),
+        ("0.5s", 500),
+        ("2s", 2000),
+        ("250", 250),
+        ("0", 0),
+    ] {
+        assert_eq!(Millis::parse(text).map(|d| d.ms), Ok(ms), "{text}");
+    }
+    for bad in ["", "soon", "10 min", "-5ms", "0.5ms"] {
+        assert!(Millis::parse(bad).is_err(), "{bad}");
+    }
+}
+
+#[test]
+fn watch_debounce_defaults_to_100ms_and_is_capped() {
+    let dir = project(&[]);
+    let p = load_in(dir.path(), None, &[]).unwrap();
+    assert_eq!(p.watch.debounce, std::time::Duration::from_millis(100));
+    let p = load_in(dir.path(), None, &["watch.debounce=250ms"]).unwrap();
+    assert_eq!(p.watch.debounce, std::time::Duration::from_millis(250));
+    let err = err_in(dir.path(), None, &["watch.debounce=5s"]);
+    assert!(
+        err.contains("watch.debounce is 5s") && err.contains("2s or less"),
+        "{err}"
+    );
+    let dir = project(&[("todo-dev.yaml", "watch:\n  debounce: soon\n")]);
+    let err = err_in(dir.path(), None, &[]);
+    assert!(
+        err.contains("todo-dev.yaml:2") && err.contains("`soon` is not a duration"),
+        "{err}"
+    );
 }
