@@ -71,7 +71,8 @@ pub struct ContextWarning {
 /// A file added to the context by todo-dev, with its bytes.
 #[derive(Debug, Clone)]
 pub struct InjectedFile {
-    /// Path inside the context, under INJECTED_DIR.
+    /// Path inside the context: under INJECTED_DIR, or at the root for an
+    /// outside Dockerfile and the `.dockerignore` that names it (as the docker CLI sends them).
     pub rel_path: String,
     pub contents: Vec<u8>,
     pub mode: u32,
@@ -89,7 +90,17 @@ impl BuildContext {
     /// Walks `root` with its `.dockerignore`. `always_send` are context-relative
     /// paths docker sends even when ignored (the Dockerfile, `.dockerignore`).
     pub fn scan(root: &Path, always_send: &[&str]) -> Result<BuildContext, ContextError> {
-        let ignore_path = root.join(".dockerignore");
+        BuildContext::scan_with_rules(root, &root.join(".dockerignore"), always_send)
+    }
+
+    /// Walks `root` filtered by the rules in `ignore_path` (a missing file
+    /// means no rules): the context's `.dockerignore`, or a Dockerfile's own.
+    pub fn scan_with_rules(
+        root: &Path,
+        ignore_path: &Path,
+        always_send: &[&str],
+    ) -> Result<BuildContext, ContextError> {
+        let ignore_path = ignore_path.to_path_buf();
         let rules = match std::fs::read_to_string(&ignore_path) {
             Ok(text) => DockerIgnore::parse(&text).map_err(|source| ContextError::Ignore {
                 path: ignore_path.clone(),

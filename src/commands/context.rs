@@ -6,16 +6,15 @@ use serde_json::json;
 use super::{load_project, Outcome};
 use crate::build::context::BuildContext;
 use crate::build::ignore::EntryKind;
-use crate::build::template::{self, DockerfileSource};
+use crate::build::image;
 use crate::cli::{ContextArgs, GlobalArgs};
 use crate::project::model::ServiceName;
 use crate::ui::Output;
 use crate::UsageError;
 
 pub fn run(global: &GlobalArgs, args: &ContextArgs, out: &Output) -> anyhow::Result<Outcome> {
-    let (root, dockerfile) = resolve(global, &args.target)?;
-    let always = [dockerfile.as_str(), ".dockerignore"];
-    let ctx = BuildContext::scan(&root, &always)?;
+    let ctx = resolve(global, &args.target)?;
+    let root = ctx.root.clone();
     let files: Vec<(&str, u64)> = ctx
         .entries
         .iter()
@@ -79,19 +78,21 @@ pub fn run(global: &GlobalArgs, args: &ContextArgs, out: &Output) -> anyhow::Res
     Ok(Outcome::Success)
 }
 
-/// A service name gives its context and Dockerfile; anything else is a directory.
-fn resolve(global: &GlobalArgs, target: &str) -> anyhow::Result<(PathBuf, String)> {
+/// A service name gives the context its build sends (same Dockerfile and
+/// ignore rules as `build`); anything else is a directory.
+fn resolve(global: &GlobalArgs, target: &str) -> anyhow::Result<BuildContext> {
     if let Some(name) = ServiceName::parse(target) {
         let project = load_project(global)?;
         if let Some(service) = project.service(name) {
-            let dockerfile = match template::choose(service) {
-                Ok(DockerfileSource::File(p)) => p
-                    .strip_prefix(&service.context)
-                    .map(|r| r.to_string_lossy().replace('\\', "/"))
-                    .unwrap_or_else(|_| "Dockerfile".into()),
-                _ => "Dockerfile".into(),
+            return match image::prepare(service) {
+                Ok(prepared) => Ok(prepared.context),
+                // No Dockerfile yet: still show what the context holds.
+                Err(image::BuildError::Dockerfile(_)) => Ok(BuildContext::scan(
+                    &service.context,
+                    &["Dockerfile", ".dockerignore"],
+                )?),
+                Err(e) => Err(e.into()),
             };
-            return Ok((service.context.clone(), dockerfile));
         }
     }
     let dir = PathBuf::from(target);
@@ -101,7 +102,7 @@ fn resolve(global: &GlobalArgs, target: &str) -> anyhow::Result<(PathBuf, String
         ))
         .into());
     }
-    Ok((dir, "Dockerfile".into()))
+    Ok(BuildContext::scan(&dir, &["Dockerfile", ".dockerignore"])?)
 }
 
 /// Bytes under each directory (recursively), biggest first; "." is the root.
