@@ -1,0 +1,327 @@
+"""The chat agent: talks to the MCP tool server and answers in plain language.
+
+With OPENAI_API_KEY it asks an OpenAI-compatible chat-completions API
+(LLM_BASE_URL, LLM_MODEL) and runs the tool calls the model makes; without it
+the offline agent below reads plain requests itself. Both act only through
+the MCP tools, over streamable HTTP (MCP_SERVER_URL) or a stdio subprocess.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import re
+import sys
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Any, AsyncIterator
+
+import httpx
+from mcp import ClientSession, StdioServerParameters
+from mcp.client.stdio import stdio_client
+from mcp.client.streamable_http import streamable_http_client
+
+from .config import Settings
+
+log = logging.getLogger("todo.agent")
+PACKAGE_ROOT = Path(__file__).resolve().parent.parent
+MAX_LLM_ROUNDS = 6
+
+
+class AgentError(RuntimeError):
+    """The agent could not answer (model API or tool server unreachable); the message says which."""
+
+
+class TodoTools:
+    """One MCP session on behalf of one user: fills in the user's token and records every call."""
+
+    def __init__(self, session: ClientSession, user_token: str):
+        self._session = session
+        self._user_token = user_token
+        self.calls: list[dict[str, Any]] = []
+
+    async def schemas(self) -> list[dict[str, Any]]:
+        """The tools as OpenAI function definitions, without the token the model must not see."""
+        listed = await self._session.list_tools()
+        out = []
+        for tool in listed.tools:
+            params = json.loads(json.dumps(tool.inputSchema))
+            params.get("properties", {}).pop("user_token", None)
+            if "required" in params:
+                params["required"] = [r for r in params["required"] if r != "user_token"]
+            out.append({"type": "function", "function": {
+                "name": tool.name, "description": tool.description or "", "parameters": params}})
+        return out
+
+    async def call(self, tool: str, arguments: dict[str, Any]) -> Any:
+        """The tool's result, or {"error": message} when the tool refused (e.g. no such task)."""
+        arguments = {k: v for k, v in arguments.items() if k != "user_token"}
+        result = await self._session.call_tool(tool, {**arguments, "user_token": self._user_token})
+        text = " ".join(c.text for c in result.content if getattr(c, "type", "") == "text")
+        if result.isError:
+            value: Any = {"error": re.sub(r"^Error executing tool \w+: ", "", text) or "tool failed"}
+        elif result.structuredContent is not None:
+            value = result.structuredContent
+        else:
+            try:
+                value = json.loads(text)
+            except ValueError:
+                value = text
+        self.calls.append({"tool": tool, "arguments": arguments, "result": value})
+        return value
+
+
+@asynccontextmanager
+async def mcp_session(settings: Settings) -> AsyncIterator[ClientSession]:
+    if settings.mcp_over_http:
+        async with streamable_http_client(settings.mcp_server_url) as (read, write, _):
+            async with ClientSession(read, write) as session:
+                await session.initialize()
+                yield session
+        return
+    env = dict(os.environ)
+    env.update(DATABASE_URL=settings.database_url, BETTER_AUTH_SECRET=settings.auth_secret,
+               MCP_TRANSPORT="stdio", PYTHONPATH=str(PACKAGE_ROOT))
+    params = StdioServerParameters(command=sys.executable, args=["-m", "app.mcp_server", "--stdio"],
+                                   env=env, cwd=str(PACKAGE_ROOT))
+    async with stdio_client(params) as (read, write):
+        async with ClientSession(read, write) as session:
+            await session.initialize()
+            yield session
+
+
+async def run_agent(settings: Settings, user_token: str, message: str,
+                    history: list[dict[str, str]]) -> dict[str, Any]:
+    """{"reply": str, "tool_calls": [...]} for one user message."""
+    try:
+        async with mcp_session(settings) as session:
+            tools = TodoTools(session, user_token)
+            if settings.openai_api_key:
+                reply = await llm_reply(settings, tools, message, history)
+            else:
+                reply = await offline_reply(tools, message)
+    except AgentError:
+        raise
+    except Exception as err:
+        where = settings.mcp_server_url if settings.mcp_over_http else "the stdio MCP subprocess"
+        log.exception("MCP tool server failed")
+        raise AgentError(f"the task tools ({where}) failed: {err}") from err
+    return {"reply": reply, "tool_calls": tools.calls}
+
+
+# ---------------------------------------------------------------------------
+# OpenAI-compatible tool-calling loop
+# ---------------------------------------------------------------------------
+SYSTEM_PROMPT = (
+    "You are a friendly assistant that manages the user's todo list with the tools you have. "
+    "Use the tools for every change and to look tasks up (list_tasks gives ids); never invent ids. "
+    "Answer briefly in plain language and confirm what you changed."
+)
+
+
+async def llm_reply(settings: Settings, tools: TodoTools, message: str,
+                    history: list[dict[str, str]]) -> str:
+    schemas = await tools.schemas()
+    messages: list[dict[str, Any]] = [{"role": "system", "content": SYSTEM_PROMPT}]
+    messages += [{"role": m["role"], "content": m["content"]} for m in history]
+    messages.append({"role": "user", "content": message})
+    url = f"{settings.llm_base_url}/chat/completions"
+    headers = {"Authorization": f"Bearer {settings.openai_api_key}"}
+    async with httpx.AsyncClient(timeout=60) as client:
+        for _ in range(MAX_LLM_ROUNDS):
+            body = {"model": settings.llm_model, "messages": messages, "tools": schemas, "tool_choice": "auto"}
+            try:
+                resp = await client.post(url, json=body, headers=headers)
+            except httpx.HTTPError as err:
+                raise AgentError(f"LLM API at {settings.llm_base_url} unreachable: {err}") from err
+            if resp.status_code != 200:
+                raise AgentError(f"LLM API at {settings.llm_base_url} answered {resp.status_code}: "
+                                 f"{resp.text[:300]}")
+            try:
+                choice = resp.json()["choices"][0]["message"]
+            except (ValueError, KeyError, IndexError) as err:
+                raise AgentError(f"LLM API at {settings.llm_base_url} sent no choices: {resp.text[:300]}") from err
+            calls = choice.get("tool_calls") or []
+            if not calls:
+                return (choice.get("content") or "").strip() or "Done."
+            messages.append({"role": "assistant", "content": choice.get("content"), "tool_calls": calls})
+            for call in calls:
+                fn = call.get("function", {})
+                try:
+                    args = json.loads(fn.get("arguments") or "{}")
+                except ValueError:
+                    args = None
+                if not isinstance(args, dict):
+                    result: Any = {"error": "arguments were not a JSON object"}
+                else:
+                    result = await tools.call(fn.get("name", ""), args)
+                messages.append({"role": "tool", "tool_call_id": call.get("id", ""),
+                                 "content": json.dumps(result)})
+    return "I made several changes but could not finish; please look at your list."
+
+
+# ---------------------------------------------------------------------------
+# Offline agent: plain requests, no model
+# ---------------------------------------------------------------------------
+HELP = ('I can manage your list: try "add buy milk", "what\'s on my list", "complete 3", '
+        '"delete the milk task" or "rename 2 to call mum".')
+
+_POLITE = re.compile(r"^(?:(?:hey|hi|ok|okay|please|pls|can you|could you|would you|will you|"
+                     r"i want to|i'd like to|i would like to|go ahead and|now)\b[\s,]*)+")
+_LIST = re.compile(r"\b(?:list|lists|tasks?|todos?|to-?dos?|to do)\b|\bwhat(?:'s| is| do i| have i)\b|\bshow\b")
+_ADD = re.compile(r"^(?:add|create|new|put|remember to|remind me to|i need to|i have to|note)\b[\s:]*(.*)$")
+_COMPLETE = re.compile(r"^(?:complete|completed|finish|finished|done with|mark|check off|check|tick off|tick|"
+                       r"i finished|i completed|i did)\b\s*(.*)$")
+_DONE_SUFFIX = re.compile(r"^(.*?)\s+(?:is|are)\s+(?:done|finished|complete|completed)$")
+_DELETE = re.compile(r"^(?:delete|remove|drop|erase|cancel|get rid of|forget|forget about)\b\s*(.*)$")
+_RENAME = re.compile(r"^(?:rename|change|update|edit|retitle)\b\s*(.*?)\s+(?:to|into|as)\s+(.+)$")
+_REOPEN = re.compile(r"^(?:reopen|uncomplete|undo|unmark|uncheck)\b\s*(.*)$")
+_ORDINALS = {"first": 0, "second": 1, "third": 2, "fourth": 3, "fifth": 4, "last": -1}
+
+
+def _normalise(message: str) -> str:
+    text = message.strip().lower()
+    text = re.sub(r"[\u2018\u2019]", "'", text)
+    text = re.sub(r"[.!?]+$", "", text).strip()
+    return _POLITE.sub("", text).strip()
+
+
+def _strip_quotes(text: str) -> str:
+    text = text.strip()
+    if len(text) >= 2 and text[0] == text[-1] and text[0] in "'\"":
+        return text[1:-1].strip()
+    return text
+
+
+def _title_to_add(rest: str, original: str) -> str:
+    # keep the user's capitals: find the same words in the original message
+    start = original.lower().find(rest) if rest else -1
+    title = original.strip()[start:start + len(rest)] if start >= 0 else rest
+    title = re.sub(r"^(?:a |an |the )?(?:new )?(?:task|todo|to-do|item|reminder)\b\s*(?:to |called |named |:)?\s*",
+                   "", title, flags=re.I)
+    title = re.sub(r"\s+(?:to|on|onto) (?:my|the) (?:todo |to-do |task )?(?:list|tasks)$", "", title, flags=re.I)
+    return _strip_quotes(title.strip(" :"))
+
+
+def _target_text(rest: str) -> str:
+    text = re.sub(r"\s+(?:as )?(?:done|complete|completed|finished)$", "", rest.strip())
+    text = re.sub(r"^(?:the |my |task |item |number |no\.? |#)+", "", text)
+    text = re.sub(r"\s+(?:task|item|todo|one)$", "", text)
+    text = re.sub(r"\s+(?:from|off|on) (?:my|the) (?:todo |to-do )?(?:list|tasks)$", "", text)
+    return _strip_quotes(text.strip())
+
+
+async def _find(tools: TodoTools, target: str, prefer_pending: bool) -> tuple[dict | None, str | None]:
+    """The task `target` names (an id, an ordinal or words of its title), or a reply saying why not."""
+    if re.fullmatch(r"\d+", target):
+        return {"id": int(target)}, None
+    listed = await tools.call("list_tasks", {"status": "all"})
+    tasks = listed.get("tasks", []) if isinstance(listed, dict) else []
+    if not tasks:
+        return None, "Your list is empty, so there is nothing to change."
+    if target in _ORDINALS:
+        index = _ORDINALS[target]
+        if index >= len(tasks):
+            return None, f"You only have {len(tasks)} task{'s' if len(tasks) != 1 else ''}."
+        return tasks[index], None
+    words = [w for w in re.findall(r"[\w']+", target) if w not in ("the", "a", "an", "my")]
+    if not words:
+        return None, f"Which task? {HELP}"
+    matches = [t for t in tasks if all(w in t["title"].lower() for w in words)]
+    if len(matches) > 1 and prefer_pending:
+        pending = [t for t in matches if not t["completed"]]
+        matches = pending or matches
+    if not matches:
+        return None, f'I couldn\'t find a task matching "{target}" on your list.'
+    if len(matches) > 1:
+        options = ", ".join(f'{t["id"]}: "{t["title"]}"' for t in matches)
+        return None, f'More than one task matches "{target}" ({options}). Which one? Give me its number.'
+    return matches[0], None
+
+
+def _failed(result: Any) -> str | None:
+    return result.get("error") if isinstance(result, dict) and "error" in result else None
+
+
+def _not_found_reply(task_id: int, error: str) -> str:
+    if "not found" in error:
+        return f"I couldn't find task {task_id} on your list."
+    return f"That didn't work: {error}."
+
+
+def _describe(tasks: list[dict], status: str) -> str:
+    if not tasks:
+        return {"pending": "Nothing left to do: no pending tasks.",
+                "completed": "You haven't completed any tasks yet."}.get(status, "Your list is empty.")
+    label = {"pending": "pending task", "completed": "completed task"}.get(status, "task")
+    lines = [f'- {t["id"]}: {t["title"]}' + (" (done)" if t["completed"] and status == "all" else "")
+             for t in tasks]
+    plural = "s" if len(tasks) != 1 else ""
+    return f"You have {len(tasks)} {label}{plural}:\n" + "\n".join(lines)
+
+
+async def offline_reply(tools: TodoTools, message: str) -> str:
+    text = _normalise(message)
+    if not text or re.fullmatch(r"(?:hi|hello|hey|help|\?)+", text):
+        return HELP
+
+    if m := _RENAME.match(text):
+        target, title = _target_text(m.group(1)), _title_to_add(m.group(2), message)
+        task, why = await _find(tools, target, prefer_pending=False)
+        if task is None:
+            return why or HELP
+        result = await tools.call("update_task", {"task_id": task["id"], "title": title})
+        if err := _failed(result):
+            return _not_found_reply(task["id"], err)
+        return f'Renamed task {result["id"]} to "{result["title"]}".'
+
+    if m := _DELETE.match(text):
+        task, why = await _find(tools, _target_text(m.group(1)), prefer_pending=False)
+        if task is None:
+            return why or HELP
+        result = await tools.call("delete_task", {"task_id": task["id"]})
+        if err := _failed(result):
+            return _not_found_reply(task["id"], err)
+        return f'Deleted task {result["id"]} "{result["title"]}".'
+
+    if m := _REOPEN.match(text):
+        task, why = await _find(tools, _target_text(m.group(1)), prefer_pending=False)
+        if task is None:
+            return why or HELP
+        result = await tools.call("update_task", {"task_id": task["id"], "completed": False})
+        if err := _failed(result):
+            return _not_found_reply(task["id"], err)
+        return f'Task {result["id"]} "{result["title"]}" is open again.'
+
+    m = _COMPLETE.match(text) or _DONE_SUFFIX.match(text)
+    if m:
+        task, why = await _find(tools, _target_text(m.group(1)), prefer_pending=True)
+        if task is None:
+            return why or HELP
+        result = await tools.call("complete_task", {"task_id": task["id"]})
+        if err := _failed(result):
+            return _not_found_reply(task["id"], err)
+        return f'Marked task {result["id"]} "{result["title"]}" as done.'
+
+    if (m := _ADD.match(text)) and m.group(1).strip():
+        title = _title_to_add(m.group(1).strip(), message)
+        if not title:
+            return 'What should the task say? For example "add buy milk".'
+        result = await tools.call("add_task", {"title": title})
+        if err := _failed(result):
+            return f"I couldn't add that: {err}."
+        return f'Added "{result["title"]}" to your list (task {result["id"]}).'
+
+    if _LIST.search(text):
+        status = "all"
+        if re.search(r"\b(?:pending|open|left|remaining|undone|unfinished|outstanding|not done)\b", text):
+            status = "pending"
+        elif re.search(r"\b(?:done|completed|finished)\b", text):
+            status = "completed"
+        result = await tools.call("list_tasks", {"status": status})
+        if err := _failed(result):
+            return f"I couldn't read your list: {err}."
+        return _describe(result.get("tasks", []), status)
+
+    return f"Sorry, I didn't understand that. {HELP}"

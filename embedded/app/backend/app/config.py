@@ -1,0 +1,80 @@
+"""Settings read from the environment, checked once at start-up."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+
+
+class ConfigError(RuntimeError):
+    """A missing or malformed environment variable; the message says which and how to fix it."""
+
+
+def database_url_for_sqlalchemy(url: str) -> str:
+    """Map the URL forms hosts hand out (postgres://, postgresql://) to the psycopg 3 driver."""
+    url = url.strip()
+    for prefix in ("postgres://", "postgresql://", "postgresql+psycopg2://", "postgresql+psycopg://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg://" + url[len(prefix):]
+    raise ConfigError(
+        "DATABASE_URL must be a PostgreSQL URL such as "
+        "postgresql://user:password@host:5432/dbname (got a URL with another scheme)"
+    )
+
+
+@dataclass(frozen=True)
+class Settings:
+    database_url: str
+    auth_secret: str
+    openai_api_key: str | None = None
+    llm_base_url: str = "https://api.openai.com/v1"
+    llm_model: str = "gpt-4o-mini"
+    mcp_server_url: str | None = None
+    mcp_transport: str = "auto"
+    agent_url: str | None = None
+    redis_url: str | None = None
+    port: int = 8000
+
+    @property
+    def mcp_over_http(self) -> bool:
+        return bool(self.mcp_server_url) and self.mcp_transport != "stdio"
+
+
+def _optional(env: dict[str, str], name: str) -> str | None:
+    value = env.get(name, "").strip()
+    return value or None
+
+
+def load_settings(env: dict[str, str] | None = None, default_port: int = 8000) -> Settings:
+    env = dict(os.environ if env is None else env)
+    missing = [n for n in ("DATABASE_URL", "BETTER_AUTH_SECRET") if not _optional(env, n)]
+    if missing:
+        raise ConfigError(
+            f"{' and '.join(missing)} not set: put it in the project's .env "
+            "(see .env.example), e.g. BETTER_AUTH_SECRET=$(openssl rand -hex 32)"
+        )
+    secret = env["BETTER_AUTH_SECRET"].strip()
+    if len(secret) < 32:
+        raise ConfigError("BETTER_AUTH_SECRET is shorter than 32 characters: use e.g. `openssl rand -hex 32`")
+    transport = (_optional(env, "MCP_TRANSPORT") or "auto").lower()
+    if transport not in ("auto", "http", "stdio"):
+        raise ConfigError(f"MCP_TRANSPORT={transport}: use http, stdio or leave it unset")
+    if transport == "http" and not _optional(env, "MCP_SERVER_URL"):
+        raise ConfigError("MCP_TRANSPORT=http needs MCP_SERVER_URL, e.g. http://mcp-server:8001/mcp")
+    port_text = _optional(env, "PORT") or str(default_port)
+    try:
+        port = int(port_text)
+    except ValueError as err:
+        raise ConfigError(f"PORT={port_text} is not a port number") from err
+    return Settings(
+        database_url=database_url_for_sqlalchemy(env["DATABASE_URL"]),
+        auth_secret=secret,
+        openai_api_key=_optional(env, "OPENAI_API_KEY"),
+        llm_base_url=(_optional(env, "LLM_BASE_URL") or "https://api.openai.com/v1").rstrip("/"),
+        llm_model=_optional(env, "LLM_MODEL") or "gpt-4o-mini",
+        mcp_server_url=_optional(env, "MCP_SERVER_URL"),
+        mcp_transport=transport,
+        agent_url=(_optional(env, "AGENT_URL") or "").rstrip("/") or None,
+        redis_url=_optional(env, "REDIS_URL"),
+        port=port,
+    )

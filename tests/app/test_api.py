@@ -1,0 +1,193 @@
+"""The REST contract: auth, tasks per user, conversations, health and readiness."""
+
+from __future__ import annotations
+
+import jwt
+import pytest
+from fastapi.testclient import TestClient
+
+from conftest import SECRET, Postgres, bearer, sign_up
+
+
+def test_sign_up_returns_token_and_user(client):
+    body = sign_up(client, email="Ada@Example.com", name="Ada")
+    assert body["user"]["email"] == "ada@example.com"
+    assert body["user"]["name"] == "Ada"
+    assert isinstance(body["user"]["id"], int)
+    claims = jwt.decode(body["token"], SECRET, algorithms=["HS256"], issuer="todo-backend")
+    assert claims["sub"] == str(body["user"]["id"])
+    me = client.get("/api/me", headers=bearer(body["token"]))
+    assert me.status_code == 200
+    assert me.json() == body["user"]
+
+
+def test_sign_up_without_name_gives_null(client):
+    resp = client.post("/api/auth/sign-up", json={"email": "n@example.com", "password": "long enough"})
+    assert resp.status_code == 201
+    assert resp.json()["user"]["name"] is None
+
+
+def test_duplicate_email_is_409(client):
+    sign_up(client, email="dup@example.com")
+    resp = client.post("/api/auth/sign-up", json={"email": "DUP@example.com", "password": "another one"})
+    assert resp.status_code == 409
+
+
+@pytest.mark.parametrize("body", [
+    {"email": "not-an-email", "password": "long enough"},
+    {"email": "a@example.com", "password": "short"},
+    {"password": "long enough"},
+    {"email": "a@example.com"},
+])
+def test_bad_sign_up_is_422(client, body):
+    assert client.post("/api/auth/sign-up", json=body).status_code == 422
+
+
+def test_sign_in(client):
+    user = sign_up(client, email="in@example.com", password="pa55word!")["user"]
+    ok = client.post("/api/auth/sign-in", json={"email": "in@example.com", "password": "pa55word!"})
+    assert ok.status_code == 200
+    assert ok.json()["user"] == user
+    assert client.get("/api/me", headers=bearer(ok.json()["token"])).json()["id"] == user["id"]
+    wrong = client.post("/api/auth/sign-in", json={"email": "in@example.com", "password": "pa55word?"})
+    assert wrong.status_code == 401
+    nobody = client.post("/api/auth/sign-in", json={"email": "no@example.com", "password": "pa55word!"})
+    assert nobody.status_code == 401
+
+
+def test_password_is_stored_hashed(client, database_url):
+    import psycopg
+
+    sign_up(client, email="hash@example.com", password="plain text pw")
+    with psycopg.connect(database_url) as conn:
+        stored = conn.execute("SELECT password_hash FROM users WHERE email='hash@example.com'").fetchone()[0]
+    assert "plain text pw" not in stored
+    assert stored.startswith("scrypt$")
+
+
+@pytest.mark.parametrize("path", ["/api/me", "/api/tasks", "/api/conversations"])
+def test_api_needs_a_valid_token(client, path):
+    assert client.get(path).status_code == 401
+    assert client.get(path, headers=bearer("garbage")).status_code == 401
+    forged = jwt.encode({"sub": "1", "exp": 4102444800, "iss": "todo-backend"}, "another-secret-0123456789-0123456789",
+                        algorithm="HS256")
+    assert client.get(path, headers=bearer(forged)).status_code == 401
+    expired = jwt.encode({"sub": "1", "exp": 1000, "iss": "todo-backend"}, SECRET, algorithm="HS256")
+    assert client.get(path, headers=bearer(expired)).status_code == 401
+
+
+def test_tasks_crud(client):
+    h = bearer(sign_up(client)["token"])
+    assert client.get("/api/tasks", headers=h).json() == []
+    created = client.post("/api/tasks", json={"title": "buy milk", "description": "2 litres"}, headers=h)
+    assert created.status_code == 201
+    task = created.json()
+    assert set(task) == {"id", "title", "description", "completed", "created_at", "updated_at"}
+    assert (task["title"], task["description"], task["completed"]) == ("buy milk", "2 litres", False)
+    second = client.post("/api/tasks", json={"title": "call mum"}, headers=h).json()
+    assert second["description"] is None
+    assert [t["title"] for t in client.get("/api/tasks", headers=h).json()] == ["buy milk", "call mum"]
+
+    patched = client.patch(f"/api/tasks/{task['id']}", json={"completed": True}, headers=h)
+    assert patched.status_code == 200
+    assert patched.json()["completed"] is True
+    assert patched.json()["title"] == "buy milk"
+    renamed = client.patch(f"/api/tasks/{task['id']}", json={"title": "buy oat milk", "description": ""},
+                           headers=h).json()
+    assert (renamed["title"], renamed["description"], renamed["completed"]) == ("buy oat milk", None, True)
+
+    assert client.delete(f"/api/tasks/{second['id']}", headers=h).status_code == 204
+    listed = client.get("/api/tasks", headers=h).json()
+    assert [(t["id"], t["title"], t["completed"]) for t in listed] == [(task["id"], "buy oat milk", True)]
+    assert client.delete(f"/api/tasks/{second['id']}", headers=h).status_code == 404
+
+
+@pytest.mark.parametrize("body", [{"title": ""}, {"description": "no title"}, {"title": "x" * 501}])
+def test_bad_task_is_422(client, body):
+    h = bearer(sign_up(client)["token"])
+    assert client.post("/api/tasks", json=body, headers=h).status_code == 422
+
+
+def test_tasks_are_scoped_to_their_user(client):
+    alice = bearer(sign_up(client)["token"])
+    bob = bearer(sign_up(client)["token"])
+    task = client.post("/api/tasks", json={"title": "alice's secret"}, headers=alice).json()
+    assert client.get("/api/tasks", headers=bob).json() == []
+    assert client.patch(f"/api/tasks/{task['id']}", json={"completed": True}, headers=bob).status_code == 404
+    assert client.delete(f"/api/tasks/{task['id']}", headers=bob).status_code == 404
+    # untouched for its owner
+    assert client.get("/api/tasks", headers=alice).json()[0]["completed"] is False
+
+
+def test_conversations_survive_a_new_app_instance(make_settings):
+    from app.main import create_app
+
+    with TestClient(create_app(make_settings())) as first:
+        h = bearer(sign_up(first, email="keep@example.com")["token"])
+        one = first.post("/api/chat", json={"message": "add buy milk"}, headers=h).json()
+        first.post("/api/chat", json={"message": "what's on my list", "conversation_id": one["conversation_id"]},
+                   headers=h)
+    # a restarted pod: a new engine, a new app, the same database
+    with TestClient(create_app(make_settings())) as second:
+        h2 = bearer(second.post("/api/auth/sign-in", json={"email": "keep@example.com",
+                                                           "password": "correct horse"}).json()["token"])
+        convs = second.get("/api/conversations", headers=h2).json()
+        assert [c["id"] for c in convs] == [one["conversation_id"]]
+        assert convs[0]["title"] == "add buy milk"
+        msgs = second.get(f"/api/conversations/{one['conversation_id']}/messages", headers=h2).json()
+        assert [(m["role"], m["content"]) for m in msgs][:3] == [
+            ("user", "add buy milk"), ("assistant", one["reply"]), ("user", "what's on my list")]
+        assert msgs[3]["role"] == "assistant" and "buy milk" in msgs[3]["content"]
+        assert msgs[1]["tool_calls"][0]["tool"] == "add_task"
+        assert [t["title"] for t in second.get("/api/tasks", headers=h2).json()] == ["buy milk"]
+
+
+def test_conversations_are_scoped_to_their_user(client):
+    alice = bearer(sign_up(client)["token"])
+    bob = bearer(sign_up(client)["token"])
+    conv = client.post("/api/chat", json={"message": "hello"}, headers=alice).json()["conversation_id"]
+    assert client.get("/api/conversations", headers=bob).json() == []
+    assert client.get(f"/api/conversations/{conv}/messages", headers=bob).status_code == 404
+    resp = client.post("/api/chat", json={"message": "hi", "conversation_id": conv}, headers=bob)
+    assert resp.status_code == 404
+
+
+def test_health_needs_no_database_and_ready_follows_it(make_settings):
+    from app.config import load_settings
+    from app.main import create_app
+
+    pg = Postgres().start()
+    try:
+        settings = load_settings({"DATABASE_URL": pg.url(scheme="postgres"), "BETTER_AUTH_SECRET": SECRET})
+        with TestClient(create_app(settings)) as c:
+            assert c.get("/ready").status_code == 200
+            pg.stop()
+            assert c.get("/health").status_code == 200
+            down = c.get("/ready")
+            assert down.status_code == 503
+            assert down.json()["database"] == "unreachable"
+            pg.start()
+            assert c.get("/ready").status_code == 200
+    finally:
+        pg.stop()
+        pg.remove()
+
+
+def test_missing_secret_is_a_clear_error():
+    from app.config import ConfigError, load_settings
+
+    with pytest.raises(ConfigError, match="BETTER_AUTH_SECRET not set"):
+        load_settings({"DATABASE_URL": "postgresql://u@h/d"})
+    with pytest.raises(ConfigError, match="DATABASE_URL"):
+        load_settings({"DATABASE_URL": "mysql://u@h/d", "BETTER_AUTH_SECRET": SECRET})
+
+
+@pytest.mark.parametrize("given, expected", [
+    ("postgres://u:p@h:5432/d", "postgresql+psycopg://u:p@h:5432/d"),
+    ("postgresql://u:p@h/d?sslmode=require", "postgresql+psycopg://u:p@h/d?sslmode=require"),
+    ("postgresql+psycopg://u@h/d", "postgresql+psycopg://u@h/d"),
+])
+def test_database_urls_map_to_psycopg(given, expected):
+    from app.config import database_url_for_sqlalchemy
+
+    assert database_url_for_sqlalchemy(given) == expected
