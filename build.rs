@@ -70,7 +70,10 @@ fn walk(root: &Path, dir: &Path, files: &mut Vec<(String, u32, String)>) {
             };
             files.push((rel, mode, path.to_string_lossy().into_owned()));
         } else if meta.file_type().is_symlink() {
-            println!("cargo:warning=embedded/app: symbolic link {} is not embedded", path.display());
+            println!(
+                "cargo:warning=embedded/app: symbolic link {} is not embedded",
+                path.display()
+            );
         }
     }
 }

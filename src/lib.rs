@@ -13,6 +13,8 @@ pub mod doctor;
 pub mod exec;
 pub mod host;
 pub mod project;
+pub mod scaffold;
+pub mod smoke;
 pub mod ui;
 pub mod watch;
 

@@ -24,6 +24,8 @@ fn main() -> ExitCode {
     };
     let result = runtime.block_on(async {
         match &cli.command {
+            Command::Init(args) => commands::init::run(&cli.global, args, &out),
+            Command::Smoke(args) => commands::smoke::run(&cli.global, args, &out).await,
             Command::Doctor(args) => commands::doctor::run(&cli.global, args, &out).await,
             Command::Build(args) => commands::build::run(&cli.global, args, &out).await,
             Command::Context(args) => commands::context::run(&cli.global, args, &out),
@@ -54,6 +56,14 @@ fn main() -> ExitCode {
 fn exit_code(e: &anyhow::Error) -> u8 {
     use todo_dev::cluster::kube::ConnectError;
     use todo_dev::deploy::plan::PlanError;
+    use todo_dev::smoke::SmokeError;
+    // Stopped by Ctrl-C (after cleaning up): the shell's 128 + SIGINT.
+    if matches!(
+        e.downcast_ref::<SmokeError>(),
+        Some(SmokeError::Interrupted)
+    ) {
+        return 130;
+    }
     let usage = e.is::<project::ConfigError>()
         || e.is::<UsageError>()
         || matches!(e.downcast_ref::<PlanError>(), Some(PlanError::Secrets(_)))

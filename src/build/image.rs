@@ -10,8 +10,8 @@ use bollard::Docker;
 use futures::StreamExt;
 
 use super::context::{BuildContext, ContextError, InjectedFile, INJECTED_DIR};
-use super::ignore::EntryKind;
 use super::hash_cache::HashCache;
+use super::ignore::EntryKind;
 use super::template::{self, DockerfileError, DockerfileSource};
 use crate::project::model::{Service, ServiceName};
 
@@ -220,10 +220,17 @@ fn path_in_context(dockerfile: &Path, context: &Path) -> Option<String> {
 /// The sent `.dockerignore` with `name` added (made when the context has
 /// none), as the docker CLI does for an outside Dockerfile: the daemon reads
 /// the Dockerfile, then drops both before any COPY can see them.
-fn dockerignore_naming(context: &mut BuildContext, name: &str) -> Result<InjectedFile, ContextError> {
+fn dockerignore_naming(
+    context: &mut BuildContext,
+    name: &str,
+) -> Result<InjectedFile, ContextError> {
     let mut contents = b".dockerignore".to_vec();
     let mut mode = 0o644;
-    if let Some(i) = context.entries.iter().position(|e| e.rel_path == ".dockerignore") {
+    if let Some(i) = context
+        .entries
+        .iter()
+        .position(|e| e.rel_path == ".dockerignore")
+    {
         let own = context.entries.remove(i);
         if matches!(own.kind, EntryKind::File { .. }) {
             contents = std::fs::read(&own.abs_path).map_err(|source| ContextError::Read {

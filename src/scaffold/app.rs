@@ -39,7 +39,9 @@ pub enum InitError {
         #[source]
         source: std::io::Error,
     },
-    #[error("this todo-dev binary carries no reference app (embedded/app was empty when it was built)")]
+    #[error(
+        "this todo-dev binary carries no reference app (embedded/app was empty when it was built)"
+    )]
     NoApp,
 }
 
@@ -104,7 +106,10 @@ fn check_target(dir: &Path, rel: &str, force: bool) -> Result<(), InitError> {
         dir: dir.to_path_buf(),
     };
     let rel_path = Path::new(rel);
-    if !rel_path.components().all(|c| matches!(c, Component::Normal(_))) {
+    if !rel_path
+        .components()
+        .all(|c| matches!(c, Component::Normal(_)))
+    {
         return Err(not_plain(dir.join(rel)));
     }
     let mut at = dir.to_path_buf();
@@ -166,7 +171,10 @@ mod tests {
         let e = write_files(&dir, false, &SAMPLE).unwrap_err();
         assert!(matches!(&e, InitError::Exists { path } if path.ends_with("backend/app/main.py")));
         assert!(e.to_string().contains("--force"), "{e}");
-        assert_eq!(std::fs::read_to_string(dir.join("todo-dev.yaml")).unwrap(), "mine\n");
+        assert_eq!(
+            std::fs::read_to_string(dir.join("todo-dev.yaml")).unwrap(),
+            "mine\n"
+        );
 
         std::fs::set_permissions(
             dir.join("frontend/entrypoint.sh"),
@@ -191,10 +199,16 @@ mod tests {
         std::os::unix::fs::symlink(&outside, dir.join("backend")).unwrap();
         for force in [false, true] {
             let e = write_files(&dir, force, &SAMPLE).unwrap_err();
-            assert!(matches!(&e, InitError::NotAPlainPath { path, .. } if path.ends_with("backend")), "{e}");
+            assert!(
+                matches!(&e, InitError::NotAPlainPath { path, .. } if path.ends_with("backend")),
+                "{e}"
+            );
         }
         assert_eq!(std::fs::read_dir(&outside).unwrap().count(), 0);
-        assert!(!dir.join("todo-dev.yaml").exists(), "nothing written on refusal");
+        assert!(
+            !dir.join("todo-dev.yaml").exists(),
+            "nothing written on refusal"
+        );
 
         let escaping = [AppFile {
             path: "../escape.txt",
@@ -209,6 +223,9 @@ mod tests {
     #[test]
     fn an_empty_embedding_is_named() {
         let tmp = tempfile::tempdir().unwrap();
-        assert!(matches!(write_files(tmp.path(), false, &[]), Err(InitError::NoApp)));
+        assert!(matches!(
+            write_files(tmp.path(), false, &[]),
+            Err(InitError::NoApp)
+        ));
     }
 }
