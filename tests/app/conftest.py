@@ -60,7 +60,7 @@ class Postgres:
         if out.returncode != 0:
             raise RuntimeError(f"{' '.join(cmd)} failed:\n{out.stdout}\n{out.stderr}")
 
-    def start(self) -> "Postgres":
+    def start(self) -> Postgres:
         if not self.data.exists():
             self._run(pg_bin("initdb"), "-D", str(self.data), "-U", "todo", "--auth=trust", "-E", "UTF8")
         self._run(pg_bin("pg_ctl"), "-D", str(self.data), "-l", str(self.dir / "log"), "-w", "-o",

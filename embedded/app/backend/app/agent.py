@@ -15,7 +15,8 @@ import re
 import sys
 from contextlib import asynccontextmanager
 from pathlib import Path
-from typing import Any, AsyncIterator
+from typing import Any
+from collections.abc import AsyncIterator
 
 import httpx
 from mcp import ClientSession, StdioServerParameters
@@ -94,19 +95,26 @@ async def mcp_session(settings: Settings) -> AsyncIterator[ClientSession]:
 async def run_agent(settings: Settings, user_token: str, message: str,
                     history: list[dict[str, str]]) -> dict[str, Any]:
     """{"reply": str, "tool_calls": [...]} for one user message."""
+    model_error: AgentError | None = None
     try:
         async with mcp_session(settings) as session:
             tools = TodoTools(session, user_token)
-            if settings.openai_api_key:
-                reply = await llm_reply(settings, tools, message, history)
-            else:
-                reply = await offline_reply(tools, message)
-    except AgentError:
-        raise
+            try:
+                if settings.openai_api_key:
+                    reply = await llm_reply(settings, tools, message, history)
+                else:
+                    reply = await offline_reply(tools, message)
+            except AgentError as err:
+                # kept, not raised: raising through the MCP client's task groups wraps it
+                model_error = err
     except Exception as err:
+        while isinstance(err, BaseExceptionGroup) and len(err.exceptions) == 1:
+            err = err.exceptions[0]
         where = settings.mcp_server_url if settings.mcp_over_http else "the stdio MCP subprocess"
-        log.exception("MCP tool server failed")
+        log.error("MCP tool server failed: %r", err)
         raise AgentError(f"the task tools ({where}) failed: {err}") from err
+    if model_error is not None:
+        raise model_error
     return {"reply": reply, "tool_calls": tools.calls}
 
 
@@ -169,10 +177,13 @@ HELP = ('I can manage your list: try "add buy milk", "what\'s on my list", "comp
 
 _POLITE = re.compile(r"^(?:(?:hey|hi|ok|okay|please|pls|can you|could you|would you|will you|"
                      r"i want to|i'd like to|i would like to|go ahead and|now)\b[\s,]*)+")
-_LIST = re.compile(r"\b(?:list|lists|tasks?|todos?|to-?dos?|to do)\b|\bwhat(?:'s| is| do i| have i)\b|\bshow\b")
+_LIST = re.compile(r"\b(?:list|lists|tasks?|todos?|to-?dos?|to do)\b|\bwhat(?:'s| is| do i| have i| should i)\b|\bshow\b")
 _ADD = re.compile(r"^(?:add|create|new|put|remember to|remind me to|i need to|i have to|note)\b[\s:]*(.*)$")
 _COMPLETE = re.compile(r"^(?:complete|completed|finish|finished|done with|mark|check off|check|tick off|tick|"
-                       r"i finished|i completed|i did)\b\s*(.*)$")
+                       r"i finished|i completed|i did|i'm done with|i am done with)\b\s*(.*)$")
+_SET_DONE = re.compile(r"^set\s+(.*?)\s+(?:as|to)\s+(?:done|complete|completed|finished)$")
+_SET_OPEN = re.compile(r"^(?:mark|set)\s+(.*?)\s+(?:as\s+|to\s+)?(?:not done|undone|incomplete|not complete|"
+                       r"not completed|open|pending)$")
 _DONE_SUFFIX = re.compile(r"^(.*?)\s+(?:is|are)\s+(?:done|finished|complete|completed)$")
 _DELETE = re.compile(r"^(?:delete|remove|drop|erase|cancel|get rid of|forget|forget about)\b\s*(.*)$")
 _RENAME = re.compile(r"^(?:rename|change|update|edit|retitle)\b\s*(.*?)\s+(?:to|into|as)\s+(.+)$")
@@ -265,6 +276,8 @@ async def offline_reply(tools: TodoTools, message: str) -> str:
     text = _normalise(message)
     if not text or re.fullmatch(r"(?:hi|hello|hey|help|\?)+", text):
         return HELP
+    if re.fullmatch(r"(?:thanks|thank you|thx|cheers|great|cool|ok|okay)\b.*", text):
+        return "You're welcome! Anything else for your list?"
 
     if m := _RENAME.match(text):
         target, title = _target_text(m.group(1)), _title_to_add(m.group(2), message)
@@ -285,7 +298,7 @@ async def offline_reply(tools: TodoTools, message: str) -> str:
             return _not_found_reply(task["id"], err)
         return f'Deleted task {result["id"]} "{result["title"]}".'
 
-    if m := _REOPEN.match(text):
+    if m := _REOPEN.match(text) or _SET_OPEN.match(text):
         task, why = await _find(tools, _target_text(m.group(1)), prefer_pending=False)
         if task is None:
             return why or HELP
@@ -294,7 +307,7 @@ async def offline_reply(tools: TodoTools, message: str) -> str:
             return _not_found_reply(task["id"], err)
         return f'Task {result["id"]} "{result["title"]}" is open again.'
 
-    m = _COMPLETE.match(text) or _DONE_SUFFIX.match(text)
+    m = _SET_DONE.match(text) or _COMPLETE.match(text) or _DONE_SUFFIX.match(text)
     if m:
         task, why = await _find(tools, _target_text(m.group(1)), prefer_pending=True)
         if task is None:

@@ -6,7 +6,7 @@ import base64
 import hashlib
 import hmac
 import secrets
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta, UTC
 
 import jwt
 
@@ -44,7 +44,7 @@ def verify_password(password: str, stored: str) -> bool:
 
 
 def issue_token(user_id: int, secret: str) -> str:
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     claims = {"sub": str(user_id), "iat": now, "exp": now + TOKEN_LIFETIME, "iss": ISSUER}
     return jwt.encode(claims, secret, algorithm="HS256")
 

@@ -97,7 +97,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         with Session() as session:
             yield session
 
-    def current_user(request: Request, session=Depends(db)) -> User:
+    def current_user(request: Request, session: Annotated[Any, Depends(db)]) -> User:
         header = request.headers.get("authorization", "")
         scheme, _, token = header.partition(" ")
         if scheme.lower() != "bearer" or not token:

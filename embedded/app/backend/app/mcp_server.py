@@ -16,6 +16,7 @@ from typing import Literal
 
 from mcp.server.fastmcp import FastMCP
 from mcp.server.transport_security import TransportSecuritySettings
+from sqlalchemy.engine import Engine
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 
@@ -30,8 +31,7 @@ MCP_PATH = "/mcp"
 DEFAULT_PORT = 8001
 
 
-def build_server(settings: Settings) -> FastMCP:
-    engine = make_engine(settings.database_url)
+def build_server(settings: Settings, engine: Engine) -> FastMCP:
     Session = make_sessionmaker(engine)
     server = FastMCP(
         "todo",
@@ -90,7 +90,6 @@ def build_server(settings: Settings) -> FastMCP:
     async def health(_request: Request) -> JSONResponse:
         return JSONResponse({"status": "ok"})
 
-    server.todo_engine = engine  # so the HTTP entry point can create the schema
     return server
 
 
@@ -104,12 +103,14 @@ def main(argv: list[str] | None = None) -> int:
         print(f"mcp-server: {err}", file=sys.stderr)
         return 2
     stdio = "--stdio" in argv or settings.mcp_transport == "stdio"
-    server = build_server(settings)
+    engine = make_engine(settings.database_url)
+    server = build_server(settings, engine)
     if stdio:
-        # spawned by the backend, which created the schema already
+        # spawned by the backend, which created the schema already; one log line per call is noise there
+        logging.getLogger("mcp").setLevel(logging.WARNING)
         server.run("stdio")
         return 0
-    create_schema(server.todo_engine)
+    create_schema(engine)
     import uvicorn
 
     log.info("MCP over streamable HTTP on :%d%s", settings.port, MCP_PATH)

@@ -1,0 +1,331 @@
+#!/usr/bin/env bash
+# scripts/test-app.sh: the tests of the reference Todo chatbot (embedded/app).
+#
+# On a fresh Debian machine (as root) it installs what it needs, then runs:
+#   1. pytest tests/app        (real Postgres clusters made by the tests with initdb,
+#                               the MCP SDK's client over streamable HTTP and stdio,
+#                               a local fake chat-completions API, redis-server)
+#   2. tests/app/ui.test.mjs   (Debian's headless chromium driven by playwright-core:
+#                               sign up, add a task, complete it through the chat)
+#   3. the four images         (built on the local base images, run read-only as
+#                               uid 10001: frontend /healthz, / and its /api proxy,
+#                               backend /ready and a chat against the host's
+#                               Postgres, mcp-server /health, ai-agent /ready; size
+#                               each adds to its base image)
+# and stops everything it started, also on failure or Ctrl-C. Exit 0 only when
+# all of it passed.
+#
+# Knobs: TODO_DEV_TEST_STATE (default /tmp/todo-dev-test: venv, node modules,
+# logs, the UI screenshot app-ui.png), TODO_DEV_TEST_PYTHON_IMAGE /
+# TODO_DEV_TEST_NGINX_IMAGE (base images, default todo-dev-test/python:3.11 and
+# todo-dev-test/nginx:bookworm), TODO_APP_TEST_DOCKER=0 skips step 3
+# (TODO_DEV_REQUIRE_DOCKER=1 makes a missing Docker engine a failure).
+# Extra arguments go to pytest, e.g. scripts/test-app.sh -k offline.
+set -euo pipefail
+
+repo_root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+cd "$repo_root"
+APP=$repo_root/embedded/app
+STATE=${TODO_DEV_TEST_STATE:-/tmp/todo-dev-test}
+mkdir -p "$STATE"
+STATE=$(cd "$STATE" && pwd)
+VENV=$STATE/app-venv
+NODE_DIR=$STATE/app-node
+PLAYWRIGHT_VERSION=1.65.1
+PYTHON_BASE=${TODO_DEV_TEST_PYTHON_IMAGE:-todo-dev-test/python:3.11}
+NGINX_BASE=${TODO_DEV_TEST_NGINX_IMAGE:-todo-dev-test/nginx:bookworm}
+IMAGE_PREFIX=todo-app-test
+SECRET=test-only-secret-0123456789abcdef0123456789
+started=$(date +%s)
+
+log() { printf '[test-app] %s\n' "$*" >&2; }
+die() {
+    log "error: $*"
+    exit 1
+}
+banner() { printf '\n========== %s ==========\n' "$*" >&2; }
+
+# ---------------------------------------------------------------------------
+# cleanup: everything below registers what it starts here
+# ---------------------------------------------------------------------------
+WORK=$(mktemp -d /tmp/todo-app-test.XXXXXX)
+chmod 755 "$WORK"
+pids=()
+containers=()
+pg_data=""
+# shellcheck disable=SC2317 # runs from the EXIT trap
+cleanup() {
+    local status=$?
+    set +e
+    for c in "${containers[@]}"; do
+        docker rm -f "$c" >/dev/null 2>&1
+    done
+    for p in "${pids[@]}"; do
+        kill "$p" 2>/dev/null && wait "$p" 2>/dev/null
+    done
+    [[ -n $pg_data ]] && as_pg "$(pg_bin pg_ctl)" -D "$pg_data" -m fast -w stop >/dev/null 2>&1
+    rm -rf "$WORK"
+    log "took $(($(date +%s) - started))s"
+    exit "$status"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+# ---------------------------------------------------------------------------
+# tools
+# ---------------------------------------------------------------------------
+pg_bin() {
+    local found
+    found=$(command -v "$1" || true)
+    [[ -z $found ]] && found=$(find /usr/lib/postgresql -path "*/bin/$1" 2>/dev/null | sort -V | tail -n 1)
+    [[ -n $found ]] || return 1
+    printf '%s\n' "$found"
+}
+
+ensure_packages() {
+    local -a missing=()
+    python3 -c 'import ensurepip' 2>/dev/null || missing+=(python3-venv)
+    command -v redis-server >/dev/null || missing+=(redis-server)
+    [[ -x /usr/bin/chromium ]] || missing+=(chromium)
+    command -v node >/dev/null || missing+=(nodejs)
+    command -v npm >/dev/null || missing+=(npm)
+    pg_bin initdb >/dev/null || missing+=(postgresql)
+    command -v curl >/dev/null || missing+=(curl)
+    ((${#missing[@]} == 0)) && return 0
+    if [[ $EUID -ne 0 ]] || ! command -v apt-get >/dev/null; then
+        die "missing tools; as root: apt-get install -y ${missing[*]}"
+    fi
+    banner "installing: ${missing[*]}"
+    DEBIAN_FRONTEND=noninteractive apt-get update -q
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -q "${missing[@]}"
+}
+
+ensure_venv() {
+    local want stamp=$VENV/.requirements
+    want=$(cat "$APP/backend/requirements.txt"; echo pytest==9.2.0)
+    if [[ -x $VENV/bin/python && -f $stamp && $(cat "$stamp") == "$want" ]]; then
+        return 0
+    fi
+    log "installing the app's requirements + pytest into $VENV"
+    rm -rf "$VENV"
+    python3 -m venv "$VENV"
+    "$VENV/bin/pip" install -q --disable-pip-version-check -r "$APP/backend/requirements.txt" pytest==9.2.0
+    printf '%s' "$want" >"$stamp"
+}
+
+ensure_playwright() {
+    [[ -f $NODE_DIR/node_modules/playwright-core/package.json ]] &&
+        grep -q "\"version\": \"$PLAYWRIGHT_VERSION\"" "$NODE_DIR/node_modules/playwright-core/package.json" &&
+        return 0
+    log "installing playwright-core@$PLAYWRIGHT_VERSION (npm) into $NODE_DIR"
+    mkdir -p "$NODE_DIR"
+    # the browser is Debian's chromium: no browser download
+    PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm install --silent --no-audit --no-fund --prefix "$NODE_DIR" \
+        "playwright-core@$PLAYWRIGHT_VERSION"
+}
+
+free_port() {
+    python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
+}
+
+# wait_http URL [STATUS] [SECONDS]: until URL answers STATUS (default 200)
+wait_http() {
+    local url=$1 want=${2:-200} secs=${3:-60} got=""
+    for ((i = 0; i < secs * 4; i++)); do
+        got=$(curl -s -o /dev/null -w '%{http_code}' "$url" || true)
+        [[ $got == "$want" ]] && return 0
+        sleep 0.25
+    done
+    log "$url answered ${got:-nothing}, wanted $want, after ${secs}s"
+    return 1
+}
+
+# ---------------------------------------------------------------------------
+# a Postgres for the UI and Docker steps (pytest makes its own)
+# ---------------------------------------------------------------------------
+PG_USER=""
+as_pg() {
+    if [[ -n $PG_USER ]]; then runuser -u "$PG_USER" -- "$@"; else "$@"; fi
+}
+
+start_postgres() {
+    local dir=$WORK/pg
+    mkdir -p "$dir"
+    # postgres refuses to run as root
+    if [[ $EUID -eq 0 ]]; then
+        PG_USER=nobody
+        chown nobody "$dir"
+    fi
+    PG_PORT=$(free_port)
+    as_pg "$(pg_bin initdb)" -D "$dir/data" -U todo --auth=trust -E UTF8 >"$WORK/initdb.log" 2>&1 ||
+        { cat "$WORK/initdb.log" >&2; die "initdb failed"; }
+    pg_data=$dir/data
+    as_pg "$(pg_bin pg_ctl)" -D "$pg_data" -l "$dir/log" -w \
+        -o "-c listen_addresses=127.0.0.1 -c port=$PG_PORT -c unix_socket_directories='' -c fsync=off" \
+        start >/dev/null || { cat "$dir/log" >&2; die "postgres did not start"; }
+    for db in ui docker; do
+        "$VENV/bin/python" -c "import psycopg, sys; psycopg.connect(sys.argv[1], autocommit=True).execute('CREATE DATABASE $db')" \
+            "postgresql://todo@127.0.0.1:$PG_PORT/postgres"
+    done
+    log "postgres on 127.0.0.1:$PG_PORT"
+}
+
+# ---------------------------------------------------------------------------
+# 1. pytest
+# ---------------------------------------------------------------------------
+run_pytest() {
+    banner "pytest tests/app"
+    (cd "$repo_root" && "$VENV/bin/python" -m pytest tests/app -q -p no:cacheprovider "$@")
+}
+
+# ---------------------------------------------------------------------------
+# 2. the UI in headless chromium, against a backend run from the source tree
+# ---------------------------------------------------------------------------
+run_ui() {
+    banner "UI test (headless chromium)"
+    local port
+    port=$(free_port)
+    (cd "$APP/backend" && exec env DATABASE_URL="postgres://todo@127.0.0.1:$PG_PORT/ui" \
+        BETTER_AUTH_SECRET=$SECRET OPENAI_API_KEY="" MCP_SERVER_URL="" AGENT_URL="" REDIS_URL="" \
+        "$VENV/bin/uvicorn" app.main:app --host 127.0.0.1 --port "$port" >"$STATE/app-ui-backend.log" 2>&1) &
+    pids+=($!)
+    wait_http "http://127.0.0.1:$port/ready" 200 60 || { tail -n 30 "$STATE/app-ui-backend.log" >&2; return 1; }
+    NODE_PATH=$NODE_DIR/node_modules BACKEND_URL="http://127.0.0.1:$port" SCREENSHOT=$STATE/app-ui.png \
+        node "$repo_root/tests/app/ui.test.mjs" || { tail -n 30 "$STATE/app-ui-backend.log" >&2; return 1; }
+    log "screenshot: $STATE/app-ui.png"
+}
+
+# ---------------------------------------------------------------------------
+# 3. the images
+# ---------------------------------------------------------------------------
+checks_failed=0
+expect() { # expect NAME COMMAND...: one line per check, counted
+    if "${@:2}"; then
+        printf 'ok   %s\n' "$1"
+    else
+        printf 'FAIL %s\n' "$1"
+        checks_failed=$((checks_failed + 1))
+    fi
+}
+
+image_size() { docker image inspect -f '{{.Size}}' "$1"; }
+
+run_container() { # run_container NAME DOCKER_RUN_ARGS...: detached, removed on exit
+    local name=$IMAGE_PREFIX-$1-$$
+    containers+=("$name")
+    docker run -d --name "$name" "${@:2}" >/dev/null
+}
+
+# shellcheck disable=SC2317 # called through expect
+body_has() { curl -sf "$1" | grep -q "$2"; }
+
+# shellcheck disable=SC2317 # called through expect
+signup_through() { # signup_through BASE: 201 from sign-up, then a chat that adds a task, then the list
+    local base=$1 token
+    token=$(curl -sf -H 'Content-Type: application/json' \
+        -d "{\"email\":\"docker-$RANDOM@example.com\",\"password\":\"correct horse\"}" \
+        "$base/api/auth/sign-up" | python3 -c 'import json,sys; print(json.load(sys.stdin)["token"])') || return 1
+    curl -sf -H 'Content-Type: application/json' -H "Authorization: Bearer $token" \
+        -d '{"message":"add buy milk"}' "$base/api/chat" | grep -q '"tool":"add_task"' || return 1
+    curl -sf -H "Authorization: Bearer $token" "$base/api/tasks" | grep -q '"title":"buy milk"'
+}
+
+docker_logs_on_failure() {
+    ((checks_failed == 0)) && return 0
+    for c in "${containers[@]}"; do
+        log "last lines of $c:"
+        docker logs --tail 20 "$c" 2>&1 | sed 's/^/    /' >&2
+    done
+}
+
+run_docker() {
+    banner "images: build and run"
+    if [[ ${TODO_APP_TEST_DOCKER:-1} == 0 ]]; then
+        log "SKIPPED: TODO_APP_TEST_DOCKER=0"
+        return 0
+    fi
+    if ! docker info >/dev/null 2>&1; then
+        [[ ${TODO_DEV_REQUIRE_DOCKER:-0} == 1 ]] && die "no Docker engine answers (TODO_DEV_REQUIRE_DOCKER=1)"
+        log "SKIPPED: no Docker engine answers (scripts/test.sh starts one)"
+        return 0
+    fi
+    if ! docker image inspect "$PYTHON_BASE" "$NGINX_BASE" >/dev/null 2>&1; then
+        log "making the local base images (scripts/base-images.sh)"
+        bash "$repo_root/scripts/base-images.sh"
+    fi
+    local svc file ctx arg
+    for svc in backend mcp-server ai-agent frontend; do
+        case $svc in
+            backend) file=Dockerfile ctx=backend arg=PYTHON_IMAGE=$PYTHON_BASE ;;
+            mcp-server) file=Dockerfile.mcp ctx=backend arg=PYTHON_IMAGE=$PYTHON_BASE ;;
+            ai-agent) file=Dockerfile.agent ctx=backend arg=PYTHON_IMAGE=$PYTHON_BASE ;;
+            frontend) file=Dockerfile ctx=frontend arg=NGINX_IMAGE=$NGINX_BASE ;;
+        esac
+        log "building $IMAGE_PREFIX/$svc ($ctx/$file, $arg)"
+        docker build -q -f "$APP/$ctx/$file" --build-arg "$arg" -t "$IMAGE_PREFIX/$svc:latest" "$APP/$ctx" \
+            >"$WORK/build-$svc.log" 2>&1 || { cat "$WORK/build-$svc.log" >&2; die "building $svc failed"; }
+    done
+
+    local db_url="postgresql://todo@127.0.0.1:$PG_PORT/docker" bport mport aport fport user
+    bport=$(free_port)
+    mport=$(free_port)
+    aport=$(free_port)
+    # read-only root, writable /tmp only, as the manifests run them; host network reaches the host's Postgres
+    local -a hardened=(--read-only --tmpfs /tmp --cap-drop ALL --security-opt no-new-privileges)
+    run_container backend "${hardened[@]}" --network host -e PORT="$bport" -e DATABASE_URL="$db_url" \
+        -e BETTER_AUTH_SECRET="$SECRET" "$IMAGE_PREFIX/backend:latest"
+    run_container mcp-server "${hardened[@]}" --network host -e PORT="$mport" -e DATABASE_URL="$db_url" \
+        -e BETTER_AUTH_SECRET="$SECRET" "$IMAGE_PREFIX/mcp-server:latest"
+    run_container ai-agent "${hardened[@]}" --network host -e PORT="$aport" -e DATABASE_URL="$db_url" \
+        -e BETTER_AUTH_SECRET="$SECRET" -e MCP_SERVER_URL="http://127.0.0.1:$mport/mcp" \
+        "$IMAGE_PREFIX/ai-agent:latest"
+    # the frontend on the default bridge, proxying to the backend on the host's network
+    run_container frontend "${hardened[@]}" --user 10001 -p 127.0.0.1::8080 \
+        --add-host host.docker.internal:host-gateway -e BACKEND_URL="http://host.docker.internal:$bport" \
+        "$IMAGE_PREFIX/frontend:latest"
+    fport=$(docker port "$IMAGE_PREFIX-frontend-$$" 8080/tcp | head -n 1 | sed 's/.*://')
+
+    for svc in backend mcp-server ai-agent frontend; do
+        user=$(docker image inspect -f '{{.Config.User}}' "$IMAGE_PREFIX/$svc:latest")
+        expect "$svc image runs as 10001 (USER $user)" test "${user%%:*}" = 10001
+    done
+    expect "backend /ready 200 (read-only root, host Postgres)" wait_http "http://127.0.0.1:$bport/ready"
+    expect "backend sign-up, chat (stdio MCP subprocess) and list" signup_through "http://127.0.0.1:$bport"
+    expect "mcp-server /health 200" wait_http "http://127.0.0.1:$mport/health"
+    expect "ai-agent /ready 200 (reaches mcp-server)" wait_http "http://127.0.0.1:$aport/ready"
+    expect "frontend /healthz 200 as uid 10001, read-only" wait_http "http://127.0.0.1:$fport/healthz"
+    expect "frontend / serves the app" body_has "http://127.0.0.1:$fport/" "<title>Todo chatbot</title>"
+    expect "frontend /api/ proxy: sign-up, chat, list" signup_through "http://127.0.0.1:$fport"
+    docker_logs_on_failure
+
+    local base_py base_ng size delta limit
+    base_py=$(image_size "$PYTHON_BASE")
+    base_ng=$(image_size "$NGINX_BASE")
+    printf '%-28s %10s %10s %12s\n' image size_MB base_MB added_MB
+    for svc in backend mcp-server ai-agent frontend; do
+        size=$(image_size "$IMAGE_PREFIX/$svc:latest")
+        if [[ $svc == frontend ]]; then base=$base_ng limit=5000000; else base=$base_py limit=100000000; fi
+        delta=$((size - base))
+        printf '%-28s %10.1f %10.1f %12.2f\n' "$IMAGE_PREFIX/$svc" "$(bc_mb "$size")" "$(bc_mb "$base")" "$(bc_mb "$delta")"
+        expect "$svc adds under $((limit / 1000000)) MB to its base" test "$delta" -lt "$limit"
+    done
+    ((checks_failed == 0)) || die "$checks_failed image check(s) failed"
+}
+
+bc_mb() { python3 -c "import sys; print(int(sys.argv[1]) / 1e6)" "$1"; }
+
+# ---------------------------------------------------------------------------
+ensure_packages
+ensure_venv
+ensure_playwright
+start_postgres
+status=0
+run_pytest "$@" || status=1
+run_ui || status=1
+run_docker || status=1
+if ((status == 0)); then
+    log "all app tests passed"
+else
+    log "app tests FAILED (see above)"
+fi
+exit "$status"

@@ -1,0 +1,135 @@
+"""The MCP server through the SDK's real client: streamable HTTP (its own process) and stdio (a subprocess)."""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from contextlib import asynccontextmanager
+
+import anyio
+from mcp import ClientSession, StdioServerParameters
+from mcp.client.stdio import stdio_client
+from mcp.client.streamable_http import streamable_http_client
+
+from conftest import BACKEND_DIR, SECRET
+
+TOOLS = {"add_task", "list_tasks", "complete_task", "delete_task", "update_task"}
+
+
+def make_user(database_url: str, email: str) -> str:
+    """A user row and its token, made the way sign-up makes them."""
+    from sqlalchemy.orm import Session
+
+    from app.auth import hash_password, issue_token
+    from app.config import database_url_for_sqlalchemy
+    from app.db import Base, User, make_engine
+
+    engine = make_engine(database_url_for_sqlalchemy(database_url))
+    Base.metadata.create_all(engine)
+    with Session(engine) as session:
+        user = User(email=email, password_hash=hash_password("whatever pw"))
+        session.add(user)
+        session.commit()
+        token = issue_token(user.id, SECRET)
+    engine.dispose()
+    return token
+
+
+@asynccontextmanager
+async def http_session(url: str):
+    async with streamable_http_client(url) as (read, write, _):
+        async with ClientSession(read, write) as session:
+            await session.initialize()
+            yield session
+
+
+@asynccontextmanager
+async def stdio_session(database_url: str):
+    params = StdioServerParameters(
+        command=sys.executable, args=["-m", "app.mcp_server", "--stdio"], cwd=str(BACKEND_DIR),
+        env={**os.environ, "DATABASE_URL": database_url, "BETTER_AUTH_SECRET": SECRET})
+    async with stdio_client(params) as (read, write):
+        async with ClientSession(read, write) as session:
+            await session.initialize()
+            yield session
+
+
+async def call(session: ClientSession, tool: str, **args):
+    result = await session.call_tool(tool, args)
+    text = " ".join(c.text for c in result.content if c.type == "text")
+    if result.isError:
+        return {"error": text}
+    return result.structuredContent if result.structuredContent is not None else json.loads(text)
+
+
+async def exercise_tools(session: ClientSession, alice: str, bob: str) -> None:
+    listed = await session.list_tools()
+    assert {t.name for t in listed.tools} == TOOLS
+    for tool in listed.tools:
+        assert "user_token" in tool.inputSchema["required"], tool.name
+
+    milk = await call(session, "add_task", user_token=alice, title="buy milk", description="oat")
+    assert (milk["title"], milk["description"], milk["completed"]) == ("buy milk", "oat", False)
+    mum = await call(session, "add_task", user_token=alice, title="call mum")
+    assert [t["title"] for t in (await call(session, "list_tasks", user_token=alice))["tasks"]] == [
+        "buy milk", "call mum"]
+
+    done = await call(session, "complete_task", user_token=alice, task_id=milk["id"])
+    assert done["completed"] is True
+    pending = await call(session, "list_tasks", user_token=alice, status="pending")
+    assert [t["id"] for t in pending["tasks"]] == [mum["id"]]
+    completed = await call(session, "list_tasks", user_token=alice, status="completed")
+    assert [t["id"] for t in completed["tasks"]] == [milk["id"]]
+
+    renamed = await call(session, "update_task", user_token=alice, task_id=mum["id"], title="call mum today")
+    assert renamed["title"] == "call mum today" and renamed["completed"] is False
+
+    # another user sees nothing of alice's and can change none of it
+    assert (await call(session, "list_tasks", user_token=bob))["tasks"] == []
+    for tool, args in [("complete_task", {}), ("delete_task", {}), ("update_task", {"title": "hijacked"})]:
+        refused = await call(session, tool, user_token=bob, task_id=mum["id"], **args)
+        assert f"task {mum['id']} not found" in refused["error"], (tool, refused)
+    forged = await call(session, "list_tasks", user_token="not-a-token")
+    assert "not signed in" in forged["error"]
+    empty = await call(session, "add_task", user_token=alice, title="   ")
+    assert "non-empty title" in empty["error"]
+
+    gone = await call(session, "delete_task", user_token=alice, task_id=milk["id"])
+    assert gone["id"] == milk["id"]
+    left = (await call(session, "list_tasks", user_token=alice))["tasks"]
+    assert [(t["id"], t["title"]) for t in left] == [(mum["id"], "call mum today")]
+
+
+def test_tools_over_streamable_http(database_url, mcp_http_server):
+    import httpx
+
+    health = httpx.get(mcp_http_server.replace("/mcp", "/health"))
+    assert health.status_code == 200
+    alice, bob = make_user(database_url, "a@example.com"), make_user(database_url, "b@example.com")
+
+    async def main():
+        async with http_session(mcp_http_server) as session:
+            await exercise_tools(session, alice, bob)
+
+    anyio.run(main)
+
+
+def test_tools_over_stdio(database_url):
+    alice, bob = make_user(database_url, "a@example.com"), make_user(database_url, "b@example.com")
+
+    async def main():
+        async with stdio_session(database_url) as session:
+            await exercise_tools(session, alice, bob)
+
+    anyio.run(main)
+
+
+def test_mcp_server_refuses_to_start_without_secret(database_url):
+    import subprocess
+
+    env = {k: v for k, v in os.environ.items() if k != "BETTER_AUTH_SECRET"}
+    out = subprocess.run([sys.executable, "-m", "app.mcp_server"], cwd=BACKEND_DIR, capture_output=True,
+                         text=True, env={**env, "DATABASE_URL": database_url}, timeout=60)
+    assert out.returncode == 2
+    assert "BETTER_AUTH_SECRET not set" in out.stderr

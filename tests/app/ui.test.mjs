@@ -1,0 +1,177 @@
+// Headless Chromium test of the reference app's UI: sign up, add a task, ask the chatbot
+// to complete it, see it completed; then reload, edit, delete, sign out and in again.
+//
+//   BACKEND_URL=http://127.0.0.1:PORT SCREENSHOT=/tmp/ui.png node tests/app/ui.test.mjs
+//
+// Serves embedded/app/frontend/public and proxies /api/ to BACKEND_URL the way the nginx image
+// does (same origin, path unchanged). Needs playwright-core (NODE_PATH) and Debian's chromium.
+// Prints one line per check and "N passed, N failed"; exits 1 on any failure.
+import { createRequire } from "node:module";
+import http from "node:http";
+import fs from "node:fs";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+
+const require = createRequire(import.meta.url);
+const { chromium } = require("playwright-core");
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+const siteRoot = path.resolve(here, "../../embedded/app/frontend/public");
+const backend = new URL(process.env.BACKEND_URL || "http://127.0.0.1:8000");
+const screenshot = process.env.SCREENSHOT || "/tmp/todo-app-ui.png";
+const browserPath = process.env.CHROMIUM || "/usr/bin/chromium";
+
+const types = { ".html": "text/html", ".js": "application/javascript", ".css": "text/css" };
+
+function serve(req, res) {
+  if (req.url.startsWith("/api/")) {
+    const upstream = http.request(
+      { host: backend.hostname, port: backend.port, path: req.url, method: req.method, headers: req.headers },
+      (up) => {
+        res.writeHead(up.statusCode, up.headers);
+        up.pipe(res);
+      },
+    );
+    upstream.on("error", (err) => {
+      res.writeHead(502, { "Content-Type": "text/plain" });
+      res.end(`proxy: ${err.message}`);
+    });
+    req.pipe(upstream);
+    return;
+  }
+  const rel = decodeURIComponent(new URL(req.url, "http://x").pathname);
+  let file = path.join(siteRoot, path.normalize(rel));
+  if (!file.startsWith(siteRoot) || !fs.existsSync(file) || fs.statSync(file).isDirectory()) {
+    file = path.join(siteRoot, "index.html"); // client-side routes fall back to the app, as in nginx.conf
+  }
+  res.writeHead(200, { "Content-Type": types[path.extname(file)] || "application/octet-stream" });
+  fs.createReadStream(file).pipe(res);
+}
+
+const results = [];
+async function check(name, fn) {
+  try {
+    await fn();
+    results.push([name, null]);
+    console.log(`ok   ${name}`);
+  } catch (err) {
+    results.push([name, err]);
+    console.log(`FAIL ${name}: ${err.message.split("\n")[0]}`);
+  }
+}
+
+function expect(cond, message) {
+  if (!cond) throw new Error(message);
+}
+
+const server = http.createServer(serve);
+await new Promise((resolve) => server.listen(0, "127.0.0.1", resolve));
+const site = `http://127.0.0.1:${server.address().port}`;
+
+const browser = await chromium.launch({
+  executablePath: browserPath,
+  headless: true,
+  args: ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
+    "--disable-component-update", "--disable-sync"],
+});
+const page = await browser.newPage({ viewport: { width: 1200, height: 800 } });
+page.setDefaultTimeout(20000);
+const consoleErrors = [];
+page.on("pageerror", (err) => consoleErrors.push(err.message));
+
+const email = `ui-${Date.now()}@example.com`;
+const password = "correct horse battery";
+const taskRow = (title) => page.locator("#task-list li", { hasText: title });
+
+try {
+  await check("the sign-in form shows on first visit", async () => {
+    await page.goto(site);
+    await page.locator("#auth-form").waitFor();
+    expect(await page.locator("#app-view").isHidden(), "the task view shows before signing in");
+  });
+
+  await check("sign up", async () => {
+    await page.click("#tab-sign-up");
+    await page.fill("#auth-name", "Ada");
+    await page.fill("#auth-email", email);
+    await page.fill("#auth-password", password);
+    await page.click("#auth-submit");
+    await page.locator("#who", { hasText: email }).waitFor();
+    expect(await page.locator("#auth-view").isHidden(), "the sign-in form still shows after signing up");
+    expect(await page.locator("#tasks-empty").isVisible(), "a new account should show the empty list hint");
+  });
+
+  await check("add a task with the form", async () => {
+    await page.fill("#new-title", "buy milk");
+    await page.click("#add-button");
+    await taskRow("buy milk").waitFor();
+    expect(!(await taskRow("buy milk").locator("input[type=checkbox]").isChecked()), "new task is already done");
+  });
+
+  await check("ask the chatbot to complete it and see it completed", async () => {
+    await page.fill("#chat-input", "complete the milk task");
+    await page.click("#chat-send");
+    await page.locator("#messages li.assistant", { hasText: "as done" }).waitFor();
+    await page.locator("#task-list li.done", { hasText: "buy milk" }).waitFor();
+    expect(await taskRow("buy milk").locator("input[type=checkbox]").isChecked(), "checkbox not ticked");
+    await page.screenshot({ path: screenshot, fullPage: true });
+  });
+
+  await check("a reload keeps the session, the task state and the conversation", async () => {
+    await page.reload();
+    await page.locator("#task-list li.done", { hasText: "buy milk" }).waitFor();
+    await page.locator("#messages li.user", { hasText: "complete the milk task" }).waitFor();
+    await page.locator("#messages li.assistant", { hasText: "as done" }).waitFor();
+  });
+
+  await check("the chatbot adds a task and the list shows it", async () => {
+    await page.fill("#chat-input", "add call mum");
+    await page.click("#chat-send");
+    await page.locator("#messages li.assistant", { hasText: 'Added "call mum"' }).waitFor();
+    await taskRow("call mum").waitFor();
+  });
+
+  await check("edit a task's title", async () => {
+    await taskRow("call mum").locator("button.edit").click();
+    const input = page.locator("#task-list input.edit-title");
+    await input.fill("call mum tonight");
+    await input.press("Enter");
+    await taskRow("call mum tonight").waitFor();
+  });
+
+  await check("untick and tick a task with its checkbox", async () => {
+    await taskRow("buy milk").locator("input[type=checkbox]").click();
+    await page.locator("#task-list li:not(.done)", { hasText: "buy milk" }).waitFor();
+    await taskRow("buy milk").locator("input[type=checkbox]").click();
+    await page.locator("#task-list li.done", { hasText: "buy milk" }).waitFor();
+  });
+
+  await check("delete a task", async () => {
+    await taskRow("call mum tonight").locator("button.delete").click();
+    await taskRow("call mum tonight").waitFor({ state: "detached" });
+    expect((await page.locator("#task-list li").count()) === 1, "expected exactly one task left");
+  });
+
+  await check("sign out, a wrong password is refused, the right one signs in", async () => {
+    await page.click("#sign-out");
+    await page.locator("#auth-form").waitFor();
+    await page.fill("#auth-email", email);
+    await page.fill("#auth-password", "wrong password");
+    await page.click("#auth-submit");
+    await page.locator("#auth-error", { hasText: "Wrong email or password" }).waitFor();
+    await page.fill("#auth-password", password);
+    await page.click("#auth-submit");
+    await page.locator("#task-list li.done", { hasText: "buy milk" }).waitFor();
+  });
+
+  await check("no JavaScript errors on the page", async () => {
+    expect(consoleErrors.length === 0, consoleErrors.join("; "));
+  });
+} finally {
+  await browser.close();
+  server.close();
+}
+
+const failed = results.filter(([, err]) => err).length;
+console.log(`${results.length - failed} passed, ${failed} failed`);
+process.exit(failed ? 1 : 0);
