@@ -13,11 +13,13 @@ use crate::UsageError;
 
 pub fn run(global: &GlobalArgs, args: &InitArgs, out: &Output) -> anyhow::Result<Outcome> {
     let cwd = std::env::current_dir()?;
-    let dir = cwd.join(
-        args.dir
-            .clone()
-            .or_else(|| global.project.clone())
-            .unwrap_or_else(|| PathBuf::from(".")),
+    let dir = lexical(
+        &cwd.join(
+            args.dir
+                .clone()
+                .or_else(|| global.project.clone())
+                .unwrap_or_else(|| PathBuf::from(".")),
+        ),
     );
     if args.detect {
         return run_detect(&dir, args.force, out);

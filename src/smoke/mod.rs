@@ -245,14 +245,15 @@ pub async fn run(
             read_only: true,
         };
         let name = containers::run(docker, names, &spec, bind_ip).await?;
-        let addr = containers::published(docker, &name, service.port, reach_ip)
-            .await?
-            .ok_or_else(|| {
-                SmokeError::CheckFailed(format!(
-                    "{}: port {} not published",
-                    service.name, service.port
-                ))
-            })?;
+        let Some(addr) = containers::published(docker, &name, service.port, reach_ip).await? else {
+            // Only a stopped container has no published port.
+            let detail = match containers::exited(docker, &name).await? {
+                Some(code) => format!("{} exited with code {code}", service.name),
+                None => format!("port {} is not published", service.port),
+            };
+            let label = format!("{} starts", service.name);
+            return expect(report, check(&label, false, started, detail));
+        };
         endpoints.insert(service.name, (name, addr));
     }
     or_cancel(
