@@ -512,6 +512,107 @@ mod tests {
         );
     }
 
+    fn frontend(context: &Path, dockerfile: &Path) -> Service {
+        Service {
+            name: ServiceName::Frontend,
+            context: context.to_path_buf(),
+            dockerfile: Some(dockerfile.to_path_buf()),
+            image: "todo-frontend".into(),
+            port: 8080,
+            replicas: 1,
+            watch: vec![],
+            sync: vec![],
+            build_args: Default::default(),
+            target: None,
+            env: Default::default(),
+        }
+    }
+
+    #[test]
+    fn an_outside_dockerfile_travels_in_the_context_and_is_named_in_its_dockerignore() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path();
+        std::fs::create_dir_all(root.join("frontend/big")).unwrap();
+        std::fs::create_dir_all(root.join("deploy/docker/frontend")).unwrap();
+        std::fs::write(root.join("frontend/index.html"), "<html>").unwrap();
+        std::fs::write(root.join("frontend/big/x"), "x").unwrap();
+        std::fs::write(root.join("frontend/.dockerignore"), "big\n").unwrap();
+        let df = root.join("deploy/docker/frontend/Dockerfile");
+        std::fs::write(&df, "FROM scratch\nCOPY . /\n").unwrap();
+        // As todo-dev.yaml gives it: relative to the context, through `..`.
+        let svc = frontend(
+            &root.join("frontend"),
+            &root.join("frontend/../deploy/docker/frontend/Dockerfile"),
+        );
+        let p = prepare(&svc).unwrap();
+        assert!(
+            p.dockerfile.starts_with(".dockerfile.") && !p.dockerfile.contains('/'),
+            "{}",
+            p.dockerfile
+        );
+        let sent: Vec<&str> = p
+            .context
+            .entries
+            .iter()
+            .map(|e| e.rel_path.as_str())
+            .collect();
+        assert_eq!(
+            sent,
+            ["index.html"],
+            "the context's rules apply; .dockerignore is replaced"
+        );
+        let injected: Vec<(&str, String)> = p
+            .context
+            .injected
+            .iter()
+            .map(|f| {
+                (
+                    f.rel_path.as_str(),
+                    String::from_utf8_lossy(&f.contents).into_owned(),
+                )
+            })
+            .collect();
+        assert_eq!(
+            injected,
+            [
+                (
+                    p.dockerfile.as_str(),
+                    "FROM scratch\nCOPY . /\n".to_string()
+                ),
+                (".dockerignore", format!("big\n\n{}\n", p.dockerfile)),
+            ]
+        );
+
+        // The Dockerfile's own ignore file wins over the context's.
+        std::fs::write(
+            root.join("deploy/docker/frontend/Dockerfile.dockerignore"),
+            "index.html\n",
+        )
+        .unwrap();
+        let p = prepare(&svc).unwrap();
+        let sent: Vec<&str> = p
+            .context
+            .entries
+            .iter()
+            .map(|e| e.rel_path.as_str())
+            .collect();
+        assert_eq!(sent, ["big", "big/x"]);
+        assert_eq!(
+            p.context.injected[1].contents,
+            format!("big\n\n{}\n", p.dockerfile).into_bytes()
+        );
+
+        // Inside the context (even spelled through `..`), it is used in place.
+        std::fs::write(root.join("frontend/Dockerfile.web"), "FROM scratch\n").unwrap();
+        let inside = frontend(
+            &root.join("frontend"),
+            &root.join("frontend/../frontend/Dockerfile.web"),
+        );
+        let p = prepare(&inside).unwrap();
+        assert_eq!(p.dockerfile, "Dockerfile.web");
+        assert!(p.context.injected.is_empty());
+    }
+
     #[test]
     fn reads_classic_builder_steps() {
         assert_eq!(
