@@ -316,3 +316,58 @@ fn ctrl_c_mid_run_removes_every_container_and_network() {
     );
     assert_eq!(leftovers(&host, &id), (String::new(), String::new()));
 }
+
+#[test]
+fn smoke_passes_for_the_profiles_with_split_out_services() {
+    let test = "smoke_passes_for_the_profiles_with_split_out_services";
+    let Some(host) = docker_host_or_skip(test) else {
+        return;
+    };
+    let Some(bases) = bases_or_skip(test) else {
+        return;
+    };
+    let sb = Sandbox::new(&[]);
+    let tmp = tempfile::tempdir().unwrap();
+    let app = init_app(&sb, tmp.path());
+    // full: mcp-server and Redis; agents: mcp-server and ai-agent (AGENT_URL).
+    for (profile, extra) in [
+        (
+            "full",
+            ["redis answers (redis-cli ping)", "mcp-server /health"],
+        ),
+        ("agents", ["ai-agent /ready", "mcp-server /health"]),
+    ] {
+        let args = smoke_args(&bases, &["--profile", profile, "--json"]);
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        let out = sb
+            .todo_dev(&app, &args)
+            .env("DOCKER_HOST", &host)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{profile}: {}\n{}",
+            stdout(&out),
+            stderr(&out)
+        );
+        let ev = events(&out);
+        for want in extra {
+            assert!(
+                ev.iter().any(|e| e["check"] == want && e["ok"] == true),
+                "{profile}: {want} not checked: {ev:#?}"
+            );
+        }
+        let chat = ev
+            .iter()
+            .find(|e| e["check"] == "chat \"add buy milk\" (POST /api/chat)")
+            .unwrap();
+        assert!(
+            chat["detail"].as_str().unwrap().contains("tools: add_task"),
+            "{chat}"
+        );
+        assert_eq!(
+            leftovers(&host, &run_id(&ev)),
+            (String::new(), String::new())
+        );
+    }
+}
