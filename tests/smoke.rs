@@ -371,3 +371,42 @@ fn smoke_passes_for_the_profiles_with_split_out_services() {
         );
     }
 }
+
+#[test]
+fn a_database_image_that_cannot_be_had_is_a_failed_check_with_its_fix() {
+    let test = "a_database_image_that_cannot_be_had_is_a_failed_check_with_its_fix";
+    let Some(host) = docker_host_or_skip(test) else {
+        return;
+    };
+    let Some(bases) = bases_or_skip(test) else {
+        return;
+    };
+    let sb = Sandbox::new(&[]);
+    let tmp = tempfile::tempdir().unwrap();
+    let app = init_app(&sb, tmp.path());
+    let mut args = smoke_args(&bases, &["--profile", "standard"]);
+    args[2] = "todo-dev-test/no-such-postgres:0".into();
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let out = sb
+        .todo_dev(&app, &args)
+        .env("DOCKER_HOST", &host)
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "{}\n{}",
+        stdout(&out),
+        stderr(&out)
+    );
+    let text = stdout(&out);
+    let row = text
+        .lines()
+        .find(|l| l.starts_with("image todo-dev-test/no-such-postgres:0"))
+        .unwrap_or_else(|| panic!("{text}"));
+    assert!(
+        row.contains("FAILED") && row.contains("cannot be pulled"),
+        "{row}"
+    );
+    assert!(text.contains("--postgres-image IMAGE"), "{text}");
+}

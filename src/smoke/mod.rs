@@ -195,12 +195,13 @@ pub async fn run(
     for (what, image, flag) in &bases {
         let started = Instant::now();
         let hint = format!("give a local {what} image with {flag}, or `docker pull {image}` where a registry is reachable");
-        let pulled = or_cancel(cancel, containers::ensure_image(docker, image, &hint)).await??;
-        let detail = if pulled { "pulled" } else { "present" };
-        expect(
-            report,
-            check(&format!("image {image}"), true, started, detail),
-        )?;
+        let name = format!("image {image}");
+        let c = match or_cancel(cancel, containers::ensure_image(docker, image, &hint)).await? {
+            Ok(true) => check(&name, true, started, "pulled"),
+            Ok(false) => check(&name, true, started, "present"),
+            Err(e) => check(&name, false, started, e.to_string()),
+        };
+        expect(report, c)?;
     }
     for (service, image) in &images {
         let started = Instant::now();
