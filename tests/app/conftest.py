@@ -113,9 +113,8 @@ def make_settings(database_url):
 
 @pytest.fixture()
 def client(make_settings):
-    from fastapi.testclient import TestClient
-
     from app.main import create_app
+    from fastapi.testclient import TestClient
 
     with TestClient(create_app(make_settings())) as c:
         yield c

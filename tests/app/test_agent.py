@@ -13,9 +13,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import httpx
 import pytest
-from fastapi.testclient import TestClient
-
 from conftest import SECRET, Process, bearer, free_port, sign_up
+from fastapi.testclient import TestClient
 
 SEED = ["buy milk", "call mum", "walk the dog"]
 
@@ -304,3 +303,23 @@ def test_task_list_is_cached_in_redis_and_invalidated_on_writes(make_settings, r
         proc.wait(10)
         assert c.post("/api/tasks", json={"title": "still works"}, headers=h).status_code == 201
         assert len(c.get("/api/tasks", headers=h).json()) == 4
+
+
+def test_mcp_transport_stdio_wins_over_a_server_url_and_a_dead_server_is_a_502(make_settings):
+    from app.main import create_app
+
+    dead = f"http://127.0.0.1:{free_port()}/mcp"
+    with TestClient(create_app(make_settings(MCP_SERVER_URL=dead, MCP_TRANSPORT="stdio"))) as c:
+        h = bearer(sign_up(c)["token"])
+        ok = c.post("/api/chat", json={"message": "add buy milk"}, headers=h)
+        assert ok.status_code == 200, ok.text
+        assert ok.json()["tool_calls"][0]["result"]["title"] == "buy milk"
+    with TestClient(create_app(make_settings(MCP_SERVER_URL=dead))) as c:
+        h = bearer(sign_up(c)["token"])
+        down = c.post("/api/chat", json={"message": "add buy milk"}, headers=h)
+        assert down.status_code == 502
+        assert dead in down.json()["detail"]
+        # the user's message is kept; the failed turn has no made-up answer
+        conv = c.get("/api/conversations", headers=h).json()[0]
+        msgs = c.get(f"/api/conversations/{conv['id']}/messages", headers=h).json()
+        assert [(m["role"], m["content"]) for m in msgs] == [("user", "add buy milk")]

@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import jwt
 import pytest
-from fastapi.testclient import TestClient
-
 from conftest import SECRET, Postgres, bearer, sign_up
+from fastapi.testclient import TestClient
 
 
 def test_sign_up_returns_token_and_user(client):
@@ -191,3 +190,13 @@ def test_database_urls_map_to_psycopg(given, expected):
     from app.config import database_url_for_sqlalchemy
 
     assert database_url_for_sqlalchemy(given) == expected
+
+
+def test_frontend_nginx_files_match_todo_devs_template():
+    # the app ships its own copy (a user's project must build without todo-dev); keep them the same
+    from conftest import BACKEND_DIR
+
+    embedded = BACKEND_DIR.parents[1]
+    for name in ("nginx-entrypoint.sh", "nginx.conf.template"):
+        app_copy = (embedded / "app" / "frontend" / "nginx" / name).read_bytes()
+        assert app_copy == (embedded / "dockerfiles" / "_nginx" / name).read_bytes(), name

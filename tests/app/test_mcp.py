@@ -8,22 +8,22 @@ import sys
 from contextlib import asynccontextmanager
 
 import anyio
+import httpx
+import pytest
+from conftest import BACKEND_DIR, SECRET
 from mcp import ClientSession, StdioServerParameters
 from mcp.client.stdio import stdio_client
 from mcp.client.streamable_http import streamable_http_client
-
-from conftest import BACKEND_DIR, SECRET
 
 TOOLS = {"add_task", "list_tasks", "complete_task", "delete_task", "update_task"}
 
 
 def make_user(database_url: str, email: str) -> str:
     """A user row and its token, made the way sign-up makes them."""
-    from sqlalchemy.orm import Session
-
     from app.auth import hash_password, issue_token
     from app.config import database_url_for_sqlalchemy
     from app.db import Base, User, make_engine
+    from sqlalchemy.orm import Session
 
     engine = make_engine(database_url_for_sqlalchemy(database_url))
     Base.metadata.create_all(engine)
@@ -101,26 +101,19 @@ async def exercise_tools(session: ClientSession, alice: str, bob: str) -> None:
     assert [(t["id"], t["title"]) for t in left] == [(mum["id"], "call mum today")]
 
 
-def test_tools_over_streamable_http(database_url, mcp_http_server):
-    import httpx
-
-    health = httpx.get(mcp_http_server.replace("/mcp", "/health"))
-    assert health.status_code == 200
+@pytest.mark.parametrize("transport", ["streamable-http", "stdio"])
+def test_tools(transport, database_url, request):
     alice, bob = make_user(database_url, "a@example.com"), make_user(database_url, "b@example.com")
+    if transport == "stdio":
+        session = stdio_session(database_url)
+    else:
+        url = request.getfixturevalue("mcp_http_server")
+        assert httpx.get(url.replace("/mcp", "/health")).status_code == 200
+        session = http_session(url)
 
     async def main():
-        async with http_session(mcp_http_server) as session:
-            await exercise_tools(session, alice, bob)
-
-    anyio.run(main)
-
-
-def test_tools_over_stdio(database_url):
-    alice, bob = make_user(database_url, "a@example.com"), make_user(database_url, "b@example.com")
-
-    async def main():
-        async with stdio_session(database_url) as session:
-            await exercise_tools(session, alice, bob)
+        async with session as s:
+            await exercise_tools(s, alice, bob)
 
     anyio.run(main)
 

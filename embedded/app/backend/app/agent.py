@@ -13,10 +13,10 @@ import logging
 import os
 import re
 import sys
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
-from collections.abc import AsyncIterator
 
 import httpx
 from mcp import ClientSession, StdioServerParameters
@@ -177,7 +177,8 @@ HELP = ('I can manage your list: try "add buy milk", "what\'s on my list", "comp
 
 _POLITE = re.compile(r"^(?:(?:hey|hi|ok|okay|please|pls|can you|could you|would you|will you|"
                      r"i want to|i'd like to|i would like to|go ahead and|now)\b[\s,]*)+")
-_LIST = re.compile(r"\b(?:list|lists|tasks?|todos?|to-?dos?|to do)\b|\bwhat(?:'s| is| do i| have i| should i)\b|\bshow\b")
+_LIST = re.compile(r"\b(?:list|lists|tasks?|todos?|to-?dos?|to do)\b"
+                   r"|\bwhat(?:'s| is| do i| have i| should i)\b|\bshow\b")
 _ADD = re.compile(r"^(?:add|create|new|put|remember to|remind me to|i need to|i have to|note)\b[\s:]*(.*)$")
 _COMPLETE = re.compile(r"^(?:complete|completed|finish|finished|done with|mark|check off|check|tick off|tick|"
                        r"i finished|i completed|i did|i'm done with|i am done with)\b\s*(.*)$")
@@ -272,6 +273,18 @@ def _describe(tasks: list[dict], status: str) -> str:
     return f"You have {len(tasks)} {label}{plural}:\n" + "\n".join(lines)
 
 
+async def _act_on_task(tools: TodoTools, target: str, tool: str, args: dict[str, Any], prefer_pending: bool,
+                       reply: str) -> str:
+    """Find the task the user named, run `tool` on it, and say what happened (`reply` gets the result's fields)."""
+    task, why = await _find(tools, _target_text(target), prefer_pending)
+    if task is None:
+        return why or HELP
+    result = await tools.call(tool, {"task_id": task["id"], **args})
+    if err := _failed(result):
+        return _not_found_reply(task["id"], err)
+    return reply.format(**result)
+
+
 async def offline_reply(tools: TodoTools, message: str) -> str:
     text = _normalise(message)
     if not text or re.fullmatch(r"(?:hi|hello|hey|help|\?)+", text):
@@ -280,42 +293,18 @@ async def offline_reply(tools: TodoTools, message: str) -> str:
         return "You're welcome! Anything else for your list?"
 
     if m := _RENAME.match(text):
-        target, title = _target_text(m.group(1)), _title_to_add(m.group(2), message)
-        task, why = await _find(tools, target, prefer_pending=False)
-        if task is None:
-            return why or HELP
-        result = await tools.call("update_task", {"task_id": task["id"], "title": title})
-        if err := _failed(result):
-            return _not_found_reply(task["id"], err)
-        return f'Renamed task {result["id"]} to "{result["title"]}".'
-
+        title = _title_to_add(m.group(2), message)
+        return await _act_on_task(tools, m.group(1), "update_task", {"title": title}, prefer_pending=False,
+                                  reply='Renamed task {id} to "{title}".')
     if m := _DELETE.match(text):
-        task, why = await _find(tools, _target_text(m.group(1)), prefer_pending=False)
-        if task is None:
-            return why or HELP
-        result = await tools.call("delete_task", {"task_id": task["id"]})
-        if err := _failed(result):
-            return _not_found_reply(task["id"], err)
-        return f'Deleted task {result["id"]} "{result["title"]}".'
-
+        return await _act_on_task(tools, m.group(1), "delete_task", {}, prefer_pending=False,
+                                  reply='Deleted task {id} "{title}".')
     if m := _REOPEN.match(text) or _SET_OPEN.match(text):
-        task, why = await _find(tools, _target_text(m.group(1)), prefer_pending=False)
-        if task is None:
-            return why or HELP
-        result = await tools.call("update_task", {"task_id": task["id"], "completed": False})
-        if err := _failed(result):
-            return _not_found_reply(task["id"], err)
-        return f'Task {result["id"]} "{result["title"]}" is open again.'
-
-    m = _SET_DONE.match(text) or _COMPLETE.match(text) or _DONE_SUFFIX.match(text)
-    if m:
-        task, why = await _find(tools, _target_text(m.group(1)), prefer_pending=True)
-        if task is None:
-            return why or HELP
-        result = await tools.call("complete_task", {"task_id": task["id"]})
-        if err := _failed(result):
-            return _not_found_reply(task["id"], err)
-        return f'Marked task {result["id"]} "{result["title"]}" as done.'
+        return await _act_on_task(tools, m.group(1), "update_task", {"completed": False}, prefer_pending=False,
+                                  reply='Task {id} "{title}" is open again.')
+    if m := _SET_DONE.match(text) or _COMPLETE.match(text) or _DONE_SUFFIX.match(text):
+        return await _act_on_task(tools, m.group(1), "complete_task", {}, prefer_pending=True,
+                                  reply='Marked task {id} "{title}" as done.')
 
     if (m := _ADD.match(text)) and m.group(1).strip():
         title = _title_to_add(m.group(1).strip(), message)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 import time
-from datetime import datetime, UTC
+from datetime import UTC, datetime
 
 from sqlalchemy import (
     JSON,

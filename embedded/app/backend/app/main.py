@@ -6,6 +6,7 @@
 
 import logging
 import os
+import secrets
 import sys
 from contextlib import asynccontextmanager
 from typing import Annotated, Any
@@ -77,6 +78,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     engine = make_engine(settings.database_url)
     Session = make_sessionmaker(engine)
     cache = TaskListCache(settings.redis_url)
+    unknown_user_hash = hash_password(secrets.token_hex(16))
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI):
@@ -155,7 +157,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     @app.post("/api/auth/sign-in")
     def sign_in(body: SignIn, session: DB):
         user = session.scalar(select(User).where(User.email == body.email.strip().lower()))
-        if user is None or not verify_password(body.password, user.password_hash):
+        # an unknown email costs one hash too, so timing does not tell which emails have accounts
+        stored = user.password_hash if user is not None else unknown_user_hash
+        if not verify_password(body.password, stored) or user is None:
             raise HTTPException(status.HTTP_401_UNAUTHORIZED, "wrong email or password")
         return {"token": issue_token(user.id, settings.auth_secret), "user": user_dict(user)}
 
