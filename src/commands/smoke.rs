@@ -2,6 +2,7 @@ use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use serde_json::json;
+use tokio::signal::unix::{signal, SignalKind};
 use tokio::sync::watch;
 
 use super::{load_project, Outcome};
@@ -32,8 +33,14 @@ pub async fn run(global: &GlobalArgs, args: &SmokeArgs, out: &Output) -> anyhow:
         logs_dir: project.root.join(".todo-dev/logs"),
     };
     let (cancel_tx, cancel_rx) = watch::channel(false);
+    // Registered now, before anything is started: from here Ctrl-C cancels and cleans up.
+    let mut sigint = signal(SignalKind::interrupt())?;
+    let mut sigterm = signal(SignalKind::terminate())?;
     let signals = tokio::spawn(async move {
-        interrupted().await;
+        tokio::select! {
+            _ = sigint.recv() => {}
+            _ = sigterm.recv() => {}
+        }
         let _ = cancel_tx.send(true);
     });
 
@@ -78,22 +85,6 @@ pub async fn run(global: &GlobalArgs, args: &SmokeArgs, out: &Output) -> anyhow:
         Ok(()) | Err(SmokeError::CheckFailed(_)) => Ok(Outcome::Failed),
         Err(e) => Err(e.into()),
     }
-}
-
-/// Ctrl-C, or SIGTERM from a supervisor.
-async fn interrupted() {
-    #[cfg(unix)]
-    {
-        use tokio::signal::unix::{signal, SignalKind};
-        if let Ok(mut term) = signal(SignalKind::terminate()) {
-            tokio::select! {
-                _ = tokio::signal::ctrl_c() => {}
-                _ = term.recv() => {}
-            }
-            return;
-        }
-    }
-    let _ = tokio::signal::ctrl_c().await;
 }
 
 /// The report: one row per check as it finishes (or one JSON event).

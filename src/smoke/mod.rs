@@ -263,10 +263,14 @@ pub async fn run(
     )
     .await??;
 
-    let Some((_, front)) = endpoints.get(&ServiceName::Frontend) else {
+    // Through the frontend's proxy; straight to the backend when a profile has no frontend.
+    let entry = [ServiceName::Frontend, ServiceName::Backend]
+        .iter()
+        .find_map(|s| endpoints.get(s));
+    let Some((_, entry)) = entry else {
         return Ok(());
     };
-    or_cancel(cancel, round_trip(*front, &names.run_id, report)).await?
+    or_cancel(cancel, round_trip(*entry, &names.run_id, report)).await?
 }
 
 /// Builds every enabled service as `build` does (same tags, same logs).
@@ -501,9 +505,9 @@ async fn wait_apps(
 }
 
 /// Sign up, add a task, add one through the chat, find both in the list:
-/// every request through the frontend's nginx `/api/` proxy.
+/// every request through the frontend's nginx `/api/` proxy (`entry`).
 async fn round_trip(
-    front: SocketAddr,
+    entry: SocketAddr,
     run_id: &str,
     report: Reporter<'_>,
 ) -> Result<(), SmokeError> {
@@ -517,7 +521,7 @@ async fn round_trip(
         body: Some(&sign_up),
     };
     let r = send_or_fail(
-        front,
+        entry,
         &req,
         REQUEST_TIMEOUT,
         "sign up (POST /api/auth/sign-up)",
@@ -555,7 +559,7 @@ async fn round_trip(
         body: Some(&body),
     };
     let name = "add a task (POST /api/tasks)";
-    let r = send_or_fail(front, &req, REQUEST_TIMEOUT, name, started, report).await?;
+    let r = send_or_fail(entry, &req, REQUEST_TIMEOUT, name, started, report).await?;
     let ok = r.status == 201 && r.json().is_some_and(|t| t["title"] == title.as_str());
     expect(report, check(name, ok, started, r.summary()))?;
 
@@ -568,7 +572,7 @@ async fn round_trip(
         body: Some(&body),
     };
     let name = "chat \"add buy milk\" (POST /api/chat)";
-    let r = send_or_fail(front, &req, CHAT_TIMEOUT, name, started, report).await?;
+    let r = send_or_fail(entry, &req, CHAT_TIMEOUT, name, started, report).await?;
     let answer = r.json().unwrap_or_default();
     let reply = answer["reply"].as_str().unwrap_or("").to_string();
     // The offline agent works through the MCP tools: the answer lists the calls.
@@ -596,7 +600,7 @@ async fn round_trip(
         body: None,
     };
     let name = "list tasks (GET /api/tasks)";
-    let r = send_or_fail(front, &req, REQUEST_TIMEOUT, name, started, report).await?;
+    let r = send_or_fail(entry, &req, REQUEST_TIMEOUT, name, started, report).await?;
     let titles = task_titles(r.json());
     let has = |want: &str| titles.iter().any(|t| t.trim().eq_ignore_ascii_case(want));
     let ok = r.status == 200 && has(&title) && has("buy milk");
