@@ -183,7 +183,53 @@ pub async fn run(
     let images = or_cancel(cancel, build_images(docker, project, opts, report)).await??;
     let (bind_ip, reach_ip) = reach_address(docker_host);
 
-    // Base images and non-root users before anything runs.
+    or_cancel(cancel, check_images(docker, project, opts, &images, report)).await??;
+
+    containers::create_network(docker, names).await?;
+    let started = Instant::now();
+    run_databases(docker, project, opts, names, secrets, bind_ip).await?;
+    or_cancel(
+        cancel,
+        wait_databases(docker, project, names, started, opts.timeout, report),
+    )
+    .await??;
+
+    let started = Instant::now();
+    let endpoints = start_apps(
+        docker,
+        project,
+        names,
+        secrets,
+        &images,
+        (bind_ip, reach_ip),
+        report,
+    )
+    .await?;
+    or_cancel(
+        cancel,
+        wait_apps(docker, &endpoints, started, opts.timeout, report),
+    )
+    .await??;
+
+    // Through the frontend's proxy; straight to the backend when a profile has no frontend.
+    let entry = [ServiceName::Frontend, ServiceName::Backend]
+        .iter()
+        .find_map(|s| endpoints.get(s));
+    let Some((_, entry)) = entry else {
+        return Ok(());
+    };
+    or_cancel(cancel, round_trip(*entry, &names.run_id, report)).await?
+}
+
+/// The database images are present (pulled if not), and every built image
+/// runs as a non-root user.
+async fn check_images(
+    docker: &Docker,
+    project: &Project,
+    opts: &SmokeOptions,
+    images: &BTreeMap<ServiceName, String>,
+    report: Reporter<'_>,
+) -> Result<(), SmokeError> {
     let mut bases = vec![(
         "postgres",
         opts.postgres_image.clone(),
@@ -196,14 +242,14 @@ pub async fn run(
         let started = Instant::now();
         let hint = format!("give a local {what} image with {flag}, or `docker pull {image}` where a registry is reachable");
         let name = format!("image {image}");
-        let c = match or_cancel(cancel, containers::ensure_image(docker, image, &hint)).await? {
+        let c = match containers::ensure_image(docker, image, &hint).await {
             Ok(true) => check(&name, true, started, "pulled"),
             Ok(false) => check(&name, true, started, "present"),
             Err(e) => check(&name, false, started, e.to_string()),
         };
         expect(report, c)?;
     }
-    for (service, image) in &images {
+    for (service, image) in images {
         let started = Instant::now();
         let user = containers::image_user(docker, image).await?;
         let uid = user.split(':').next().unwrap_or("");
@@ -218,17 +264,21 @@ pub async fn run(
             check(&format!("{service} runs as non-root"), ok, started, detail),
         )?;
     }
+    Ok(())
+}
 
-    containers::create_network(docker, names).await?;
-    let started = Instant::now();
-    run_databases(docker, project, opts, names, secrets, bind_ip).await?;
-    or_cancel(
-        cancel,
-        wait_databases(docker, project, names, started, opts.timeout, report),
-    )
-    .await??;
-
-    // Backends first: nginx resolves BACKEND_URL's host when it starts.
+/// Starts the app containers, backends first (nginx resolves BACKEND_URL's
+/// host when it starts): their names and reachable addresses. One that stops
+/// at once is a failed check.
+async fn start_apps(
+    docker: &Docker,
+    project: &Project,
+    names: &RunNames,
+    secrets: &RunSecrets,
+    images: &BTreeMap<ServiceName, String>,
+    (bind_ip, reach_ip): (IpAddr, IpAddr),
+    report: Reporter<'_>,
+) -> Result<BTreeMap<ServiceName, (String, SocketAddr)>, SmokeError> {
     let env = app_env(project, secrets);
     let mut order: Vec<&Service> = project.services.iter().collect();
     order.sort_by_key(|s| s.name == ServiceName::Frontend);
@@ -252,25 +302,13 @@ pub async fn run(
                 Some(code) => format!("{} exited with code {code}", service.name),
                 None => format!("port {} is not published", service.port),
             };
-            let label = format!("{} starts", service.name);
-            return expect(report, check(&label, false, started, detail));
+            let failed = check(&format!("{} starts", service.name), false, started, detail);
+            report(&failed);
+            return Err(SmokeError::CheckFailed(failed.name));
         };
         endpoints.insert(service.name, (name, addr));
     }
-    or_cancel(
-        cancel,
-        wait_apps(docker, &endpoints, started, opts.timeout, report),
-    )
-    .await??;
-
-    // Through the frontend's proxy; straight to the backend when a profile has no frontend.
-    let entry = [ServiceName::Frontend, ServiceName::Backend]
-        .iter()
-        .find_map(|s| endpoints.get(s));
-    let Some((_, entry)) = entry else {
-        return Ok(());
-    };
-    or_cancel(cancel, round_trip(*entry, &names.run_id, report)).await?
+    Ok(endpoints)
 }
 
 /// Builds every enabled service as `build` does (same tags, same logs).
