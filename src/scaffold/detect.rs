@@ -286,7 +286,11 @@ fn sources(service: ServiceName, dir: &Path) -> Option<String> {
             } else {
                 "Python"
             };
-            Some(format!("{framework} ({file})"))
+            Some(match service {
+                ServiceName::Backend => format!("{framework} ({file})"),
+                // mcp-server and ai-agent are programs of the backend's package.
+                _ => format!("Python, from the backend's sources ({file})"),
+            })
         }
     }
 }
