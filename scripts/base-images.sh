@@ -7,6 +7,13 @@
 #   todo-dev-test/python:3.11      Debian's python3 (+ venv, pip), `python`
 #   todo-dev-test/node:18          Debian's nodejs + npm
 #   todo-dev-test/nginx:bookworm   Debian's nginx, user nginx uid/gid 101
+#   todo-dev-test/postgres:16      Debian's postgresql-15 behind an entrypoint that
+#                                  reads POSTGRES_PASSWORD/USER/DB like upstream's
+#   todo-dev-test/redis:7          Debian's redis-server, upstream's entrypoint rules
+#
+# postgres and redis run as uid 999 (as upstream's images and the manifests do)
+# and listen on every address; they stand in for postgres:16 and redis:7 in
+# `todo-dev smoke --postgres-image ... --redis-image ...`.
 #
 # python and node carry the host's CA bundle and point pip/requests/openssl/node
 # at it, because HTTPS from build containers goes through an intercepting
@@ -26,6 +33,8 @@ DEBIAN_IMAGE=todo-dev-test/debian:bookworm
 PYTHON_IMAGE=todo-dev-test/python:3.11
 NODE_IMAGE=todo-dev-test/node:18
 NGINX_IMAGE=todo-dev-test/nginx:bookworm
+POSTGRES_IMAGE=todo-dev-test/postgres:16
+REDIS_IMAGE=todo-dev-test/redis:7
 RECIPE_LABEL=dev.todo-dev.test.recipe
 # bump when the rootfs preparation below changes
 ROOTFS_VERSION=1
@@ -109,12 +118,14 @@ ensure_debian() {
 # ---------------------------------------------------------------------------
 # images built on debian: recipe = Dockerfile text + parent image id
 # ---------------------------------------------------------------------------
-# build_on_debian NAME DOCKERFILE: the context holds the host CA bundle as ca.crt
+# build_on_debian NAME DOCKERFILE [ENTRYPOINT]: the context holds the host CA
+# bundle as ca.crt and, when given, the ENTRYPOINT script as entrypoint.sh
 build_on_debian() {
-    local name=$1 dockerfile=$2 recipe ctx t0
+    local name=$1 dockerfile=$2 entrypoint=${3:-} recipe ctx t0
     t0=$(now_ms)
     recipe=$({
         printf '%s\n' "$dockerfile"
+        [[ -z $entrypoint ]] || printf '%s\n' "$entrypoint"
         image_id "$DEBIAN_IMAGE"
         sha256sum <"$HOST_CA"
     } | sha256sum | cut -c1-16)
@@ -125,6 +136,7 @@ build_on_debian() {
     ctx=$(mktemp -d "$STATE/base-ctx.XXXXXX")
     cp "$HOST_CA" "$ctx/ca.crt"
     printf '%s\n' "$dockerfile" >"$ctx/Dockerfile"
+    [[ -z $entrypoint ]] || printf '%s\n' "$entrypoint" >"$ctx/entrypoint.sh"
     if ! DOCKER_BUILDKIT=0 docker build -q --label "$RECIPE_LABEL=$recipe" \
         --build-arg "BASE=$DEBIAN_IMAGE" -t "$name" "$ctx" >"$ctx.log" 2>&1; then
         tail -n 30 "$ctx.log" >&2
@@ -189,6 +201,101 @@ CMD ["nginx", "-g", "daemon off;"]
 EOF
 )
 
+# the postgres user (999) first, so the package adopts it; no cluster made at
+# install time: the entrypoint makes one in PGDATA at first start
+POSTGRES_DOCKERFILE=$(
+    cat <<'EOF'
+ARG BASE
+FROM ${BASE}
+RUN groupadd --system --gid 999 postgres \
+ && useradd --system --uid 999 --gid postgres --home-dir /var/lib/postgresql \
+      --shell /bin/sh postgres \
+ && mkdir -p /etc/postgresql-common \
+ && echo 'create_main_cluster = false' >/etc/postgresql-common/createcluster.conf \
+ && apt-get update \
+ && apt-get install -y --no-install-recommends postgresql-15 \
+ && rm -rf /var/lib/apt/lists/* \
+ && mkdir -p /var/lib/postgresql/data /var/run/postgresql \
+ && chown -R postgres:postgres /var/lib/postgresql /var/run/postgresql \
+ && chmod 700 /var/lib/postgresql/data
+COPY entrypoint.sh /usr/local/bin/docker-entrypoint.sh
+ENV PATH=/usr/lib/postgresql/15/bin:$PATH PGDATA=/var/lib/postgresql/data LANG=C.UTF-8
+VOLUME /var/lib/postgresql/data
+USER 999:999
+EXPOSE 5432
+STOPSIGNAL SIGINT
+ENTRYPOINT ["/bin/sh", "/usr/local/bin/docker-entrypoint.sh"]
+CMD ["postgres"]
+EOF
+)
+
+# What upstream's docker-entrypoint.sh does for the variables todo-dev uses:
+# a first start makes the cluster with POSTGRES_USER as superuser (password
+# POSTGRES_PASSWORD, scram over TCP) and POSTGRES_DB, then postgres listens
+# on every address.
+POSTGRES_ENTRYPOINT=$(
+    cat <<'EOF'
+#!/bin/sh
+set -eu
+case ${1:-} in -*) set -- postgres "$@" ;; esac
+[ "${1:-}" = postgres ] || exec "$@"
+shift
+: "${POSTGRES_PASSWORD:?is required, as in the upstream postgres image}"
+user=${POSTGRES_USER:-postgres}
+db=${POSTGRES_DB:-$user}
+data=${PGDATA:-/var/lib/postgresql/data}
+if [ ! -s "$data/PG_VERSION" ]; then
+    pwfile=$(mktemp)
+    printf '%s\n' "$POSTGRES_PASSWORD" >"$pwfile"
+    initdb -D "$data" --username="$user" --pwfile="$pwfile" --encoding=UTF8 \
+        --auth-local=trust --auth-host=scram-sha-256 >/dev/null
+    rm -f "$pwfile"
+    printf 'host all all all scram-sha-256\n' >>"$data/pg_hba.conf"
+    if [ "$db" != postgres ]; then
+        printf 'CREATE DATABASE "%s"\n' "$db" | postgres --single -D "$data" postgres >/dev/null
+    fi
+    echo "docker-entrypoint: initialised $data (user $user, database $db)" >&2
+fi
+exec postgres -D "$data" -c listen_addresses='*' "$@"
+EOF
+)
+
+REDIS_DOCKERFILE=$(
+    cat <<'EOF'
+ARG BASE
+FROM ${BASE}
+RUN groupadd --system --gid 999 redis \
+ && useradd --system --uid 999 --gid redis --home-dir /data --shell /usr/sbin/nologin redis \
+ && apt-get update \
+ && apt-get install -y --no-install-recommends redis-server \
+ && rm -rf /var/lib/apt/lists/* \
+ && mkdir -p /data \
+ && chown redis:redis /data
+COPY entrypoint.sh /usr/local/bin/docker-entrypoint.sh
+VOLUME /data
+WORKDIR /data
+USER 999:999
+EXPOSE 6379
+ENTRYPOINT ["/bin/sh", "/usr/local/bin/docker-entrypoint.sh"]
+CMD ["redis-server"]
+EOF
+)
+
+# upstream's rules: flags alone go to redis-server; without a config file it
+# listens on every address with protected mode off
+REDIS_ENTRYPOINT=$(
+    cat <<'EOF'
+#!/bin/sh
+set -eu
+case ${1:-} in -*) set -- redis-server "$@" ;; esac
+if [ "${1:-}" = redis-server ]; then
+    shift
+    exec redis-server --bind 0.0.0.0 --protected-mode no --dir /data "$@"
+fi
+exec "$@"
+EOF
+)
+
 main() {
     mkdir -p "$STATE"
     [[ -r $HOST_CA ]] || die "no CA bundle at $HOST_CA (set TODO_DEV_TEST_HOST_CA)"
@@ -199,6 +306,8 @@ main() {
     build_on_debian "$PYTHON_IMAGE" "$PYTHON_DOCKERFILE"
     build_on_debian "$NODE_IMAGE" "$NODE_DOCKERFILE"
     build_on_debian "$NGINX_IMAGE" "$NGINX_DOCKERFILE"
+    build_on_debian "$POSTGRES_IMAGE" "$POSTGRES_DOCKERFILE" "$POSTGRES_ENTRYPOINT"
+    build_on_debian "$REDIS_IMAGE" "$REDIS_DOCKERFILE" "$REDIS_ENTRYPOINT"
     report "base images total" "" "$(($(now_ms) - t0))"
 }
 

@@ -35,6 +35,8 @@
 #   TODO_DEV_TEST_PYTHON_IMAGE         local base images in that daemon, to pass as
 #   TODO_DEV_TEST_NODE_IMAGE             the templates' PYTHON_IMAGE, NODE_IMAGE and
 #   TODO_DEV_TEST_NGINX_IMAGE            NGINX_IMAGE build args
+#   TODO_DEV_TEST_POSTGRES_IMAGE       stand-ins for postgres:16 and redis:7 (smoke's
+#   TODO_DEV_TEST_REDIS_IMAGE            --postgres-image and --redis-image)
 #   CARGO_TARGET_DIR                   default $HOME/.cache/todo-dev-target
 # DOCKER_HOST, DOCKER_TLS_VERIFY, DOCKER_CERT_PATH, DOCKER_CONTEXT and
 # MINIKUBE_ACTIVE_DOCKERD are unset so a developer's `eval $(minikube
@@ -407,6 +409,8 @@ if DOCKER_HOST=$TODO_DEV_TEST_TLS_DOCKER_HOST DOCKER_TLS_VERIFY=1 \
     export TODO_DEV_TEST_PYTHON_IMAGE=todo-dev-test/python:3.11
     export TODO_DEV_TEST_NODE_IMAGE=todo-dev-test/node:18
     export TODO_DEV_TEST_NGINX_IMAGE=todo-dev-test/nginx:bookworm
+    export TODO_DEV_TEST_POSTGRES_IMAGE=todo-dev-test/postgres:16
+    export TODO_DEV_TEST_REDIS_IMAGE=todo-dev-test/redis:7
 elif [[ $TODO_DEV_TEST_TLS_DOCKER_HOST == *:$SECOND_TLS_PORT ]]; then
     log "warning: no base images in the second dockerd (its builds have no network);"
     log "  TODO_DEV_TEST_{PYTHON,NODE,NGINX}_IMAGE are unset: stop the other engine to get them"

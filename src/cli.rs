@@ -42,6 +42,8 @@ pub struct GlobalArgs {
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
+    /// Write the reference Todo chatbot and its todo-dev.yaml into a new or empty directory (--detect: a todo-dev.yaml for an existing repository)
+    Init(InitArgs),
     /// Check that this machine can run the stack, and say how to fix what is missing
     Doctor(DoctorArgs),
     /// Start Minikube, build the images into its Docker daemon, deploy, and say where to open the app
@@ -54,6 +56,8 @@ pub enum Command {
     Render(RenderArgs),
     /// Apply the rendered objects to the local cluster, wait for the rollout, explain failures
     Deploy(DeployArgs),
+    /// Build the images and run the stack on the local Docker daemon with Postgres: health endpoints and one round trip through the frontend, then remove it all
+    Smoke(SmokeArgs),
     /// Remove what todo-dev created in the cluster (claims kept unless --purge)
     Down(DownArgs),
     /// Watch the services' sources and say, per save, which service to sync or rebuild (--dry-run for now)
@@ -177,4 +181,30 @@ pub struct WatchArgs {
     /// Only report each change set (service, sync or rebuild, paths); needs no cluster and no Docker
     #[arg(long)]
     pub dry_run: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct InitArgs {
+    /// Directory to write to [default: --project, else the current directory]
+    #[arg(value_name = "DIR")]
+    pub dir: Option<PathBuf>,
+    /// Replace files that already exist (init), or an existing todo-dev.yaml (--detect)
+    #[arg(long)]
+    pub force: bool,
+    /// Write only a todo-dev.yaml for the repository already there, saying what was found and why
+    #[arg(long)]
+    pub detect: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct SmokeArgs {
+    /// Seconds every service together may take to answer its health endpoints
+    #[arg(long, value_name = "SECS", default_value_t = 180)]
+    pub timeout: u64,
+    /// Postgres image to run the database from
+    #[arg(long, value_name = "IMAGE", env = "TODO_DEV_POSTGRES_IMAGE", default_value = crate::deploy::values::POSTGRES_IMAGE)]
+    pub postgres_image: String,
+    /// Redis image, for profiles with Redis
+    #[arg(long, value_name = "IMAGE", env = "TODO_DEV_REDIS_IMAGE", default_value = crate::deploy::values::REDIS_IMAGE)]
+    pub redis_image: String,
 }

@@ -15,6 +15,8 @@ pub mod exec;
 pub mod host;
 pub mod pipeline;
 pub mod project;
+pub mod scaffold;
+pub mod smoke;
 pub mod ui;
 pub mod watch;
 

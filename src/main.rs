@@ -24,6 +24,8 @@ fn main() -> ExitCode {
     };
     let result = runtime.block_on(async {
         match &cli.command {
+            Command::Init(args) => commands::init::run(&cli.global, args, &out),
+            Command::Smoke(args) => commands::smoke::run(&cli.global, args, &out).await,
             Command::Doctor(args) => commands::doctor::run(&cli.global, args, &out).await,
             Command::Build(args) => commands::build::run(&cli.global, args, &out).await,
             Command::Context(args) => commands::context::run(&cli.global, args, &out),

@@ -554,3 +554,104 @@ impl Drop for SmallDaemon {
             .status();
     }
 }
+
+/// Paths in an image's filesystem (via `docker create` + `docker export`).
+fn image_files(host: &str, image: &str) -> Vec<String> {
+    let name = format!("todo-dev-test-files-{}", std::process::id());
+    let created = docker(host, &["create", "--name", &name, image, "/none"]);
+    assert!(created.status.success(), "{}", stderr(&created));
+    let exported = Command::new("docker")
+        .args(["export", &name])
+        .env("DOCKER_HOST", host)
+        .output()
+        .unwrap();
+    docker(host, &["rm", "-f", &name]);
+    let mut archive = tar::Archive::new(exported.stdout.as_slice());
+    archive
+        .entries()
+        .unwrap()
+        .map(|e| e.unwrap().path().unwrap().display().to_string())
+        .collect()
+}
+
+#[test]
+fn a_dockerfile_outside_the_context_builds_as_with_the_docker_cli() {
+    let Some(host) =
+        docker_host_or_skip("a_dockerfile_outside_the_context_builds_as_with_the_docker_cli")
+    else {
+        return;
+    };
+    let sb = Sandbox::new(&[]);
+    let dir = tempfile::tempdir().unwrap();
+    let p = dir.path();
+    // Source plan 000's layout: deploy/docker/frontend/Dockerfile, context frontend/.
+    std::fs::create_dir_all(p.join("frontend/big")).unwrap();
+    std::fs::create_dir_all(p.join("deploy/docker/frontend")).unwrap();
+    std::fs::write(p.join("frontend/index.html"), "<html></html>\n").unwrap();
+    std::fs::write(p.join("frontend/notes.md"), "notes\n").unwrap();
+    std::fs::write(p.join("frontend/big/blob.bin"), "blob\n").unwrap();
+    std::fs::write(p.join("frontend/.dockerignore"), "big\n").unwrap();
+    std::fs::write(
+        p.join("deploy/docker/frontend/Dockerfile"),
+        "FROM scratch\nCOPY . /ctx/\n",
+    )
+    .unwrap();
+    std::fs::write(
+        p.join("todo-dev.yaml"),
+        "profile: lite\nservices:\n  backend: {enabled: false}\n  frontend:\n    image: todo-dev-test-outside\n    dockerfile: ../deploy/docker/frontend/Dockerfile\n",
+    )
+    .unwrap();
+    let out = build(&sb, p, &host, &["--json"]);
+    assert!(out.status.success(), "{}\n{}", stdout(&out), stderr(&out));
+    let image = done(&events(&out), "frontend")["image"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let files = image_files(&host, &image);
+    let has = |f: &str| files.iter().any(|x| x.trim_end_matches('/') == f);
+    // The context's .dockerignore applies; the Dockerfile was read, then dropped.
+    assert!(has("ctx/index.html") && has("ctx/notes.md"), "{files:?}");
+    assert!(!has("ctx/big/blob.bin"), "{files:?}");
+    assert!(
+        !files
+            .iter()
+            .any(|f| f.contains(".dockerfile.") || f.contains("Dockerfile")),
+        "the Dockerfile leaked into the image: {files:?}"
+    );
+
+    // Its own ignore file beside it wins over the context's, as BuildKit reads it.
+    std::fs::write(
+        p.join("deploy/docker/frontend/Dockerfile.dockerignore"),
+        "notes.md\n",
+    )
+    .unwrap();
+    let out = build(&sb, p, &host, &["--json"]);
+    assert!(out.status.success(), "{}\n{}", stdout(&out), stderr(&out));
+    let second = done(&events(&out), "frontend")["image"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert_ne!(second, image, "other rules, other inputs, other tag");
+    let files = image_files(&host, &second);
+    let has = |f: &str| files.iter().any(|x| x.trim_end_matches('/') == f);
+    assert!(
+        has("ctx/index.html") && has("ctx/big/blob.bin"),
+        "{files:?}"
+    );
+    assert!(!has("ctx/notes.md"), "{files:?}");
+
+    // `context --list` shows what the build sends, with the same rules.
+    let listed = sb
+        .todo_dev(p, &["context", "frontend", "--list"])
+        .output()
+        .unwrap();
+    assert!(listed.status.success(), "{}", stderr(&listed));
+    let listed = stdout(&listed);
+    assert!(
+        listed.contains("big/blob.bin") && !listed.contains("notes.md"),
+        "{listed}"
+    );
+    for img in [image, second] {
+        docker(&host, &["rmi", &img]);
+    }
+}

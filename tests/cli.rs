@@ -27,12 +27,14 @@ fn help_lists_only_working_commands_and_the_global_flags() {
     assert_eq!(
         commands,
         [
+            "init",
             "doctor",
             "up",
             "build",
             "context",
             "render",
             "deploy",
+            "smoke",
             "down",
             "watch",
             "export",

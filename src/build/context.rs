@@ -84,7 +84,8 @@ fn is_secrets_file(name: &str) -> bool {
 /// A file added to the context by todo-dev, with its bytes.
 #[derive(Debug, Clone)]
 pub struct InjectedFile {
-    /// Path inside the context, under INJECTED_DIR.
+    /// Path inside the context: under INJECTED_DIR, or at the root for an
+    /// outside Dockerfile and the `.dockerignore` that names it (as the docker CLI sends them).
     pub rel_path: String,
     pub contents: Vec<u8>,
     pub mode: u32,
@@ -92,7 +93,13 @@ pub struct InjectedFile {
 
 /// The context's `.dockerignore` rules (none when it has no such file).
 pub fn read_dockerignore(context: &Path) -> Result<DockerIgnore, ContextError> {
-    let ignore_path = context.join(".dockerignore");
+    read_ignore_file(&context.join(".dockerignore"))
+}
+
+/// The rules in an ignore file (the context's, or a Dockerfile's own); a
+/// missing file means no rules.
+pub fn read_ignore_file(ignore_path: &Path) -> Result<DockerIgnore, ContextError> {
+    let ignore_path = ignore_path.to_path_buf();
     match std::fs::read_to_string(&ignore_path) {
         Ok(text) => DockerIgnore::parse(&text).map_err(|source| ContextError::Ignore {
             path: ignore_path,
@@ -118,7 +125,17 @@ impl BuildContext {
     /// Walks `root` with its `.dockerignore`. `always_send` are context-relative
     /// paths docker sends even when ignored (the Dockerfile, `.dockerignore`).
     pub fn scan(root: &Path, always_send: &[&str]) -> Result<BuildContext, ContextError> {
-        let rules = read_dockerignore(root)?;
+        BuildContext::scan_with_rules(root, &root.join(".dockerignore"), always_send)
+    }
+
+    /// Walks `root` filtered by the rules in `ignore_path` (a missing file
+    /// means no rules): the context's `.dockerignore`, or a Dockerfile's own.
+    pub fn scan_with_rules(
+        root: &Path,
+        ignore_path: &Path,
+        always_send: &[&str],
+    ) -> Result<BuildContext, ContextError> {
+        let rules = read_ignore_file(ignore_path)?;
         let entries = ignore::walk(root, &rules, always_send)
             .map_err(|source| ContextError::Walk {
                 root: root.to_path_buf(),

@@ -11,6 +11,7 @@ use futures::StreamExt;
 
 use super::context::{BuildContext, ContextError, InjectedFile, SecretFile, INJECTED_DIR};
 use super::hash_cache::HashCache;
+use super::ignore::EntryKind;
 use super::template::{self, DockerfileError, DockerfileSource};
 use crate::project::model::{Service, ServiceName};
 
@@ -136,6 +137,141 @@ pub enum BuildOutcome {
     },
 }
 
+/// What one build sends, decided before anything is hashed or sent.
+#[derive(Debug, Clone)]
+pub struct PreparedContext {
+    pub context: BuildContext,
+    /// The Dockerfile's path inside the sent context.
+    pub dockerfile: String,
+    pub source: DockerfileSource,
+    pub build_args: BTreeMap<String, String>,
+}
+
+/// Chooses the Dockerfile and scans the context as the docker CLI sends it:
+/// a Dockerfile outside the context travels inside it under a generated name,
+/// and a Dockerfile's own `<name>.dockerignore` beside it replaces the
+/// context's `.dockerignore` (as BuildKit reads it). Blocking.
+pub fn prepare(service: &Service) -> Result<PreparedContext, BuildError> {
+    let source = template::choose(service)?;
+    let ctx_err = |source| BuildError::Context {
+        service: service.name,
+        source,
+    };
+    let mut build_args = BTreeMap::new();
+    let mut ignore_file = service.context.join(".dockerignore");
+    let mut sent_from_outside = None;
+    let (dockerfile, mut injected) = match &source {
+        DockerfileSource::Template(stack) => {
+            let (files, path) = template::files(*stack);
+            build_args = template::args(*stack, service);
+            (path, files)
+        }
+        DockerfileSource::File(path) => {
+            if let Some(own) = own_dockerignore(path) {
+                ignore_file = own;
+            }
+            match path_in_context(path, &service.context) {
+                Some(rel) => (rel, vec![]),
+                None => {
+                    let contents = std::fs::read(path).map_err(|source| {
+                        ctx_err(ContextError::Read {
+                            path: path.clone(),
+                            source,
+                        })
+                    })?;
+                    // Named by its contents, so the same Dockerfile gives the same tag anywhere.
+                    let name = format!(
+                        ".dockerfile.{}",
+                        &blake3::hash(&contents).to_hex()[..OUTSIDE_NAME_HEX]
+                    );
+                    sent_from_outside = Some(name.clone());
+                    let file = InjectedFile {
+                        rel_path: name.clone(),
+                        contents,
+                        mode: 0o644,
+                    };
+                    (name, vec![file])
+                }
+            }
+        }
+    };
+    build_args.extend(service.build_args.clone());
+    let always_send = [dockerfile.as_str(), ".dockerignore"];
+    let mut context = BuildContext::scan_with_rules(&service.context, &ignore_file, &always_send)
+        .map_err(ctx_err)?;
+    // Every caller (build, up, watch, context) gets this refusal: it is the build stage's.
+    if let Some(file) = context.secret_files().into_iter().next() {
+        return Err(BuildError::Secret {
+            service: service.name,
+            file,
+            dockerignore: ignore_file,
+        });
+    }
+    if let Some(name) = &sent_from_outside {
+        context.entries.retain(|e| &e.rel_path != name);
+        injected.push(dockerignore_naming(&mut context, name).map_err(ctx_err)?);
+    }
+    context.injected = injected;
+    Ok(PreparedContext {
+        context,
+        dockerfile,
+        source,
+        build_args,
+    })
+}
+
+/// Hex digits of the content hash in an outside Dockerfile's generated name.
+const OUTSIDE_NAME_HEX: usize = 16;
+
+/// `deploy/docker/frontend/Dockerfile.dockerignore` for that Dockerfile, when it exists.
+fn own_dockerignore(dockerfile: &Path) -> Option<PathBuf> {
+    let name = dockerfile.file_name()?.to_string_lossy().into_owned();
+    let own = dockerfile.with_file_name(format!("{name}.dockerignore"));
+    own.is_file().then_some(own)
+}
+
+/// The Dockerfile's '/'-path inside the context, or None when it lies
+/// outside (symlinks resolved on both sides first, as the docker CLI does).
+/// todo-dev's own directory is never sent, so a Dockerfile there is "outside".
+fn path_in_context(dockerfile: &Path, context: &Path) -> Option<String> {
+    let dockerfile = std::fs::canonicalize(dockerfile).ok()?;
+    let context = std::fs::canonicalize(context).ok()?;
+    let rel = to_slash(dockerfile.strip_prefix(&context).ok()?);
+    let injected = rel == INJECTED_DIR || rel.starts_with(&format!("{INJECTED_DIR}/"));
+    (!rel.is_empty() && !injected).then_some(rel)
+}
+
+/// The sent `.dockerignore` with `name` added (made when the context has
+/// none), as the docker CLI does for an outside Dockerfile: the daemon reads
+/// the Dockerfile, then drops both before any COPY can see them.
+fn dockerignore_naming(
+    context: &mut BuildContext,
+    name: &str,
+) -> Result<InjectedFile, ContextError> {
+    let mut contents = b".dockerignore".to_vec();
+    let mut mode = 0o644;
+    if let Some(i) = context
+        .entries
+        .iter()
+        .position(|e| e.rel_path == ".dockerignore")
+    {
+        let own = context.entries.remove(i);
+        if matches!(own.kind, EntryKind::File { .. }) {
+            contents = std::fs::read(&own.abs_path).map_err(|source| ContextError::Read {
+                path: own.abs_path.clone(),
+                source,
+            })?;
+            mode = own.mode;
+        }
+    }
+    contents.extend_from_slice(format!("\n{name}\n").as_bytes());
+    Ok(InjectedFile {
+        rel_path: ".dockerignore".into(),
+        contents,
+        mode,
+    })
+}
+
 /// Scans the context, chooses the Dockerfile and computes the tag. Blocking.
 /// `cache_dir` keeps file hashes between runs (see `hash_cache`); `None`
 /// hashes every file.
@@ -144,55 +280,19 @@ pub fn plan(
     service: &Service,
     cache_dir: Option<&Path>,
 ) -> Result<BuildPlan, BuildError> {
-    let source = template::choose(service)?;
+    let PreparedContext {
+        context,
+        dockerfile,
+        source,
+        build_args,
+    } = prepare(service)?;
+    let run_as = dockerfile_text(&source, &context.injected)
+        .as_deref()
+        .and_then(template::run_as);
     let ctx_err = |source| BuildError::Context {
         service: service.name,
         source,
     };
-    let mut build_args = BTreeMap::new();
-    let (dockerfile, injected) = match &source {
-        DockerfileSource::Template(stack) => {
-            let (files, path) = template::files(*stack);
-            build_args = template::args(*stack, service);
-            (path, files)
-        }
-        DockerfileSource::File(path) => match path.strip_prefix(&service.context) {
-            Ok(rel) if !rel.starts_with(INJECTED_DIR) => (to_slash(rel), vec![]),
-            _ => {
-                // Outside the context: send it along, as the docker CLI does.
-                let contents = std::fs::read(path).map_err(|source| {
-                    ctx_err(ContextError::Read {
-                        path: path.clone(),
-                        source,
-                    })
-                })?;
-                let rel = format!("{INJECTED_DIR}/Dockerfile");
-                (
-                    rel.clone(),
-                    vec![InjectedFile {
-                        rel_path: rel,
-                        contents,
-                        mode: 0o644,
-                    }],
-                )
-            }
-        },
-    };
-    build_args.extend(service.build_args.clone());
-    let always_send = [dockerfile.as_str(), ".dockerignore"];
-    let mut context = BuildContext::scan(&service.context, &always_send).map_err(ctx_err)?;
-    // Every caller (build, up, watch, context) gets this refusal: it is the plan's.
-    if let Some(file) = context.secret_files().into_iter().next() {
-        return Err(BuildError::Secret {
-            service: service.name,
-            file,
-            dockerignore: service.context.join(".dockerignore"),
-        });
-    }
-    let run_as = dockerfile_text(&source, &injected)
-        .as_deref()
-        .and_then(template::run_as);
-    context.injected = injected;
     let args_text: String = build_args
         .iter()
         .map(|(k, v)| format!("{k}={v}\n"))
@@ -448,6 +548,107 @@ mod tests {
             hint("The command '/bin/sh -c false' returned a non-zero code: 1"),
             ""
         );
+    }
+
+    fn frontend(context: &Path, dockerfile: &Path) -> Service {
+        Service {
+            name: ServiceName::Frontend,
+            context: context.to_path_buf(),
+            dockerfile: Some(dockerfile.to_path_buf()),
+            image: "todo-frontend".into(),
+            port: 8080,
+            replicas: 1,
+            watch: vec![],
+            sync: vec![],
+            build_args: Default::default(),
+            target: None,
+            env: Default::default(),
+        }
+    }
+
+    #[test]
+    fn an_outside_dockerfile_travels_in_the_context_and_is_named_in_its_dockerignore() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path();
+        std::fs::create_dir_all(root.join("frontend/big")).unwrap();
+        std::fs::create_dir_all(root.join("deploy/docker/frontend")).unwrap();
+        std::fs::write(root.join("frontend/index.html"), "<html>").unwrap();
+        std::fs::write(root.join("frontend/big/x"), "x").unwrap();
+        std::fs::write(root.join("frontend/.dockerignore"), "big\n").unwrap();
+        let df = root.join("deploy/docker/frontend/Dockerfile");
+        std::fs::write(&df, "FROM scratch\nCOPY . /\n").unwrap();
+        // As todo-dev.yaml gives it: relative to the context, through `..`.
+        let svc = frontend(
+            &root.join("frontend"),
+            &root.join("frontend/../deploy/docker/frontend/Dockerfile"),
+        );
+        let p = prepare(&svc).unwrap();
+        assert!(
+            p.dockerfile.starts_with(".dockerfile.") && !p.dockerfile.contains('/'),
+            "{}",
+            p.dockerfile
+        );
+        let sent: Vec<&str> = p
+            .context
+            .entries
+            .iter()
+            .map(|e| e.rel_path.as_str())
+            .collect();
+        assert_eq!(
+            sent,
+            ["index.html"],
+            "the context's rules apply; .dockerignore is replaced"
+        );
+        let injected: Vec<(&str, String)> = p
+            .context
+            .injected
+            .iter()
+            .map(|f| {
+                (
+                    f.rel_path.as_str(),
+                    String::from_utf8_lossy(&f.contents).into_owned(),
+                )
+            })
+            .collect();
+        assert_eq!(
+            injected,
+            [
+                (
+                    p.dockerfile.as_str(),
+                    "FROM scratch\nCOPY . /\n".to_string()
+                ),
+                (".dockerignore", format!("big\n\n{}\n", p.dockerfile)),
+            ]
+        );
+
+        // The Dockerfile's own ignore file wins over the context's.
+        std::fs::write(
+            root.join("deploy/docker/frontend/Dockerfile.dockerignore"),
+            "index.html\n",
+        )
+        .unwrap();
+        let p = prepare(&svc).unwrap();
+        let sent: Vec<&str> = p
+            .context
+            .entries
+            .iter()
+            .map(|e| e.rel_path.as_str())
+            .collect();
+        assert_eq!(sent, ["big", "big/x"]);
+        assert_eq!(
+            p.context.injected[1].contents,
+            format!("big\n\n{}\n", p.dockerfile).into_bytes()
+        );
+
+        // Inside the context (even spelled through `..`), it is used in place.
+        std::fs::write(root.join("frontend/Dockerfile.web"), "FROM scratch\n").unwrap();
+        let inside = frontend(
+            &root.join("frontend"),
+            &root.join("frontend/../frontend/Dockerfile.web"),
+        );
+        let p = prepare(&inside).unwrap();
+        assert_eq!(p.dockerfile, "Dockerfile.web");
+        assert!(p.context.injected.is_empty());
     }
 
     #[test]

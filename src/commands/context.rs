@@ -6,7 +6,7 @@ use serde_json::json;
 use super::{load_project, CommandError, CommandResult, Outcome};
 use crate::build::context::BuildContext;
 use crate::build::ignore::EntryKind;
-use crate::build::{hash_cache, image};
+use crate::build::image;
 use crate::cli::{ContextArgs, GlobalArgs};
 use crate::project::model::ServiceName;
 use crate::ui::Output;
@@ -85,19 +85,22 @@ pub fn run(global: &GlobalArgs, args: &ContextArgs, out: &Output) -> CommandResu
     Ok(Outcome::Success)
 }
 
-/// A service's context as its build plans it (Dockerfile chosen, template
-/// files injected, secrets refused); anything else is a directory as-is.
+/// A service's context as its build prepares it (Dockerfile chosen, outside
+/// Dockerfile and template files injected, secrets refused); anything else
+/// is a directory as-is.
 fn scan(global: &GlobalArgs, target: &str) -> Result<BuildContext, CommandError> {
     if let Some(name) = ServiceName::parse(target) {
         let project = load_project(global)?;
         if let Some(service) = project.service(name) {
-            let plan = image::plan(
-                &project.instance_name(),
-                service,
-                Some(&hash_cache::dir_for(&project.root)),
-            )
-            .map_err(CommandError::failed)?;
-            return Ok(plan.context);
+            return match image::prepare(service) {
+                Ok(prepared) => Ok(prepared.context),
+                // No Dockerfile yet: still show what the context holds.
+                Err(image::BuildError::Dockerfile(_)) => {
+                    BuildContext::scan(&service.context, &["Dockerfile", ".dockerignore"])
+                        .map_err(CommandError::failed)
+                }
+                Err(e) => Err(CommandError::failed(e)),
+            };
         }
     }
     let dir = PathBuf::from(target);

@@ -10,8 +10,10 @@ pub mod deploy;
 pub mod doctor;
 pub mod down;
 pub mod export;
+pub mod init;
 pub mod profiles;
 pub mod render;
+pub mod smoke;
 pub mod up;
 pub mod watch;
 

@@ -1,0 +1,412 @@
+//! `todo-dev smoke` on the real Docker engine: the reference app from
+//! `todo-dev init` passes for profile standard on local base images; a
+//! backend that exits fails with its log lines; Ctrl-C removes everything.
+
+mod support;
+
+use std::io::{BufRead, BufReader};
+use std::path::Path;
+use std::process::{Output, Stdio};
+use std::time::{Duration, Instant};
+
+use support::{docker, docker_host_or_skip, stderr, stdout, Sandbox};
+
+struct Bases {
+    python: String,
+    nginx: String,
+    postgres: String,
+    redis: String,
+}
+
+fn bases_or_skip(test: &str) -> Option<Bases> {
+    let get = |k: &str| std::env::var(k).ok();
+    match (
+        get("TODO_DEV_TEST_PYTHON_IMAGE"),
+        get("TODO_DEV_TEST_NGINX_IMAGE"),
+        get("TODO_DEV_TEST_POSTGRES_IMAGE"),
+        get("TODO_DEV_TEST_REDIS_IMAGE"),
+    ) {
+        (Some(python), Some(nginx), Some(postgres), Some(redis)) => Some(Bases {
+            python,
+            nginx,
+            postgres,
+            redis,
+        }),
+        _ if std::env::var_os("TODO_DEV_REQUIRE_DOCKER").is_some() => {
+            panic!("{test}: TODO_DEV_TEST_*_IMAGE unset under scripts/test.sh (see its base-images step)")
+        }
+        _ => {
+            eprintln!("SKIPPED {test}: no local base images (run scripts/test.sh)");
+            None
+        }
+    }
+}
+
+/// `todo-dev init` into `<tmp>/todo-app`.
+fn init_app(sb: &Sandbox, tmp: &Path) -> std::path::PathBuf {
+    let out = sb.todo_dev(tmp, &["init", "todo-app"]).output().unwrap();
+    assert!(out.status.success(), "{}", stderr(&out));
+    tmp.join("todo-app")
+}
+
+/// The smoke arguments that point every base image at the local stand-ins.
+fn smoke_args(b: &Bases, extra: &[&str]) -> Vec<String> {
+    let mut args: Vec<String> = vec![
+        "smoke".into(),
+        "--postgres-image".into(),
+        b.postgres.clone(),
+        "--redis-image".into(),
+        b.redis.clone(),
+    ];
+    for service in ["backend", "mcp-server", "ai-agent"] {
+        args.push("--set".into());
+        args.push(format!(
+            "services.{service}.buildArgs.PYTHON_IMAGE={}",
+            b.python
+        ));
+    }
+    args.push("--set".into());
+    args.push(format!(
+        "services.frontend.buildArgs.NGINX_IMAGE={}",
+        b.nginx
+    ));
+    args.extend(extra.iter().map(|s| s.to_string()));
+    args
+}
+
+fn events(out: &Output) -> Vec<serde_json::Value> {
+    stdout(out)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("not JSON ({e}): {l}")))
+        .collect()
+}
+
+fn run_id(events: &[serde_json::Value]) -> String {
+    events
+        .iter()
+        .find(|e| e["event"] == "smoke.start")
+        .and_then(|e| e["runId"].as_str())
+        .expect("a smoke.start event with the run id")
+        .to_string()
+}
+
+/// Containers and networks still carrying the run's label.
+fn leftovers(host: &str, run_id: &str) -> (String, String) {
+    let filter = format!("label=todo-dev.smoke={run_id}");
+    let containers = stdout(&docker(host, &["ps", "-aq", "--filter", &filter]));
+    let networks = stdout(&docker(host, &["network", "ls", "-q", "--filter", &filter]));
+    (containers.trim().to_string(), networks.trim().to_string())
+}
+
+#[test]
+fn init_then_smoke_passes_for_profile_standard() {
+    let test = "init_then_smoke_passes_for_profile_standard";
+    let Some(host) = docker_host_or_skip(test) else {
+        return;
+    };
+    let Some(bases) = bases_or_skip(test) else {
+        return;
+    };
+    let sb = Sandbox::new(&[]);
+    let tmp = tempfile::tempdir().unwrap();
+    let app = init_app(&sb, tmp.path());
+    let args = smoke_args(&bases, &["--profile", "standard", "--json"]);
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let out = sb
+        .todo_dev(&app, &args)
+        .env("DOCKER_HOST", &host)
+        .output()
+        .unwrap();
+    let ev = events(&out);
+    assert!(out.status.success(), "{}\n{}", stdout(&out), stderr(&out));
+    let checks: Vec<&str> = ev
+        .iter()
+        .filter(|e| e["event"] == "smoke.check")
+        .map(|e| e["check"].as_str().unwrap())
+        .collect();
+    for want in [
+        "build frontend",
+        "build backend",
+        "frontend runs as non-root",
+        "backend runs as non-root",
+        "postgres accepts connections (pg_isready)",
+        "backend /health",
+        "backend /ready",
+        "frontend /healthz",
+        "sign up (POST /api/auth/sign-up)",
+        "add a task (POST /api/tasks)",
+        "chat \"add buy milk\" (POST /api/chat)",
+        "list tasks (GET /api/tasks)",
+    ] {
+        assert!(checks.contains(&want), "{want} not checked: {checks:?}");
+    }
+    for e in ev.iter().filter(|e| e["event"] == "smoke.check") {
+        assert_eq!(e["ok"], true, "{e}");
+        assert!(e["seconds"].as_f64().is_some(), "{e}");
+    }
+    let list = ev
+        .iter()
+        .find(|e| e["check"] == "list tasks (GET /api/tasks)")
+        .unwrap();
+    assert!(
+        list["detail"]
+            .as_str()
+            .unwrap()
+            .to_lowercase()
+            .contains("buy milk"),
+        "{list}"
+    );
+    let done = ev.last().unwrap();
+    assert_eq!(
+        (done["event"].as_str(), done["ok"].as_bool()),
+        (Some("smoke.done"), Some(true)),
+        "{done}"
+    );
+    let id = run_id(&ev);
+    assert_eq!(leftovers(&host, &id), (String::new(), String::new()));
+    // The generated secret never reaches the output.
+    assert!(
+        !stdout(&out).contains("BETTER_AUTH_SECRET="),
+        "{}",
+        stdout(&out)
+    );
+}
+
+/// A backend image whose program prints a marker and exits 3.
+fn break_backend(app: &Path, python: &str) {
+    std::fs::write(
+        app.join("backend/Dockerfile.broken"),
+        format!("FROM {python}\nUSER 10001:10001\nCMD [\"sh\", \"-c\", \"echo backend-broken-marker >&2; exit 3\"]\n"),
+    )
+    .unwrap();
+}
+
+#[test]
+fn a_backend_that_exits_fails_with_each_containers_log_lines() {
+    let test = "a_backend_that_exits_fails_with_each_containers_log_lines";
+    let Some(host) = docker_host_or_skip(test) else {
+        return;
+    };
+    let Some(bases) = bases_or_skip(test) else {
+        return;
+    };
+    let sb = Sandbox::new(&[]);
+    let tmp = tempfile::tempdir().unwrap();
+    let app = init_app(&sb, tmp.path());
+    break_backend(&app, &bases.python);
+    let args = smoke_args(
+        &bases,
+        &[
+            "--profile",
+            "standard",
+            "--set",
+            "services.backend.dockerfile=Dockerfile.broken",
+        ],
+    );
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let out = sb
+        .todo_dev(&app, &args)
+        .env("DOCKER_HOST", &host)
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "{}\n{}",
+        stdout(&out),
+        stderr(&out)
+    );
+    let text = stdout(&out);
+    assert!(text.contains("backend exited with code 3"), "{text}");
+    assert!(text.contains("--- backend: last"), "{text}");
+    assert!(text.contains("backend-broken-marker"), "{text}");
+    assert!(text.contains("--- postgres: last"), "{text}");
+    assert!(
+        text.contains("removed every container and network labelled todo-dev.smoke="),
+        "{text}"
+    );
+    let id = text
+        .split("todo-dev.smoke=")
+        .nth(1)
+        .and_then(|r| r.split_whitespace().next())
+        .unwrap();
+    assert_eq!(leftovers(&host, id), (String::new(), String::new()));
+}
+
+#[test]
+fn ctrl_c_mid_run_removes_every_container_and_network() {
+    let test = "ctrl_c_mid_run_removes_every_container_and_network";
+    let Some(host) = docker_host_or_skip(test) else {
+        return;
+    };
+    let Some(bases) = bases_or_skip(test) else {
+        return;
+    };
+    let sb = Sandbox::new(&[]);
+    let tmp = tempfile::tempdir().unwrap();
+    let app = init_app(&sb, tmp.path());
+    // A backend that never answers: the run is surely waiting when Ctrl-C comes.
+    std::fs::write(
+        app.join("backend/Dockerfile.silent"),
+        format!(
+            "FROM {}\nUSER 10001:10001\nCMD [\"sleep\", \"600\"]\n",
+            bases.python
+        ),
+    )
+    .unwrap();
+    let args = smoke_args(
+        &bases,
+        &[
+            "--profile",
+            "standard",
+            "--json",
+            "--timeout",
+            "600",
+            "--set",
+            "services.backend.dockerfile=Dockerfile.silent",
+        ],
+    );
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let mut child = sb
+        .todo_dev(&app, &args)
+        .env("DOCKER_HOST", &host)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    let mut id = String::new();
+    let deadline = Instant::now() + Duration::from_secs(600);
+    // Wait until the databases are up and the apps have been started.
+    for line in lines.by_ref() {
+        let line = line.unwrap();
+        let e: serde_json::Value = serde_json::from_str(&line).unwrap();
+        if e["event"] == "smoke.start" {
+            id = e["runId"].as_str().unwrap().to_string();
+        }
+        if e["check"] == "postgres accepts connections (pg_isready)" {
+            break;
+        }
+        assert!(Instant::now() < deadline, "no postgres check");
+    }
+    assert!(!id.is_empty());
+    let apps_started = Instant::now() + Duration::from_secs(60);
+    while leftovers(&host, &id).0.lines().count() < 3 {
+        assert!(
+            Instant::now() < apps_started,
+            "the app containers never started"
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    let kill = std::process::Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(kill.success());
+    let rest: Vec<String> = lines.map_while(Result::ok).collect();
+    let status = child.wait().unwrap();
+    let mut err = String::new();
+    std::io::Read::read_to_string(&mut child.stderr.take().unwrap(), &mut err).unwrap();
+    assert_eq!(status.code(), Some(130), "{rest:?}\n{err}");
+    assert!(err.contains("interrupted"), "{err}");
+    let done: serde_json::Value = serde_json::from_str(rest.last().unwrap()).unwrap();
+    assert_eq!(
+        (done["event"].as_str(), done["ok"].as_bool()),
+        (Some("smoke.done"), Some(false))
+    );
+    assert_eq!(leftovers(&host, &id), (String::new(), String::new()));
+}
+
+#[test]
+fn smoke_passes_for_the_profiles_with_split_out_services() {
+    let test = "smoke_passes_for_the_profiles_with_split_out_services";
+    let Some(host) = docker_host_or_skip(test) else {
+        return;
+    };
+    let Some(bases) = bases_or_skip(test) else {
+        return;
+    };
+    let sb = Sandbox::new(&[]);
+    let tmp = tempfile::tempdir().unwrap();
+    let app = init_app(&sb, tmp.path());
+    // full: mcp-server and Redis; agents: mcp-server and ai-agent (AGENT_URL).
+    for (profile, extra) in [
+        (
+            "full",
+            ["redis answers (redis-cli ping)", "mcp-server /health"],
+        ),
+        ("agents", ["ai-agent /ready", "mcp-server /health"]),
+    ] {
+        let args = smoke_args(&bases, &["--profile", profile, "--json"]);
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        let out = sb
+            .todo_dev(&app, &args)
+            .env("DOCKER_HOST", &host)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{profile}: {}\n{}",
+            stdout(&out),
+            stderr(&out)
+        );
+        let ev = events(&out);
+        for want in extra {
+            assert!(
+                ev.iter().any(|e| e["check"] == want && e["ok"] == true),
+                "{profile}: {want} not checked: {ev:#?}"
+            );
+        }
+        let chat = ev
+            .iter()
+            .find(|e| e["check"] == "chat \"add buy milk\" (POST /api/chat)")
+            .unwrap();
+        assert!(
+            chat["detail"].as_str().unwrap().contains("tools: add_task"),
+            "{chat}"
+        );
+        assert_eq!(
+            leftovers(&host, &run_id(&ev)),
+            (String::new(), String::new())
+        );
+    }
+}
+
+#[test]
+fn a_database_image_that_cannot_be_had_is_a_failed_check_with_its_fix() {
+    let test = "a_database_image_that_cannot_be_had_is_a_failed_check_with_its_fix";
+    let Some(host) = docker_host_or_skip(test) else {
+        return;
+    };
+    let Some(bases) = bases_or_skip(test) else {
+        return;
+    };
+    let sb = Sandbox::new(&[]);
+    let tmp = tempfile::tempdir().unwrap();
+    let app = init_app(&sb, tmp.path());
+    let mut args = smoke_args(&bases, &["--profile", "standard"]);
+    args[2] = "todo-dev-test/no-such-postgres:0".into();
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let out = sb
+        .todo_dev(&app, &args)
+        .env("DOCKER_HOST", &host)
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "{}\n{}",
+        stdout(&out),
+        stderr(&out)
+    );
+    let text = stdout(&out);
+    let row = text
+        .lines()
+        .find(|l| l.starts_with("image todo-dev-test/no-such-postgres:0"))
+        .unwrap_or_else(|| panic!("{text}"));
+    assert!(
+        row.contains("FAILED") && row.contains("cannot be pulled"),
+        "{row}"
+    );
+    assert!(text.contains("--postgres-image IMAGE"), "{text}");
+}
