@@ -181,6 +181,9 @@ pub struct WatchArgs {
     /// Only report each change set (service, sync or rebuild, paths); needs no cluster and no Docker
     #[arg(long)]
     pub dry_run: bool,
+    /// Seconds to wait for each rollout (the first `up` and every change)
+    #[arg(long, value_name = "SECS", default_value_t = 300)]
+    pub timeout: u64,
 }
 
 #[derive(Debug, Args)]

@@ -461,16 +461,15 @@ fn a_changed_dockerignore_applies_its_new_rules_at_once() {
 }
 
 #[test]
-fn without_dry_run_watch_says_it_needs_the_pipeline() {
+fn without_dry_run_watch_first_does_what_up_does() {
+    // No minikube on this PATH: `up`'s first step stops it, before any watching.
     let (_dir, root) = project("");
-    let sb = Sandbox::new(&[]);
+    let sb = Sandbox::new(&["minikube"]);
     let out = sb.todo_dev(&root, &["watch"]).output().unwrap();
     assert_eq!(out.status.code(), Some(2));
     let err = stderr(&out);
-    assert!(
-        err.contains("without --dry-run needs the build-and-roll pipeline"),
-        "{err}"
-    );
+    assert!(err.contains("minikube is not on PATH"), "{err}");
+    assert!(!err.contains("watching"), "{err}");
 }
 
 #[test]

@@ -1,17 +1,18 @@
 //! `todo-dev watch`: the watcher's change sets handed to an executor. The
 //! dry run prints them; building and rolling out goes through the pipeline.
 
-use std::time::SystemTime;
+use std::time::{Duration, SystemTime};
 
 use serde_json::json;
 use tokio::sync::mpsc;
 
 use super::{load_project, CommandError, CommandResult, Outcome};
 use crate::cli::{GlobalArgs, WatchArgs};
+use crate::pipeline::rebuild::{Rebuilds, Request};
+use crate::pipeline::{self, deploy};
 use crate::project::{check_sources, Project};
 use crate::ui::{Output, Tone};
 use crate::watch::{self, ChangeSet, Ready, WatchError, WatchEvent, WatchOptions};
-use crate::UsageError;
 
 /// What acts on the watcher's output. `change` must return quickly (hand the
 /// work to a task): the watcher keeps deciding meanwhile, and a newer change
@@ -29,13 +30,62 @@ pub trait ChangeExecutor: Send {
 pub async fn run(global: &GlobalArgs, args: &WatchArgs, out: &Output) -> CommandResult {
     let project = load_project(global)?;
     check_sources(&project)?;
-    if !args.dry_run {
-        return Err(UsageError(
-            "`watch` without --dry-run needs the build-and-roll pipeline, which is not wired in yet\n  help: `todo-dev watch --dry-run` shows what each save would do".into(),
-        )
-        .into());
+    if args.dry_run {
+        return watch_with(&project, &mut DryRun { out: *out }).await;
     }
-    watch_with(&project, &mut DryRun { out: *out }).await
+    // First what `up` does (nothing to build or apply when the stack is up to date).
+    let timeout = Duration::from_secs(args.timeout);
+    let up = pipeline::up::up(&project, false, timeout, out).await?;
+    let (client, _) = deploy::connect_target(&project, &deploy::Target::default()).await?;
+    let rebuilds = Rebuilds::new(project.clone(), up.docker, client, up.images, timeout, *out);
+    watch_with(
+        &project,
+        &mut Rolling {
+            rebuilds,
+            out: *out,
+        },
+    )
+    .await
+}
+
+/// Builds and rolls each change set's service through the pipeline.
+struct Rolling {
+    rebuilds: Rebuilds,
+    out: Output,
+}
+
+impl ChangeExecutor for Rolling {
+    fn ready(&mut self, ready: &Ready) {
+        if self.out.json {
+            println!("{}", ready.to_json());
+        } else {
+            eprintln!(
+                "watching {} ({} directories): each save rebuilds and rolls its service. Ctrl-C stops.",
+                ready.roots.join(", "),
+                ready.directories,
+            );
+        }
+    }
+
+    fn notice(&mut self, event: &WatchEvent) {
+        report_notice(self.out, event);
+    }
+
+    fn change(&mut self, set: ChangeSet) {
+        if self.out.json {
+            println!("{}", set.to_json());
+        }
+        // Syncing into running pods is not there yet: a sync change set rebuilds too.
+        self.rebuilds.request(Request {
+            service: set.service,
+            paths: set.paths,
+            first_event_at: set.first_event_at,
+        });
+    }
+
+    fn shutdown(&mut self) {
+        self.rebuilds.shutdown();
+    }
 }
 
 /// Runs the watcher until Ctrl-C (a second Ctrl-C exits at once), handing
@@ -101,26 +151,10 @@ impl ChangeExecutor for DryRun {
     }
 
     fn notice(&mut self, event: &WatchEvent) {
-        match (event, self.out.json) {
-            (WatchEvent::Limit(n), true) => println!("{}", n.to_json()),
-            (WatchEvent::Limit(n), false) => {
-                eprintln!("{} {}", self.out.paint(Tone::Warn, "warning:"), n.message())
-            }
-            (WatchEvent::Rescanned(services), true) => println!(
-                "{}",
-                json!({"event": "watch.rescan", "services": services.iter().map(|s| s.as_str()).collect::<Vec<_>>()})
-            ),
-            (WatchEvent::Rescanned(services), false) => eprintln!(
-                "{} file events were lost (kernel queue full): rescanned {}",
-                self.out.paint(Tone::Warn, "warning:"),
-                services
-                    .iter()
-                    .map(|s| s.as_str())
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            ),
-            (WatchEvent::Change(set), _) => self.change(set.clone()),
+        if let WatchEvent::Change(set) = event {
+            return self.change(set.clone());
         }
+        report_notice(self.out, event);
     }
 
     fn change(&mut self, set: ChangeSet) {
@@ -160,4 +194,28 @@ fn clock(t: SystemTime) -> String {
         secs / 60 % 60,
         secs % 60
     )
+}
+
+/// The inotify limit or a lost-events rescan, said once.
+fn report_notice(out: Output, event: &WatchEvent) {
+    match (event, out.json) {
+        (WatchEvent::Limit(n), true) => println!("{}", n.to_json()),
+        (WatchEvent::Limit(n), false) => {
+            eprintln!("{} {}", out.paint(Tone::Warn, "warning:"), n.message())
+        }
+        (WatchEvent::Rescanned(services), true) => println!(
+            "{}",
+            json!({"event": "watch.rescan", "services": services.iter().map(|s| s.as_str()).collect::<Vec<_>>()})
+        ),
+        (WatchEvent::Rescanned(services), false) => eprintln!(
+            "{} file events were lost (kernel queue full): rescanned {}",
+            out.paint(Tone::Warn, "warning:"),
+            services
+                .iter()
+                .map(|s| s.as_str())
+                .collect::<Vec<_>>()
+                .join(", ")
+        ),
+        (WatchEvent::Change(_), _) => {}
+    }
 }

@@ -182,3 +182,69 @@ fn selector_of(manifests: &[Manifest], w: &Workload) -> BTreeMap<String, String>
         })
         .unwrap_or_default()
 }
+
+/// Connects to the target cluster (for a loop that deploys many times).
+pub async fn connect_target(
+    project: &Project,
+    target: &Target,
+) -> Result<(kube::Client, crate::cluster::context::KubeContext), PipelineError> {
+    Ok(connect(
+        &project.cluster.name,
+        target.context.as_deref(),
+        target.allow_remote,
+    )
+    .await?)
+}
+
+/// How rolling one workload ended.
+#[derive(Debug)]
+pub enum Rolled {
+    Ready,
+    /// The new pods did not become ready; the diagnosis was reported.
+    Failed(String),
+}
+
+/// `watch`'s rollout: applies the render with `images` (one service's new
+/// image among them; everything else applies unchanged) and waits for that
+/// service's workload only, diagnosing a failure as `deploy` does.
+pub async fn roll(
+    client: &kube::Client,
+    project: &Project,
+    images: &Images,
+    service: &str,
+    timeout: Duration,
+    out: &Output,
+    on_state: impl FnMut(&RolloutState),
+) -> Result<Rolled, PipelineError> {
+    let existing = apply::existing_secret(client, &project.namespace, plan::SECRET_NAME)
+        .await?
+        .unwrap_or_default();
+    let manifests = plan::render(project, images, &existing)?;
+    apply::apply_all(
+        client,
+        &project.namespace,
+        &Ownership::of(project),
+        &manifests,
+        |_, _| {},
+    )
+    .await?;
+    let Some(m) = manifests
+        .iter()
+        .find(|m| matches!(m.kind(), "Deployment" | "StatefulSet") && m.name() == service)
+    else {
+        return Ok(Rolled::Ready);
+    };
+    let w = Workload {
+        kind: m.kind().to_string(),
+        name: m.name().to_string(),
+    };
+    let state = rollout::wait(client, &project.namespace, &w, timeout, on_state).await;
+    let message = match state {
+        Ok(RolloutState::Done(_)) => return Ok(Rolled::Ready),
+        Ok(RolloutState::Failed(m) | RolloutState::Waiting(m)) => m,
+        Err(e) => format!("cannot read its status: {e}"),
+    };
+    let d = rollout::diagnose(client, &project.namespace, &selector_of(&manifests, &w)).await;
+    report::failure(out, &project.namespace, &w, &message, &d);
+    Ok(Rolled::Failed(format!("{}: {message}", w.id())))
+}

@@ -8,7 +8,9 @@
 pub mod build;
 pub mod cluster;
 pub mod deploy;
+pub mod rebuild;
 mod report;
+pub mod up;
 
 use std::collections::BTreeMap;
 
@@ -43,12 +45,6 @@ pub enum PipelineError {
     Docker(#[from] crate::build::docker::DockerError),
     #[error("minikube is not on PATH\n  help: {hint}")]
     NoMinikube { hint: String },
-    #[error("{what} failed: {failed} of {total} images did not build (reported above)")]
-    BuildsFailed {
-        what: &'static str,
-        failed: usize,
-        total: usize,
-    },
 }
 
 /// The deploy stage's view of a build plan: the reference and the user it runs as.

@@ -15,6 +15,7 @@ pub struct Progress {
     out: Output,
     multi: Option<MultiProgress>,
     bars: HashMap<String, ProgressBar>,
+    spinner: ProgressStyle,
     width: usize,
     // Plain lines from concurrent tasks must not interleave mid-line.
     plain: Mutex<()>,
@@ -24,10 +25,11 @@ impl Progress {
     pub fn new(out: Output, names: &[String]) -> Progress {
         let width = names.iter().map(String::len).max().unwrap_or(0);
         let live = !out.json && std::io::stderr().is_terminal();
+        let spinner = ProgressStyle::with_template("{spinner} {prefix:.bold} {wide_msg}")
+            .unwrap_or_else(|_| ProgressStyle::default_spinner());
         let (multi, bars) = if live {
             let multi = MultiProgress::with_draw_target(ProgressDrawTarget::stderr());
-            let style = ProgressStyle::with_template("{spinner} {prefix:.bold} {wide_msg}")
-                .unwrap_or_else(|_| ProgressStyle::default_spinner());
+            let style = spinner.clone();
             let bars = names
                 .iter()
                 .map(|n| {
@@ -46,6 +48,7 @@ impl Progress {
             out,
             multi,
             bars,
+            spinner,
             width,
             plain: Mutex::new(()),
         }
@@ -57,8 +60,34 @@ impl Progress {
             return self.emit(event);
         }
         match self.bars.get(name) {
-            Some(bar) => bar.set_message(text.to_string()),
+            Some(bar) => {
+                if bar.is_finished() {
+                    return;
+                }
+                bar.set_style(self.spinner.clone());
+                bar.enable_steady_tick(Duration::from_millis(120));
+                bar.set_message(text.to_string());
+            }
             None => self.line(name, text),
+        }
+    }
+
+    /// A state that lasts until the next status (the watch loop's "up to
+    /// date", "failed"): no spinner, the bar stays for the next change.
+    pub fn settle(&self, name: &str, tone: Tone, text: &str, event: Value) {
+        if self.out.json {
+            return self.emit(event);
+        }
+        match self.bars.get(name) {
+            Some(bar) => {
+                bar.disable_steady_tick();
+                bar.set_style(
+                    ProgressStyle::with_template("  {prefix:.bold} {wide_msg}")
+                        .unwrap_or_else(|_| ProgressStyle::default_spinner()),
+                );
+                bar.set_message(self.out.paint(tone, text));
+            }
+            None => self.line(name, &self.out.paint(tone, text)),
         }
     }
 
@@ -107,7 +136,11 @@ impl Progress {
         eprintln!("{line}");
     }
 
+    /// One JSON line; `Value::Null` is a terminal-only update with no event.
     fn emit(&self, event: Value) {
+        if event.is_null() {
+            return;
+        }
         let _guard = self.plain.lock();
         println!("{event}");
     }

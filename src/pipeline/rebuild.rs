@@ -1,0 +1,317 @@
+//! `watch`'s rebuild: a service's change set -> its new content tag built in
+//! the cluster's daemon (nothing to build when the daemon has it, as after a
+//! revert) -> that workload rolled to it -> waited for with the deploy
+//! engine's diagnosis. Services act independently and in parallel; a newer
+//! change set for a service cancels the one in flight, whose result is
+//! never rolled out. A failure is reported and the loop goes on: nothing is
+//! applied after a failed build, and a failed rollout leaves the old pods
+//! serving (rolling updates keep them until new ones are ready).
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant, SystemTime};
+
+use serde_json::json;
+use tokio::task::JoinHandle;
+
+use super::deploy::{self, Rolled};
+use super::{image_ref, Images, PipelineError};
+use crate::build::hash_cache;
+use crate::build::image::{self, BuildError, BuildOutcome};
+use crate::deploy::rollout::RolloutState;
+use crate::project::model::ServiceName;
+use crate::project::Project;
+use crate::ui::progress::{event, Progress};
+use crate::ui::{Output, Tone};
+
+/// Waits before retrying after the Docker daemon or the cluster went away.
+const BACKOFF: [Duration; 4] = [
+    Duration::from_secs(1),
+    Duration::from_secs(2),
+    Duration::from_secs(4),
+    Duration::from_secs(8),
+];
+
+/// What a change set asks of one service.
+#[derive(Debug, Clone)]
+pub struct Request {
+    pub service: ServiceName,
+    /// The paths that changed (for the report).
+    pub paths: Vec<String>,
+    /// When the first file event of the change came: durations count from here.
+    pub first_event_at: SystemTime,
+}
+
+struct Shared {
+    project: Project,
+    docker: bollard::Docker,
+    client: kube::Client,
+    images: Mutex<Images>,
+    timeout: Duration,
+    out: Output,
+    progress: Progress,
+    // One apply at a time: each renders the whole project with the images of the moment.
+    applying: tokio::sync::Mutex<()>,
+}
+
+/// The rebuild loop: one in-flight task per service.
+pub struct Rebuilds {
+    shared: Arc<Shared>,
+    running: Mutex<HashMap<ServiceName, JoinHandle<()>>>,
+}
+
+impl Rebuilds {
+    /// `images` are what the cluster runs now (what `up` deployed).
+    pub fn new(
+        project: Project,
+        docker: bollard::Docker,
+        client: kube::Client,
+        images: Images,
+        timeout: Duration,
+        out: Output,
+    ) -> Rebuilds {
+        let names: Vec<String> = project
+            .services
+            .iter()
+            .map(|s| s.name.to_string())
+            .collect();
+        let progress = Progress::new(out, &names);
+        for n in &names {
+            progress.settle(
+                n,
+                Tone::Dim,
+                "watching",
+                event("watch.status", json!({"service": n, "state": "watching"})),
+            );
+        }
+        Rebuilds {
+            shared: Arc::new(Shared {
+                project,
+                docker,
+                client,
+                images: Mutex::new(images),
+                timeout,
+                out,
+                progress,
+                applying: tokio::sync::Mutex::new(()),
+            }),
+            running: Mutex::new(HashMap::new()),
+        }
+    }
+
+    /// Starts acting on `request`; a change still in flight for the same
+    /// service is cancelled first (newest wins).
+    pub fn request(&self, request: Request) {
+        let mut running = self.running.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(stale) = running.remove(&request.service) {
+            if !stale.is_finished() {
+                stale.abort();
+                let name = request.service.to_string();
+                self.shared.progress.note(
+                    &name,
+                    Tone::Dim,
+                    "a newer change replaces the one in progress",
+                    event("watch.superseded", json!({"service": name})),
+                );
+            }
+        }
+        let shared = self.shared.clone();
+        let service = request.service;
+        running.insert(
+            service,
+            tokio::spawn(async move { act(&shared, request).await }),
+        );
+    }
+
+    /// Ctrl-C: stops every task at once (an interrupted build tags nothing).
+    pub fn shutdown(&self) {
+        let mut running = self.running.lock().unwrap_or_else(|e| e.into_inner());
+        for (_, task) in running.drain() {
+            task.abort();
+        }
+    }
+}
+
+/// Why one change did not reach the pods, and whether trying again may help.
+struct Stop {
+    stage: &'static str,
+    message: String,
+    transient: bool,
+}
+
+async fn act(shared: &Shared, request: Request) {
+    let name = request.service.to_string();
+    for (attempt, wait) in std::iter::once(Duration::ZERO).chain(BACKOFF).enumerate() {
+        if !wait.is_zero() {
+            shared.progress.status(
+                &name,
+                &format!("retrying in {} s", wait.as_secs()),
+                event(
+                    "watch.retry",
+                    json!({"service": name, "attempt": attempt, "inSeconds": wait.as_secs()}),
+                ),
+            );
+            tokio::time::sleep(wait).await;
+        }
+        match attempt_once(shared, &request).await {
+            Ok(image) => {
+                let seconds = request
+                    .first_event_at
+                    .elapsed()
+                    .unwrap_or_default()
+                    .as_secs_f64();
+                shared.progress.settle(
+                    &name,
+                    Tone::Good,
+                    &format!("up to date ({image}, {seconds:.1} s from the first change to running)"),
+                    event("watch.done", json!({"service": name, "image": image, "seconds": seconds, "paths": request.paths})),
+                );
+                return;
+            }
+            Err(stop) if stop.transient && attempt < BACKOFF.len() => {
+                shared.progress.note(
+                    &name,
+                    Tone::Warn,
+                    &stop.message,
+                    event(
+                        "watch.lost",
+                        json!({"service": name, "stage": stop.stage, "message": stop.message}),
+                    ),
+                );
+            }
+            Err(stop) => {
+                let first = stop.message.lines().next().unwrap_or_default().to_string();
+                shared.progress.settle(
+                    &name,
+                    Tone::Bad,
+                    &format!(
+                        "failed ({}): {first}; the running pods are unchanged, still watching",
+                        stop.stage
+                    ),
+                    event(
+                        "watch.failed",
+                        json!({"service": name, "stage": stop.stage, "message": stop.message}),
+                    ),
+                );
+                if !shared.out.json && stop.message.lines().count() > 1 {
+                    shared
+                        .progress
+                        .note(&name, Tone::Dim, &stop.message, serde_json::Value::Null);
+                }
+                return;
+            }
+        }
+    }
+}
+
+/// Build, then roll. Returns the image now running.
+async fn attempt_once(shared: &Shared, request: &Request) -> Result<String, Stop> {
+    let name = request.service.to_string();
+    let project = &shared.project;
+    let Some(service) = project.service(request.service).cloned() else {
+        return Err(Stop {
+            stage: "plan",
+            message: format!("service `{name}` is not enabled"),
+            transient: false,
+        });
+    };
+    shared.progress.status(
+        &name,
+        "planning",
+        event(
+            "watch.plan",
+            json!({"service": name, "paths": request.paths}),
+        ),
+    );
+    let (instance, cache) = (project.instance_name(), hash_cache::dir_for(&project.root));
+    let plan = tokio::task::spawn_blocking(move || image::plan(&instance, &service, Some(&cache)))
+        .await
+        .map_err(|e| Stop {
+            stage: "plan",
+            message: e.to_string(),
+            transient: false,
+        })?
+        .map_err(|e| build_stop(&e))?;
+    let image_ref = image_ref(&plan);
+    let image = image_ref.reference.clone();
+    shared.progress.status(
+        &name,
+        &format!("building {image}"),
+        event("watch.build", json!({"service": name, "image": image})),
+    );
+    let log = project
+        .root
+        .join(format!(".todo-dev/logs/build-{name}.log"));
+    let started = Instant::now();
+    let built = image::build(&shared.docker, plan, false, &log, |_| {})
+        .await
+        .map_err(|e| build_stop(&e))?;
+    let result = match built {
+        BuildOutcome::Unchanged => "unchanged",
+        BuildOutcome::Built { .. } => "built",
+    };
+    shared.progress.note(
+        &name,
+        Tone::Dim,
+        &format!("{image} {result} ({:.1} s)", started.elapsed().as_secs_f64()),
+        event("watch.built", json!({"service": name, "image": image, "result": result, "seconds": started.elapsed().as_secs_f64()})),
+    );
+
+    let _applying = shared.applying.lock().await;
+    let images = {
+        let mut images = shared.images.lock().unwrap_or_else(|e| e.into_inner());
+        images.insert(request.service, image_ref);
+        images.clone()
+    };
+    shared.progress.status(
+        &name,
+        "rolling out",
+        event("watch.rollout", json!({"service": name, "image": image})),
+    );
+    let progress = &shared.progress;
+    let rolled = deploy::roll(
+        &shared.client,
+        project,
+        &images,
+        &name,
+        shared.timeout,
+        &shared.out,
+        |s| {
+            if let RolloutState::Waiting(m) = s {
+                progress.status(&name, &format!("rolling out: {m}"), serde_json::Value::Null);
+            }
+        },
+    )
+    .await
+    .map_err(|e| cluster_stop(&e))?;
+    match rolled {
+        Rolled::Ready => Ok(image),
+        Rolled::Failed(message) => Err(Stop {
+            stage: "rollout",
+            message,
+            transient: false,
+        }),
+    }
+}
+
+fn build_stop(e: &BuildError) -> Stop {
+    Stop {
+        stage: "build",
+        // The daemon went away: worth another try; a failing Dockerfile is not.
+        transient: matches!(e, BuildError::DaemonLost { .. } | BuildError::Daemon { .. }),
+        message: e.to_string(),
+    }
+}
+
+fn cluster_stop(e: &PipelineError) -> Stop {
+    use crate::deploy::apply::ApplyError;
+    Stop {
+        stage: "rollout",
+        transient: matches!(
+            e,
+            PipelineError::Apply(ApplyError::Api { .. } | ApplyError::ReadSecret { .. })
+                | PipelineError::Connect(_)
+        ),
+        message: e.to_string(),
+    }
+}
