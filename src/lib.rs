@@ -10,6 +10,7 @@ pub mod cli;
 pub mod cluster;
 pub mod commands;
 pub mod deploy;
+pub mod docker;
 pub mod doctor;
 pub mod exec;
 pub mod host;

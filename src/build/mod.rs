@@ -2,7 +2,6 @@
 //! Dockerfiles, images, and reaching Docker daemons.
 
 pub mod context;
-pub mod docker;
 pub mod hash_cache;
 pub mod ignore;
 pub mod image;

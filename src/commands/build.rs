@@ -1,7 +1,7 @@
 use std::time::Duration;
 
 use super::{load_project, CommandError, CommandResult, Outcome};
-use crate::build::docker::{self, DockerEndpoint};
+use crate::docker::{self, DockerEndpoint};
 use crate::cli::{BuildArgs, GlobalArgs};
 use crate::pipeline::build::{build_all, plan_all};
 use crate::project::error::did_you_mean;

@@ -6,7 +6,7 @@ use tokio::signal::unix::{signal, SignalKind};
 use tokio::sync::watch;
 
 use super::{load_project, CommandError, CommandResult, Outcome};
-use crate::build::docker::{self, DockerEndpoint};
+use crate::docker::{self, DockerEndpoint};
 use crate::cli::{GlobalArgs, SmokeArgs};
 use crate::project::check_sources;
 use crate::smoke::containers::{self, RunNames};

@@ -5,7 +5,7 @@ use std::time::Duration;
 use serde_json::json;
 
 use super::{Check, Needs, Status};
-use crate::build::docker::{self, DockerEndpoint, DockerError};
+use crate::docker::{self, DockerEndpoint, DockerError};
 use crate::exec;
 use crate::host::gib;
 

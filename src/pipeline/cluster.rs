@@ -7,7 +7,7 @@ use std::time::Duration;
 use serde_json::json;
 
 use super::PipelineError;
-use crate::build::docker::DockerEndpoint;
+use crate::docker::DockerEndpoint;
 use crate::cluster::minikube::{self, Minikube, StartEvent};
 use crate::project::Project;
 use crate::ui::progress::{event, Progress};

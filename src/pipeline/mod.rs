@@ -42,7 +42,7 @@ pub enum PipelineError {
     #[error(transparent)]
     Minikube(#[from] MinikubeError),
     #[error(transparent)]
-    Docker(#[from] crate::build::docker::DockerError),
+    Docker(#[from] crate::docker::DockerError),
     #[error("minikube is not on PATH\n  help: {hint}")]
     NoMinikube { hint: String },
 }

@@ -4,7 +4,7 @@
 use std::time::Duration;
 
 use super::{build, cluster, deploy, images, plan_and_render, Images, PipelineError};
-use crate::build::docker;
+use crate::docker;
 use crate::project::Project;
 use crate::ui::Output;
 
