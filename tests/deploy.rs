@@ -242,11 +242,12 @@ fn failing_rollouts_are_explained() {
     ];
     for (behavior, words) in table {
         let c = cluster();
-        c.api.set_progress_deadline(Duration::from_millis(1500));
         let label = format!("{behavior:?}");
         c.api.set_behavior("backend", behavior);
         let (_d, root) = reference_app();
-        let out = c.run(&root, &["deploy", "--timeout", "20"]);
+        // A failing readiness probe is no early failure: --timeout ends it.
+        let timeout = if label == "NotReady" { "3" } else { "60" };
+        let out = c.run(&root, &["deploy", "--timeout", timeout]);
         assert_eq!(out.status.code(), Some(1), "{label}: {}", stderr(&out));
         let err = stderr(&out);
         assert!(err.contains("failed Deployment/backend"), "{label}:\n{err}");
@@ -268,7 +269,6 @@ fn kubectl_ai_gets_a_ready_to_run_question_when_installed() {
     std::fs::write(&fake, "#!/bin/sh\nexit 0\n").unwrap();
     use std::os::unix::fs::PermissionsExt;
     std::fs::set_permissions(&fake, std::fs::Permissions::from_mode(0o755)).unwrap();
-    c.api.set_progress_deadline(Duration::from_millis(1000));
     c.api.set_behavior(
         "backend",
         Behavior::CrashLoop {
@@ -278,7 +278,7 @@ fn kubectl_ai_gets_a_ready_to_run_question_when_installed() {
         },
     );
     let (_d, root) = reference_app();
-    let err = stderr(&c.run(&root, &["deploy", "--timeout", "20"]));
+    let err = stderr(&c.run(&root, &["deploy", "--timeout", "60"]));
     assert!(
         err.contains("kubectl-ai --quiet \"why is pod backend-")
             && err.contains("in namespace todo failing with CrashLoopBackOff"),
