@@ -1344,3 +1344,30 @@ async fn scheduler_events_have_the_events_k8s_io_shape_and_reads_can_flake() {
     assert_eq!(ev.reporting_component.as_deref(), Some("default-scheduler"));
     assert_eq!(ev.type_.as_deref(), Some("Warning"));
 }
+
+#[tokio::test]
+async fn an_apply_keeps_what_another_manager_set_by_update() {
+    let api = FakeApiServer::start();
+    let dir = tempfile::tempdir().unwrap();
+    let client = client(&api, dir.path()).await;
+    ensure_namespace(&client, "todo").await;
+    let deploys: Api<Deployment> = Api::namespaced(client.clone(), "todo");
+    let ours = deployment("web", "web:1", 1);
+    deploys.patch("web", &apply(), &Patch::Apply(&ours)).await.unwrap();
+    // `kubectl rollout restart` (a strategic merge patch by kubectl-rollout).
+    let restart = json!({"spec": {"template": {"metadata": {"annotations": {"kubectl.kubernetes.io/restartedAt": "2026-11-28T03:00:00Z"}}}}});
+    let params = PatchParams {
+        field_manager: Some("kubectl-rollout".into()),
+        ..PatchParams::default()
+    };
+    deploys.patch("web", &params, &Patch::Strategic(&restart)).await.unwrap();
+    let mut next = ours.clone();
+    next.spec.as_mut().unwrap().template.spec.as_mut().unwrap().containers[0].image = Some("web:2".into());
+    let after = deploys.patch("web", &apply(), &Patch::Apply(&next)).await.unwrap();
+    let template = after.spec.unwrap().template;
+    assert_eq!(
+        template.metadata.unwrap().annotations.unwrap()["kubectl.kubernetes.io/restartedAt"],
+        "2026-11-28T03:00:00Z"
+    );
+    assert_eq!(template.spec.unwrap().containers[0].image.as_deref(), Some("web:2"));
+}

@@ -243,7 +243,7 @@ fn the_ingress_is_created_once_the_admission_webhook_answers() {
 // ---- 3. failures explained in seconds ------------------------------------------
 
 /// Each case fails from the pod's state, not from a deadline: the fake
-/// keeps progressDeadlineSeconds (600 s) and --timeout is 120 s.
+/// keeps progressDeadlineSeconds (600 s) and --timeout is 30 s.
 #[test]
 fn failing_pods_fail_the_rollout_from_their_state_not_a_deadline() {
     let table: Vec<(Behavior, &str, &str)> = vec![
@@ -285,7 +285,7 @@ fn failing_pods_fail_the_rollout_from_their_state_not_a_deadline() {
         let c = cluster();
         c.api.set_behavior("backend", behavior);
         let (_d, root) = quick_app();
-        let out = c.deploy(&root, &["--timeout", "120"]);
+        let out = c.deploy(&root, &["--timeout", "30"]);
         let err = stderr(&out);
         assert_eq!(out.status.code(), Some(1), "{reason}: {}", show(&out));
         assert!(
@@ -312,7 +312,7 @@ fn scheduler_events_are_counted_from_their_series() {
         },
     );
     let (_d, root) = quick_app();
-    let out = c.deploy(&root, &["--timeout", "120"]);
+    let out = c.deploy(&root, &["--timeout", "30"]);
     assert_eq!(out.status.code(), Some(1), "{}", show(&out));
     // events.k8s.io events seen through core/v1: no count, no lastTimestamp.
     let ev = c

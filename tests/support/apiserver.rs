@@ -1207,7 +1207,21 @@ impl State {
             operation: "Update",
             dry_run: dry_run(q),
         };
-        Ok(self.finish_update(t.res, &key, &existing, new, &writer))
+        let reply = self.finish_update(t.res, &key, &existing, new, &writer);
+        if reply.code == 200 && !writer.dry_run && t.sub.is_none() {
+            // An Update owns what it set (`kubectl rollout restart`'s
+            // annotation, `kubectl set env`): a later apply by another
+            // manager that leaves it out keeps it.
+            let mut paths = Vec::new();
+            leaf_paths(&patch, &mut Vec::new(), &mut paths);
+            for path in paths
+                .iter()
+                .filter(|p| p.first().is_some_and(|f| f != "status" && f != "metadata") || p.get(1).is_some_and(|f| f == "labels" || f == "annotations"))
+            {
+                self.claim(&key, path, &manager);
+            }
+        }
+        Ok(reply)
     }
 
     /// Stores `new` unless it equals `existing` (a no-op keeps the
@@ -2636,6 +2650,20 @@ fn default_to(obj: &mut Value, path: &[&str], value: Value) {
     let path: Vec<String> = path.iter().map(|s| s.to_string()).collect();
     if get_path(obj, &path).is_none_or(Value::is_null) {
         set_path(obj, &path, value);
+    }
+}
+
+/// Every path to a non-object value in `v` (arrays are leaves).
+fn leaf_paths(v: &Value, prefix: &mut Vec<String>, out: &mut Vec<Vec<String>>) {
+    match v {
+        Value::Object(m) if !m.is_empty() => {
+            for (k, child) in m {
+                prefix.push(k.clone());
+                leaf_paths(child, prefix, out);
+                prefix.pop();
+            }
+        }
+        _ => out.push(prefix.clone()),
     }
 }
 
