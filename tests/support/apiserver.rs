@@ -144,7 +144,8 @@ impl FakeApiServer {
 
     /// After the next apply (PATCH) of `plural/name` in `namespace`, the next
     /// `n` reads of that object (GET, or list/watch with a fieldSelector on
-    /// its name) answer 503, as an API server does while it restarts.
+    /// its name) answer 500 "etcdserver: request timed out", as an API
+    /// server does while its etcd is busy.
     pub fn fail_reads_after_apply(&self, plural: &str, namespace: &str, name: &str, n: u32) {
         self.state().flaky_reads.push(FlakyReads {
             key: Key::new(plural, namespace, name),
@@ -893,7 +894,7 @@ impl State {
         }
     }
 
-    /// 503 for a read of an object whose reads were made flaky.
+    /// A 500 for a read of an object whose reads were made flaky.
     fn injected_failure(&mut self, method: &str, t: &Target, q: &Query) -> Option<Reply> {
         if method != "GET" {
             return None;
@@ -913,11 +914,12 @@ impl State {
                 }
         })?;
         flaky.left -= 1;
+        // Not a 503: kube's client retries 429/503/504 by itself.
         Some(failure(
-            503,
-            "ServiceUnavailable",
-            "the server is currently unable to handle the request".into(),
-            None,
+            500,
+            "InternalError",
+            "Internal error occurred: etcdserver: request timed out".into(),
+            Some(json!({"causes": [{"message": "etcdserver: request timed out"}]})),
         ))
     }
 
@@ -1686,7 +1688,6 @@ impl State {
         let generation = d["metadata"]["generation"].as_i64().unwrap_or(1);
         let hash = short_hash(&d["spec"]["template"]);
         let recreate = text(&d, "/spec/strategy/type") == "Recreate";
-        let timing = self.timing;
         let now = Instant::now();
 
         let rss = self.owned("replicasets", &ns, &uid);
