@@ -365,7 +365,7 @@ fn rollouts_are_watched_and_a_flaky_read_is_retried() {
 fn a_statefulset_rollout_follows_kubectls_partitioned_rule() {
     let c = cluster();
     let (_d, root) = quick_app();
-    let out = c.deploy(&root, &["--profile", "full", "--json", "--timeout", "60"]);
+    let out = c.deploy(&root, &["--set", "redis=true", "--json", "--timeout", "60"]);
     assert_eq!(out.status.code(), Some(0), "{}", show(&out));
     let ev = events(&out);
     let redis: Vec<&Value> = ev
