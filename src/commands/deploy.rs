@@ -5,23 +5,35 @@ use serde_json::json;
 
 use super::{load_project, Outcome};
 use crate::cli::{DeployArgs, GlobalArgs, TargetArgs};
+use crate::cluster::access::{access_lines, AccessFacts, HostOs};
 use crate::cluster::kube::connect;
 use crate::cluster::minikube::Minikube;
 use crate::deploy::apply::{self, Applied};
-use crate::deploy::plan;
 use crate::deploy::render::Manifest;
 use crate::deploy::rollout::{self, Diagnosis, RolloutState, Workload};
 use crate::deploy::values::ownership_selector;
+use crate::deploy::{plan, recreate};
 use crate::project::model::{ServiceName, ServiceType};
 use crate::project::{check_sources, Project};
 use crate::ui::progress::{event, Progress};
 use crate::ui::{Output, Tone};
+use crate::UsageError;
 
 pub async fn run(global: &GlobalArgs, args: &DeployArgs, out: &Output) -> anyhow::Result<Outcome> {
     let project = load_project(global)?;
     check_sources(&project)?;
     let plans = super::build::plan_all(&project, &project.services).await;
     let images = super::build::images_or_first_error(&plans).map_err(|e| anyhow::anyhow!("{e}"))?;
+    let timeout = Duration::from_secs(args.timeout);
+    recreate_workloads(
+        &project,
+        &images,
+        &args.target,
+        &args.recreate,
+        timeout,
+        out,
+    )
+    .await?;
     deploy_project(
         &project,
         &images,
@@ -30,6 +42,45 @@ pub async fn run(global: &GlobalArgs, args: &DeployArgs, out: &Output) -> anyhow
         out,
     )
     .await
+}
+
+/// `--recreate`: deletes the named workloads (checked against the render
+/// before the cluster is touched) so the apply that follows creates them anew.
+pub async fn recreate_workloads(
+    project: &Project,
+    images: &BTreeMap<ServiceName, String>,
+    target: &TargetArgs,
+    names: &[String],
+    timeout: Duration,
+    out: &Output,
+) -> anyhow::Result<()> {
+    if names.is_empty() {
+        return Ok(());
+    }
+    let manifests = plan::render(project, images, &BTreeMap::new())?;
+    let workloads = recreate::workloads_named(&manifests, names).map_err(UsageError)?;
+    let (client, _) = connect(
+        &project.cluster.name,
+        target.context.as_deref(),
+        target.allow_remote,
+    )
+    .await?;
+    for w in &workloads {
+        let deleted = recreate::delete_workload(&client, &project.namespace, w, timeout).await?;
+        if out.json {
+            println!(
+                "{}",
+                event("recreate", json!({"object": w.id(), "deleted": deleted}))
+            );
+        } else if deleted {
+            eprintln!(
+                "{} {} (to create it anew)",
+                out.paint(Tone::Warn, "deleted"),
+                w.id()
+            );
+        }
+    }
+    Ok(())
 }
 
 /// Render, apply, prune, wait, report: the deploy half of `up`. `images`
@@ -86,6 +137,14 @@ pub async fn deploy_project(
                 Applied::Changed => "configured",
                 Applied::Unchanged => "unchanged",
                 Applied::Borrowed => "exists (not todo-dev's: used, left as is)",
+                Applied::Retrying(why) => {
+                    return progress.note(
+                        &m.id(),
+                        Tone::Warn,
+                        why,
+                        event("apply.retry", json!({"object": m.id(), "message": why})),
+                    )
+                }
             };
             progress.note(
                 &m.id(),
@@ -242,34 +301,31 @@ fn report_failure(
 
 /// Where to open the app.
 async fn report_access(out: &Output, project: &Project) -> anyhow::Result<()> {
-    let mut urls = Vec::new();
-    let ip = match Minikube::locate(&project.cluster.name, Duration::from_secs(5)) {
-        Some(mk) => mk.ip().await.ok(),
-        None => None,
+    let mk = Minikube::locate(&project.cluster.name, Duration::from_secs(5));
+    let (ip, profile) = match &mk {
+        Some(mk) => (
+            mk.ip().await.ok(),
+            mk.cluster_profile().await.ok().flatten(),
+        ),
+        None => (None, None),
     };
-    if let Some(host) = &project.access.ingress_host {
-        urls.push((
-            format!("http://{host}"),
-            format!(
-                "needs `{} {host}` in /etc/hosts",
-                ip.as_deref().unwrap_or("<minikube ip>")
-            ),
-        ));
-    }
-    if project.access.service_type == ServiceType::NodePort
-        && project.service(ServiceName::Frontend).is_some()
-    {
-        match (project.access.node_port, &ip) {
-            (Some(port), Some(ip)) => urls.push((format!("http://{ip}:{port}"), "NodePort".into())),
-            _ => urls.push((
-                format!(
-                    "minikube service frontend -n {} -p {} --url",
-                    project.namespace, project.cluster.name
-                ),
-                "prints the NodePort URL".into(),
-            )),
-        }
-    }
+    let frontend = project.service(ServiceName::Frontend);
+    let facts = AccessFacts {
+        os: HostOs::current(),
+        driver: profile.as_ref().map_or("", |p| p.driver.as_str()),
+        node_ip: ip.as_deref(),
+        cluster: &project.cluster.name,
+        namespace: &project.namespace,
+        ingress_host: project.access.ingress_host.as_deref(),
+        frontend_port: frontend.map_or(8080, |s| s.port),
+        frontend_node_port: (project.access.service_type == ServiceType::NodePort
+            && frontend.is_some())
+        .then_some(project.access.node_port),
+    };
+    let urls: Vec<(String, String)> = access_lines(&facts)
+        .into_iter()
+        .map(|l| (l.url, l.note))
+        .collect();
     if out.json {
         let list: Vec<_> = urls
             .iter()
