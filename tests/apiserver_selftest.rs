@@ -662,7 +662,10 @@ async fn crash_loop_previous_logs_events_and_progress_deadline() {
         Some(("False", "MinimumReplicasUnavailable"))
     );
     let patient = deploys.get("patient").await.unwrap();
-    assert_eq!(patient.spec.as_ref().unwrap().progress_deadline_seconds, Some(600));
+    assert_eq!(
+        patient.spec.as_ref().unwrap().progress_deadline_seconds,
+        Some(600)
+    );
     assert_eq!(
         condition(&patient, "Progressing").map(|c| c.0),
         Some("True"),
@@ -1209,7 +1212,14 @@ fn watches_stream_changes_bookmarks_and_expire_after_compaction() {
                 writer,
             };
             let b = r#"{"apiVersion":"v1","kind":"ConfigMap","metadata":{"name":"b","namespace":"todo"}}"#;
-            conn.send("POST", "/api/v1/namespaces/todo/configmaps", "application/json", b, false).0
+            conn.send(
+                "POST",
+                "/api/v1/namespaces/todo/configmaps",
+                "application/json",
+                b,
+                false,
+            )
+            .0
         })
     };
     let (code, encoding, events) = read_watch(
@@ -1220,13 +1230,31 @@ fn watches_stream_changes_bookmarks_and_expire_after_compaction() {
     assert_eq!((code, encoding.as_str()), (200, "chunked"));
     let kinds: Vec<(&str, &str)> = events
         .iter()
-        .map(|e| (e["type"].as_str().unwrap(), e["object"]["metadata"]["name"].as_str().unwrap_or("")))
+        .map(|e| {
+            (
+                e["type"].as_str().unwrap(),
+                e["object"]["metadata"]["name"].as_str().unwrap_or(""),
+            )
+        })
         .collect();
     assert!(kinds.contains(&("ADDED", "b")), "{kinds:?}");
-    assert!(!kinds.contains(&("ADDED", "a")), "only what changed after {rv}: {kinds:?}");
-    let bookmark = events.iter().find(|e| e["type"] == "BOOKMARK").expect("a bookmark");
+    assert!(
+        !kinds.contains(&("ADDED", "a")),
+        "only what changed after {rv}: {kinds:?}"
+    );
+    let bookmark = events
+        .iter()
+        .find(|e| e["type"] == "BOOKMARK")
+        .expect("a bookmark");
     assert_eq!(bookmark["object"]["kind"], "ConfigMap");
-    assert!(bookmark["object"]["metadata"]["resourceVersion"].as_str().unwrap().parse::<u64>().unwrap() > rv);
+    assert!(
+        bookmark["object"]["metadata"]["resourceVersion"]
+            .as_str()
+            .unwrap()
+            .parse::<u64>()
+            .unwrap()
+            > rv
+    );
 
     // From the start: every object, ADDED, then the initial-events-end bookmark.
     let (_, _, all) = read_watch(
@@ -1234,20 +1262,31 @@ fn watches_stream_changes_bookmarks_and_expire_after_compaction() {
         "/api/v1/namespaces/todo/configmaps?&watch=true&timeoutSeconds=0&sendInitialEvents=true&resourceVersionMatch=NotOlderThan&allowWatchBookmarks=true",
     );
     let (last, initial) = all.split_last().unwrap();
-    assert!(initial.len() >= 2 && initial.iter().all(|e| e["type"] == "ADDED"), "{all:#?}");
+    assert!(
+        initial.len() >= 2 && initial.iter().all(|e| e["type"] == "ADDED"),
+        "{all:#?}"
+    );
     assert_eq!(last["type"], "BOOKMARK");
-    assert_eq!(last["object"]["metadata"]["annotations"]["k8s.io/initial-events-end"], "true");
+    assert_eq!(
+        last["object"]["metadata"]["annotations"]["k8s.io/initial-events-end"],
+        "true"
+    );
 
     api.compact();
     let (code, _, expired) = read_watch(
         &api,
-        &format!("/api/v1/namespaces/todo/configmaps?&watch=true&timeoutSeconds=2&resourceVersion={rv}"),
+        &format!(
+            "/api/v1/namespaces/todo/configmaps?&watch=true&timeoutSeconds=2&resourceVersion={rv}"
+        ),
     );
     assert_eq!(code, 200, "the error travels inside the stream");
     assert_eq!(expired.len(), 1);
     assert_eq!(expired[0]["type"], "ERROR");
     assert_eq!(
-        (expired[0]["object"]["code"].as_i64(), expired[0]["object"]["reason"].as_str()),
+        (
+            expired[0]["object"]["code"].as_i64(),
+            expired[0]["object"]["reason"].as_str()
+        ),
         (Some(410), Some("Expired"))
     );
 }
@@ -1259,23 +1298,40 @@ fn the_ingress_webhook_refuses_until_ready_and_immutable_fields_answer_422() {
     let mut conn = Conn::open(&api);
     let apply = "application/apply-patch+yaml";
     let ns = r#"{"apiVersion":"v1","kind":"Namespace","metadata":{"name":"todo"}}"#;
-    assert_eq!(conn.send("PATCH", "/api/v1/namespaces/todo?fieldManager=t", apply, ns, false).0, 201);
+    assert_eq!(
+        conn.send(
+            "PATCH",
+            "/api/v1/namespaces/todo?fieldManager=t",
+            apply,
+            ns,
+            false
+        )
+        .0,
+        201
+    );
     let ing = r#"{"apiVersion":"networking.k8s.io/v1","kind":"Ingress","metadata":{"name":"web","namespace":"todo"},"spec":{"rules":[{"host":"todo.local"}]}}"#;
     let path = "/apis/networking.k8s.io/v1/namespaces/todo/ingresses/web?fieldManager=t";
     let (code, _, refused) = conn.send("PATCH", path, apply, ing, false);
-    assert_eq!((code, refused["reason"].as_str()), (500, Some("InternalError")));
-    assert!(refused["message"]
-        .as_str()
-        .unwrap()
-        .starts_with("Internal error occurred: failed calling webhook \"validate.nginx.ingress.kubernetes.io\""));
+    assert_eq!(
+        (code, refused["reason"].as_str()),
+        (500, Some("InternalError"))
+    );
+    assert!(refused["message"].as_str().unwrap().starts_with(
+        "Internal error occurred: failed calling webhook \"validate.nginx.ingress.kubernetes.io\""
+    ));
     std::thread::sleep(Duration::from_millis(700));
     assert_eq!(conn.send("PATCH", path, apply, ing, false).0, 201);
 
     let deploy = |app: &str| {
-        format!(r#"{{"apiVersion":"apps/v1","kind":"Deployment","metadata":{{"name":"web","namespace":"todo"}},"spec":{{"selector":{{"matchLabels":{{"app":"{app}"}}}},"template":{{"metadata":{{"labels":{{"app":"{app}"}}}},"spec":{{"containers":[{{"name":"c","image":"i:1"}}]}}}}}}}}"#)
+        format!(
+            r#"{{"apiVersion":"apps/v1","kind":"Deployment","metadata":{{"name":"web","namespace":"todo"}},"spec":{{"selector":{{"matchLabels":{{"app":"{app}"}}}},"template":{{"metadata":{{"labels":{{"app":"{app}"}}}},"spec":{{"containers":[{{"name":"c","image":"i:1"}}]}}}}}}}}"#
+        )
     };
     let path = "/apis/apps/v1/namespaces/todo/deployments/web?fieldManager=t";
-    assert_eq!(conn.send("PATCH", path, apply, &deploy("web"), false).0, 201);
+    assert_eq!(
+        conn.send("PATCH", path, apply, &deploy("web"), false).0,
+        201
+    );
     let (code, _, invalid) = conn.send("PATCH", path, apply, &deploy("api"), false);
     assert_eq!(code, 422);
     assert_eq!(invalid["reason"], "Invalid");
@@ -1286,17 +1342,37 @@ fn the_ingress_webhook_refuses_until_ready_and_immutable_fields_answer_422() {
     assert_eq!(invalid["details"]["causes"][0]["field"], "spec.selector");
 
     let pvc = |size: &str, class: &str| {
-        format!(r#"{{"apiVersion":"v1","kind":"PersistentVolumeClaim","metadata":{{"name":"data","namespace":"todo"}},"spec":{{"accessModes":["ReadWriteOnce"],"storageClassName":"{class}","resources":{{"requests":{{"storage":"{size}"}}}}}}}}"#)
+        format!(
+            r#"{{"apiVersion":"v1","kind":"PersistentVolumeClaim","metadata":{{"name":"data","namespace":"todo"}},"spec":{{"accessModes":["ReadWriteOnce"],"storageClassName":"{class}","resources":{{"requests":{{"storage":"{size}"}}}}}}}}"#
+        )
     };
     let path = "/api/v1/namespaces/todo/persistentvolumeclaims/data?fieldManager=t";
-    assert_eq!(conn.send("PATCH", path, apply, &pvc("1Gi", "standard"), false).0, 201);
-    assert_eq!(conn.send("PATCH", path, apply, &pvc("2Gi", "standard"), false).0, 200, "growing is allowed");
+    assert_eq!(
+        conn.send("PATCH", path, apply, &pvc("1Gi", "standard"), false)
+            .0,
+        201
+    );
+    assert_eq!(
+        conn.send("PATCH", path, apply, &pvc("2Gi", "standard"), false)
+            .0,
+        200,
+        "growing is allowed"
+    );
     let (code, _, shrink) = conn.send("PATCH", path, apply, &pvc("1Gi", "standard"), false);
-    assert_eq!((code, shrink["details"]["causes"][0]["field"].as_str()), (422, Some("spec")));
-    assert_eq!(conn.send("PATCH", path, apply, &pvc("2Gi", "fast"), false).0, 422);
+    assert_eq!(
+        (code, shrink["details"]["causes"][0]["field"].as_str()),
+        (422, Some("spec"))
+    );
+    assert_eq!(
+        conn.send("PATCH", path, apply, &pvc("2Gi", "fast"), false)
+            .0,
+        422
+    );
 
     let sts = |svc: &str, replicas: u32| {
-        format!(r#"{{"apiVersion":"apps/v1","kind":"StatefulSet","metadata":{{"name":"db","namespace":"todo"}},"spec":{{"replicas":{replicas},"serviceName":"{svc}","selector":{{"matchLabels":{{"app":"db"}}}},"template":{{"metadata":{{"labels":{{"app":"db"}}}},"spec":{{"containers":[{{"name":"c","image":"i:1"}}]}}}}}}}}"#)
+        format!(
+            r#"{{"apiVersion":"apps/v1","kind":"StatefulSet","metadata":{{"name":"db","namespace":"todo"}},"spec":{{"replicas":{replicas},"serviceName":"{svc}","selector":{{"matchLabels":{{"app":"db"}}}},"template":{{"metadata":{{"labels":{{"app":"db"}}}},"spec":{{"containers":[{{"name":"c","image":"i:1"}}]}}}}}}}}"#
+        )
     };
     let path = "/apis/apps/v1/namespaces/todo/statefulsets/db?fieldManager=t";
     assert_eq!(conn.send("PATCH", path, apply, &sts("db", 1), false).0, 201);
@@ -1323,9 +1399,16 @@ async fn scheduler_events_have_the_events_k8s_io_shape_and_reads_can_flake() {
     let client = client(&api, dir.path()).await;
     ensure_namespace(&client, "todo").await;
     let deploys: Api<Deployment> = Api::namespaced(client.clone(), "todo");
-    assert!(deploys.get_opt("big").await.unwrap().is_none(), "not armed before the apply");
+    assert!(
+        deploys.get_opt("big").await.unwrap().is_none(),
+        "not armed before the apply"
+    );
     deploys
-        .patch("big", &apply(), &Patch::Apply(&deployment("big", "big:1", 1)))
+        .patch(
+            "big",
+            &apply(),
+            &Patch::Apply(&deployment("big", "big:1", 1)),
+        )
         .await
         .unwrap();
     for _ in 0..2 {
@@ -1357,21 +1440,41 @@ async fn an_apply_keeps_what_another_manager_set_by_update() {
     ensure_namespace(&client, "todo").await;
     let deploys: Api<Deployment> = Api::namespaced(client.clone(), "todo");
     let ours = deployment("web", "web:1", 1);
-    deploys.patch("web", &apply(), &Patch::Apply(&ours)).await.unwrap();
+    deploys
+        .patch("web", &apply(), &Patch::Apply(&ours))
+        .await
+        .unwrap();
     // `kubectl rollout restart` (a strategic merge patch by kubectl-rollout).
     let restart = json!({"spec": {"template": {"metadata": {"annotations": {"kubectl.kubernetes.io/restartedAt": "2026-11-28T03:00:00Z"}}}}});
     let params = PatchParams {
         field_manager: Some("kubectl-rollout".into()),
         ..PatchParams::default()
     };
-    deploys.patch("web", &params, &Patch::Strategic(&restart)).await.unwrap();
+    deploys
+        .patch("web", &params, &Patch::Strategic(&restart))
+        .await
+        .unwrap();
     let mut next = ours.clone();
-    next.spec.as_mut().unwrap().template.spec.as_mut().unwrap().containers[0].image = Some("web:2".into());
-    let after = deploys.patch("web", &apply(), &Patch::Apply(&next)).await.unwrap();
+    next.spec
+        .as_mut()
+        .unwrap()
+        .template
+        .spec
+        .as_mut()
+        .unwrap()
+        .containers[0]
+        .image = Some("web:2".into());
+    let after = deploys
+        .patch("web", &apply(), &Patch::Apply(&next))
+        .await
+        .unwrap();
     let template = after.spec.unwrap().template;
     assert_eq!(
         template.metadata.unwrap().annotations.unwrap()["kubectl.kubernetes.io/restartedAt"],
         "2026-11-28T03:00:00Z"
     );
-    assert_eq!(template.spec.unwrap().containers[0].image.as_deref(), Some("web:2"));
+    assert_eq!(
+        template.spec.unwrap().containers[0].image.as_deref(),
+        Some("web:2")
+    );
 }

@@ -1216,10 +1216,11 @@ impl State {
             // manager that leaves it out keeps it.
             let mut paths = Vec::new();
             leaf_paths(&patch, &mut Vec::new(), &mut paths);
-            for path in paths
-                .iter()
-                .filter(|p| p.first().is_some_and(|f| f != "status" && f != "metadata") || p.get(1).is_some_and(|f| f == "labels" || f == "annotations"))
-            {
+            for path in paths.iter().filter(|p| {
+                p.first().is_some_and(|f| f != "status" && f != "metadata")
+                    || p.get(1)
+                        .is_some_and(|f| f == "labels" || f == "annotations")
+            }) {
                 self.claim(&key, path, &manager);
             }
         }
@@ -1812,11 +1813,8 @@ impl State {
         rollout.counts = counts;
         rollout.complete = complete;
         // The Deployment's own progressDeadlineSeconds (defaulted to 600).
-        let deadline = Duration::from_secs(
-            d["spec"]["progressDeadlineSeconds"]
-                .as_u64()
-                .unwrap_or(600),
-        );
+        let deadline =
+            Duration::from_secs(d["spec"]["progressDeadlineSeconds"].as_u64().unwrap_or(600));
         let timed_out = !complete && now.duration_since(rollout.since) > deadline;
 
         let prev = &d["status"];
@@ -3722,7 +3720,10 @@ fn handle(shared: &Shared, req: &HttpRequest) -> Handled {
         Ok(t) => t,
         Err(r) => return Handled::Reply(r),
     };
-    if let Some(reply) = shared.state().injected_failure(&req.method, &target, &query) {
+    if let Some(reply) = shared
+        .state()
+        .injected_failure(&req.method, &target, &query)
+    {
         return Handled::Reply(reply);
     }
     if req.method == "GET"
@@ -3947,7 +3948,9 @@ fn base64(data: &[u8]) -> String {
 
 /// MicroTime, as eventTime and series.lastObservedTime carry it.
 fn rfc3339_micro(t: SystemTime) -> String {
-    let micros = t.duration_since(UNIX_EPOCH).map_or(0, |d| d.subsec_micros());
+    let micros = t
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.subsec_micros());
     rfc3339(t).replace('Z', &format!(".{micros:06}Z"))
 }
 
