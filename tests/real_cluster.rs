@@ -288,7 +288,10 @@ fn failing_pods_fail_the_rollout_from_their_state_not_a_deadline() {
         let c = cluster();
         c.api.set_behavior("backend", behavior);
         let (_d, root) = quick_app();
+        let started = std::time::Instant::now();
         let out = c.deploy(&root, &["--timeout", "30"]);
+        // A measurement for the record, not a bound.
+        eprintln!("{reason}: deploy failed after {:?}", started.elapsed());
         let err = stderr(&out);
         assert_eq!(out.status.code(), Some(1), "{reason}: {}", show(&out));
         assert!(
