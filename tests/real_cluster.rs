@@ -14,24 +14,7 @@ use std::time::Duration;
 
 use serde_json::Value;
 use support::apiserver::{Behavior, FakeApiServer};
-use support::{stderr, stdout, Sandbox};
-
-/// The reference layout in a directory named `todo-app`, with Dockerfiles
-/// that build in a blink (FROM scratch).
-fn quick_app() -> (tempfile::TempDir, PathBuf) {
-    let dir = tempfile::tempdir().unwrap();
-    let root = dir.path().join("todo-app");
-    for d in ["frontend", "backend"] {
-        std::fs::create_dir_all(root.join(d)).unwrap();
-        std::fs::write(
-            root.join(d).join("Dockerfile"),
-            "FROM scratch\nCOPY . /app\n",
-        )
-        .unwrap();
-        std::fs::write(root.join(d).join("main.txt"), d).unwrap();
-    }
-    (dir, root)
-}
+use support::{quick_app, stderr, stdout, Sandbox};
 
 struct Cluster {
     api: FakeApiServer,

@@ -505,31 +505,30 @@ impl Minikube {
     /// `minikube update-context`: points the kubeconfig at the cluster's
     /// current endpoint (status said `Kubeconfig: Misconfigured`).
     pub async fn update_context(&self) -> Result<(), MinikubeError> {
-        let out = self.run(&["update-context", "-p", &self.profile]).await?;
-        if out.code != Some(0) {
-            return Err(self.failed("update-context", &out));
-        }
-        Ok(())
+        self.profile_command("update-context", self.deadline).await
     }
 
     /// `minikube stop`: the cluster keeps its state for the next `up`.
     pub async fn stop(&self, deadline: Duration) -> Result<(), MinikubeError> {
-        let out = self
-            .run_within(&["stop", "-p", &self.profile], deadline)
-            .await?;
-        if out.code != Some(0) {
-            return Err(self.failed("stop", &out));
-        }
-        Ok(())
+        self.profile_command("stop", deadline).await
     }
 
     /// `minikube delete`: the cluster and everything in it.
     pub async fn delete(&self, deadline: Duration) -> Result<(), MinikubeError> {
+        self.profile_command("delete", deadline).await
+    }
+
+    /// `minikube COMMAND -p PROFILE`, which must exit 0.
+    async fn profile_command(
+        &self,
+        command: &str,
+        deadline: Duration,
+    ) -> Result<(), MinikubeError> {
         let out = self
-            .run_within(&["delete", "-p", &self.profile], deadline)
+            .run_within(&[command, "-p", &self.profile], deadline)
             .await?;
         if out.code != Some(0) {
-            return Err(self.failed("delete", &out));
+            return Err(self.failed(command, &out));
         }
         Ok(())
     }
