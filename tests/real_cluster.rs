@@ -292,6 +292,29 @@ fn failing_pods_fail_the_rollout_from_their_state_not_a_deadline() {
 }
 
 #[test]
+fn a_fix_rolls_out_past_the_old_revisions_crash_looping_pods() {
+    let c = cluster();
+    c.api.set_behavior(
+        "backend",
+        Behavior::CrashLoop {
+            exit_code: 1,
+            reason: "Error".into(),
+            logs: "ImportError".into(),
+        },
+    );
+    let (_d, root) = quick_app();
+    let out = c.deploy(&root, &["--timeout", "30"]);
+    assert_eq!(out.status.code(), Some(1), "{}", show(&out));
+    // The fix: new sources, a new image tag, pods that start. The old
+    // revision's pods keep crash-looping until the new ones are ready.
+    c.api.set_behavior("backend", Behavior::Ready);
+    std::fs::write(root.join("backend/main.txt"), "fixed").unwrap();
+    let out = c.deploy(&root, &["--timeout", "30"]);
+    assert_eq!(out.status.code(), Some(0), "{}", show(&out));
+    assert_eq!(c.api.replicaset_count("todo", "backend"), 2);
+}
+
+#[test]
 fn scheduler_events_are_counted_from_their_series() {
     let c = cluster();
     c.api.set_behavior(

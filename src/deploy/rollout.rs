@@ -146,6 +146,13 @@ struct Seen {
     /// Its pods' label selector (`k=v,k2=v2`).
     selector: Option<String>,
     revision: Revision,
+    /// The controller has seen the current spec: `revision` is the new one.
+    observed: bool,
+}
+
+/// observedGeneration caught up with generation.
+fn observed(meta: &kube::core::ObjectMeta, observed_generation: Option<i64>) -> bool {
+    observed_generation.is_some_and(|o| o >= meta.generation.unwrap_or(0))
 }
 
 /// Which of the workload's pods belong to the revision being rolled out.
@@ -169,6 +176,10 @@ fn seen_deployment(d: &Deployment) -> Seen {
                 .and_then(|a| a.get("deployment.kubernetes.io/revision"))
                 .cloned(),
         ),
+        observed: observed(
+            &d.metadata,
+            d.status.as_ref().and_then(|s| s.observed_generation),
+        ),
     }
 }
 
@@ -178,6 +189,10 @@ fn seen_statefulset(s: &StatefulSet) -> Seen {
         selector: s.spec.as_ref().and_then(|sp| match_labels(&sp.selector)),
         revision: Revision::StatefulSet(
             s.status.as_ref().and_then(|st| st.update_revision.clone()),
+        ),
+        observed: observed(
+            &s.metadata,
+            s.status.as_ref().and_then(|st| st.observed_generation),
         ),
     }
 }
@@ -340,6 +355,11 @@ impl PodWatch {
         pods: &[std::sync::Arc<Pod>],
         now: Instant,
     ) -> Option<String> {
+        // Until then the revision is the previous one, whose pods may be the
+        // very failure this rollout replaces.
+        if !seen.observed {
+            return None;
+        }
         let live: Vec<&Pod> = pods
             .iter()
             .map(|p| p.as_ref())
