@@ -292,6 +292,30 @@ fn failing_pods_fail_the_rollout_from_their_state_not_a_deadline() {
 }
 
 #[test]
+fn a_crash_looping_statefulset_fails_from_its_pods_state() {
+    let c = cluster();
+    c.api.set_behavior(
+        "redis",
+        Behavior::CrashLoop {
+            exit_code: 1,
+            reason: "Error".into(),
+            logs: "FATAL CONFIG FILE ERROR".into(),
+        },
+    );
+    let (_d, root) = quick_app();
+    let out = c.deploy(&root, &["--set", "redis=true", "--timeout", "30"]);
+    assert_eq!(out.status.code(), Some(1), "{}", show(&out));
+    let err = stderr(&out);
+    assert!(
+        err.contains("failed StatefulSet/redis")
+            && err.contains("CrashLoopBackOff")
+            && err.contains("FATAL CONFIG FILE ERROR"),
+        "{err}"
+    );
+    assert!(!err.contains("timed out"), "{err}");
+}
+
+#[test]
 fn a_fix_rolls_out_past_the_old_revisions_crash_looping_pods() {
     let c = cluster();
     c.api.set_behavior(
