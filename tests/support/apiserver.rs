@@ -2,7 +2,12 @@
 //! plain HTTP/1.1 on 127.0.0.1 (a thread per connection, keep-alive), an
 //! object store with server-side apply, and a tiny controller that moves
 //! Deployments, ReplicaSets, StatefulSets, PVCs and Pods through the states a
-//! real cluster shows. Shapes follow /work/shared/design/k8s-api-shapes.md.
+//! real cluster shows. Shapes follow /work/shared/design/k8s-api-shapes.md,
+//! behaviour ../shared/design/real-cluster.md: a Deployment's own
+//! progressDeadlineSeconds (600 s unless set), watches streamed with
+//! bookmarks and 410 Expired after `compact`, 422 for immutable fields,
+//! scheduler events in the events.k8s.io shape, fields another manager
+//! owns kept on apply, ingress-nginx's webhook refusing until ready.
 //! A test fixture, never part of the product.
 
 use serde_json::{json, Map, Value};
