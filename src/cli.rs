@@ -143,6 +143,9 @@ pub struct DeployArgs {
     /// Seconds to wait for each rollout
     #[arg(long, value_name = "SECS", default_value_t = 300)]
     pub timeout: u64,
+    /// Delete this Deployment or StatefulSet first and create it anew (for a field Kubernetes cannot change in place; claims are kept) (repeatable)
+    #[arg(long, value_name = "WORKLOAD")]
+    pub recreate: Vec<String>,
 }
 
 #[derive(Debug, Args)]
@@ -155,6 +158,15 @@ pub struct DownArgs {
     /// Seconds to wait for objects to be gone
     #[arg(long, value_name = "SECS", default_value_t = 120)]
     pub timeout: u64,
+    /// Then stop the Minikube cluster (`minikube stop`; it keeps its state for the next `up`)
+    #[arg(long, conflicts_with = "delete_cluster")]
+    pub stop: bool,
+    /// Delete the whole Minikube cluster instead (`minikube delete`: everything in it, all data)
+    #[arg(long)]
+    pub delete_cluster: bool,
+    /// Do not ask before --delete-cluster (needed when not on a terminal)
+    #[arg(long, short = 'y')]
+    pub yes: bool,
 }
 
 #[derive(Debug, Subcommand)]
@@ -174,6 +186,9 @@ pub struct UpArgs {
     /// Seconds to wait for each rollout
     #[arg(long, value_name = "SECS", default_value_t = 300)]
     pub timeout: u64,
+    /// Delete this Deployment or StatefulSet before deploying and create it anew (claims are kept) (repeatable)
+    #[arg(long, value_name = "WORKLOAD")]
+    pub recreate: Vec<String>,
 }
 
 #[derive(Debug, Args)]

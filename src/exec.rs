@@ -15,7 +15,7 @@ pub struct ToolOutput {
 
 #[derive(Debug, thiserror::Error)]
 pub enum ExecError {
-    #[error("`{program}` did not answer within {:.1}s", .after.as_secs_f64())]
+    #[error("`{program}` took longer than {:.1} s", .after.as_secs_f64())]
     TimedOut { program: String, after: Duration },
     #[error("cannot run `{program}`: {source}")]
     Spawn {

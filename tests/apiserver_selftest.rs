@@ -522,20 +522,30 @@ async fn crash_loop_previous_logs_events_and_progress_deadline() {
                 .into(),
         },
     );
-    api.set_progress_deadline(Duration::from_millis(1200));
+    api.set_behavior(
+        "patient",
+        Behavior::CrashLoop {
+            exit_code: 1,
+            reason: "Error".into(),
+            logs: "boom".into(),
+        },
+    );
     let dir = tempfile::tempdir().unwrap();
     let client = client(&api, dir.path()).await;
     ensure_namespace(&client, "todo").await;
     let deploys: Api<Deployment> = Api::namespaced(client.clone(), "todo");
     let pods: Api<Pod> = Api::namespaced(client.clone(), "todo");
-    deploys
-        .patch(
-            "api",
-            &apply(),
-            &Patch::Apply(&deployment("api", "todo-backend:td-1", 1)),
-        )
-        .await
-        .unwrap();
+    // The Deployment's own progressDeadlineSeconds: 1 s here, 600 s (the
+    // default) for `patient`.
+    let mut api_deploy = deployment("api", "todo-backend:td-1", 1);
+    api_deploy.spec.as_mut().unwrap().progress_deadline_seconds = Some(1);
+    for d in [api_deploy, deployment("patient", "todo-backend:td-1", 1)] {
+        let name = d.metadata.name.clone().unwrap();
+        deploys
+            .patch(&name, &apply(), &Patch::Apply(&d))
+            .await
+            .unwrap();
+    }
 
     let pod = until("a crash-looping pod with restarts", || async {
         let p = pods
@@ -651,6 +661,16 @@ async fn crash_loop_previous_logs_events_and_progress_deadline() {
         condition(&deploys.get("api").await.unwrap(), "Available"),
         Some(("False", "MinimumReplicasUnavailable"))
     );
+    let patient = deploys.get("patient").await.unwrap();
+    assert_eq!(
+        patient.spec.as_ref().unwrap().progress_deadline_seconds,
+        Some(600)
+    );
+    assert_eq!(
+        condition(&patient, "Progressing").map(|c| c.0),
+        Some("True"),
+        "the same crash loop, within its default 600 s deadline"
+    );
 }
 
 #[tokio::test]
@@ -672,12 +692,11 @@ async fn waiting_behaviours_have_their_states_messages_events_and_log_errors() {
     let deploys: Api<Deployment> = Api::namespaced(client.clone(), "todo");
     let pods: Api<Pod> = Api::namespaced(client.clone(), "todo");
     for (name, _) in &cases {
+        // A 1 s progressDeadlineSeconds of their own, to see it exceeded.
+        let mut d = deployment(name, &format!("todo-{name}:td-1"), 1);
+        d.spec.as_mut().unwrap().progress_deadline_seconds = Some(1);
         deploys
-            .patch(
-                name,
-                &apply(),
-                &Patch::Apply(&deployment(name, &format!("todo-{name}:td-1"), 1)),
-            )
+            .patch(name, &apply(), &Patch::Apply(&d))
             .await
             .unwrap();
     }
@@ -708,7 +727,7 @@ async fn waiting_behaviours_have_their_states_messages_events_and_log_errors() {
                 (
                     f("/reason"),
                     f("/type"),
-                    f("/source/component"),
+                    f("/reportingComponent"),
                     f("/message"),
                 )
             })
@@ -1133,4 +1152,329 @@ async fn kube_discovery_and_watch_based_waits_work() {
         .filter(|r| r.param("watch").as_deref() == Some("true"))
         .count();
     assert!(watches >= 1);
+}
+
+// ---- what a real cluster does that a lenient fake would hide ------------------
+
+/// Reads one chunked watch response to its end: the JSON lines it carried.
+fn read_watch(api: &FakeApiServer, target: &str) -> (u16, String, Vec<Value>) {
+    let mut conn = Conn::open(api);
+    write!(conn.writer, "GET {target} HTTP/1.1\r\nHost: x\r\n\r\n").unwrap();
+    let mut status = String::new();
+    conn.reader.read_line(&mut status).unwrap();
+    let code: u16 = status.split_whitespace().nth(1).unwrap().parse().unwrap();
+    let mut encoding = String::new();
+    loop {
+        let mut h = String::new();
+        conn.reader.read_line(&mut h).unwrap();
+        let h = h.trim_end();
+        if h.is_empty() {
+            break;
+        }
+        if let Some(v) = h.to_ascii_lowercase().strip_prefix("transfer-encoding:") {
+            encoding = v.trim().to_string();
+        }
+    }
+    let mut lines = Vec::new();
+    loop {
+        let mut size = String::new();
+        conn.reader.read_line(&mut size).unwrap();
+        let size = usize::from_str_radix(size.trim(), 16).unwrap();
+        let mut chunk = vec![0; size + 2];
+        conn.reader.read_exact(&mut chunk).unwrap();
+        if size == 0 {
+            break;
+        }
+        let text = String::from_utf8(chunk[..size].to_vec()).unwrap();
+        assert!(text.ends_with('\n'), "one event a line: {text:?}");
+        lines.push(serde_json::from_str(text.trim_end()).unwrap());
+    }
+    (code, encoding, lines)
+}
+
+#[test]
+fn watches_stream_changes_bookmarks_and_expire_after_compaction() {
+    let api = FakeApiServer::start();
+    api.insert(json!({"apiVersion":"v1","kind":"Namespace","metadata":{"name":"todo"}}));
+    api.insert(json!({"apiVersion":"v1","kind":"ConfigMap","metadata":{"name":"a","namespace":"todo"},"data":{"k":"1"}}));
+    let rv: u64 = api.get("configmaps", Some("todo"), "a").unwrap()["metadata"]["resourceVersion"]
+        .as_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    let writer = {
+        let url = api.url();
+        std::thread::spawn(move || {
+            std::thread::sleep(Duration::from_millis(300));
+            let writer = TcpStream::connect(url.trim_start_matches("http://")).unwrap();
+            let mut conn = Conn {
+                reader: BufReader::new(writer.try_clone().unwrap()),
+                writer,
+            };
+            let b = r#"{"apiVersion":"v1","kind":"ConfigMap","metadata":{"name":"b","namespace":"todo"}}"#;
+            conn.send(
+                "POST",
+                "/api/v1/namespaces/todo/configmaps",
+                "application/json",
+                b,
+                false,
+            )
+            .0
+        })
+    };
+    let (code, encoding, events) = read_watch(
+        &api,
+        &format!("/api/v1/namespaces/todo/configmaps?&watch=true&timeoutSeconds=2&allowWatchBookmarks=true&resourceVersion={rv}"),
+    );
+    assert_eq!(writer.join().unwrap(), 201);
+    assert_eq!((code, encoding.as_str()), (200, "chunked"));
+    let kinds: Vec<(&str, &str)> = events
+        .iter()
+        .map(|e| {
+            (
+                e["type"].as_str().unwrap(),
+                e["object"]["metadata"]["name"].as_str().unwrap_or(""),
+            )
+        })
+        .collect();
+    assert!(kinds.contains(&("ADDED", "b")), "{kinds:?}");
+    assert!(
+        !kinds.contains(&("ADDED", "a")),
+        "only what changed after {rv}: {kinds:?}"
+    );
+    let bookmark = events
+        .iter()
+        .find(|e| e["type"] == "BOOKMARK")
+        .expect("a bookmark");
+    assert_eq!(bookmark["object"]["kind"], "ConfigMap");
+    assert!(
+        bookmark["object"]["metadata"]["resourceVersion"]
+            .as_str()
+            .unwrap()
+            .parse::<u64>()
+            .unwrap()
+            > rv
+    );
+
+    // From the start: every object, ADDED, then the initial-events-end bookmark.
+    let (_, _, all) = read_watch(
+        &api,
+        "/api/v1/namespaces/todo/configmaps?&watch=true&timeoutSeconds=0&sendInitialEvents=true&resourceVersionMatch=NotOlderThan&allowWatchBookmarks=true",
+    );
+    let (last, initial) = all.split_last().unwrap();
+    assert!(
+        initial.len() >= 2 && initial.iter().all(|e| e["type"] == "ADDED"),
+        "{all:#?}"
+    );
+    assert_eq!(last["type"], "BOOKMARK");
+    assert_eq!(
+        last["object"]["metadata"]["annotations"]["k8s.io/initial-events-end"],
+        "true"
+    );
+
+    api.compact();
+    let (code, _, expired) = read_watch(
+        &api,
+        &format!(
+            "/api/v1/namespaces/todo/configmaps?&watch=true&timeoutSeconds=2&resourceVersion={rv}"
+        ),
+    );
+    assert_eq!(code, 200, "the error travels inside the stream");
+    assert_eq!(expired.len(), 1);
+    assert_eq!(expired[0]["type"], "ERROR");
+    assert_eq!(
+        (
+            expired[0]["object"]["code"].as_i64(),
+            expired[0]["object"]["reason"].as_str()
+        ),
+        (Some(410), Some("Expired"))
+    );
+}
+
+#[test]
+fn the_ingress_webhook_refuses_until_ready_and_immutable_fields_answer_422() {
+    let api = FakeApiServer::start();
+    api.set_ingress_webhook_ready_in(Duration::from_millis(600));
+    let mut conn = Conn::open(&api);
+    let apply = "application/apply-patch+yaml";
+    let ns = r#"{"apiVersion":"v1","kind":"Namespace","metadata":{"name":"todo"}}"#;
+    assert_eq!(
+        conn.send(
+            "PATCH",
+            "/api/v1/namespaces/todo?fieldManager=t",
+            apply,
+            ns,
+            false
+        )
+        .0,
+        201
+    );
+    let ing = r#"{"apiVersion":"networking.k8s.io/v1","kind":"Ingress","metadata":{"name":"web","namespace":"todo"},"spec":{"rules":[{"host":"todo.local"}]}}"#;
+    let path = "/apis/networking.k8s.io/v1/namespaces/todo/ingresses/web?fieldManager=t";
+    let (code, _, refused) = conn.send("PATCH", path, apply, ing, false);
+    assert_eq!(
+        (code, refused["reason"].as_str()),
+        (500, Some("InternalError"))
+    );
+    assert!(refused["message"].as_str().unwrap().starts_with(
+        "Internal error occurred: failed calling webhook \"validate.nginx.ingress.kubernetes.io\""
+    ));
+    std::thread::sleep(Duration::from_millis(700));
+    assert_eq!(conn.send("PATCH", path, apply, ing, false).0, 201);
+
+    let deploy = |app: &str| {
+        format!(
+            r#"{{"apiVersion":"apps/v1","kind":"Deployment","metadata":{{"name":"web","namespace":"todo"}},"spec":{{"selector":{{"matchLabels":{{"app":"{app}"}}}},"template":{{"metadata":{{"labels":{{"app":"{app}"}}}},"spec":{{"containers":[{{"name":"c","image":"i:1"}}]}}}}}}}}"#
+        )
+    };
+    let path = "/apis/apps/v1/namespaces/todo/deployments/web?fieldManager=t";
+    assert_eq!(
+        conn.send("PATCH", path, apply, &deploy("web"), false).0,
+        201
+    );
+    let (code, _, invalid) = conn.send("PATCH", path, apply, &deploy("api"), false);
+    assert_eq!(code, 422);
+    assert_eq!(invalid["reason"], "Invalid");
+    assert_eq!(
+        invalid["message"],
+        "Deployment.apps \"web\" is invalid: spec.selector: Invalid value: v1.LabelSelector{MatchLabels:map[string]string{\"app\":\"api\"}, MatchExpressions:[]v1.LabelSelectorRequirement(nil)}: field is immutable"
+    );
+    assert_eq!(invalid["details"]["causes"][0]["field"], "spec.selector");
+
+    let pvc = |size: &str, class: &str| {
+        format!(
+            r#"{{"apiVersion":"v1","kind":"PersistentVolumeClaim","metadata":{{"name":"data","namespace":"todo"}},"spec":{{"accessModes":["ReadWriteOnce"],"storageClassName":"{class}","resources":{{"requests":{{"storage":"{size}"}}}}}}}}"#
+        )
+    };
+    let path = "/api/v1/namespaces/todo/persistentvolumeclaims/data?fieldManager=t";
+    assert_eq!(
+        conn.send("PATCH", path, apply, &pvc("1Gi", "standard"), false)
+            .0,
+        201
+    );
+    assert_eq!(
+        conn.send("PATCH", path, apply, &pvc("2Gi", "standard"), false)
+            .0,
+        200,
+        "growing is allowed"
+    );
+    let (code, _, shrink) = conn.send("PATCH", path, apply, &pvc("1Gi", "standard"), false);
+    assert_eq!(
+        (code, shrink["details"]["causes"][0]["field"].as_str()),
+        (422, Some("spec"))
+    );
+    assert_eq!(
+        conn.send("PATCH", path, apply, &pvc("2Gi", "fast"), false)
+            .0,
+        422
+    );
+
+    let sts = |svc: &str, replicas: u32| {
+        format!(
+            r#"{{"apiVersion":"apps/v1","kind":"StatefulSet","metadata":{{"name":"db","namespace":"todo"}},"spec":{{"replicas":{replicas},"serviceName":"{svc}","selector":{{"matchLabels":{{"app":"db"}}}},"template":{{"metadata":{{"labels":{{"app":"db"}}}},"spec":{{"containers":[{{"name":"c","image":"i:1"}}]}}}}}}}}"#
+        )
+    };
+    let path = "/apis/apps/v1/namespaces/todo/statefulsets/db?fieldManager=t";
+    assert_eq!(conn.send("PATCH", path, apply, &sts("db", 1), false).0, 201);
+    assert_eq!(conn.send("PATCH", path, apply, &sts("db", 2), false).0, 200);
+    let (code, _, forbidden) = conn.send("PATCH", path, apply, &sts("other", 2), false);
+    assert_eq!(code, 422);
+    assert!(forbidden["message"]
+        .as_str()
+        .unwrap()
+        .contains("updates to statefulset spec for fields other than 'replicas'"));
+}
+
+#[tokio::test]
+async fn scheduler_events_have_the_events_k8s_io_shape_and_reads_can_flake() {
+    let api = FakeApiServer::start();
+    api.set_behavior(
+        "big",
+        Behavior::Unschedulable {
+            message: "0/1 nodes are available: 1 Insufficient memory.".into(),
+        },
+    );
+    api.fail_reads_after_apply("deployments", "todo", "big", 2);
+    let dir = tempfile::tempdir().unwrap();
+    let client = client(&api, dir.path()).await;
+    ensure_namespace(&client, "todo").await;
+    let deploys: Api<Deployment> = Api::namespaced(client.clone(), "todo");
+    assert!(
+        deploys.get_opt("big").await.unwrap().is_none(),
+        "not armed before the apply"
+    );
+    deploys
+        .patch(
+            "big",
+            &apply(),
+            &Patch::Apply(&deployment("big", "big:1", 1)),
+        )
+        .await
+        .unwrap();
+    for _ in 0..2 {
+        let (code, reason, _) = api_error(deploys.get("big").await.unwrap_err());
+        assert_eq!((code, reason.as_str()), (500, "InternalError"));
+    }
+    deploys.get("big").await.unwrap();
+
+    let events: Api<Event> = Api::namespaced(client.clone(), "todo");
+    let ev = until("a FailedScheduling series", || async {
+        let list = events.list(&ListParams::default()).await.unwrap();
+        list.items.into_iter().find(|e| {
+            e.reason.as_deref() == Some("FailedScheduling")
+                && e.series.as_ref().is_some_and(|s| s.count >= Some(2))
+        })
+    })
+    .await;
+    assert!(ev.count.is_none() && ev.first_timestamp.is_none() && ev.last_timestamp.is_none());
+    assert!(ev.event_time.is_some());
+    assert_eq!(ev.reporting_component.as_deref(), Some("default-scheduler"));
+    assert_eq!(ev.type_.as_deref(), Some("Warning"));
+}
+
+#[tokio::test]
+async fn an_apply_keeps_what_another_manager_set_by_update() {
+    let api = FakeApiServer::start();
+    let dir = tempfile::tempdir().unwrap();
+    let client = client(&api, dir.path()).await;
+    ensure_namespace(&client, "todo").await;
+    let deploys: Api<Deployment> = Api::namespaced(client.clone(), "todo");
+    let ours = deployment("web", "web:1", 1);
+    deploys
+        .patch("web", &apply(), &Patch::Apply(&ours))
+        .await
+        .unwrap();
+    // `kubectl rollout restart` (a strategic merge patch by kubectl-rollout).
+    let restart = json!({"spec": {"template": {"metadata": {"annotations": {"kubectl.kubernetes.io/restartedAt": "2026-11-28T03:00:00Z"}}}}});
+    let params = PatchParams {
+        field_manager: Some("kubectl-rollout".into()),
+        ..PatchParams::default()
+    };
+    deploys
+        .patch("web", &params, &Patch::Strategic(&restart))
+        .await
+        .unwrap();
+    let mut next = ours.clone();
+    next.spec
+        .as_mut()
+        .unwrap()
+        .template
+        .spec
+        .as_mut()
+        .unwrap()
+        .containers[0]
+        .image = Some("web:2".into());
+    let after = deploys
+        .patch("web", &apply(), &Patch::Apply(&next))
+        .await
+        .unwrap();
+    let template = after.spec.unwrap().template;
+    assert_eq!(
+        template.metadata.unwrap().annotations.unwrap()["kubectl.kubernetes.io/restartedAt"],
+        "2026-11-28T03:00:00Z"
+    );
+    assert_eq!(
+        template.spec.unwrap().containers[0].image.as_deref(),
+        Some("web:2")
+    );
 }

@@ -11,28 +11,16 @@ use std::time::Duration;
 
 use serde_json::Value;
 use support::apiserver::{Behavior, FakeApiServer};
-use support::{stderr, stdout, Sandbox};
+use support::{quick_app as reference_app, stderr, stdout, Sandbox};
 
-/// The reference layout in a directory named `todo-app`, with Dockerfiles
-/// that build in a blink (FROM scratch) for `up`.
-fn reference_app() -> (tempfile::TempDir, PathBuf) {
-    reference_app_named("todo-app")
-}
-
-/// The same in a directory of another name: another project (instance label).
+/// The quick app in a directory of another name: another project (instance label).
 fn reference_app_named(name: &str) -> (tempfile::TempDir, PathBuf) {
-    let dir = tempfile::tempdir().unwrap();
-    let root = dir.path().join(name);
-    for d in ["frontend", "backend"] {
-        std::fs::create_dir_all(root.join(d)).unwrap();
-        std::fs::write(
-            root.join(d).join("Dockerfile"),
-            "FROM scratch\nCOPY . /app\n",
-        )
-        .unwrap();
-        std::fs::write(root.join(d).join("main.txt"), d).unwrap();
+    let (dir, root) = reference_app();
+    let other = dir.path().join(name);
+    if other != root {
+        std::fs::rename(&root, &other).unwrap();
     }
-    (dir, root)
+    (dir, other)
 }
 
 struct Cluster {
@@ -247,11 +235,12 @@ fn failing_rollouts_are_explained() {
     ];
     for (behavior, words) in table {
         let c = cluster();
-        c.api.set_progress_deadline(Duration::from_millis(1500));
         let label = format!("{behavior:?}");
         c.api.set_behavior("backend", behavior);
         let (_d, root) = reference_app();
-        let out = c.run(&root, &["deploy", "--timeout", "20"]);
+        // A failing readiness probe is no early failure: --timeout ends it.
+        let timeout = if label == "NotReady" { "3" } else { "60" };
+        let out = c.run(&root, &["deploy", "--timeout", timeout]);
         assert_eq!(out.status.code(), Some(1), "{label}: {}", stderr(&out));
         let err = stderr(&out);
         assert!(err.contains("failed Deployment/backend"), "{label}:\n{err}");
@@ -273,7 +262,6 @@ fn kubectl_ai_gets_a_ready_to_run_question_when_installed() {
     std::fs::write(&fake, "#!/bin/sh\nexit 0\n").unwrap();
     use std::os::unix::fs::PermissionsExt;
     std::fs::set_permissions(&fake, std::fs::Permissions::from_mode(0o755)).unwrap();
-    c.api.set_progress_deadline(Duration::from_millis(1000));
     c.api.set_behavior(
         "backend",
         Behavior::CrashLoop {
@@ -283,7 +271,7 @@ fn kubectl_ai_gets_a_ready_to_run_question_when_installed() {
         },
     );
     let (_d, root) = reference_app();
-    let err = stderr(&c.run(&root, &["deploy", "--timeout", "20"]));
+    let err = stderr(&c.run(&root, &["deploy", "--timeout", "60"]));
     assert!(
         err.contains("kubectl-ai --quiet \"why is pod backend-")
             && err.contains("in namespace todo failing with CrashLoopBackOff"),

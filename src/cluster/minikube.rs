@@ -79,6 +79,11 @@ impl ClusterStatus {
     pub fn is_ready(&self) -> bool {
         self.host == HostState::Running && self.kubelet == "Running" && self.apiserver == "Running"
     }
+
+    /// The kubeconfig points at a stale endpoint: `update-context` repairs it.
+    pub fn kubeconfig_misconfigured(&self) -> bool {
+        self.kubeconfig == "Misconfigured"
+    }
 }
 
 #[derive(Debug, Deserialize)]
@@ -94,6 +99,9 @@ struct RawStatus {
     #[serde(default)]
     worker: bool,
 }
+
+/// `minikube status` may take this long whatever the probe deadline.
+pub const STATUS_DEADLINE: Duration = Duration::from_secs(8);
 
 /// Minikube exits 85 when the profile does not exist.
 const EXIT_PROFILE_NOT_FOUND: i32 = 85;
@@ -279,31 +287,82 @@ pub fn parse_start_event(line: &str) -> Option<StartEvent> {
     })
 }
 
-/// The `minikube start` arguments for a cluster spec.
+/// The `minikube start` arguments for a cluster spec. An `existing` cluster
+/// is started as it is: minikube refuses another Kubernetes version (exit
+/// 106 on a downgrade, an upgrade of the user's cluster otherwise) or
+/// driver, and cannot resize; the spec's values are for new clusters.
 pub fn start_args(
     profile: &str,
     spec: &crate::project::model::ClusterSpec,
     as_root: bool,
+    existing: Option<&ClusterProfile>,
 ) -> Vec<String> {
-    let mut args = vec![
-        "start".to_string(),
-        "-p".into(),
-        profile.into(),
-        format!("--cpus={}", spec.cpus),
-        format!("--memory={}mb", spec.memory_mib),
-        format!("--disk-size={}mb", spec.disk_mib),
-        format!("--driver={}", spec.driver),
-        format!("--kubernetes-version={}", spec.kubernetes_version),
-        "--output=json".into(),
-    ];
+    let mut args = vec!["start".to_string(), "-p".into(), profile.into()];
+    if existing.is_none() {
+        args.extend([
+            format!("--cpus={}", spec.cpus),
+            format!("--memory={}mb", spec.memory_mib),
+            format!("--disk-size={}mb", spec.disk_mib),
+            format!("--driver={}", spec.driver),
+            format!("--kubernetes-version={}", spec.kubernetes_version),
+        ]);
+    }
+    args.push("--output=json".into());
     if !spec.addons.is_empty() {
         args.push(format!("--addons={}", spec.addons.join(",")));
     }
+    let driver = existing.map_or(spec.driver.as_str(), |p| p.driver.as_str());
     // minikube refuses the docker driver as root (DRV_AS_ROOT) unless forced.
-    if as_root && spec.driver == "docker" {
+    if as_root && driver == "docker" {
         args.push("--force".into());
     }
     args
+}
+
+/// Where an existing cluster differs from what the profile asks for, each
+/// with its fix. todo-dev keeps the cluster as it is.
+pub fn profile_drift(
+    existing: &ClusterProfile,
+    spec: &crate::project::model::ClusterSpec,
+) -> Vec<String> {
+    let name = &existing.name;
+    let recreate = format!("`minikube delete -p {name}` then `todo-dev up` (this deletes the cluster and everything in it)");
+    let mut drift = Vec::new();
+    if !existing.kubernetes_version.is_empty()
+        && existing.kubernetes_version != spec.kubernetes_version
+    {
+        drift.push(format!(
+            "cluster `{name}` runs Kubernetes {}, the profile asks for {}: todo-dev keeps the cluster's; for {} run {recreate}",
+            existing.kubernetes_version, spec.kubernetes_version, spec.kubernetes_version
+        ));
+    }
+    if !existing.driver.is_empty() && existing.driver != spec.driver {
+        drift.push(format!(
+            "cluster `{name}` uses the `{}` driver, the profile asks for `{}`: todo-dev keeps the cluster's; for `{}` run {recreate}",
+            existing.driver, spec.driver, spec.driver
+        ));
+    }
+    let fewer_cpus = existing.cpus != 0 && existing.cpus < spec.cpus;
+    let less_memory = existing.memory_mib != 0 && existing.memory_mib < spec.memory_mib;
+    if fewer_cpus || less_memory {
+        drift.push(format!(
+            "cluster `{name}` has {} CPUs and {} MiB, the profile asks for {} CPUs and {} MiB: pods may not fit; minikube cannot resize a cluster: {recreate}, or keep it and set smaller values for new clusters with `minikube config set cpus {}` / `minikube config set memory {}`",
+            existing.cpus, existing.memory_mib, spec.cpus, spec.memory_mib, existing.cpus, existing.memory_mib
+        ));
+    }
+    drift
+}
+
+/// How long `addons enable` may take: minikube itself waits up to 6
+/// minutes for the ingress-nginx pods, image pull included.
+pub const ADDON_DEADLINE: Duration = Duration::from_secs(7 * 60);
+
+/// What enabling `addon` waits for, for a progress line.
+pub fn addon_wait_note(addon: &str) -> String {
+    match addon {
+        "ingress" => format!("enabling addon ingress: waiting for the ingress-nginx controller pods (image pull included; minikube allows up to 6 minutes, todo-dev {} s)", ADDON_DEADLINE.as_secs()),
+        other => format!("enabling addon {other}"),
+    }
 }
 
 impl Minikube {
@@ -313,10 +372,11 @@ impl Minikube {
         &self,
         spec: &crate::project::model::ClusterSpec,
         as_root: bool,
+        existing: Option<&ClusterProfile>,
         mut on_event: impl FnMut(&StartEvent),
     ) -> Result<(), MinikubeError> {
-        use tokio::io::AsyncBufReadExt;
-        let args = start_args(&self.profile, spec, as_root);
+        use tokio::io::{AsyncBufReadExt, AsyncReadExt};
+        let args = start_args(&self.profile, spec, as_root, existing);
         let mut child = tokio::process::Command::new(&self.program)
             .args(&args)
             .env("MINIKUBE_WANTUPDATENOTIFICATION", "false")
@@ -329,6 +389,15 @@ impl Minikube {
                 program: self.program.display().to_string(),
                 source,
             })?;
+        // Drained alongside stdout: minikube blocks once a pipe buffer of klog
+        // lines is unread, and would never finish its stdout.
+        let stderr_reader = child.stderr.take().map(|mut e| {
+            tokio::spawn(async move {
+                let mut text = String::new();
+                let _ = e.read_to_string(&mut text).await;
+                text
+            })
+        });
         let mut failure = None;
         if let Some(stdout) = child.stdout.take() {
             let mut lines = tokio::io::BufReader::new(stdout).lines();
@@ -356,11 +425,10 @@ impl Minikube {
                 }
             }
         }
-        let mut stderr = String::new();
-        if let Some(mut e) = child.stderr.take() {
-            use tokio::io::AsyncReadExt;
-            let _ = e.read_to_string(&mut stderr).await;
-        }
+        let stderr = match stderr_reader {
+            Some(task) => task.await.unwrap_or_default(),
+            None => String::new(),
+        };
         let status = child.wait().await.map_err(|source| ExecError::Spawn {
             program: self.program.display().to_string(),
             source,
@@ -376,8 +444,13 @@ impl Minikube {
         }
     }
 
-    /// Enables each addon that is not enabled yet; returns the ones it enabled.
-    pub async fn ensure_addons(&self, addons: &[String]) -> Result<Vec<String>, MinikubeError> {
+    /// Enables each addon that is not enabled yet, calling `on_enable` before
+    /// each (enabling ingress takes minutes); returns the ones it enabled.
+    pub async fn ensure_addons(
+        &self,
+        addons: &[String],
+        mut on_enable: impl FnMut(&str),
+    ) -> Result<Vec<String>, MinikubeError> {
         let out = self
             .run(&["addons", "list", "-p", &self.profile, "-o", "json"])
             .await?;
@@ -391,8 +464,12 @@ impl Minikube {
             if listed[addon.as_str()]["Status"] == "enabled" {
                 continue;
             }
+            on_enable(addon);
             let out = self
-                .run(&["addons", "enable", addon, "-p", &self.profile])
+                .run_within(
+                    &["addons", "enable", addon, "-p", &self.profile],
+                    ADDON_DEADLINE,
+                )
                 .await?;
             if out.code != Some(0) {
                 return Err(self.failed(&format!("addons enable {addon}"), &out));
@@ -412,9 +489,48 @@ impl Minikube {
     }
 
     async fn run(&self, args: &[&str]) -> Result<exec::ToolOutput, MinikubeError> {
+        self.run_within(args, self.deadline).await
+    }
+
+    async fn run_within(
+        &self,
+        args: &[&str],
+        deadline: Duration,
+    ) -> Result<exec::ToolOutput, MinikubeError> {
         // The update notice would otherwise be mixed into text output.
         let envs = [("MINIKUBE_WANTUPDATENOTIFICATION", "false")];
-        Ok(exec::run(self.program.as_os_str(), args, &envs, self.deadline).await?)
+        Ok(exec::run(self.program.as_os_str(), args, &envs, deadline).await?)
+    }
+
+    /// `minikube update-context`: points the kubeconfig at the cluster's
+    /// current endpoint (status said `Kubeconfig: Misconfigured`).
+    pub async fn update_context(&self) -> Result<(), MinikubeError> {
+        self.profile_command("update-context", self.deadline).await
+    }
+
+    /// `minikube stop`: the cluster keeps its state for the next `up`.
+    pub async fn stop(&self, deadline: Duration) -> Result<(), MinikubeError> {
+        self.profile_command("stop", deadline).await
+    }
+
+    /// `minikube delete`: the cluster and everything in it.
+    pub async fn delete(&self, deadline: Duration) -> Result<(), MinikubeError> {
+        self.profile_command("delete", deadline).await
+    }
+
+    /// `minikube COMMAND -p PROFILE`, which must exit 0.
+    async fn profile_command(
+        &self,
+        command: &str,
+        deadline: Duration,
+    ) -> Result<(), MinikubeError> {
+        let out = self
+            .run_within(&[command, "-p", &self.profile], deadline)
+            .await?;
+        if out.code != Some(0) {
+            return Err(self.failed(command, &out));
+        }
+        Ok(())
     }
 
     pub async fn version(&self) -> Result<String, MinikubeError> {
@@ -433,8 +549,10 @@ impl Minikube {
     }
 
     pub async fn status(&self) -> Result<ClusterStatus, MinikubeError> {
+        // It SSHes into the node to check kubelet and the API server: seconds.
+        let deadline = self.deadline.max(STATUS_DEADLINE);
         let out = self
-            .run(&["status", "-p", &self.profile, "-o", "json"])
+            .run_within(&["status", "-p", &self.profile, "-o", "json"], deadline)
             .await?;
         parse_status(out.code, &out.stdout).map_err(|e| match out.code {
             Some(0) | None => unreadable("status -o json", e),
@@ -577,8 +695,37 @@ mod tests {
             driver: "docker".into(),
             addons: vec!["ingress".into(), "metrics-server".into()],
         };
+        let existing = ClusterProfile {
+            name: "dev".into(),
+            status: "Stopped".into(),
+            driver: "docker".into(),
+            cpus: 2,
+            memory_mib: 4096,
+            kubernetes_version: "v1.35.0".into(),
+            node_ip: None,
+        };
         assert_eq!(
-            start_args("dev", &spec, true),
+            start_args("dev", &spec, true, Some(&existing)),
+            [
+                "start",
+                "-p",
+                "dev",
+                "--output=json",
+                "--addons=ingress,metrics-server",
+                "--force"
+            ],
+            "an existing cluster keeps its version, driver and size"
+        );
+        let drift = profile_drift(&existing, &spec);
+        assert_eq!(drift.len(), 2, "{drift:?}");
+        assert!(drift[0].contains("runs Kubernetes v1.35.0, the profile asks for v1.34.0"));
+        assert!(drift[1].contains("2 CPUs and 4096 MiB, the profile asks for 4 CPUs and 8192 MiB"));
+        assert!(
+            drift[1].contains("minikube delete -p dev")
+                && drift[1].contains("minikube config set cpus")
+        );
+        assert_eq!(
+            start_args("dev", &spec, true, None),
             [
                 "start",
                 "-p",

@@ -1,8 +1,8 @@
 use std::time::Duration;
 
 use super::{load_project, CommandError, CommandResult, Outcome};
-use crate::docker::{self, DockerEndpoint};
 use crate::cli::{BuildArgs, GlobalArgs};
+use crate::docker::{self, DockerEndpoint};
 use crate::pipeline::build::{build_all, plan_all};
 use crate::project::error::did_you_mean;
 use crate::project::model::{Service, ServiceName};

@@ -11,14 +11,10 @@ pub async fn run(global: &GlobalArgs, args: &DeployArgs, out: &Output) -> Comman
     let project = load_project(global)?;
     check_sources(&project)?;
     let (plans, _) = pipeline::plan_and_render(&project).await?;
-    let deployed = deploy::deploy(
-        &project,
-        &pipeline::images(&plans),
-        &(&args.target).into(),
-        Duration::from_secs(args.timeout),
-        out,
-    )
-    .await?;
+    let (images, target) = (pipeline::images(&plans), (&args.target).into());
+    let timeout = Duration::from_secs(args.timeout);
+    deploy::recreate(&project, &images, &target, &args.recreate, timeout, out).await?;
+    let deployed = deploy::deploy(&project, &images, &target, timeout, out).await?;
     Ok(if deployed.failed.is_empty() {
         Outcome::Success
     } else {

@@ -1,3 +1,4 @@
+use std::io::IsTerminal;
 use std::time::Duration;
 
 use serde_json::json;
@@ -5,12 +6,18 @@ use serde_json::json;
 use super::{load_project, CommandError, CommandResult, Outcome};
 use crate::cli::{DownArgs, GlobalArgs};
 use crate::cluster::kube::connect;
+use crate::cluster::minikube::{self, Minikube};
 use crate::deploy::apply;
 use crate::deploy::values::Ownership;
 use crate::ui::{Output, Tone};
+use crate::UsageError;
 
 pub async fn run(global: &GlobalArgs, args: &DownArgs, out: &Output) -> CommandResult {
     let project = load_project(global)?;
+    if args.delete_cluster {
+        // Everything in the cluster goes with it: no need to remove objects first.
+        return delete_cluster(&project.cluster.name, args.yes, out).await;
+    }
     let (client, ctx) = connect(
         &project.cluster.name,
         args.target.context.as_deref(),
@@ -26,6 +33,15 @@ pub async fn run(global: &GlobalArgs, args: &DownArgs, out: &Output) -> CommandR
     )
     .await
     .map_err(CommandError::failed)?;
+    let stopped = if args.stop {
+        cluster_cli(&project.cluster.name)?
+            .stop(CLUSTER_DEADLINE)
+            .await
+            .map_err(CommandError::failed)?;
+        true
+    } else {
+        false
+    };
     if out.json {
         out.print_json(&json!({
             "context": ctx.name,
@@ -34,6 +50,7 @@ pub async fn run(global: &GlobalArgs, args: &DownArgs, out: &Output) -> CommandR
             "keptClaims": removal.kept_claims,
             "namespaceDeleted": removal.namespace_deleted,
             "namespaceKept": removal.namespace_kept,
+            "clusterStopped": stopped,
         }))?;
         return Ok(Outcome::Success);
     }
@@ -65,6 +82,57 @@ pub async fn run(global: &GlobalArgs, args: &DownArgs, out: &Output) -> CommandR
             out.paint(Tone::Warn, "kept"),
             project.namespace
         );
+    }
+    if stopped {
+        println!(
+            "{} cluster `{}` (`todo-dev up` starts it again)",
+            out.paint(Tone::Good, "stopped"),
+            project.cluster.name
+        );
+    }
+    Ok(Outcome::Success)
+}
+
+/// `minikube stop` / `delete` may take minutes (a VM shutting down).
+const CLUSTER_DEADLINE: Duration = Duration::from_secs(10 * 60);
+
+fn cluster_cli(name: &str) -> Result<Minikube, UsageError> {
+    Minikube::locate(name, Duration::from_secs(30)).ok_or_else(|| {
+        UsageError(format!(
+            "minikube is not on PATH\n  help: {}",
+            minikube::install_hint()
+        ))
+    })
+}
+
+/// `down --delete-cluster`: `minikube delete`, after a yes on a terminal
+/// or with --yes.
+async fn delete_cluster(name: &str, yes: bool, out: &Output) -> CommandResult {
+    let mk = cluster_cli(name)?;
+    if !yes {
+        if !std::io::stdin().is_terminal() || out.json {
+            return Err(UsageError(format!(
+                "--delete-cluster deletes the Minikube cluster `{name}` with everything in it, data included\n  help: add --yes to confirm when not on a terminal: `todo-dev down --delete-cluster --yes`"
+            ))
+            .into());
+        }
+        eprint!(
+            "Delete the Minikube cluster `{name}` with everything in it, data included? [y/N] "
+        );
+        let mut answer = String::new();
+        std::io::stdin().read_line(&mut answer)?;
+        if !matches!(answer.trim(), "y" | "Y" | "yes") {
+            eprintln!("kept cluster `{name}`");
+            return Ok(Outcome::Success);
+        }
+    }
+    mk.delete(CLUSTER_DEADLINE)
+        .await
+        .map_err(CommandError::failed)?;
+    if out.json {
+        out.print_json(&json!({"clusterDeleted": name}))?;
+    } else {
+        println!("{} cluster `{name}`", out.paint(Tone::Good, "deleted"));
     }
     Ok(Outcome::Success)
 }

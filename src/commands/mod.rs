@@ -99,9 +99,9 @@ impl From<PipelineError> for CommandError {
     /// refused context are configuration; everything else is a failed run.
     fn from(e: PipelineError) -> Self {
         match e {
-            PipelineError::Plan(PlanError::Secrets(_)) | PipelineError::NoMinikube { .. } => {
-                CommandError::usage(e)
-            }
+            PipelineError::Plan(PlanError::Secrets(_))
+            | PipelineError::NoMinikube { .. }
+            | PipelineError::Recreate { .. } => CommandError::usage(e),
             PipelineError::Connect(c) => c.into(),
             _ => CommandError::failed(e),
         }

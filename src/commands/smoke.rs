@@ -6,8 +6,8 @@ use tokio::signal::unix::{signal, SignalKind};
 use tokio::sync::watch;
 
 use super::{load_project, CommandError, CommandResult, Outcome};
-use crate::docker::{self, DockerEndpoint};
 use crate::cli::{GlobalArgs, SmokeArgs};
+use crate::docker::{self, DockerEndpoint};
 use crate::project::check_sources;
 use crate::smoke::containers::{self, RunNames};
 use crate::smoke::{self, Check, RunSecrets, SmokeError, SmokeOptions};

@@ -35,7 +35,11 @@ pub async fn run(global: &GlobalArgs, args: &WatchArgs, out: &Output) -> Command
     }
     // First what `up` does (nothing to build or apply when the stack is up to date).
     let timeout = Duration::from_secs(args.timeout);
-    let up = pipeline::up::up(&project, false, timeout, out).await?;
+    let opts = pipeline::up::UpOptions {
+        timeout,
+        ..Default::default()
+    };
+    let up = pipeline::up::up(&project, &opts, out).await?;
     let (client, _) = deploy::connect_target(&project, &deploy::Target::default()).await?;
     let rebuilds = Rebuilds::new(project.clone(), up.docker, client, up.images, timeout, *out);
     watch_with(

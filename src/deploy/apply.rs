@@ -12,6 +12,7 @@ use serde_json::Value;
 
 use super::render::{Manifest, Stage};
 use super::values::{owner, Ownership, MANAGER};
+use super::{admission, immutable};
 
 /// The kinds todo-dev manages: (kind, group, version, plural, namespaced, stage).
 const KINDS: [(&str, &str, &str, &str, bool, Stage); 11] = [
@@ -103,8 +104,20 @@ pub enum ApplyError {
         #[source]
         source: kube::Error,
     },
+    #[error("{id} keeps its claims only while it exists: its persistentVolumeClaimRetentionPolicy.whenDeleted is Delete, so deleting it would delete their data, which --recreate never does\n  help: change the policy to Retain, or delete it yourself")]
+    WouldDeleteClaims { id: String },
     #[error("{what} did not finish within {}s", .after.as_secs())]
     Timeout { what: String, after: Duration },
+    #[error(transparent)]
+    Immutable(#[from] Box<super::immutable::ImmutableField>),
+    #[error("applying {id}: the admission webhook `{webhook}` still did not answer after {} s: {source}\n  help: its controller is not ready: `kubectl get pods -n ingress-nginx` shows why; `minikube addons enable ingress -p <cluster>` (re)installs it", .waited.as_secs())]
+    WebhookUnready {
+        id: String,
+        webhook: String,
+        waited: Duration,
+        #[source]
+        source: Box<kube::Error>,
+    },
 }
 
 fn resource(kind: &str) -> Result<(ApiResource, bool), ApplyError> {
@@ -140,6 +153,8 @@ pub enum Applied {
     Unchanged,
     /// A namespace that existed before todo-dev: used, never adopted.
     Borrowed,
+    /// Refused for now (an admission webhook not ready yet); retrying.
+    Retrying(String),
 }
 
 /// Applies `manifests` (already in stage order) with field manager `todo-dev`.
@@ -185,10 +200,18 @@ pub async fn apply_all(
             continue;
         }
         let params = PatchParams::apply(MANAGER).force();
-        let after = api
-            .patch(m.name(), &params, &Patch::Apply(&m.object))
-            .await
-            .map_err(api_error(format!("applying {}", m.id())))?;
+        let patch = Patch::Apply(&m.object);
+        let after = admission::retry_while_webhook_unready(
+            admission::WEBHOOK_PATIENCE,
+            admission::RETRY_EVERY,
+            || api.patch(m.name(), &params, &patch),
+            |e| {
+                let webhook = admission::webhook_name(e).unwrap_or_default();
+                on_applied(m, &Applied::Retrying(format!("the admission webhook `{webhook}` is not ready yet; trying again for up to {} s", admission::WEBHOOK_PATIENCE.as_secs())));
+            },
+        )
+        .await
+        .map_err(|e| apply_failure(m, namespace, e))?;
         let outcome = match before {
             None => Applied::Created,
             Some(b) if b.metadata.resource_version == after.metadata.resource_version => {
@@ -199,6 +222,25 @@ pub async fn apply_all(
         on_applied(m, &outcome);
     }
     Ok(())
+}
+
+/// Why one apply failed, in the most useful words.
+fn apply_failure(m: &Manifest, namespace: &str, e: kube::Error) -> ApplyError {
+    if let Some(f) = immutable::from_api_error(m.kind(), m.name(), namespace, &e) {
+        return ApplyError::Immutable(Box::new(f));
+    }
+    if admission::is_webhook_unready(&e) {
+        return ApplyError::WebhookUnready {
+            id: m.id(),
+            webhook: admission::webhook_name(&e).unwrap_or_default(),
+            waited: admission::WEBHOOK_PATIENCE,
+            source: Box::new(e),
+        };
+    }
+    ApplyError::Api {
+        what: format!("applying {}", m.id()),
+        source: e,
+    }
 }
 
 /// Deletes our objects in `namespace` that the new render no longer has.

@@ -1,12 +1,16 @@
 //! Waiting for workloads with kubectl's rollout-status rules, and saying why
 //! one did not come up.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::time::{Duration, Instant};
 
-use k8s_openapi::api::apps::v1::{Deployment, StatefulSet};
+use futures::stream::BoxStream;
+use futures::StreamExt;
+use k8s_openapi::api::apps::v1::{Deployment, ReplicaSet, StatefulSet};
 use k8s_openapi::api::core::v1::{Event, Pod};
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::LabelSelector;
 use kube::api::{Api, ListParams, LogParams};
+use kube::runtime::{reflector, watcher, WatchStreamExt};
 use kube::Client;
 
 /// Where a rollout stands.
@@ -62,7 +66,9 @@ pub fn deployment_state(d: &Deployment) -> RolloutState {
     RolloutState::Done(format!("deployment {name:?} successfully rolled out"))
 }
 
-/// kubectl's StatefulSetStatusViewer (RollingUpdate strategy).
+/// kubectl's StatefulSetStatusViewer (RollingUpdate strategy): with a
+/// partition (always, in apps/v1) done when `updatedReplicas >= replicas -
+/// partition` and every pod is ready.
 pub fn statefulset_state(s: &StatefulSet) -> RolloutState {
     let generation = s.metadata.generation.unwrap_or(0);
     let Some(status) = &s.status else {
@@ -86,10 +92,10 @@ pub fn statefulset_state(s: &StatefulSet) -> RolloutState {
         .as_ref()
         .and_then(|s| s.update_strategy.as_ref())
         .and_then(|u| u.rolling_update.as_ref())
-        .and_then(|r| r.partition)
-        .unwrap_or(0);
+        .and_then(|r| r.partition);
     let updated = status.updated_replicas.unwrap_or(0);
-    if partition > 0 {
+    // apps/v1 always fills the partition (0), so kubectl takes this branch.
+    if let Some(partition) = partition {
         if updated < want - partition {
             return RolloutState::Waiting(format!(
                 "Waiting for partitioned roll out to finish: {updated} out of {} new pods have been updated...",
@@ -125,8 +131,112 @@ impl Workload {
     }
 }
 
-/// Polls `w` until it is done, failed, or `timeout` passes; reports each new
-/// state through `on_state`. Returns the last state.
+/// How long a pod may stay Unschedulable before the rollout fails with it
+/// (the scheduler retries; a node may be just joining).
+pub const UNSCHEDULABLE_GRACE: Duration = Duration::from_secs(10);
+
+/// A server-side watch ends after this long and is renewed: shorter than
+/// the client's 30 s read timeout, so a quiet watch is not cut as dead.
+const WATCH_SECONDS: u32 = 25;
+
+/// What a watch event of the workload says.
+#[derive(Debug, Clone)]
+struct Seen {
+    state: RolloutState,
+    /// Its pods' label selector (`k=v,k2=v2`).
+    selector: Option<String>,
+    revision: Revision,
+    /// The controller has seen the current spec: `revision` is the new one.
+    observed: bool,
+}
+
+/// observedGeneration caught up with generation.
+fn observed(meta: &kube::core::ObjectMeta, observed_generation: Option<i64>) -> bool {
+    observed_generation.is_some_and(|o| o >= meta.generation.unwrap_or(0))
+}
+
+/// Which of the workload's pods belong to the revision being rolled out.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Revision {
+    /// The Deployment's `deployment.kubernetes.io/revision`: its ReplicaSet
+    /// of that revision names the pods' `pod-template-hash`.
+    Deployment(Option<String>),
+    /// The StatefulSet's `status.updateRevision` (pods' `controller-revision-hash`).
+    StatefulSet(Option<String>),
+}
+
+fn seen_deployment(d: &Deployment) -> Seen {
+    Seen {
+        state: deployment_state(d),
+        selector: d.spec.as_ref().and_then(|s| match_labels(&s.selector)),
+        revision: Revision::Deployment(
+            d.metadata
+                .annotations
+                .as_ref()
+                .and_then(|a| a.get("deployment.kubernetes.io/revision"))
+                .cloned(),
+        ),
+        observed: observed(
+            &d.metadata,
+            d.status.as_ref().and_then(|s| s.observed_generation),
+        ),
+    }
+}
+
+fn seen_statefulset(s: &StatefulSet) -> Seen {
+    Seen {
+        state: statefulset_state(s),
+        selector: s.spec.as_ref().and_then(|sp| match_labels(&sp.selector)),
+        revision: Revision::StatefulSet(
+            s.status.as_ref().and_then(|st| st.update_revision.clone()),
+        ),
+        observed: observed(
+            &s.metadata,
+            s.status.as_ref().and_then(|st| st.observed_generation),
+        ),
+    }
+}
+
+fn match_labels(selector: &LabelSelector) -> Option<String> {
+    let labels = selector.match_labels.as_ref()?;
+    let terms: Vec<String> = labels.iter().map(|(k, v)| format!("{k}={v}")).collect();
+    (!terms.is_empty()).then(|| terms.join(","))
+}
+
+/// A watch of one object by name, renewed and retried (with backoff) for as
+/// long as it is polled; each event read as `Seen`.
+fn watch_workload<K>(
+    api: Api<K>,
+    name: &str,
+    see: fn(&K) -> Seen,
+) -> BoxStream<'static, Result<Option<Seen>, String>>
+where
+    K: kube::Resource
+        + Clone
+        + serde::de::DeserializeOwned
+        + std::fmt::Debug
+        + Send
+        + Sync
+        + 'static,
+{
+    let config = watcher::Config::default()
+        .fields(&format!("metadata.name={name}"))
+        .timeout(WATCH_SECONDS);
+    watcher(api, config)
+        .default_backoff()
+        .map(move |event| match event {
+            Ok(watcher::Event::Apply(o) | watcher::Event::InitApply(o)) => Ok(Some(see(&o))),
+            Ok(_) => Ok(None),
+            Err(e) => Err(e.to_string()),
+        })
+        .boxed()
+}
+
+/// Waits for `w` with watches (as kube-runtime's `await_condition`): done
+/// by kubectl's rules; failed as soon as a pod of the new revision shows a
+/// state that will not fix itself (`early_failure`), or when `timeout`
+/// passes. A failing watch (a transient API error) is retried. Reports each
+/// new state through `on_state` and returns the last.
 pub async fn wait(
     client: &Client,
     namespace: &str,
@@ -134,36 +244,254 @@ pub async fn wait(
     timeout: Duration,
     mut on_state: impl FnMut(&RolloutState),
 ) -> Result<RolloutState, kube::Error> {
-    let deadline = Instant::now() + timeout;
+    let mut workload = match w.kind.as_str() {
+        "StatefulSet" => watch_workload(
+            Api::<StatefulSet>::namespaced(client.clone(), namespace),
+            &w.name,
+            seen_statefulset,
+        ),
+        _ => watch_workload(
+            Api::<Deployment>::namespaced(client.clone(), namespace),
+            &w.name,
+            seen_deployment,
+        ),
+    };
+    let (pods, writer) = reflector::store::<Pod>();
+    let mut writer = Some(writer);
+    let mut pod_events: Option<BoxStream<'static, ()>> = None;
+    let deadline = tokio::time::Instant::now() + timeout;
+    let mut tick = tokio::time::interval(Duration::from_secs(1));
+    let mut seen: Option<Seen> = None;
     let mut last: Option<RolloutState> = None;
+    let mut last_error: Option<String> = None;
+    let mut watch = PodWatch::default();
     loop {
-        let state = match w.kind.as_str() {
-            "StatefulSet" => statefulset_state(
-                &Api::<StatefulSet>::namespaced(client.clone(), namespace)
-                    .get(&w.name)
-                    .await?,
-            ),
-            _ => deployment_state(
-                &Api::<Deployment>::namespaced(client.clone(), namespace)
-                    .get(&w.name)
-                    .await?,
-            ),
-        };
-        if last.as_ref() != Some(&state) {
-            on_state(&state);
-        }
-        match &state {
-            RolloutState::Waiting(msg) if Instant::now() > deadline => {
-                return Ok(RolloutState::Failed(format!(
-                    "timed out after {}s: {msg}",
-                    timeout.as_secs()
-                )));
+        tokio::select! {
+            () = tokio::time::sleep_until(deadline) => {
+                let state = match &last {
+                    Some(RolloutState::Waiting(msg)) => msg.clone(),
+                    _ => match &last_error {
+                        Some(e) => format!("its status could not be read: {e}"),
+                        None => "no status yet".into(),
+                    },
+                };
+                return Ok(RolloutState::Failed(format!("timed out after {}s: {state}", timeout.as_secs())));
             }
-            RolloutState::Waiting(_) => {}
-            _ => return Ok(state),
+            event = workload.next() => match event {
+                Some(Ok(Some(s))) => {
+                    last_error = None;
+                    if let (None, Some(selector), Some(writer)) = (&pod_events, &s.selector, writer.take()) {
+                        pod_events = Some(watch_pods(client, namespace, selector, writer));
+                    }
+                    seen = Some(s);
+                }
+                Some(Ok(None)) => {}
+                // The watcher backs off and tries again by itself.
+                Some(Err(e)) => last_error = Some(e),
+                None => return Ok(RolloutState::Failed(format!("the watch of {} ended", w.id()))),
+            },
+            Some(()) = next_pod_event(&mut pod_events) => {}
+            _ = tick.tick() => {}
         }
-        last = Some(state);
-        tokio::time::sleep(Duration::from_millis(400)).await;
+        let Some(s) = &seen else { continue };
+        if last.as_ref() != Some(&s.state) {
+            on_state(&s.state);
+            last = Some(s.state.clone());
+        }
+        if !matches!(s.state, RolloutState::Waiting(_)) {
+            return Ok(s.state.clone());
+        }
+        if let Some(why) = watch
+            .early_failure(client, namespace, s, &pods.state(), Instant::now())
+            .await
+        {
+            let failed = RolloutState::Failed(why);
+            on_state(&failed);
+            return Ok(failed);
+        }
+    }
+}
+
+/// The pods of `selector`, kept in `writer`'s store; one item per change.
+fn watch_pods(
+    client: &Client,
+    namespace: &str,
+    selector: &str,
+    writer: reflector::store::Writer<Pod>,
+) -> BoxStream<'static, ()> {
+    let config = watcher::Config::default()
+        .labels(selector)
+        .timeout(WATCH_SECONDS);
+    watcher(Api::<Pod>::namespaced(client.clone(), namespace), config)
+        .default_backoff()
+        .reflect(writer)
+        .map(|_| ())
+        .boxed()
+}
+
+async fn next_pod_event(events: &mut Option<BoxStream<'static, ()>>) -> Option<()> {
+    match events {
+        Some(s) => s.next().await,
+        None => std::future::pending().await,
+    }
+}
+
+/// What the wait remembers about the pods between events.
+#[derive(Default)]
+struct PodWatch {
+    /// When each pod (by uid) was first seen Unschedulable.
+    unschedulable_since: HashMap<String, Instant>,
+    /// Deployment revision -> its ReplicaSet's pod-template-hash.
+    template_hashes: HashMap<String, String>,
+}
+
+impl PodWatch {
+    /// Why the rollout cannot succeed, from the pods of its new revision.
+    async fn early_failure(
+        &mut self,
+        client: &Client,
+        namespace: &str,
+        seen: &Seen,
+        pods: &[std::sync::Arc<Pod>],
+        now: Instant,
+    ) -> Option<String> {
+        // Until then the revision is the previous one, whose pods may be the
+        // very failure this rollout replaces.
+        if !seen.observed {
+            return None;
+        }
+        let live: Vec<&Pod> = pods
+            .iter()
+            .map(|p| p.as_ref())
+            .filter(|p| p.metadata.deletion_timestamp.is_none())
+            .collect();
+        let uids: Vec<String> = live.iter().filter_map(|p| p.metadata.uid.clone()).collect();
+        self.unschedulable_since.retain(|uid, _| uids.contains(uid));
+        let mut failing = Vec::new();
+        for pod in live {
+            if let Some(why) = pod_failure(pod, now, &mut self.unschedulable_since) {
+                failing.push((pod, why));
+            }
+        }
+        if failing.is_empty() {
+            return None;
+        }
+        let (label, want) = match &seen.revision {
+            Revision::StatefulSet(update) => ("controller-revision-hash", update.clone()),
+            Revision::Deployment(revision) => {
+                let hash = match revision {
+                    Some(r) => self.template_hash(client, namespace, seen, r).await,
+                    None => None,
+                };
+                // Not known yet: no pod is known to be of the new revision.
+                ("pod-template-hash", Some(hash?))
+            }
+        };
+        failing
+            .into_iter()
+            .find(|(pod, _)| {
+                want.is_none()
+                    || pod.metadata.labels.as_ref().and_then(|l| l.get(label)) == want.as_ref()
+            })
+            .map(|(_, why)| why)
+    }
+
+    /// The pod-template-hash of the Deployment's ReplicaSet of `revision`.
+    async fn template_hash(
+        &mut self,
+        client: &Client,
+        namespace: &str,
+        seen: &Seen,
+        revision: &str,
+    ) -> Option<String> {
+        if let Some(h) = self.template_hashes.get(revision) {
+            return Some(h.clone());
+        }
+        let sets: Api<ReplicaSet> = Api::namespaced(client.clone(), namespace);
+        let lp = ListParams::default().labels(seen.selector.as_deref().unwrap_or_default());
+        let list = sets.list(&lp).await.ok()?;
+        let hash = list.items.iter().find_map(|rs| {
+            let annotations = rs.metadata.annotations.as_ref()?;
+            (annotations
+                .get("deployment.kubernetes.io/revision")?
+                .as_str()
+                == revision)
+                .then(|| {
+                    rs.metadata
+                        .labels
+                        .as_ref()?
+                        .get("pod-template-hash")
+                        .cloned()
+                })?
+        })?;
+        self.template_hashes
+            .insert(revision.to_string(), hash.clone());
+        Some(hash)
+    }
+}
+
+/// A state of one pod that will not fix itself: a container crash-looping
+/// after its second restart, an image that cannot be had, a container that
+/// cannot be created; or Unschedulable for longer than the grace period.
+pub fn pod_failure(
+    pod: &Pod,
+    now: Instant,
+    unschedulable_since: &mut HashMap<String, Instant>,
+) -> Option<String> {
+    let name = pod.metadata.name.as_deref().unwrap_or("?");
+    let status = pod.status.as_ref()?;
+    let containers = status
+        .init_container_statuses
+        .iter()
+        .flatten()
+        .chain(status.container_statuses.iter().flatten());
+    for c in containers {
+        let Some(waiting) = c.state.as_ref().and_then(|s| s.waiting.as_ref()) else {
+            continue;
+        };
+        let reason = waiting.reason.as_deref().unwrap_or_default();
+        let message = waiting.message.as_deref().unwrap_or_default();
+        match reason {
+            "CrashLoopBackOff" if c.restart_count >= 2 => {
+                return Some(format!(
+                    "pod {name}: container {} is in CrashLoopBackOff (restarted {} times)",
+                    c.name, c.restart_count
+                ))
+            }
+            "ImagePullBackOff"
+            | "ErrImagePull"
+            | "ErrImageNeverPull"
+            | "InvalidImageName"
+            | "CreateContainerConfigError"
+            | "CreateContainerError" => {
+                return Some(format!(
+                    "pod {name}: container {}: {reason}: {message}",
+                    c.name
+                ))
+            }
+            _ => {}
+        }
+    }
+    let uid = pod.metadata.uid.clone().unwrap_or_else(|| name.to_string());
+    let unschedulable = status.conditions.iter().flatten().find(|c| {
+        c.type_ == "PodScheduled"
+            && c.status == "False"
+            && c.reason.as_deref() == Some("Unschedulable")
+    });
+    match unschedulable {
+        Some(c) => {
+            let since = *unschedulable_since.entry(uid).or_insert(now);
+            (now.duration_since(since) >= UNSCHEDULABLE_GRACE).then(|| {
+                format!(
+                    "pod {name} cannot be scheduled: {}",
+                    c.message.as_deref().unwrap_or("Unschedulable")
+                )
+            })
+        }
+        None => {
+            unschedulable_since.remove(&uid);
+            None
+        }
     }
 }
 
@@ -225,15 +553,14 @@ pub async fn diagnose(
     let fields = format!("involvedObject.name={pod_name},involvedObject.kind=Pod");
     if let Ok(list) = events.list(&ListParams::default().fields(&fields)).await {
         let mut items = list.items;
-        items.sort_by_key(|e| e.last_timestamp.as_ref().map(|t| t.0));
+        items.sort_by_key(last_seen);
         d.events = items
             .iter()
             .rev()
             .take(8)
             .rev()
             .map(|e| {
-                let count = e
-                    .count
+                let count = occurrences(e)
                     .filter(|c| *c > 1)
                     .map(|c| format!(" (x{c})"))
                     .unwrap_or_default();
@@ -268,6 +595,23 @@ pub async fn diagnose(
     d.hint = hint(&d.reason).map(str::to_string);
     d.pod = Some(pod_name);
     d
+}
+
+/// When an event last happened. Events written through events.k8s.io (the
+/// scheduler's) have no lastTimestamp in core/v1: their series or eventTime
+/// says it.
+fn last_seen(e: &Event) -> Option<k8s_openapi::jiff::Timestamp> {
+    e.series
+        .as_ref()
+        .and_then(|s| s.last_observed_time.as_ref().map(|t| t.0))
+        .or(e.last_timestamp.as_ref().map(|t| t.0))
+        .or(e.event_time.as_ref().map(|t| t.0))
+        .or(e.first_timestamp.as_ref().map(|t| t.0))
+}
+
+/// How often an event happened: `count`, or its series' count.
+fn occurrences(e: &Event) -> Option<i32> {
+    e.count.or(e.series.as_ref().and_then(|s| s.count))
 }
 
 fn restarts(pod: &Pod, container: &str) -> i32 {

@@ -5,7 +5,8 @@ use std::time::Duration;
 use serde_json::json;
 
 use super::{Check, Status};
-use crate::cluster::minikube::{HostState, Minikube};
+use crate::cluster::minikube::{HostState, Minikube, MinikubeError};
+use crate::exec::ExecError;
 use crate::host::gib;
 use crate::project::Project;
 
@@ -38,6 +39,14 @@ pub async fn checks(project: &Project, deadline: Duration) -> Vec<Check> {
         ),
     };
     let cluster = match status {
+        Err(MinikubeError::Exec(ExecError::TimedOut { after, .. })) => cluster.problem(
+            Status::Warning,
+            format!(
+                "cluster `{name}` answers slowly: `minikube status -p {name}` took longer than {} s",
+                after.as_secs()
+            ),
+            format!("minikube checks the node over SSH: an overloaded machine or node is slow; `minikube status -p {name}` in a terminal shows what it finds"),
+        ),
         Err(e) => cluster.problem(
             Status::Warning,
             format!("cannot read the status of cluster `{name}`: {e}"),

@@ -9,10 +9,10 @@ use serde_json::json;
 use super::{report, Images, PipelineError};
 use crate::cluster::kube::connect;
 use crate::deploy::apply::{self, Applied};
-use crate::deploy::plan;
 use crate::deploy::render::Manifest;
 use crate::deploy::rollout::{self, RolloutState, Workload};
 use crate::deploy::values::Ownership;
+use crate::deploy::{plan, recreate};
 use crate::project::Project;
 use crate::ui::progress::{event, Progress};
 use crate::ui::{Output, Tone};
@@ -91,6 +91,14 @@ pub async fn deploy(
                 Applied::Changed => "configured",
                 Applied::Unchanged => "unchanged",
                 Applied::Borrowed => "exists (not this project's: used, left as is)",
+                Applied::Retrying(why) => {
+                    return progress.note(
+                        &m.id(),
+                        Tone::Warn,
+                        why,
+                        event("apply.retry", json!({"object": m.id(), "message": why})),
+                    )
+                }
             };
             progress.note(
                 &m.id(),
@@ -181,6 +189,49 @@ fn selector_of(manifests: &[Manifest], w: &Workload) -> BTreeMap<String, String>
             serde_json::from_value(m.object["spec"]["selector"]["matchLabels"].clone()).ok()
         })
         .unwrap_or_default()
+}
+
+/// `--recreate`: deletes the named workloads (checked against the render
+/// before the cluster is touched; never a claim) so the apply that follows
+/// creates them anew, for a change of an immutable field.
+pub async fn recreate(
+    project: &Project,
+    images: &Images,
+    target: &Target,
+    names: &[String],
+    timeout: Duration,
+    out: &Output,
+) -> Result<(), PipelineError> {
+    if names.is_empty() {
+        return Ok(());
+    }
+    let manifests = plan::render(project, images, &BTreeMap::new())?;
+    let workloads = recreate::workloads_named(&manifests, names)
+        .map_err(|message| PipelineError::Recreate { message })?;
+    let (client, _) = connect_target(project, target).await?;
+    for w in &workloads {
+        let deleted = recreate::delete_workload(
+            &client,
+            &project.namespace,
+            &Ownership::of(project),
+            w,
+            timeout,
+        )
+        .await?;
+        if out.json {
+            println!(
+                "{}",
+                event("recreate", json!({"object": w.id(), "deleted": deleted}))
+            );
+        } else if deleted {
+            eprintln!(
+                "{} {} (to create it anew)",
+                out.paint(Tone::Warn, "deleted"),
+                w.id()
+            );
+        }
+    }
+    Ok(())
 }
 
 /// Connects to the target cluster (for a loop that deploys many times).

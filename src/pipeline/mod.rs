@@ -45,6 +45,9 @@ pub enum PipelineError {
     Docker(#[from] crate::docker::DockerError),
     #[error("minikube is not on PATH\n  help: {hint}")]
     NoMinikube { hint: String },
+    /// `--recreate` named something the render has no workload of.
+    #[error("{message}")]
+    Recreate { message: String },
 }
 
 /// The deploy stage's view of a build plan: the reference and the user it runs as.

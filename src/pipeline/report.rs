@@ -5,6 +5,7 @@ use std::time::Duration;
 
 use serde_json::json;
 
+use crate::cluster::access::{access_lines, AccessFacts, HostOs};
 use crate::cluster::minikube::Minikube;
 use crate::deploy::rollout::{self, Diagnosis, Workload};
 use crate::project::model::{ServiceName, ServiceType};
@@ -62,36 +63,33 @@ pub fn failure(out: &Output, namespace: &str, w: &Workload, msg: &str, d: &Diagn
     }
 }
 
-/// Where to open the app.
+/// Where to open the app (the lines themselves: `cluster::access`, per OS and driver).
 pub async fn access(out: &Output, project: &Project) {
-    let mut urls = Vec::new();
-    let ip = match Minikube::locate(&project.cluster.name, Duration::from_secs(5)) {
-        Some(mk) => mk.ip().await.ok(),
-        None => None,
+    let mk = Minikube::locate(&project.cluster.name, Duration::from_secs(5));
+    let (ip, profile) = match &mk {
+        Some(mk) => (
+            mk.ip().await.ok(),
+            mk.cluster_profile().await.ok().flatten(),
+        ),
+        None => (None, None),
     };
-    if let Some(host) = &project.access.ingress_host {
-        urls.push((
-            format!("http://{host}"),
-            format!(
-                "needs `{} {host}` in /etc/hosts",
-                ip.as_deref().unwrap_or("<minikube ip>")
-            ),
-        ));
-    }
-    if project.access.service_type == ServiceType::NodePort
-        && project.service(ServiceName::Frontend).is_some()
-    {
-        match (project.access.node_port, &ip) {
-            (Some(port), Some(ip)) => urls.push((format!("http://{ip}:{port}"), "NodePort".into())),
-            _ => urls.push((
-                format!(
-                    "minikube service frontend -n {} -p {} --url",
-                    project.namespace, project.cluster.name
-                ),
-                "prints the NodePort URL".into(),
-            )),
-        }
-    }
+    let frontend = project.service(ServiceName::Frontend);
+    let facts = AccessFacts {
+        os: HostOs::current(),
+        driver: profile.as_ref().map_or("", |p| p.driver.as_str()),
+        node_ip: ip.as_deref(),
+        cluster: &project.cluster.name,
+        namespace: &project.namespace,
+        ingress_host: project.access.ingress_host.as_deref(),
+        frontend_port: frontend.map_or(8080, |s| s.port),
+        frontend_node_port: (project.access.service_type == ServiceType::NodePort
+            && frontend.is_some())
+        .then_some(project.access.node_port),
+    };
+    let urls: Vec<(String, String)> = access_lines(&facts)
+        .into_iter()
+        .map(|l| (l.url, l.note))
+        .collect();
     if out.json {
         let list: Vec<_> = urls
             .iter()

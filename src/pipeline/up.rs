@@ -21,12 +21,17 @@ pub struct Up {
     pub deployed: deploy::Deployed,
 }
 
-pub async fn up(
-    project: &Project,
-    force: bool,
-    timeout: Duration,
-    out: &Output,
-) -> Result<Up, PipelineError> {
+/// How `up` runs: `force` rebuilds every image; `recreate` names workloads
+/// to delete and create anew (immutable fields changed).
+#[derive(Debug, Clone, Default)]
+pub struct UpOptions {
+    pub force: bool,
+    pub recreate: Vec<String>,
+    pub timeout: Duration,
+}
+
+pub async fn up(project: &Project, opts: &UpOptions, out: &Output) -> Result<Up, PipelineError> {
+    let (force, timeout) = (opts.force, opts.timeout);
     // What can fail offline fails before Minikube starts: Dockerfiles, secrets, manifests.
     let (plans, _) = plan_and_render(project).await?;
     let images = images(&plans);
@@ -45,13 +50,8 @@ pub async fn up(
     if !built.failed.is_empty() {
         return Ok(up);
     }
-    up.deployed = deploy::deploy(
-        project,
-        &up.images,
-        &deploy::Target::default(),
-        timeout,
-        out,
-    )
-    .await?;
+    let target = deploy::Target::default();
+    deploy::recreate(project, &up.images, &target, &opts.recreate, timeout, out).await?;
+    up.deployed = deploy::deploy(project, &up.images, &target, timeout, out).await?;
     Ok(up)
 }

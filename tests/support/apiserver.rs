@@ -2,7 +2,12 @@
 //! plain HTTP/1.1 on 127.0.0.1 (a thread per connection, keep-alive), an
 //! object store with server-side apply, and a tiny controller that moves
 //! Deployments, ReplicaSets, StatefulSets, PVCs and Pods through the states a
-//! real cluster shows. Shapes follow /work/shared/design/k8s-api-shapes.md.
+//! real cluster shows. Shapes follow /work/shared/design/k8s-api-shapes.md,
+//! behaviour ../shared/design/real-cluster.md: a Deployment's own
+//! progressDeadlineSeconds (600 s unless set), watches streamed with
+//! bookmarks and 410 Expired after `compact`, 422 for immutable fields,
+//! scheduler events in the events.k8s.io shape, fields another manager
+//! owns kept on apply, ingress-nginx's webhook refusing until ready.
 //! A test fixture, never part of the product.
 
 use serde_json::{json, Map, Value};
@@ -135,11 +140,31 @@ impl FakeApiServer {
         self.state().behaviors.insert(workload.to_string(), b);
     }
 
-    /// After this long without progress, a rollout that is not complete gets
-    /// Progressing=False/ProgressDeadlineExceeded (default 2 s; the
-    /// Deployment's own progressDeadlineSeconds is ignored).
-    pub fn set_progress_deadline(&self, d: Duration) {
-        self.state().timing.progress_deadline = d;
+    /// Until `d` from now, creating or changing an Ingress fails as it does
+    /// while ingress-nginx's validating webhook (failurePolicy Fail) has no
+    /// ready controller behind it: 500 InternalError "failed calling webhook".
+    pub fn set_ingress_webhook_ready_in(&self, d: Duration) {
+        self.state().ingress_webhook_ready_at = Some(Instant::now() + d);
+    }
+
+    /// After the next apply (PATCH) of `plural/name` in `namespace`, the next
+    /// `n` reads of that object (GET, or list/watch with a fieldSelector on
+    /// its name) answer 500 "etcdserver: request timed out", as an API
+    /// server does while its etcd is busy.
+    pub fn fail_reads_after_apply(&self, plural: &str, namespace: &str, name: &str, n: u32) {
+        self.state().flaky_reads.push(FlakyReads {
+            key: Key::new(plural, namespace, name),
+            armed: false,
+            left: n,
+        });
+    }
+
+    /// Forgets the history before now, as etcd compaction does: a watch from
+    /// an older resourceVersion gets an ERROR event with a 410 Expired Status.
+    pub fn compact(&self) {
+        let mut st = self.state();
+        st.compacted = st.rv;
+        st.tombstones.clear();
     }
 
     /// How long a new pod stays Pending/ContainerCreating (default 300 ms).
@@ -520,7 +545,6 @@ struct Timing {
     tick: Duration,
     ready_delay: Duration,
     delete_delay: Duration,
-    progress_deadline: Duration,
     /// Period of crash restarts, failing probes and image pull retries.
     restart_every: Duration,
 }
@@ -560,9 +584,22 @@ const CONTROLLER: Writer<'static> = Writer {
     dry_run: false,
 };
 
+/// Reads of one object that fail once it has been applied.
+struct FlakyReads {
+    key: Key,
+    armed: bool,
+    left: u32,
+}
+
 struct State {
     objects: BTreeMap<Key, Value>,
     rv: u64,
+    /// The resourceVersion each stored object was created at (ADDED vs MODIFIED).
+    created: HashMap<Key, u64>,
+    /// Watches from before this resourceVersion are answered 410 Expired.
+    compacted: u64,
+    ingress_webhook_ready_at: Option<Instant>,
+    flaky_reads: Vec<FlakyReads>,
     tombstones: Vec<(u64, Key, Value)>,
     deletions: Vec<(Instant, Key)>,
     owners: HashMap<Key, Vec<FieldOwner>>,
@@ -603,6 +640,10 @@ impl State {
         let mut st = State {
             objects: BTreeMap::new(),
             rv: 100,
+            created: HashMap::new(),
+            compacted: 0,
+            ingress_webhook_ready_at: None,
+            flaky_reads: Vec::new(),
             tombstones: Vec::new(),
             deletions: Vec::new(),
             owners: HashMap::new(),
@@ -616,7 +657,6 @@ impl State {
                 tick: Duration::from_millis(50),
                 ready_delay: Duration::from_millis(300),
                 delete_delay: Duration::from_millis(200),
-                progress_deadline: Duration::from_secs(2),
                 restart_every: Duration::from_millis(500),
             },
             requests: Vec::new(),
@@ -668,6 +708,9 @@ impl State {
     fn store(&mut self, key: Key, mut obj: Value) -> Value {
         self.rv += 1;
         obj["metadata"]["resourceVersion"] = json!(self.rv.to_string());
+        if !self.objects.contains_key(&key) {
+            self.created.insert(key.clone(), self.rv);
+        }
         self.objects.insert(key, obj.clone());
         obj
     }
@@ -875,6 +918,41 @@ impl State {
 
     // ---- requests -------------------------------------------------------
 
+    fn arm_flaky_reads(&mut self, key: &Key) {
+        for f in self.flaky_reads.iter_mut().filter(|f| &f.key == key) {
+            f.armed = true;
+        }
+    }
+
+    /// A 500 for a read of an object whose reads were made flaky.
+    fn injected_failure(&mut self, method: &str, t: &Target, q: &Query) -> Option<Reply> {
+        if method != "GET" {
+            return None;
+        }
+        let ns = t.namespace.as_deref().unwrap_or_default();
+        let by_field = param(q, "fieldSelector").unwrap_or_default();
+        let flaky = self.flaky_reads.iter_mut().find(|f| {
+            f.armed
+                && f.left > 0
+                && f.key.plural == t.res.plural
+                && f.key.namespace == ns
+                && match &t.name {
+                    Some(n) => *n == f.key.name && t.sub.is_none(),
+                    None => by_field
+                        .split(',')
+                        .any(|term| term.trim() == format!("metadata.name={}", f.key.name)),
+                }
+        })?;
+        flaky.left -= 1;
+        // Not a 503: kube's client retries 429/503/504 by itself.
+        Some(failure(
+            500,
+            "InternalError",
+            "Internal error occurred: etcdserver: request timed out".into(),
+            Some(json!({"causes": [{"message": "etcdserver: request timed out"}]})),
+        ))
+    }
+
     fn dispatch(
         &mut self,
         method: &str,
@@ -893,6 +971,15 @@ impl State {
                 };
             }
             Some(_) => return Err(unknown_resource()),
+        }
+        if t.res.plural == "ingresses"
+            && t.sub.is_none()
+            && matches!(method, "POST" | "PUT" | "PATCH")
+            && self
+                .ingress_webhook_ready_at
+                .is_some_and(|at| Instant::now() < at)
+        {
+            return Err(webhook_unavailable());
         }
         match (method, t.name.as_deref()) {
             ("GET", None) => self.list(t, q),
@@ -1152,7 +1239,22 @@ impl State {
             operation: "Update",
             dry_run: dry_run(q),
         };
-        Ok(self.finish_update(t.res, &key, &existing, new, &writer))
+        let reply = self.finish_update(t.res, &key, &existing, new, &writer);
+        if reply.code == 200 && !writer.dry_run && t.sub.is_none() {
+            // An Update owns what it set (`kubectl rollout restart`'s
+            // annotation, `kubectl set env`): a later apply by another
+            // manager that leaves it out keeps it.
+            let mut paths = Vec::new();
+            leaf_paths(&patch, &mut Vec::new(), &mut paths);
+            for path in paths.iter().filter(|p| {
+                p.first().is_some_and(|f| f != "status" && f != "metadata")
+                    || p.get(1)
+                        .is_some_and(|f| f == "labels" || f == "annotations")
+            }) {
+                self.claim(&key, path, &manager);
+            }
+        }
+        Ok(reply)
     }
 
     /// Stores `new` unless it equals `existing` (a no-op keeps the
@@ -1168,6 +1270,9 @@ impl State {
     ) -> Reply {
         if &new == existing {
             return Reply::json(200, existing);
+        }
+        if let Some(invalid) = immutable_change(res, &key.name, existing, &new) {
+            return invalid;
         }
         let spec_changed = new["spec"] != existing["spec"]
             || (res.plural == "deployments"
@@ -1273,6 +1378,7 @@ impl State {
         self.rv += 1;
         obj["metadata"]["resourceVersion"] = json!(self.rv.to_string());
         self.tombstones.push((self.rv, key.clone(), obj.clone()));
+        self.created.remove(key);
         self.pods.remove(key);
         self.owners.remove(key);
         self.applied_keys.remove(key);
@@ -1382,8 +1488,7 @@ impl State {
         Ok(Reply::text(200, logs))
     }
 
-    /// Watch events after `from` (all current objects when 0), ending with a
-    /// BOOKMARK when asked for.
+    /// Watch events after `from` (all current objects, ADDED, when 0).
     fn changes_since(&self, t: &Target, from: u64, q: &Query) -> Result<Vec<Value>, Reply> {
         let labels = parse_label_selector(param(q, "labelSelector").unwrap_or_default())
             .map_err(|m| failure(400, "BadRequest", m, None))?;
@@ -1398,9 +1503,10 @@ impl State {
             .objects
             .iter()
             .filter(|(k, v)| in_scope(k, v))
-            .filter_map(|(_, v)| {
+            .filter_map(|(k, v)| {
                 let rv = text(v, "/metadata/resourceVersion").parse::<u64>().ok()?;
-                let kind = if from == 0 { "ADDED" } else { "MODIFIED" };
+                let new = from == 0 || self.created.get(k).is_some_and(|c| *c > from);
+                let kind = if new { "ADDED" } else { "MODIFIED" };
                 (rv > from).then(|| (rv, json!({"type": kind, "object": v})))
             })
             .collect();
@@ -1512,6 +1618,9 @@ impl State {
         if self.namespace_state(&ns) != Some(false) {
             return;
         }
+        if e.component == "default-scheduler" {
+            return self.record_series_event(involved, e);
+        }
         let name = name_of(involved).to_string();
         let uid = uid_of(involved).to_string();
         let id = fnv(&format!(
@@ -1561,6 +1670,45 @@ impl State {
         self.create_internal("events", event);
     }
 
+    /// An event the scheduler writes through events.k8s.io/v1, as core/v1
+    /// shows it: eventTime and series (count, lastObservedTime) instead of
+    /// firstTimestamp/lastTimestamp/count, which stay null or absent.
+    fn record_series_event(&mut self, involved: &Value, e: &EventSpec) {
+        let ns = text(involved, "/metadata/namespace").to_string();
+        let (name, uid) = (name_of(involved).to_string(), uid_of(involved).to_string());
+        let id = fnv(&format!("{uid}|{}|{}", e.reason, e.message));
+        let key = Key::new("events", &ns, &format!("{name}.{id:016x}"));
+        let now = rfc3339_micro(SystemTime::now());
+        if let Some(mut ev) = self.objects.get(&key).cloned() {
+            let old = ev["series"]["count"].as_i64().unwrap_or(1);
+            let new = e.count.map_or(old + 1, |n| n.max(old));
+            if new != old {
+                ev["series"] = json!({"count": new, "lastObservedTime": now});
+                self.store(key, ev);
+            }
+            return;
+        }
+        let mut event = json!({
+            "metadata": {"name": key.name, "namespace": ns},
+            "involvedObject": {"kind": involved["kind"], "namespace": ns, "name": name, "uid": uid,
+                               "apiVersion": involved["apiVersion"], "resourceVersion": involved["metadata"]["resourceVersion"]},
+            "reason": e.reason,
+            "message": e.message,
+            "source": {},
+            "firstTimestamp": null,
+            "lastTimestamp": null,
+            "type": if e.warning { "Warning" } else { "Normal" },
+            "eventTime": now,
+            "action": if e.reason == "Scheduled" { "Binding" } else { "Scheduling" },
+            "reportingComponent": e.component,
+            "reportingInstance": format!("{}-minikube", e.component),
+        });
+        if let Some(n) = e.count.filter(|n| *n > 1) {
+            event["series"] = json!({"count": n, "lastObservedTime": now});
+        }
+        self.create_internal("events", event);
+    }
+
     fn sync_deployment(&mut self, key: &Key) {
         let Some(d) = self.objects.get(key).cloned() else {
             return;
@@ -1571,7 +1719,6 @@ impl State {
         let generation = d["metadata"]["generation"].as_i64().unwrap_or(1);
         let hash = short_hash(&d["spec"]["template"]);
         let recreate = text(&d, "/spec/strategy/type") == "Recreate";
-        let timing = self.timing;
         let now = Instant::now();
 
         let rss = self.owned("replicasets", &ns, &uid);
@@ -1695,7 +1842,10 @@ impl State {
         rollout.generation = generation;
         rollout.counts = counts;
         rollout.complete = complete;
-        let timed_out = !complete && now.duration_since(rollout.since) > timing.progress_deadline;
+        // The Deployment's own progressDeadlineSeconds (defaulted to 600).
+        let deadline =
+            Duration::from_secs(d["spec"]["progressDeadlineSeconds"].as_u64().unwrap_or(600));
+        let timed_out = !complete && now.duration_since(rollout.since) > deadline;
 
         let prev = &d["status"];
         let max_unavailable = if recreate {
@@ -2274,13 +2424,15 @@ fn pod_status(pod: &Value, rt: &PodRuntime, age: Duration, t: &Timing) -> Value 
 fn pod_events(pod: &Value, rt: &PodRuntime, age: Duration, t: &Timing) -> Vec<EventSpec> {
     let (pod_name, ns, uid) = (name_of(pod), text(pod, "/metadata/namespace"), uid_of(pod));
     if let Behavior::Unschedulable { message } = &rt.behavior {
+        // The scheduler retries; one event whose series grows.
+        let tries = 1 + (age.as_millis() / t.restart_every.as_millis().max(1)) as i64;
         return vec![EventSpec {
             reason: "FailedScheduling",
             message: message.clone(),
             warning: true,
             component: "default-scheduler",
             field_path: None,
-            count: Some(1),
+            count: Some(tries),
         }];
     }
     let mut events = vec![EventSpec {
@@ -2527,6 +2679,20 @@ fn default_to(obj: &mut Value, path: &[&str], value: Value) {
     let path: Vec<String> = path.iter().map(|s| s.to_string()).collect();
     if get_path(obj, &path).is_none_or(Value::is_null) {
         set_path(obj, &path, value);
+    }
+}
+
+/// Every path to a non-object value in `v` (arrays are leaves).
+fn leaf_paths(v: &Value, prefix: &mut Vec<String>, out: &mut Vec<Vec<String>>) {
+    match v {
+        Value::Object(m) if !m.is_empty() => {
+            for (k, child) in m {
+                prefix.push(k.clone());
+                leaf_paths(child, prefix, out);
+                prefix.pop();
+            }
+        }
+        _ => out.push(prefix.clone()),
     }
 }
 
@@ -3170,55 +3336,76 @@ fn aggregated_discovery(gvs: &[(&str, &str)]) -> Reply {
     reply
 }
 
-/// Watch as a long poll: answers at once with what changed after
-/// `resourceVersion` (all objects when it is 0 or absent), or after up to
-/// one second with nothing; each answer is a complete body, so a watcher
-/// simply watches again from the last resourceVersion.
-fn watch(shared: &Shared, t: &Target, q: &Query) -> Reply {
-    let from: u64 = param(q, "resourceVersion")
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(0);
-    let hold = param(q, "timeoutSeconds")
+/// A watch as the real API server streams it: 200, chunked, one JSON event
+/// a line. Without resourceVersion (or "0") every current object first, as
+/// ADDED (then a BOOKMARK marked initial-events-end with
+/// sendInitialEvents=true); then each change as it is stored; a BOOKMARK
+/// after each quiet second when allowWatchBookmarks=true; from a
+/// resourceVersion older than the last compaction, one ERROR event with a
+/// 410 Expired Status. Ends after timeoutSeconds (default 30 min).
+fn stream_watch(w: &mut TcpStream, shared: &Shared, t: &Target, q: &Query) -> io::Result<()> {
+    let from_param = param(q, "resourceVersion").unwrap_or_default();
+    let mut from: u64 = from_param.parse().unwrap_or(0);
+    let bookmarks = param(q, "allowWatchBookmarks") == Some("true");
+    let initial_end = param(q, "sendInitialEvents") == Some("true");
+    let timeout = param(q, "timeoutSeconds")
         .and_then(|v| v.parse::<u64>().ok())
-        .map_or(Duration::from_secs(1), |s| {
-            Duration::from_secs(s.clamp(0, 1))
-        });
-    let deadline = Instant::now() + hold;
-    loop {
-        {
-            let st = shared.state();
-            let events = match st.changes_since(t, from, q) {
-                Ok(e) => e,
-                Err(r) => return r,
-            };
-            if !events.is_empty()
-                || from == 0
-                || Instant::now() >= deadline
-                || shared.stop.load(Ordering::SeqCst)
-            {
-                let mut lines: Vec<String> = events.iter().map(Value::to_string).collect();
-                if param(q, "allowWatchBookmarks") == Some("true")
-                    || param(q, "sendInitialEvents") == Some("true")
-                {
-                    let mut meta = json!({"resourceVersion": st.rv.to_string()});
-                    if param(q, "sendInitialEvents") == Some("true") {
-                        meta["annotations"] = json!({"k8s.io/initial-events-end": "true"});
-                    }
-                    lines.push(json!({"type": "BOOKMARK", "object": {"kind": t.res.kind, "apiVersion": t.res.api_version(), "metadata": meta}}).to_string());
-                }
-                let mut body = lines.join("\n");
-                if !body.is_empty() {
-                    body.push('\n');
-                }
-                return Reply {
-                    code: 200,
-                    content_type: "application/json".into(),
-                    body: body.into_bytes(),
-                };
-            }
+        .map_or(Duration::from_secs(1800), Duration::from_secs);
+    let deadline = Instant::now() + timeout;
+    let bookmark = |rv: u64, end_of_initial: bool| {
+        let mut meta = json!({"resourceVersion": rv.to_string()});
+        if end_of_initial {
+            meta["annotations"] = json!({"k8s.io/initial-events-end": "true"});
         }
-        thread::sleep(Duration::from_millis(25));
+        json!({"type": "BOOKMARK", "object": {"kind": t.res.kind, "apiVersion": t.res.api_version(), "metadata": meta}})
+    };
+    let (first, cursor, expired) = {
+        let st = shared.state();
+        let expired = from > 0 && from < st.compacted;
+        match st.changes_since(t, from, q) {
+            Ok(events) => (events, st.rv, expired.then_some(st.compacted)),
+            Err(reply) => return write_reply(w, &reply, false),
+        }
+    };
+    w.write_all(b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\nCache-Control: no-cache, private\r\n\r\n")?;
+    let send = |w: &mut TcpStream, events: &[Value]| -> io::Result<()> {
+        for e in events {
+            let line = format!("{e}\n");
+            write!(w, "{:x}\r\n{line}\r\n", line.len())?;
+        }
+        w.flush()
+    };
+    if let Some(compacted) = expired {
+        let status = json!({"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Failure",
+            "message": format!("too old resource version: {from} ({compacted})"), "reason": "Expired", "code": 410});
+        send(w, &[json!({"type": "ERROR", "object": status})])?;
+        w.write_all(b"0\r\n\r\n")?;
+        return w.flush();
     }
+    let initial = from == 0 || from_param.is_empty();
+    send(w, &first)?;
+    if initial && initial_end {
+        send(w, &[bookmark(cursor, true)])?;
+    }
+    from = cursor;
+    let mut quiet_since = Instant::now();
+    while Instant::now() < deadline && !shared.stop.load(Ordering::SeqCst) {
+        thread::sleep(Duration::from_millis(25));
+        let (events, cursor) = {
+            let st = shared.state();
+            (st.changes_since(t, from, q).unwrap_or_default(), st.rv)
+        };
+        from = cursor;
+        if !events.is_empty() {
+            send(w, &events)?;
+            quiet_since = Instant::now();
+        } else if bookmarks && quiet_since.elapsed() >= Duration::from_secs(1) {
+            send(w, &[bookmark(cursor, false)])?;
+            quiet_since = Instant::now();
+        }
+    }
+    w.write_all(b"0\r\n\r\n")?;
+    w.flush()
 }
 
 // ---------------------------------------------------------------------------
@@ -3255,6 +3442,133 @@ fn failure(code: u16, reason: &str, message: String, details: Option<Value>) -> 
         s["details"] = d;
     }
     Reply::json(code, &s)
+}
+
+/// What an Ingress write answers while ingress-nginx's admission webhook
+/// has no ready controller (failurePolicy: Fail).
+fn webhook_unavailable() -> Reply {
+    let cause = "failed calling webhook \"validate.nginx.ingress.kubernetes.io\": failed to call webhook: Post \"https://ingress-nginx-controller-admission.ingress-nginx.svc:443/networking/v1/ingresses?timeout=10s\": dial tcp 10.96.213.129:443: connect: connection refused";
+    failure(
+        500,
+        "InternalError",
+        format!("Internal error occurred: {cause}"),
+        Some(json!({"causes": [{"message": cause}]})),
+    )
+}
+
+/// 422 Invalid for an update the real API server's validation forbids
+/// (real-cluster.md: selectors, a StatefulSet's spec but a few fields, a
+/// PVC's spec but a larger storage request, a Service's clusterIP).
+fn immutable_change(res: &Resource, name: &str, existing: &Value, new: &Value) -> Option<Reply> {
+    let (old, next) = (&existing["spec"], &new["spec"]);
+    let without = |v: &Value, keys: &[&str]| {
+        let mut v = v.clone();
+        if let Some(m) = v.as_object_mut() {
+            for k in keys {
+                m.remove(*k);
+            }
+        }
+        v
+    };
+    let (field, detail) = match res.plural {
+        "deployments" | "replicasets" if old["selector"] != next["selector"] => (
+            "spec.selector",
+            format!(
+                "Invalid value: {}: field is immutable",
+                go_label_selector(&next["selector"])
+            ),
+        ),
+        "statefulsets" => {
+            let allowed = [
+                "replicas",
+                "ordinals",
+                "template",
+                "updateStrategy",
+                "persistentVolumeClaimRetentionPolicy",
+                "minReadySeconds",
+            ];
+            if without(old, &allowed) == without(next, &allowed) {
+                return None;
+            }
+            ("spec", "Forbidden: updates to statefulset spec for fields other than 'replicas', 'ordinals', 'template', 'updateStrategy', 'persistentVolumeClaimRetentionPolicy' and 'minReadySeconds' are forbidden".to_string())
+        }
+        "persistentvolumeclaims" => {
+            let size = |v: &Value| quantity_bytes(text(v, "/resources/requests/storage"));
+            let rest = |v: &Value| {
+                let mut v = without(v, &["volumeAttributesClassName"]);
+                if let Some(r) = v["resources"]["requests"].as_object_mut() {
+                    r.remove("storage");
+                }
+                v
+            };
+            if rest(old) == rest(next) && size(next) >= size(old) {
+                return None;
+            }
+            ("spec", "Forbidden: spec is immutable after creation except resources.requests and volumeAttributesClassName for bound claims".to_string())
+        }
+        "services" => {
+            let (was, now) = (text(old, "/clusterIP"), text(next, "/clusterIP"));
+            if was.is_empty() || was == now {
+                return None;
+            }
+            (
+                "spec.clusterIPs[0]",
+                format!("Invalid value: []string{{\"{now}\"}}: may not change once set"),
+            )
+        }
+        _ => return None,
+    };
+    let qualified_kind = if res.group.is_empty() {
+        res.kind.to_string()
+    } else {
+        format!("{}.{}", res.kind, res.group)
+    };
+    let mut details = json!({"name": name, "kind": res.kind,
+        "causes": [{"reason": if detail.starts_with("Forbidden") { "FieldValueForbidden" } else { "FieldValueInvalid" }, "message": detail, "field": field}]});
+    if !res.group.is_empty() {
+        details["group"] = json!(res.group);
+    }
+    Some(failure(
+        422,
+        "Invalid",
+        format!("{qualified_kind} \"{name}\" is invalid: {field}: {detail}"),
+        Some(details),
+    ))
+}
+
+/// `v1.LabelSelector{MatchLabels:map[string]string{"a":"b"}, ...}` as Go prints it.
+fn go_label_selector(selector: &Value) -> String {
+    let labels: Vec<String> = selector["matchLabels"]
+        .as_object()
+        .map(|m| {
+            m.iter()
+                .map(|(k, v)| format!("{k:?}:{:?}", v.as_str().unwrap_or_default()))
+                .collect()
+        })
+        .unwrap_or_default();
+    format!(
+        "v1.LabelSelector{{MatchLabels:map[string]string{{{}}}, MatchExpressions:[]v1.LabelSelectorRequirement(nil)}}",
+        labels.join(", ")
+    )
+}
+
+/// Bytes of a storage quantity (`1Gi`, `500Mi`, `10G`); 0 when unreadable.
+fn quantity_bytes(q: &str) -> u128 {
+    let split = q.find(|c: char| !c.is_ascii_digit()).unwrap_or(q.len());
+    let (n, unit) = q.split_at(split);
+    let n: u128 = n.parse().unwrap_or(0);
+    let scale: u128 = match unit {
+        "Ki" => 1 << 10,
+        "Mi" => 1 << 20,
+        "Gi" => 1 << 30,
+        "Ti" => 1 << 40,
+        "k" => 1_000,
+        "M" => 1_000_000,
+        "G" => 1_000_000_000,
+        "T" => 1_000_000_000_000,
+        _ => 1,
+    };
+    n * scale
 }
 
 fn not_found(res: &Resource, name: &str) -> Reply {
@@ -3295,6 +3609,8 @@ fn reason_phrase(code: u16) -> &'static str {
         409 => "Conflict",
         415 => "Unsupported Media Type",
         422 => "Unprocessable Entity",
+        500 => "Internal Server Error",
+        503 => "Service Unavailable",
         _ => "Internal Server Error",
     }
 }
@@ -3369,7 +3685,13 @@ fn serve_connection(stream: TcpStream, shared: &Shared) {
             .is_some_and(|c| c.eq_ignore_ascii_case("close"))
             || req.version == "HTTP/1.0";
         let reply = match catch_unwind(AssertUnwindSafe(|| handle(shared, &req))) {
-            Ok(r) => r,
+            Ok(Handled::Reply(r)) => r,
+            Ok(Handled::Watch(target, query)) => {
+                if stream_watch(&mut writer, shared, &target, &query).is_err() || close {
+                    return;
+                }
+                continue;
+            }
             Err(panic) => {
                 let msg = panic
                     .downcast_ref::<String>()
@@ -3392,7 +3714,13 @@ fn serve_connection(stream: TcpStream, shared: &Shared) {
     }
 }
 
-fn handle(shared: &Shared, req: &HttpRequest) -> Reply {
+enum Handled {
+    Reply(Reply),
+    /// A watch: streamed on the connection by `stream_watch`.
+    Watch(Target, Vec<(String, String)>),
+}
+
+fn handle(shared: &Shared, req: &HttpRequest) -> Handled {
     let content_type = header(&req.headers, "content-type")
         .unwrap_or_default()
         .to_string();
@@ -3416,12 +3744,12 @@ fn handle(shared: &Shared, req: &HttpRequest) -> Reply {
             503 => "ServiceUnavailable",
             _ => "InternalError",
         };
-        return failure(
+        return Handled::Reply(failure(
             code,
             reason,
             format!("injected failure for {} {}", req.method, req.path),
             None,
-        );
+        ));
     }
     let query = query_pairs(&req.query);
     let segs: Vec<String> = req
@@ -3431,21 +3759,27 @@ fn handle(shared: &Shared, req: &HttpRequest) -> Reply {
         .map(|p| percent_decode(p, false))
         .collect();
     if let Some(reply) = discovery(&segs, header(&req.headers, "accept").unwrap_or_default()) {
-        return if req.method == "GET" {
+        return Handled::Reply(if req.method == "GET" {
             reply
         } else {
             method_not_allowed(&req.method)
-        };
+        });
     }
     let target = match route(&segs) {
         Ok(t) => t,
-        Err(r) => return r,
+        Err(r) => return Handled::Reply(r),
     };
+    if let Some(reply) = shared
+        .state()
+        .injected_failure(&req.method, &target, &query)
+    {
+        return Handled::Reply(reply);
+    }
     if req.method == "GET"
         && target.name.is_none()
         && matches!(param(&query, "watch"), Some("true" | "1"))
     {
-        return watch(shared, &target, &query);
+        return Handled::Watch(target, query);
     }
     let media = content_type
         .split(';')
@@ -3453,10 +3787,16 @@ fn handle(shared: &Shared, req: &HttpRequest) -> Reply {
         .unwrap_or_default()
         .trim()
         .to_ascii_lowercase();
-    shared
-        .state()
+    let mut st = shared.state();
+    let reply = st
         .dispatch(&req.method, &target, &query, &media, &req.body)
-        .unwrap_or_else(|e| e)
+        .unwrap_or_else(|e| e);
+    if req.method == "PATCH" && reply.code < 300 {
+        if let Some(name) = &target.name {
+            st.arm_flaky_reads(&target.key(name));
+        }
+    }
+    Handled::Reply(reply)
 }
 
 fn invalid(msg: &str) -> io::Error {
@@ -3653,6 +3993,14 @@ fn base64(data: &[u8]) -> String {
         });
     }
     out
+}
+
+/// MicroTime, as eventTime and series.lastObservedTime carry it.
+fn rfc3339_micro(t: SystemTime) -> String {
+    let micros = t
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.subsec_micros());
+    rfc3339(t).replace('Z', &format!(".{micros:06}Z"))
 }
 
 fn now_str() -> String {

@@ -34,6 +34,23 @@ pub fn todo_app() -> (tempfile::TempDir, PathBuf) {
     (dir, root)
 }
 
+/// The reference layout in a directory named `todo-app`, with Dockerfiles
+/// that build in a blink (FROM scratch), for `deploy` and `up`.
+pub fn quick_app() -> (tempfile::TempDir, PathBuf) {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path().join("todo-app");
+    for d in ["frontend", "backend"] {
+        std::fs::create_dir_all(root.join(d)).unwrap();
+        std::fs::write(
+            root.join(d).join("Dockerfile"),
+            "FROM scratch\nCOPY . /app\n",
+        )
+        .unwrap();
+        std::fs::write(root.join(d).join("main.txt"), d).unwrap();
+    }
+    (dir, root)
+}
+
 /// Copies a directory tree (fixture apps into a temp project).
 pub fn copy_dir(from: &Path, to: &Path) {
     std::fs::create_dir_all(to).unwrap();
