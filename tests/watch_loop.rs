@@ -19,6 +19,14 @@ use support::Sandbox;
 /// How long to wait for an event before the test fails (not a measurement).
 const PATIENCE: Duration = Duration::from_secs(90);
 
+/// Content no earlier run built: the daemon keeps images between runs.
+fn nonce() -> String {
+    let t = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap_or_default();
+    format!("{}-{}", std::process::id(), t.as_nanos())
+}
+
 /// frontend and backend with Dockerfiles that build in a blink.
 fn app() -> (tempfile::TempDir, PathBuf) {
     let dir = tempfile::tempdir().unwrap();
@@ -30,7 +38,11 @@ fn app() -> (tempfile::TempDir, PathBuf) {
             "FROM scratch\nCOPY . /app\n",
         )
         .unwrap();
-        std::fs::write(root.join(d).join("main.txt"), format!("{d} v1\n")).unwrap();
+        std::fs::write(
+            root.join(d).join("main.txt"),
+            format!("{d} v1 {}\n", nonce()),
+        )
+        .unwrap();
     }
     std::fs::write(root.join("todo-dev.yaml"), "profile: standard\n").unwrap();
     (dir, root)
@@ -175,7 +187,8 @@ fn a_save_rebuilds_and_rolls_only_its_service_and_a_revert_builds_nothing() {
     let frontend_v1 = w.image("frontend");
     let frontend_sets = w.api.replicaset_count("todo", "frontend");
 
-    w.write("backend/main.txt", "backend v2\n");
+    let first = std::fs::read_to_string(root.join("backend/main.txt")).unwrap();
+    w.write("backend/main.txt", &format!("backend v2 {}\n", nonce()));
     let (done, read) = w.outcome("backend");
     assert_eq!(done["event"], "watch.done", "{read:#?}");
     let backend_v2 = done["image"].as_str().unwrap().to_string();
@@ -204,7 +217,7 @@ fn a_save_rebuilds_and_rolls_only_its_service_and_a_revert_builds_nothing() {
     );
 
     // Back to the first content: its image is in the daemon already.
-    w.write("backend/main.txt", "backend v1\n");
+    w.write("backend/main.txt", &first);
     let (done, read) = w.outcome("backend");
     assert_eq!(done["event"], "watch.done", "{read:#?}");
     assert_eq!(done["image"], backend_v1.as_str());
@@ -252,7 +265,7 @@ fn a_failed_build_or_rollout_leaves_the_old_pods_serving_and_the_watcher_alive()
         },
     );
     w.write("backend/Dockerfile", "FROM scratch\nCOPY . /app\n");
-    w.write("backend/main.txt", "backend broken\n");
+    w.write("backend/main.txt", &format!("backend broken {}\n", nonce()));
     let (failed, read) = w.outcome("backend");
     assert_eq!(failed["event"], "watch.failed", "{read:#?}");
     assert_eq!(failed["stage"], "rollout");
@@ -268,7 +281,7 @@ fn a_failed_build_or_rollout_leaves_the_old_pods_serving_and_the_watcher_alive()
 
     // The watcher is alive: the next save rolls out.
     w.api.set_behavior("backend", Behavior::Ready);
-    w.write("backend/main.txt", "backend fixed\n");
+    w.write("backend/main.txt", &format!("backend fixed {}\n", nonce()));
     let (done, read) = w.outcome("backend");
     assert_eq!(done["event"], "watch.done", "{read:#?}");
     assert_eq!(w.image("backend"), done["image"].as_str().unwrap());

@@ -229,6 +229,9 @@ pub async fn run(project: &Project, deadline: Duration) -> Report {
         cluster: project.cluster.name.clone(),
     };
     let limit = probe_deadline(deadline);
+    // `minikube status` SSHes into the node: it has a longer deadline of its own.
+    let minikube_limit =
+        limit.max(crate::cluster::minikube::STATUS_DEADLINE + Duration::from_secs(2));
     let [p_docker, p_minikube, p_tools, p_host, p_inotify, p_kube, p_project] = PROBES;
     let (
         docker_checks,
@@ -250,7 +253,7 @@ pub async fn run(project: &Project, deadline: Duration) -> Report {
             guarded(p_docker, limit, async move {
                 docker::checks(&n1, deadline).await
             }),
-            guarded(p_minikube, limit, async move {
+            guarded(p_minikube, minikube_limit, async move {
                 minikube::checks(&pr1, deadline).await
             }),
             guarded(p_tools, limit, tools::checks(deadline)),
