@@ -6,7 +6,6 @@
 
 mod support;
 
-use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Stdio};
 use std::sync::mpsc;
@@ -27,24 +26,17 @@ fn nonce() -> String {
     format!("{}-{}", std::process::id(), t.as_nanos())
 }
 
-/// frontend and backend with Dockerfiles that build in a blink.
+/// The quick app (frontend and backend that build in a blink), with
+/// content of its own.
 fn app() -> (tempfile::TempDir, PathBuf) {
-    let dir = tempfile::tempdir().unwrap();
-    let root = dir.path().join("todo-app");
+    let (dir, root) = support::quick_app();
     for d in ["frontend", "backend"] {
-        std::fs::create_dir_all(root.join(d)).unwrap();
-        std::fs::write(
-            root.join(d).join("Dockerfile"),
-            "FROM scratch\nCOPY . /app\n",
-        )
-        .unwrap();
         std::fs::write(
             root.join(d).join("main.txt"),
             format!("{d} v1 {}\n", nonce()),
         )
         .unwrap();
     }
-    std::fs::write(root.join("todo-dev.yaml"), "profile: standard\n").unwrap();
     (dir, root)
 }
 
@@ -82,19 +74,7 @@ impl Loop {
             .stderr(Stdio::inherit())
             .spawn()
             .unwrap();
-        let stdout = child.stdout.take().unwrap();
-        let (tx, rx) = mpsc::channel();
-        std::thread::spawn(move || {
-            for line in BufReader::new(stdout).lines() {
-                let Ok(line) = line else { break };
-                let Ok(v) = serde_json::from_str::<Value>(&line) else {
-                    panic!("not a JSON line: {line}");
-                };
-                if tx.send(v).is_err() {
-                    break;
-                }
-            }
-        });
+        let rx = support::json_lines(child.stdout.take().unwrap());
         let mut run = Loop {
             api,
             child,

@@ -60,15 +60,7 @@ struct Rolling {
 
 impl ChangeExecutor for Rolling {
     fn ready(&mut self, ready: &Ready) {
-        if self.out.json {
-            println!("{}", ready.to_json());
-        } else {
-            eprintln!(
-                "watching {} ({} directories): each save rebuilds and rolls its service. Ctrl-C stops.",
-                ready.roots.join(", "),
-                ready.directories,
-            );
-        }
+        report_ready(self.out, ready, "each save rebuilds and rolls its service");
     }
 
     fn notice(&mut self, event: &WatchEvent) {
@@ -142,16 +134,11 @@ struct DryRun {
 
 impl ChangeExecutor for DryRun {
     fn ready(&mut self, ready: &Ready) {
-        if self.out.json {
-            println!("{}", ready.to_json());
-        } else {
-            eprintln!(
-                "watching {} ({} directories, {} files); dry run: changes are reported, nothing is built. Ctrl-C stops.",
-                ready.roots.join(", "),
-                ready.directories,
-                ready.files
-            );
-        }
+        report_ready(
+            self.out,
+            ready,
+            "dry run: changes are reported, nothing is built",
+        );
     }
 
     fn notice(&mut self, event: &WatchEvent) {
@@ -198,6 +185,20 @@ fn clock(t: SystemTime) -> String {
         secs / 60 % 60,
         secs % 60
     )
+}
+
+/// Watches are in place: the `watch.ready` event, or one line saying what happens next.
+fn report_ready(out: Output, ready: &Ready, what: &str) {
+    if out.json {
+        println!("{}", ready.to_json());
+    } else {
+        eprintln!(
+            "watching {} ({} directories, {} files); {what}. Ctrl-C stops.",
+            ready.roots.join(", "),
+            ready.directories,
+            ready.files
+        );
+    }
 }
 
 /// The inotify limit or a lost-events rescan, said once.

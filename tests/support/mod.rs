@@ -186,3 +186,23 @@ pub fn tls_docker_or_skip(test: &str) -> Option<(String, String)> {
         }
     }
 }
+
+/// The JSON lines a child writes on stdout, as they come (a line that is not
+/// JSON fails the reading thread loudly).
+pub fn json_lines(
+    stdout: std::process::ChildStdout,
+) -> std::sync::mpsc::Receiver<serde_json::Value> {
+    use std::io::BufRead;
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in std::io::BufReader::new(stdout).lines() {
+            let Ok(line) = line else { break };
+            let v: serde_json::Value = serde_json::from_str(&line)
+                .unwrap_or_else(|e| panic!("not a JSON line ({e}): {line}"));
+            if tx.send(v).is_err() {
+                break;
+            }
+        }
+    });
+    rx
+}
