@@ -266,3 +266,47 @@ fn a_failed_build_or_rollout_leaves_the_old_pods_serving_and_the_watcher_alive()
     assert_eq!(done["event"], "watch.done", "{read:#?}");
     assert_eq!(w.image("backend"), done["image"].as_str().unwrap());
 }
+
+#[test]
+fn a_lost_cluster_is_retried_and_ctrl_c_stops_the_loop() {
+    let Some((host, certs)) = support::tls_docker_or_skip("watch_loop") else {
+        return;
+    };
+    let (_d, root) = app();
+    let mut w = Loop::start(&root, &host, &certs);
+    // The API server fails every write of the backend until it is "back".
+    let path = "/apis/apps/v1/namespaces/todo/deployments/backend";
+    // 500: kube's client retries 503 by itself, so the loop would not see it.
+    w.api.fail_requests("PATCH", path, 500);
+    w.write("backend/main.txt", &format!("backend v2 {}\n", nonce()));
+    let read = w.until(|e| e["event"] == "watch.retry" && e["service"] == "backend");
+    assert!(
+        read.iter()
+            .any(|e| e["event"] == "watch.lost" && e["stage"] == "rollout"),
+        "{read:#?}"
+    );
+    w.api.clear_failures();
+    let (done, read) = w.outcome("backend");
+    assert_eq!(done["event"], "watch.done", "{read:#?}");
+    assert_eq!(w.image("backend"), done["image"].as_str().unwrap());
+
+    // Ctrl-C: the loop ends, cleanly and at once (bounded loosely: not a measurement).
+    let pid = w.child.id().to_string();
+    assert!(std::process::Command::new("kill")
+        .args(["-INT", &pid])
+        .status()
+        .unwrap()
+        .success());
+    let started = std::time::Instant::now();
+    let status = loop {
+        if let Some(s) = w.child.try_wait().unwrap() {
+            break s;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(20),
+            "watch did not stop"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    assert_eq!(status.code(), Some(0));
+}

@@ -226,6 +226,11 @@ impl FakeApiServer {
             .push((method.to_string(), path.to_string(), code));
     }
 
+    /// Answers normally again after `fail_requests`.
+    pub fn clear_failures(&self) {
+        self.state().faults.clear();
+    }
+
     /// Removes an object at once, as if someone else had deleted it.
     pub fn remove(&self, plural: &str, namespace: Option<&str>, name: &str) -> Option<Value> {
         let key = Key::new(plural, namespace.unwrap_or(""), name);
