@@ -3,14 +3,13 @@
 
 use std::time::SystemTime;
 
-use serde_json::json;
 use tokio::sync::mpsc;
 
 use super::{load_project, Outcome};
 use crate::cli::{GlobalArgs, WatchArgs};
 use crate::project::{check_sources, Project};
 use crate::ui::{Output, Tone};
-use crate::watch::{self, ChangeSet, Ready, WatchError, WatchEvent, WatchOptions};
+use crate::watch::{self, change, ChangeSet, Ready, WatchError, WatchEvent, WatchOptions};
 use crate::UsageError;
 
 /// What acts on the watcher's output. `change` must return quickly (hand the
@@ -87,7 +86,7 @@ struct DryRun {
 impl ChangeExecutor for DryRun {
     fn ready(&mut self, ready: &Ready) {
         if self.out.json {
-            println!("{}", ready.to_json());
+            println!("{}", ready.json_line());
         } else {
             eprintln!(
                 "watching {} ({} directories, {} files); dry run: changes are reported, nothing is built. Ctrl-C stops.",
@@ -100,14 +99,23 @@ impl ChangeExecutor for DryRun {
 
     fn notice(&mut self, event: &WatchEvent) {
         match (event, self.out.json) {
-            (WatchEvent::Limit(n), true) => println!("{}", n.to_json()),
+            (WatchEvent::Limit(n), true) => println!("{}", n.json_line()),
             (WatchEvent::Limit(n), false) => {
                 eprintln!("{} {}", self.out.paint(Tone::Warn, "warning:"), n.message())
             }
-            (WatchEvent::Rescanned(services), true) => println!(
-                "{}",
-                json!({"event": "watch.rescan", "services": services.iter().map(|s| s.as_str()).collect::<Vec<_>>()})
-            ),
+            (WatchEvent::Rescanned(services), true) => {
+                #[derive(serde::Serialize)]
+                struct Line {
+                    event: &'static str,
+                    services: Vec<&'static str>,
+                }
+                let services = services.iter().map(|s| s.as_str()).collect();
+                let line = Line {
+                    event: "watch.rescan",
+                    services,
+                };
+                println!("{}", change::json_line(&line))
+            }
             (WatchEvent::Rescanned(services), false) => eprintln!(
                 "{} file events were lost (kernel queue full): rescanned {}",
                 self.out.paint(Tone::Warn, "warning:"),
@@ -123,7 +131,7 @@ impl ChangeExecutor for DryRun {
 
     fn change(&mut self, set: ChangeSet) {
         if self.out.json {
-            println!("{}", set.to_json());
+            println!("{}", set.json_line());
             return;
         }
         let shown: Vec<&str> = set.paths.iter().take(3).map(String::as_str).collect();

@@ -9,7 +9,7 @@ use std::time::{Duration, Instant, SystemTime};
 
 use notify::event::{AccessKind, AccessMode, ModifyKind};
 use notify::{EventKind, PollWatcher, RecommendedWatcher, RecursiveMode, Watcher as _};
-use serde_json::json;
+use serde::Serialize;
 use tokio::sync::mpsc;
 
 use super::change::{self, ChangeSet, EventTimes};
@@ -91,13 +91,23 @@ impl LimitNotice {
         )
     }
 
-    pub fn to_json(&self) -> serde_json::Value {
-        json!({
-            "event": "watch.limit",
-            "needed": self.needed,
-            "limit": self.limit,
-            "polledRoots": self.polled_roots,
-            "fix": format!("sudo sysctl fs.inotify.max_user_watches={}", self.suggested),
+    /// The `watch.limit` line of `--json` output.
+    pub fn json_line(&self) -> String {
+        #[derive(Serialize)]
+        #[serde(rename_all = "camelCase")]
+        struct Line<'a> {
+            event: &'static str,
+            needed: u64,
+            limit: Option<u64>,
+            polled_roots: &'a [String],
+            fix: String,
+        }
+        change::json_line(&Line {
+            event: "watch.limit",
+            needed: self.needed,
+            limit: self.limit,
+            polled_roots: &self.polled_roots,
+            fix: format!("sudo sysctl fs.inotify.max_user_watches={}", self.suggested),
         })
     }
 }
@@ -114,8 +124,19 @@ pub struct Ready {
 }
 
 impl Ready {
-    pub fn to_json(&self) -> serde_json::Value {
-        json!({"event": "watch.ready", "roots": self.roots, "directories": self.directories})
+    /// The `watch.ready` line of `--json` output.
+    pub fn json_line(&self) -> String {
+        #[derive(Serialize)]
+        struct Line<'a> {
+            event: &'static str,
+            roots: &'a [String],
+            directories: usize,
+        }
+        change::json_line(&Line {
+            event: "watch.ready",
+            roots: &self.roots,
+            directories: self.directories,
+        })
     }
 }
 
