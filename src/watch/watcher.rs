@@ -201,9 +201,8 @@ pub fn start(
         polled_roots: BTreeSet::new(),
         limit_reported: false,
     };
-    // Watches first, then the snapshot: an edit in between is seen twice
-    // (event + snapshot) and nets out, never missed.
-    let mut notices = Vec::new();
+    // Watches first, then the snapshot: an edit in between is part of what
+    // `watch` starts from, and every later one raises an event.
     let all: Vec<(PathBuf, Vec<PathBuf>)> = scope
         .roots
         .iter()
@@ -215,9 +214,7 @@ pub fn start(
             watches.fall_back_to_polling(root, dirs);
         }
     }
-    if let Some(n) = watches.limit_notice(&scope, needed) {
-        notices.push(n);
-    }
+    let notice = watches.limit_notice(&scope, needed);
     let snapshot = Snapshot::take(&scope);
     let ready = Ready {
         roots: scope.roots.iter().map(|r| scope.display(r)).collect(),
@@ -229,7 +226,7 @@ pub fn start(
             .map(|r| scope.display(r))
             .collect(),
     };
-    for n in notices {
+    if let Some(n) = notice {
         let _ = events.send(WatchEvent::Limit(n));
     }
     let mut state = Loop {
