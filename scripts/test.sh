@@ -8,7 +8,7 @@
 #   cargo fmt --all --check
 #   cargo clippy --all-targets --locked -- -D warnings
 #   cargo test --locked --all-targets [CARGO_TEST_ARGS...]
-#   (shell lint) shellcheck on install.sh scripts/*.sh tests/support/bin/* .ci/run
+#   (shell lint) shellcheck on install.sh scripts/*.sh tests/support/bin/* .ci/run bench/*.sh
 #                embedded/dockerfiles/*/*.sh
 #   (Dockerfile lint) hadolint on embedded/dockerfiles/*/Dockerfile
 # Any dockerd it started is stopped on exit; a daemon it did not start is
@@ -455,6 +455,8 @@ done
 existing=()
 for f in "${scripts[@]}"; do [[ -f $f ]] && existing+=("$f"); done
 shellcheck "${existing[@]}"
+# the benchmarks source bench/lib.sh: follow it
+shellcheck -x bench/*.sh
 
 banner "5/5 hadolint"
 ensure_hadolint
