@@ -199,15 +199,16 @@ bench_tree() {
     sleep 3
 
     log "$name: $EDITS edits"
-    local i f t0 td_n=1 wx_n=0
+    local i f t0 td_n wx_n
     : >"$WORK/$name.td.lat"
     : >"$WORK/$name.wx.lat"
     for ((i = 1; i <= EDITS; i++)); do
         if ((i % 2)); then f=$dir/frontend/src/app.js; else f=$dir/backend/app/main.py; fi
+        # the first line each tool prints after the write is its answer to it
+        td_n=$(($(lines "$td_out") + 1))
+        wx_n=$(($(lines "$wx_out") + 1))
         t0=$EPOCHREALTIME
         printf '# edit %d\nexport const v = %d;\n' "$i" "$i" >"$f"
-        td_n=$((td_n + 1))
-        wx_n=$((wx_n + 1))
         wait_lines "$td_out" "$td_n"
         wait_lines "$wx_out" "$wx_n"
         sed -n "${td_n}p" "$td_out" |
@@ -217,6 +218,10 @@ bench_tree() {
             awk -v t0="$t0" '{ printf "%.3f\n", ($1 - t0) * 1000 }' >>"$WORK/$name.wx.lat"
         sleep 0.4
     done
+    td_n=$(lines "$td_out")
+    local td_extra=$((td_n - 1 - EDITS)) wx_extra=$(($(lines "$wx_out") - EDITS))
+    ((td_extra == 0 && wx_extra == 0)) ||
+        log "$name: answers beyond one per edit: todo-dev $td_extra, watchexec $wx_extra"
     (($(lines "$WORK/$name.td.lat") == EDITS)) || die "todo-dev: $(lines "$WORK/$name.td.lat") of $EDITS decisions parsed"
 
     log "$name: idle for ${IDLE}s"

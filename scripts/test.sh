@@ -8,7 +8,7 @@
 #   cargo fmt --all --check
 #   cargo clippy --all-targets --locked -- -D warnings
 #   cargo test --locked --all-targets [CARGO_TEST_ARGS...]
-#   (shell lint) shellcheck on install.sh scripts/*.sh tests/support/bin/* .ci/run
+#   (shell lint) shellcheck on install.sh scripts/*.sh tests/support/bin/* .ci/run bench/*.sh
 #                embedded/dockerfiles/*/*.sh
 #   (Dockerfile lint) hadolint on embedded/dockerfiles/*/Dockerfile
 #   scripts/test-app.sh: the reference app's own tests (pytest against a real
@@ -461,6 +461,8 @@ done
 existing=()
 for f in "${scripts[@]}"; do [[ -f $f ]] && existing+=("$f"); done
 shellcheck "${existing[@]}"
+# the benchmarks source bench/lib.sh: follow it
+shellcheck -x bench/*.sh
 
 banner "5/6 hadolint"
 ensure_hadolint

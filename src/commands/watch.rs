@@ -3,7 +3,6 @@
 
 use std::time::{Duration, SystemTime};
 
-use serde_json::json;
 use tokio::sync::mpsc;
 
 use super::{load_project, CommandError, CommandResult, Outcome};
@@ -12,7 +11,7 @@ use crate::pipeline::rebuild::{Rebuilds, Request};
 use crate::pipeline::{self, deploy};
 use crate::project::{check_sources, Project};
 use crate::ui::{Output, Tone};
-use crate::watch::{self, ChangeSet, Ready, WatchError, WatchEvent, WatchOptions};
+use crate::watch::{self, change, ChangeSet, Ready, WatchError, WatchEvent, WatchOptions};
 
 /// What acts on the watcher's output. `change` must return quickly (hand the
 /// work to a task): the watcher keeps deciding meanwhile, and a newer change
@@ -69,7 +68,7 @@ impl ChangeExecutor for Rolling {
 
     fn change(&mut self, set: ChangeSet) {
         if self.out.json {
-            println!("{}", set.to_json());
+            println!("{}", set.json_line());
         }
         // Syncing into running pods is not there yet: a sync change set rebuilds too.
         self.rebuilds.request(Request {
@@ -150,7 +149,7 @@ impl ChangeExecutor for DryRun {
 
     fn change(&mut self, set: ChangeSet) {
         if self.out.json {
-            println!("{}", set.to_json());
+            println!("{}", set.json_line());
             return;
         }
         let shown: Vec<&str> = set.paths.iter().take(3).map(String::as_str).collect();
@@ -190,7 +189,7 @@ fn clock(t: SystemTime) -> String {
 /// Watches are in place: the `watch.ready` event, or one line saying what happens next.
 fn report_ready(out: Output, ready: &Ready, what: &str) {
     if out.json {
-        println!("{}", ready.to_json());
+        println!("{}", ready.json_line());
     } else {
         eprintln!(
             "watching {} ({} directories, {} files); {what}. Ctrl-C stops.",
@@ -204,14 +203,23 @@ fn report_ready(out: Output, ready: &Ready, what: &str) {
 /// The inotify limit or a lost-events rescan, said once.
 fn report_notice(out: Output, event: &WatchEvent) {
     match (event, out.json) {
-        (WatchEvent::Limit(n), true) => println!("{}", n.to_json()),
+        (WatchEvent::Limit(n), true) => println!("{}", n.json_line()),
         (WatchEvent::Limit(n), false) => {
             eprintln!("{} {}", out.paint(Tone::Warn, "warning:"), n.message())
         }
-        (WatchEvent::Rescanned(services), true) => println!(
-            "{}",
-            json!({"event": "watch.rescan", "services": services.iter().map(|s| s.as_str()).collect::<Vec<_>>()})
-        ),
+        (WatchEvent::Rescanned(services), true) => {
+            #[derive(serde::Serialize)]
+            struct Line {
+                event: &'static str,
+                services: Vec<&'static str>,
+            }
+            let services = services.iter().map(|s| s.as_str()).collect();
+            let line = Line {
+                event: "watch.rescan",
+                services,
+            };
+            println!("{}", change::json_line(&line))
+        }
         (WatchEvent::Rescanned(services), false) => eprintln!(
             "{} file events were lost (kernel queue full): rescanned {}",
             out.paint(Tone::Warn, "warning:"),

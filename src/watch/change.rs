@@ -4,7 +4,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::path::PathBuf;
 use std::time::SystemTime;
 
-use serde_json::json;
+use serde::Serialize;
 
 use crate::project::model::ServiceName;
 
@@ -44,18 +44,34 @@ pub struct ChangeSet {
 }
 
 impl ChangeSet {
-    /// The `watch.change` event of `--json` output.
-    pub fn to_json(&self) -> serde_json::Value {
-        json!({
-            "event": "watch.change",
-            "service": self.service.as_str(),
-            "action": self.action.as_str(),
-            "paths": self.paths,
-            "firstEventAt": unix_seconds(self.first_event_at),
-            "lastEventAt": unix_seconds(self.last_event_at),
-            "decidedAt": unix_seconds(self.decided_at),
+    /// The `watch.change` line of `--json` output (keys in this order).
+    pub fn json_line(&self) -> String {
+        #[derive(Serialize)]
+        #[serde(rename_all = "camelCase")]
+        struct Line<'a> {
+            event: &'static str,
+            service: &'static str,
+            action: &'static str,
+            paths: &'a [String],
+            first_event_at: f64,
+            last_event_at: f64,
+            decided_at: f64,
+        }
+        json_line(&Line {
+            event: "watch.change",
+            service: self.service.as_str(),
+            action: self.action.as_str(),
+            paths: &self.paths,
+            first_event_at: unix_seconds(self.first_event_at),
+            last_event_at: unix_seconds(self.last_event_at),
+            decided_at: unix_seconds(self.decided_at),
         })
     }
+}
+
+/// One JSON line; these event shapes always serialize.
+pub fn json_line<T: Serialize>(value: &T) -> String {
+    serde_json::to_string(value).unwrap_or_default()
 }
 
 /// Unix seconds with microseconds, as a float (for latency measured from outside).
@@ -120,4 +136,28 @@ pub fn decide(
         });
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::Duration;
+
+    #[test]
+    fn the_json_line_has_the_documented_keys_in_order_and_microsecond_times() {
+        let at = |micros: u64| SystemTime::UNIX_EPOCH + Duration::from_micros(micros);
+        let set = ChangeSet {
+            service: ServiceName::Backend,
+            action: Action::Sync,
+            paths: vec!["backend/app/main.py".into()],
+            abs_paths: vec![PathBuf::from("/p/backend/app/main.py")],
+            first_event_at: at(1_700_000_000_000_001),
+            last_event_at: at(1_700_000_000_050_000),
+            decided_at: at(1_700_000_000_150_250),
+        };
+        assert_eq!(
+            set.json_line(),
+            r#"{"event":"watch.change","service":"backend","action":"sync","paths":["backend/app/main.py"],"firstEventAt":1700000000.000001,"lastEventAt":1700000000.05,"decidedAt":1700000000.15025}"#
+        );
+    }
 }

@@ -9,7 +9,7 @@ use std::time::{Duration, Instant, SystemTime};
 
 use notify::event::{AccessKind, AccessMode, ModifyKind};
 use notify::{EventKind, PollWatcher, RecommendedWatcher, RecursiveMode, Watcher as _};
-use serde_json::json;
+use serde::Serialize;
 use tokio::sync::mpsc;
 
 use super::change::{self, ChangeSet, EventTimes};
@@ -91,13 +91,23 @@ impl LimitNotice {
         )
     }
 
-    pub fn to_json(&self) -> serde_json::Value {
-        json!({
-            "event": "watch.limit",
-            "needed": self.needed,
-            "limit": self.limit,
-            "polledRoots": self.polled_roots,
-            "fix": format!("sudo sysctl fs.inotify.max_user_watches={}", self.suggested),
+    /// The `watch.limit` line of `--json` output.
+    pub fn json_line(&self) -> String {
+        #[derive(Serialize)]
+        #[serde(rename_all = "camelCase")]
+        struct Line<'a> {
+            event: &'static str,
+            needed: u64,
+            limit: Option<u64>,
+            polled_roots: &'a [String],
+            fix: String,
+        }
+        change::json_line(&Line {
+            event: "watch.limit",
+            needed: self.needed,
+            limit: self.limit,
+            polled_roots: &self.polled_roots,
+            fix: format!("sudo sysctl fs.inotify.max_user_watches={}", self.suggested),
         })
     }
 }
@@ -114,8 +124,19 @@ pub struct Ready {
 }
 
 impl Ready {
-    pub fn to_json(&self) -> serde_json::Value {
-        json!({"event": "watch.ready", "roots": self.roots, "directories": self.directories})
+    /// The `watch.ready` line of `--json` output.
+    pub fn json_line(&self) -> String {
+        #[derive(Serialize)]
+        struct Line<'a> {
+            event: &'static str,
+            roots: &'a [String],
+            directories: usize,
+        }
+        change::json_line(&Line {
+            event: "watch.ready",
+            roots: &self.roots,
+            directories: self.directories,
+        })
     }
 }
 
@@ -180,9 +201,8 @@ pub fn start(
         polled_roots: BTreeSet::new(),
         limit_reported: false,
     };
-    // Watches first, then the snapshot: an edit in between is seen twice
-    // (event + snapshot) and nets out, never missed.
-    let mut notices = Vec::new();
+    // Watches first, then the snapshot: an edit in between is part of what
+    // `watch` starts from, and every later one raises an event.
     let all: Vec<(PathBuf, Vec<PathBuf>)> = scope
         .roots
         .iter()
@@ -194,9 +214,7 @@ pub fn start(
             watches.fall_back_to_polling(root, dirs);
         }
     }
-    if let Some(n) = watches.limit_notice(&scope, needed) {
-        notices.push(n);
-    }
+    let notice = watches.limit_notice(&scope, needed);
     let snapshot = Snapshot::take(&scope);
     let ready = Ready {
         roots: scope.roots.iter().map(|r| scope.display(r)).collect(),
@@ -208,7 +226,7 @@ pub fn start(
             .map(|r| scope.display(r))
             .collect(),
     };
-    for n in notices {
+    if let Some(n) = notice {
         let _ = events.send(WatchEvent::Limit(n));
     }
     let mut state = Loop {
