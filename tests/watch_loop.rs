@@ -172,6 +172,10 @@ fn a_save_rebuilds_and_rolls_only_its_service_and_a_revert_builds_nothing() {
     let (done, read) = w.outcome("backend");
     assert_eq!(done["event"], "watch.done", "{read:#?}");
     let backend_v2 = done["image"].as_str().unwrap().to_string();
+    eprintln!(
+        "save -> running (build + roll on the fake cluster): {} s",
+        done["seconds"]
+    );
     assert_ne!(backend_v2, backend_v1);
     assert!(
         read.iter()
@@ -201,6 +205,7 @@ fn a_save_rebuilds_and_rolls_only_its_service_and_a_revert_builds_nothing() {
     let (done, read) = w.outcome("backend");
     assert_eq!(done["event"], "watch.done", "{read:#?}");
     assert_eq!(done["image"], backend_v1.as_str());
+    eprintln!("revert -> running (no build): {} s", done["seconds"]);
     assert!(
         read.iter()
             .any(|e| e["event"] == "watch.built" && e["result"] == "unchanged"),
