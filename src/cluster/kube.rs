@@ -34,6 +34,27 @@ pub async fn connect(
     explicit: Option<&str>,
     allow_remote: bool,
 ) -> Result<(kube::Client, KubeContext), ConnectError> {
+    connect_with(cluster_name, explicit, allow_remote, Some(READ_TIMEOUT)).await
+}
+
+/// The same, for long-lived streams (log follows, port-forwards, execs):
+/// no read timeout, as an idle stream is not a dead cluster.
+pub async fn connect_streaming(
+    cluster_name: &str,
+    explicit: Option<&str>,
+    allow_remote: bool,
+) -> Result<(kube::Client, KubeContext), ConnectError> {
+    connect_with(cluster_name, explicit, allow_remote, None).await
+}
+
+const READ_TIMEOUT: Duration = Duration::from_secs(30);
+
+async fn connect_with(
+    cluster_name: &str,
+    explicit: Option<&str>,
+    allow_remote: bool,
+    read_timeout: Option<Duration>,
+) -> Result<(kube::Client, KubeContext), ConnectError> {
     let config = Kubeconfig::read().map_err(ConnectError::Kubeconfig)?;
     let target = context::choose_target(&config, cluster_name, explicit, allow_remote)?;
     let options = KubeConfigOptions {
@@ -54,7 +75,7 @@ pub async fn connect(
     }
     // A cluster that does not answer should fail fast, not hang the command.
     client_config.connect_timeout = Some(Duration::from_secs(5));
-    client_config.read_timeout = Some(Duration::from_secs(30));
+    client_config.read_timeout = read_timeout;
     let client = kube::Client::try_from(client_config).map_err(|e| fail(Box::new(e)))?;
     // One cheap request, so a stopped cluster is named as such, not as a failed apply.
     client

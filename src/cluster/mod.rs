@@ -1,5 +1,8 @@
 //! The cluster side: the minikube CLI and which kube context is safe to use.
 
 pub mod context;
+pub mod exec;
+pub mod forward;
 pub mod kube;
+pub mod logs;
 pub mod minikube;
