@@ -202,11 +202,20 @@ async fn finish(
         }
         text
     };
-    let (sent, stderr_bytes) = tokio::join!(sending, reading);
-    let status = match status {
-        Some(s) => s.await,
-        None => None,
+    // The status (or the end of the connection) can come before stdin is
+    // all sent (tar missing): stop sending then, as nobody reads it any more.
+    let outcome = async {
+        let mut status = match status {
+            Some(s) => futures::FutureExt::boxed(s),
+            None => futures::FutureExt::boxed(async { None }),
+        };
+        tokio::pin!(sending);
+        tokio::select! {
+            sent = &mut sending => (sent, status.await),
+            early = &mut status => (Ok(()), early),
+        }
     };
+    let ((sent, status), stderr_bytes) = tokio::join!(outcome, reading);
     let joined = process.join().await;
     let stderr_text = tail(&String::from_utf8_lossy(&stderr_bytes));
     match status {
