@@ -106,7 +106,10 @@ async fn exec_sync_over_v5_sends_the_tar_byte_for_byte_and_removes_deleted_files
     assert_eq!(execs[1].container, "backend");
     assert_eq!(execs[1].protocol, "v5.channel.k8s.io");
     assert!(execs[1].stdin == tar, "the tar stream arrived altered");
-    assert!(execs[1].stdin_closed_by_frame, "stdin not closed by v5's CLOSE frame");
+    assert!(
+        execs[1].stdin_closed_by_frame,
+        "stdin not closed by v5's CLOSE frame"
+    );
     assert_eq!(execs[1].exit_code, Some(0));
     assert!(execs[1].status_sent);
 
@@ -119,7 +122,10 @@ async fn exec_sync_over_v5_sends_the_tar_byte_for_byte_and_removes_deleted_files
         Some((0o600, big))
     );
     assert_eq!(api.container_file("backend-0", "/app/app/old.py"), None);
-    assert_eq!(api.container_file("backend-0", "/app/app/olddir/x.py"), None);
+    assert_eq!(
+        api.container_file("backend-0", "/app/app/olddir/x.py"),
+        None
+    );
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -136,7 +142,10 @@ async fn an_image_without_tar_is_a_typed_error_saying_so() {
     assert!(matches!(err, ExecSyncError::NoTar { .. }), "{err}");
     let text = err.to_string();
     assert!(text.contains("has no `tar`"), "{text}");
-    assert!(text.contains("pod default/backend-0 (container backend)"), "{text}");
+    assert!(
+        text.contains("pod default/backend-0 (container backend)"),
+        "{text}"
+    );
     assert!(text.contains("rebuilds"), "{text}");
     assert_eq!(api.container_file("backend-0", "/app/app/main.py"), None);
 }
@@ -159,7 +168,10 @@ async fn a_broken_archive_fails_with_tars_own_words() {
     .unwrap_err();
     match &err {
         ExecSyncError::Failed { message, .. } => {
-            assert!(message.contains("does not look like a tar archive"), "{message}");
+            assert!(
+                message.contains("does not look like a tar archive"),
+                "{message}"
+            );
             assert!(message.contains("exit code 2"), "{message}");
         }
         other => panic!("{other}"),
@@ -321,8 +333,12 @@ fn logs_follow_attaches_the_pod_that_replaces_a_deleted_one() {
         e["event"] == event && e["service"] == "backend" && e["pod"] == pod
     };
     // Every pod of the service is attached.
-    for pod in &initial {
-        logs.expect("each pod attached", |e| is(e, "log.attached", pod));
+    let mut pending: Vec<String> = initial.clone();
+    while !pending.is_empty() {
+        let e = logs.expect("every pod attached", |e| {
+            e["event"] == "log.attached" && pending.iter().any(|p| e["pod"] == p.as_str())
+        });
+        pending.retain(|p| e["pod"] != p.as_str());
     }
     // A line printed now arrives while following, with the runtime's time.
     api.append_log(&first, "GET /api/todos 200");
@@ -330,16 +346,19 @@ fn logs_follow_attaches_the_pod_that_replaces_a_deleted_one() {
         is(e, "log.line", &first) && e["line"] == "GET /api/todos 200"
     });
     assert_eq!(line["container"], "backend");
-    assert!(line["time"].as_str().is_some_and(|t| t.ends_with('Z')), "{line}");
+    assert!(
+        line["time"].as_str().is_some_and(|t| t.ends_with('Z')),
+        "{line}"
+    );
 
     // The pod is replaced: its stream ends, the new pod is attached.
     api.remove("pods", Some("todo"), &first);
-    logs.expect("the deleted pod detached", |e| is(e, "log.detached", &first));
+    logs.expect("the deleted pod detached", |e| {
+        is(e, "log.detached", &first)
+    });
     let second = api
         .wait_for(WAIT, |a| {
-            backend_pods(a)
-                .into_iter()
-                .find(|p| !initial.contains(p))
+            backend_pods(a).into_iter().find(|p| !initial.contains(p))
         })
         .expect("a replacement pod");
     logs.expect("the new pod attached", |e| is(e, "log.attached", &second));
@@ -370,7 +389,11 @@ fn logs_of_an_unknown_service_is_a_usage_error() {
         .output()
         .unwrap();
     assert_eq!(out.status.code(), Some(2));
-    assert!(stderr(&out).contains("unknown unit `x`"), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("unknown unit `x`"),
+        "{}",
+        stderr(&out)
+    );
 }
 
 /// A one-request-at-a-time HTTP responder standing in for the backend's port.
@@ -458,7 +481,10 @@ fn up_port_forward_carries_an_http_request_to_the_pod_and_moves_off_a_busy_port(
     conn.set_read_timeout(Some(WAIT)).unwrap();
     conn.read_to_string(&mut answer).unwrap();
     assert!(answer.starts_with("HTTP/1.1 200 OK"), "{answer}");
-    assert!(answer.ends_with("{\"status\":\"ok\",\"from\":\"the pod\"}"), "{answer}");
+    assert!(
+        answer.ends_with("{\"status\":\"ok\",\"from\":\"the pod\"}"),
+        "{answer}"
+    );
     assert_eq!(requests.recv_timeout(WAIT).unwrap(), "GET /health HTTP/1.1");
     let pods = backend_pods(&api);
     assert!(

@@ -57,7 +57,7 @@ pub enum ExecSyncError {
         command: String,
         at: PodContainer,
         #[source]
-        source: kube::Error,
+        source: Box<kube::Error>,
     },
     #[error("`{command}` failed in {at}: {message}")]
     Failed {
@@ -160,7 +160,7 @@ async fn run(
             .map_err(|source| ExecSyncError::Start {
                 command: shown.clone(),
                 at: at.clone(),
-                source,
+                source: Box::new(source),
             })?;
         finish(process, at, program, &shown, stdin).await
     };

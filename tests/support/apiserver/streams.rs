@@ -163,7 +163,8 @@ pub(super) fn take_over(
         return false;
     };
     let query = query_pairs(&req.query);
-    let upgrade = header(&req.headers, "upgrade").is_some_and(|u| u.eq_ignore_ascii_case("websocket"));
+    let upgrade =
+        header(&req.headers, "upgrade").is_some_and(|u| u.eq_ignore_ascii_case("websocket"));
     let follow = req.method == "GET"
         && target.sub == "log"
         && matches!(param(&query, "follow"), Some("true" | "1"));
@@ -503,7 +504,10 @@ fn run_in_container(shared: &Shared, pod: &str, command: &[String], stdin: &[u8]
                 .find(|w| w[0] == "-C")
                 .map_or("/", |w| w[1].as_str());
             if !extract || !from_stdin {
-                return (2, "tar: this fake only extracts from stdin (-x -f -)\n".into());
+                return (
+                    2,
+                    "tar: this fake only extracts from stdin (-x -f -)\n".into(),
+                );
             }
             let mut archive = tar::Archive::new(stdin);
             let entries = match archive.entries() {
@@ -518,7 +522,11 @@ fn run_in_container(shared: &Shared, pod: &str, command: &[String], stdin: &[u8]
                 let Ok(path) = entry.path().map(|p| p.to_string_lossy().into_owned()) else {
                     return (2, "tar: bad path\n".into());
                 };
-                let full = format!("{}/{}", dir.trim_end_matches('/'), path.trim_start_matches("./"));
+                let full = format!(
+                    "{}/{}",
+                    dir.trim_end_matches('/'),
+                    path.trim_start_matches("./")
+                );
                 let mode = entry.header().mode().unwrap_or(0o644);
                 if entry.header().entry_type().is_file() {
                     let mut content = Vec::new();
@@ -567,12 +575,22 @@ fn portforward(
         .filter_map(|p| p.trim().parse().ok())
         .collect();
     if ports.is_empty() {
-        let reply = failure(400, "BadRequest", "query parameter \"port\" is required".into(), None);
+        let reply = failure(
+            400,
+            "BadRequest",
+            "query parameter \"port\" is required".into(),
+            None,
+        );
         return super::write_reply(w, &reply, true);
     }
     let offered = header(&req.headers, "sec-websocket-protocol").unwrap_or_default();
     if !offered.split(',').any(|p| p.trim() == V4) {
-        let reply = failure(400, "BadRequest", format!("portforward needs subprotocol {V4}, offered {offered:?}"), None);
+        let reply = failure(
+            400,
+            "BadRequest",
+            format!("portforward needs subprotocol {V4}, offered {offered:?}"),
+            None,
+        );
         return super::write_reply(w, &reply, true);
     }
     handshake(req, w, V4)?;
@@ -603,11 +621,7 @@ fn portforward(
             }
         }
     }
-    loop {
-        let (op, data) = match read_message(reader) {
-            Ok(m) => m,
-            Err(_) => break,
-        };
+    while let Ok((op, data)) = read_message(reader) {
         match op {
             OP_CLOSE => {
                 let _ = close(&mut *lock(&writer));
@@ -616,7 +630,7 @@ fn portforward(
             OP_PING => write_frame(&mut *lock(&writer), OP_PONG, &data)?,
             OP_BINARY if !data.is_empty() => {
                 let ch = data[0] as usize;
-                if ch % 2 == 0 {
+                if ch.is_multiple_of(2) {
                     if let Some(Some(up)) = upstreams.get_mut(ch / 2) {
                         let _ = up.write_all(&data[1..]);
                     }
@@ -649,7 +663,12 @@ fn pump_from_pod(mut from: TcpStream, writer: Arc<Mutex<TcpStream>>, ch: u8) {
 
 // ---- log?follow=true --------------------------------------------------------
 
-fn follow_log(shared: &Shared, t: &PodStream, raw_query: &str, w: &mut TcpStream) -> io::Result<()> {
+fn follow_log(
+    shared: &Shared,
+    t: &PodStream,
+    raw_query: &str,
+    w: &mut TcpStream,
+) -> io::Result<()> {
     // What a plain read gives first (errors included), through the ordinary handler.
     let plain_query: String = raw_query
         .split('&')
@@ -682,6 +701,11 @@ fn follow_log(shared: &Shared, t: &PodStream, raw_query: &str, w: &mut TcpStream
             format!("{line}\n")
         }
     };
+    // Lines appended from the moment the client sees the answer are streamed.
+    let mut sent = lock(&shared.streams)
+        .appended
+        .get(&t.pod)
+        .map_or(0, Vec::len);
     w.write_all(b"HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nTransfer-Encoding: chunked\r\nCache-Control: no-cache, private\r\n\r\n")?;
     let chunk = |w: &mut TcpStream, body: &str| -> io::Result<()> {
         if body.is_empty() {
@@ -690,12 +714,8 @@ fn follow_log(shared: &Shared, t: &PodStream, raw_query: &str, w: &mut TcpStream
         write!(w, "{:x}\r\n{body}\r\n", body.len())?;
         w.flush()
     };
-    let initial: String = text.lines().map(|l| stamp(l)).collect();
+    let initial: String = text.lines().map(&stamp).collect();
     chunk(w, &initial)?;
-    let mut sent = lock(&shared.streams)
-        .appended
-        .get(&t.pod)
-        .map_or(0, Vec::len);
     let key = Key::new("pods", &t.namespace, &t.pod);
     loop {
         if shared.stop.load(Ordering::SeqCst) {
@@ -712,7 +732,7 @@ fn follow_log(shared: &Shared, t: &PodStream, raw_query: &str, w: &mut TcpStream
             .map(|l| l[sent.min(l.len())..].to_vec())
             .unwrap_or_default();
         sent += new.len();
-        let body: String = new.iter().map(|l| stamp(l)).collect();
+        let body: String = new.iter().map(|l| stamp(l.as_str())).collect();
         chunk(w, &body)?;
         if gone {
             break;
