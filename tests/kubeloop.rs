@@ -326,6 +326,46 @@ fn logs_follow_attaches_the_pod_that_replaces_a_deleted_one() {
     assert!(!initial.is_empty(), "no backend pod running");
     let first = initial[0].clone();
 
+    // Without -f: the last line of each pod, then the command ends.
+    let tail = sb
+        .todo_dev(&root, &["logs", "backend", "--tail", "1", "--json"])
+        .env("KUBECONFIG", &kubeconfig)
+        .output()
+        .unwrap();
+    assert_eq!(tail.status.code(), Some(0), "{}", stderr(&tail));
+    let lines: Vec<Value> = support::stdout(&tail)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let mut pods: Vec<&str> = lines.iter().map(|e| e["pod"].as_str().unwrap()).collect();
+    pods.sort();
+    let mut want: Vec<&str> = initial.iter().map(String::as_str).collect();
+    want.sort();
+    assert_eq!(pods, want, "one line per pod: {lines:?}");
+    for e in &lines {
+        assert_eq!(e["event"], "log.line");
+        assert!(
+            e["line"]
+                .as_str()
+                .unwrap()
+                .starts_with("INFO:     Uvicorn running on"),
+            "{e}"
+        );
+    }
+    let plain = sb
+        .todo_dev(&root, &["logs", "--tail", "1"])
+        .env("KUBECONFIG", &kubeconfig)
+        .output()
+        .unwrap();
+    let text = support::stdout(&plain);
+    for pod in &initial {
+        assert!(
+            text.contains(&format!("backend {pod} | INFO:     Uvicorn running on")),
+            "{text}"
+        );
+    }
+    assert!(text.lines().any(|l| l.starts_with("frontend ")), "{text}");
+
     let mut cmd = sb.todo_dev(&root, &["logs", "backend", "-f", "--json"]);
     cmd.env("KUBECONFIG", &kubeconfig);
     let mut logs = Running::spawn(cmd);
@@ -455,6 +495,8 @@ fn up_port_forward_carries_an_http_request_to_the_pod_and_moves_off_a_busy_port(
             &format!("services.backend.port={backend_port}"),
             "--set",
             &format!("services.frontend.port={frontend_port}"),
+            "--set",
+            "services.backend.replicas=1",
         ],
     );
     cmd.env("KUBECONFIG", &kubeconfig)
@@ -470,29 +512,54 @@ fn up_port_forward_carries_an_http_request_to_the_pod_and_moves_off_a_busy_port(
         assert_eq!(ready["moved_from"], backend_port, "{ready}");
         assert_ne!(url, format!("http://127.0.0.1:{backend_port}"));
     }
-    let local = url.trim_start_matches("http://");
-    let mut conn = TcpStream::connect(local).unwrap();
-    write!(
-        conn,
-        "GET /health HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n"
-    )
-    .unwrap();
-    let mut answer = String::new();
-    conn.set_read_timeout(Some(WAIT)).unwrap();
-    conn.read_to_string(&mut answer).unwrap();
+    let local = url.trim_start_matches("http://").to_string();
+    let get = |path: &str| {
+        let mut conn = TcpStream::connect(&local).unwrap();
+        write!(
+            conn,
+            "GET {path} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n"
+        )
+        .unwrap();
+        let mut answer = String::new();
+        conn.set_read_timeout(Some(WAIT)).unwrap();
+        conn.read_to_string(&mut answer).unwrap();
+        answer
+    };
+    let answer = get("/health");
     assert!(answer.starts_with("HTTP/1.1 200 OK"), "{answer}");
     assert!(
         answer.ends_with("{\"status\":\"ok\",\"from\":\"the pod\"}"),
         "{answer}"
     );
     assert_eq!(requests.recv_timeout(WAIT).unwrap(), "GET /health HTTP/1.1");
-    let pods = backend_pods(&api);
-    assert!(
-        api.forwarded()
-            .iter()
-            .any(|(pod, port)| *port == backend_port && pods.contains(pod)),
-        "{:?} vs {pods:?}",
-        api.forwarded()
+    let first = backend_pods(&api);
+    assert_eq!(first.len(), 1, "{first:?}");
+    assert_eq!(
+        api.forwarded().last(),
+        Some(&(first[0].clone(), backend_port))
     );
+
+    // The pod is replaced: the next connection goes to the new one.
+    api.remove("pods", Some("todo"), &first[0]);
+    let second = api
+        .wait_for(WAIT, |a| {
+            a.list("pods", Some("todo")).into_iter().find(|p| {
+                p["metadata"]["labels"]["app.kubernetes.io/name"] == "backend"
+                    && p["metadata"]["name"] != first[0].as_str()
+                    && p["status"]["conditions"].as_array().is_some_and(|c| {
+                        c.iter()
+                            .any(|c| c["type"] == "Ready" && c["status"] == "True")
+                    })
+            })
+        })
+        .expect("a ready replacement pod");
+    let second = second["metadata"]["name"].as_str().unwrap().to_string();
+    let answer = get("/api/todos");
+    assert!(answer.starts_with("HTTP/1.1 200 OK"), "{answer}");
+    assert_eq!(
+        requests.recv_timeout(WAIT).unwrap(),
+        "GET /api/todos HTTP/1.1"
+    );
+    assert_eq!(api.forwarded().last(), Some(&(second, backend_port)));
     drop(busy);
 }
