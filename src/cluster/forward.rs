@@ -144,7 +144,11 @@ async fn accept_loop(
     loop {
         tokio::select! {
             accepted = listener.accept() => {
-                let Ok((socket, _)) = accepted else { continue };
+                let Ok((socket, _)) = accepted else {
+                    // Out of file descriptors and the like: do not spin.
+                    tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+                    continue;
+                };
                 let (pods, spec, problems) = (pods.clone(), spec.clone(), problems.clone());
                 connections.spawn(async move {
                     if let Err(message) = carry(socket, &pods, &spec).await {

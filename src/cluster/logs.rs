@@ -5,7 +5,7 @@
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::time::Duration;
 
-use futures::{AsyncBufReadExt, StreamExt, TryStreamExt};
+use futures::{AsyncBufReadExt, StreamExt};
 use k8s_openapi::api::core::v1::Pod;
 use kube::api::{ListParams, LogParams};
 use kube::runtime::watcher::{self, Event};
@@ -149,10 +149,12 @@ async fn follow_service(
     let mut initial: HashSet<String> = HashSet::new();
     // (pod uid, container) attached at least once: a restart is shown whole.
     let mut shown: HashSet<(String, String)> = HashSet::new();
-    while let Ok(Some(event)) = stream.try_next().await {
+    while let Some(item) = stream.next().await {
         if events.is_closed() {
             break;
         }
+        // The watcher retries with backoff after an error (a lost cluster): keep going.
+        let Ok(event) = item else { continue };
         let (pod, deleted) = match event {
             Event::Apply(p) => (p, false),
             Event::InitApply(p) => {

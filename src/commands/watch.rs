@@ -31,6 +31,11 @@ pub async fn run(global: &GlobalArgs, args: &WatchArgs, out: &Output) -> Command
     let project = load_project(global)?;
     check_sources(&project)?;
     if args.dry_run {
+        if args.logs || args.port_forward {
+            return Err(CommandError::usage(crate::UsageError(
+                "--dry-run needs no cluster, so it has no --logs or --port-forward\n  help: drop --dry-run to run the loop against the cluster".into(),
+            )));
+        }
         return watch_with(&project, &mut DryRun { out: *out }).await;
     }
     // First what `up` does (nothing to build or apply when the stack is up to date).
