@@ -30,7 +30,8 @@ async fn client(api: &FakeApiServer, dir: &Path) -> Client {
         .await
         .unwrap();
     config.proxy_url = None;
-    Client::try_from(config).unwrap()
+    // The client todo-dev streams with (TCP_NODELAY), as `connect_streaming` makes it.
+    todo_dev::cluster::kube::streaming_client(config).unwrap()
 }
 
 /// A running pod `backend-0` with one container `backend`.
