@@ -112,7 +112,7 @@ pub async fn start(
     Ok(Forwards { forwarded, tasks })
 }
 
-/// The wanted port, else the next free one after it.
+/// The wanted port, else the next free one after it, else any free one.
 async fn bind_near(spec: &ForwardSpec) -> Result<(TcpListener, SocketAddr), ForwardError> {
     let first = spec.local_port;
     let last = first.saturating_add(PORT_ATTEMPTS);
@@ -125,6 +125,14 @@ async fn bind_near(spec: &ForwardSpec) -> Result<(TcpListener, SocketAddr), Forw
             },
             Err(e) => last_error = Some(e),
         }
+    }
+    // Every nearby port busy (or privileged): any free port, still said as moved.
+    match TcpListener::bind(("127.0.0.1", 0)).await {
+        Ok(l) => match l.local_addr() {
+            Ok(addr) => return Ok((l, addr)),
+            Err(e) => last_error = Some(e),
+        },
+        Err(e) => last_error = Some(e),
     }
     Err(ForwardError::Bind {
         service: spec.service.clone(),
@@ -214,4 +222,36 @@ fn is_ready(pod: &Pod) -> bool {
         .as_ref()
         .and_then(|s| s.conditions.as_ref())
         .is_some_and(|cs| cs.iter().any(|c| c.type_ == "Ready" && c.status == "True"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn spec(port: u16) -> ForwardSpec {
+        ForwardSpec {
+            service: "backend".into(),
+            selector: "app.kubernetes.io/name=backend".into(),
+            pod_port: 8000,
+            local_port: port,
+        }
+    }
+
+    #[tokio::test]
+    async fn a_busy_port_moves_to_the_next_free_one() {
+        let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = taken.local_addr().unwrap().port();
+        let (_l, addr) = bind_near(&spec(port)).await.unwrap();
+        assert_ne!(addr.port(), port);
+        assert!(addr.ip().is_loopback());
+    }
+
+    #[tokio::test]
+    async fn a_free_port_is_taken_as_asked() {
+        let probe = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = probe.local_addr().unwrap().port();
+        drop(probe);
+        let (_l, addr) = bind_near(&spec(port)).await.unwrap();
+        assert_eq!(addr.port(), port);
+    }
 }
