@@ -116,29 +116,24 @@ pub async fn start(
 async fn bind_near(spec: &ForwardSpec) -> Result<(TcpListener, SocketAddr), ForwardError> {
     let first = spec.local_port;
     let last = first.saturating_add(PORT_ATTEMPTS);
-    let mut last_error = None;
-    for port in first..=last {
-        match TcpListener::bind(("127.0.0.1", port)).await {
-            Ok(l) => match l.local_addr() {
-                Ok(addr) => return Ok((l, addr)),
-                Err(e) => last_error = Some(e),
-            },
-            Err(e) => last_error = Some(e),
+    // Every nearby port busy (or privileged): then any free port, still said as moved.
+    let candidates = (first..=last).chain(std::iter::once(0));
+    let mut last_error = std::io::Error::other("no port tried");
+    for port in candidates {
+        let bound = match TcpListener::bind(("127.0.0.1", port)).await {
+            Ok(l) => l.local_addr().map(|addr| (l, addr)),
+            Err(e) => Err(e),
+        };
+        match bound {
+            Ok(found) => return Ok(found),
+            Err(e) => last_error = e,
         }
-    }
-    // Every nearby port busy (or privileged): any free port, still said as moved.
-    match TcpListener::bind(("127.0.0.1", 0)).await {
-        Ok(l) => match l.local_addr() {
-            Ok(addr) => return Ok((l, addr)),
-            Err(e) => last_error = Some(e),
-        },
-        Err(e) => last_error = Some(e),
     }
     Err(ForwardError::Bind {
         service: spec.service.clone(),
         first,
         last,
-        source: last_error.unwrap_or_else(|| std::io::Error::other("no port tried")),
+        source: last_error,
     })
 }
 
