@@ -265,6 +265,19 @@ impl Running {
         }
     }
 
+    /// An event for which `want` is true, already read or still to come.
+    fn expect_any(&mut self, what: &str, want: impl Fn(&Value) -> bool) -> Value {
+        let earlier = self
+            .seen
+            .iter()
+            .filter_map(|l| serde_json::from_str::<Value>(l).ok())
+            .find(|v| want(v));
+        match earlier {
+            Some(v) => v,
+            None => self.expect(what, want),
+        }
+    }
+
     /// The first JSON event (from now on) for which `want` is true.
     fn expect(&mut self, what: &str, want: impl Fn(&Value) -> bool) -> Value {
         let end = std::time::Instant::now() + WAIT;
@@ -563,4 +576,72 @@ fn up_port_forward_carries_an_http_request_to_the_pod_and_moves_off_a_busy_port(
     );
     assert_eq!(api.forwarded().last(), Some(&(second, backend_port)));
     drop(busy);
+}
+
+#[test]
+fn watch_forwards_ports_by_default_and_prints_new_log_lines_with_logs() {
+    let Some((host, certs)) =
+        support::tls_docker_or_skip("watch_forwards_ports_by_default_and_prints_new_log_lines")
+    else {
+        return;
+    };
+    let api = FakeApiServer::start();
+    let sb = Sandbox::new(&[]);
+    let kubeconfig = api.write_kubeconfig(sb.home.path(), "minikube");
+    let (_d, root) = reference_app();
+    let (backend_addr, requests) = http_responder();
+    let backend_port = 38_521u16;
+    api.set_port_target(backend_port, backend_addr);
+    let mut cmd = sb.todo_dev(
+        &root,
+        &[
+            "watch",
+            "--json",
+            "--logs",
+            "--timeout",
+            "60",
+            "--set",
+            &format!("services.backend.port={backend_port}"),
+            "--set",
+            "services.frontend.port=38561",
+        ],
+    );
+    cmd.env("KUBECONFIG", &kubeconfig)
+        .env("FAKE_MINIKUBE_STATE", "running")
+        .env("FAKE_MINIKUBE_DOCKER_HOST", &host)
+        .env("FAKE_MINIKUBE_CERT_PATH", &certs);
+    let mut watch = Running::spawn(cmd);
+    // Frontend first, then the backend: the order they are listed in.
+    watch.expect("the frontend's forward", |e| {
+        e["event"] == "forward.ready" && e["service"] == "frontend"
+    });
+    let backend = watch.expect("the backend's forward", |e| {
+        e["event"] == "forward.ready" && e["service"] == "backend"
+    });
+    watch.expect("the watcher ready", |e| e["event"] == "watch.ready");
+    let pods = backend_pods(&api);
+    assert!(!pods.is_empty());
+    // --logs follows from now: the startup lines already printed are not repeated.
+    for pod in &pods {
+        watch.expect_any("each backend pod attached", |e| {
+            e["event"] == "log.attached" && e["pod"] == pod.as_str()
+        });
+    }
+    api.append_log(&pods[0], "POST /api/chat 200");
+    let line = watch.expect("the new line", |e| {
+        e["event"] == "log.line" && e["pod"] == pods[0].as_str()
+    });
+    assert_eq!(line["line"], "POST /api/chat 200", "{:#?}", watch.seen);
+
+    let local = backend["url"]
+        .as_str()
+        .unwrap()
+        .trim_start_matches("http://");
+    let mut conn = TcpStream::connect(local).unwrap();
+    write!(conn, "GET /health HTTP/1.0\r\n\r\n").unwrap();
+    let mut answer = String::new();
+    conn.set_read_timeout(Some(WAIT)).unwrap();
+    conn.read_to_string(&mut answer).unwrap();
+    assert!(answer.starts_with("HTTP/1.1 200 OK"), "{answer}");
+    assert_eq!(requests.recv_timeout(WAIT).unwrap(), "GET /health HTTP/1.0");
 }
