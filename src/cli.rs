@@ -60,6 +60,8 @@ pub enum Command {
     Smoke(SmokeArgs),
     /// Remove what todo-dev created in the cluster (claims kept unless --purge)
     Down(DownArgs),
+    /// Print the logs of every pod of the services (all, or the ones named), each line prefixed by service and pod; -f follows new pods
+    Logs(LogsArgs),
     /// Watch the services' sources and say, per save, which service to sync or rebuild (--dry-run for now)
     Watch(WatchArgs),
     /// Export the stack in another packaging format
@@ -189,6 +191,9 @@ pub struct UpArgs {
     /// Delete this Deployment or StatefulSet before deploying and create it anew (claims are kept) (repeatable)
     #[arg(long, value_name = "WORKLOAD")]
     pub recreate: Vec<String>,
+    /// Then forward the frontend and the backend to 127.0.0.1 through the Kubernetes API, until Ctrl-C
+    #[arg(long)]
+    pub port_forward: bool,
 }
 
 #[derive(Debug, Args)]
@@ -199,6 +204,55 @@ pub struct WatchArgs {
     /// Seconds to wait for each rollout (the first `up` and every change)
     #[arg(long, value_name = "SECS", default_value_t = 300)]
     pub timeout: u64,
+    /// Also print the logs of every pod, following replacements (as `logs -f`)
+    #[arg(long)]
+    pub logs: bool,
+    /// Forward the frontend and the backend to 127.0.0.1 (the default)
+    #[arg(long, overrides_with = "no_port_forward")]
+    pub port_forward: bool,
+    /// Do not forward any port
+    #[arg(long)]
+    pub no_port_forward: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct LogsArgs {
+    /// Services to show [default: all enabled services]
+    #[arg(value_name = "SERVICE")]
+    pub services: Vec<String>,
+    /// Keep following: new pods are attached, ended ones detached, until Ctrl-C
+    #[arg(short, long)]
+    pub follow: bool,
+    /// Only lines newer than this: 30s, 5m, 2h
+    #[arg(long, value_name = "DURATION", value_parser = parse_since)]
+    pub since: Option<std::time::Duration>,
+    /// Only the last N lines of each container
+    #[arg(long, value_name = "N")]
+    pub tail: Option<u32>,
+    #[command(flatten)]
+    pub target: TargetArgs,
+}
+
+/// `30s`, `5m`, `2h` (a bare number is seconds), as kubectl's --since.
+fn parse_since(s: &str) -> Result<std::time::Duration, String> {
+    let (digits, unit) = s.split_at(s.find(|c: char| !c.is_ascii_digit()).unwrap_or(s.len()));
+    let n: u64 = digits.parse().map_err(|_| {
+        format!("`{s}` is not a duration: use a number and s, m or h, e.g. 30s, 5m, 2h")
+    })?;
+    let secs = match unit {
+        "" | "s" => n,
+        "m" => n * 60,
+        "h" => n * 3600,
+        _ => {
+            return Err(format!(
+                "unknown unit `{unit}` in `{s}`: use s, m or h, e.g. 30s, 5m, 2h"
+            ))
+        }
+    };
+    if secs == 0 {
+        return Err("--since must be more than 0 seconds".into());
+    }
+    Ok(std::time::Duration::from_secs(secs))
 }
 
 #[derive(Debug, Args)]

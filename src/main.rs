@@ -33,6 +33,7 @@ fn main() -> ExitCode {
             Command::Render(args) => commands::render::run(&cli.global, args, &out).await,
             Command::Deploy(args) => commands::deploy::run(&cli.global, args, &out).await,
             Command::Down(args) => commands::down::run(&cli.global, args, &out).await,
+            Command::Logs(args) => commands::logs::run(&cli.global, args, &out).await,
             Command::Watch(args) => commands::watch::run(&cli.global, args, &out).await,
             Command::Export(cmd) => commands::export::run(&cli.global, cmd, &out).await,
             Command::Profiles => commands::profiles::run(&cli.global, &out),

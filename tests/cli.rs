@@ -36,6 +36,7 @@ fn help_lists_only_working_commands_and_the_global_flags() {
             "deploy",
             "smoke",
             "down",
+            "logs",
             "watch",
             "export",
             "profiles",

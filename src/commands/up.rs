@@ -1,8 +1,8 @@
 use std::time::Duration;
 
-use super::{load_project, CommandResult, Outcome};
+use super::{load_project, CommandError, CommandResult, Outcome};
 use crate::cli::{GlobalArgs, UpArgs};
-use crate::pipeline::{self, up::UpOptions};
+use crate::pipeline::{self, attach, up::UpOptions};
 use crate::project::check_sources;
 use crate::ui::Output;
 
@@ -15,11 +15,23 @@ pub async fn run(global: &GlobalArgs, args: &UpArgs, out: &Output) -> CommandRes
         timeout: Duration::from_secs(args.timeout),
     };
     let up = pipeline::up::up(&project, &opts, out).await?;
-    Ok(
-        if up.failed_builds.is_empty() && up.deployed.failed.is_empty() {
-            Outcome::Success
-        } else {
-            Outcome::Failed
-        },
-    )
+    let ok = up.failed_builds.is_empty() && up.deployed.failed.is_empty();
+    if ok && args.port_forward {
+        let client = attach::connect(&project, None, false).await?;
+        let forwards = attach::forward(&client, &project, *out)
+            .await
+            .map_err(CommandError::failed)?;
+        if !out.json {
+            eprintln!("up keeps running for the port-forwards: Ctrl-C closes them and exits.");
+        }
+        tokio::signal::ctrl_c()
+            .await
+            .map_err(CommandError::failed)?;
+        forwards.stop();
+    }
+    Ok(if ok {
+        Outcome::Success
+    } else {
+        Outcome::Failed
+    })
 }

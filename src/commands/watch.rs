@@ -8,7 +8,7 @@ use tokio::sync::mpsc;
 use super::{load_project, CommandError, CommandResult, Outcome};
 use crate::cli::{GlobalArgs, WatchArgs};
 use crate::pipeline::rebuild::{Rebuilds, Request};
-use crate::pipeline::{self, deploy};
+use crate::pipeline::{self, attach, deploy};
 use crate::project::{check_sources, Project};
 use crate::ui::{Output, Tone};
 use crate::watch::{self, change, ChangeSet, Ready, WatchError, WatchEvent, WatchOptions};
@@ -30,6 +30,11 @@ pub async fn run(global: &GlobalArgs, args: &WatchArgs, out: &Output) -> Command
     let project = load_project(global)?;
     check_sources(&project)?;
     if args.dry_run {
+        if args.logs || args.port_forward {
+            return Err(CommandError::usage(crate::UsageError(
+                "--dry-run needs no cluster, so it has no --logs or --port-forward\n  help: drop --dry-run to run the loop against the cluster".into(),
+            )));
+        }
         return watch_with(&project, &mut DryRun { out: *out }).await;
     }
     // First what `up` does (nothing to build or apply when the stack is up to date).
@@ -40,15 +45,33 @@ pub async fn run(global: &GlobalArgs, args: &WatchArgs, out: &Output) -> Command
     };
     let up = pipeline::up::up(&project, &opts, out).await?;
     let (client, _) = deploy::connect_target(&project, &deploy::Target::default()).await?;
+    // Port-forwards and log follows live beside the watcher until it stops.
+    let streams = attach::connect(&project, None, false).await?;
+    let _forwards = match args.no_port_forward {
+        true => None,
+        false => Some(
+            attach::forward(&streams, &project, *out)
+                .await
+                .map_err(CommandError::failed)?,
+        ),
+    };
+    let services: Vec<_> = project.services.iter().map(|s| s.name).collect();
+    let logs = args.logs.then(|| {
+        attach::follow_logs_in_background(streams, attach::log_sources(&project, &services), *out)
+    });
     let rebuilds = Rebuilds::new(project.clone(), up.docker, client, up.images, timeout, *out);
-    watch_with(
+    let watched = watch_with(
         &project,
         &mut Rolling {
             rebuilds,
             out: *out,
         },
     )
-    .await
+    .await;
+    if let Some(task) = logs {
+        task.abort();
+    }
+    watched
 }
 
 /// Builds and rolls each change set's service through the pipeline.

@@ -92,6 +92,11 @@ pub fn labels(project: &Project, component: &str) -> Value {
     })
 }
 
+/// The label selector of one component's pods (what its workload selects).
+pub fn pod_selector(project: &Project, component: &str) -> String {
+    format!("{NAME}={component},{INSTANCE}={}", project.instance_name())
+}
+
 fn selector(project: &Project, component: &str) -> Value {
     json!({ NAME: component, INSTANCE: project.instance_name() })
 }

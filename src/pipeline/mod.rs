@@ -5,6 +5,7 @@
 //! What one stage produces reaches the next only as data handed over here:
 //! the build stage's [`BuildPlan`]s become the deploy stage's [`ImageRef`]s.
 
+pub mod attach;
 pub mod build;
 pub mod cluster;
 pub mod deploy;

@@ -21,6 +21,9 @@ use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::thread::{self, JoinHandle};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
+// The streaming subresources of pods: exec, portforward, log?follow=true.
+pub mod streams;
+
 // ---------------------------------------------------------------------------
 // Public API
 // ---------------------------------------------------------------------------
@@ -91,6 +94,7 @@ impl FakeApiServer {
             state: Mutex::new(State::new()),
             stop: AtomicBool::new(false),
             conns: Mutex::new(Vec::new()),
+            streams: Mutex::new(streams::StreamState::default()),
         });
         let accept = {
             let shared = shared.clone();
@@ -506,6 +510,7 @@ struct Shared {
     state: Mutex<State>,
     stop: AtomicBool,
     conns: Mutex<Vec<TcpStream>>,
+    streams: Mutex<streams::StreamState>,
 }
 
 impl Shared {
@@ -3686,6 +3691,9 @@ fn serve_connection(stream: TcpStream, shared: &Shared) {
                 return;
             }
         };
+        if streams::take_over(shared, &req, &mut reader, &mut writer) {
+            return;
+        }
         let close = header(&req.headers, "connection")
             .is_some_and(|c| c.eq_ignore_ascii_case("close"))
             || req.version == "HTTP/1.0";

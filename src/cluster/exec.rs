@@ -1,0 +1,383 @@
+//! Syncing files into a running container through the Kubernetes API (exec),
+//! for containers todo-dev's Docker client cannot reach (containerd or cri-o
+//! runtimes, a remote cluster): `tar -x` with the archive on stdin, as
+//! `kubectl cp` does, and `rm -rf --` for deleted paths.
+
+use std::time::Duration;
+
+use k8s_openapi::api::core::v1::Pod;
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::Status;
+use kube::api::{AttachParams, AttachedProcess};
+use kube::Api;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+/// What `kubectl cp` runs in the container: extract stdin at the root,
+/// modification times set to now (so reloaders see the change).
+pub const TAR_EXTRACT: [&str; 7] = ["tar", "-x", "-m", "-f", "-", "-C", "/"];
+
+/// One exec may take this long before the sync counts as failed.
+const EXEC_DEADLINE: Duration = Duration::from_secs(60);
+
+/// Stderr kept for an error message.
+const STDERR_KEPT: usize = 4096;
+
+/// Where a sync goes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PodContainer {
+    pub namespace: String,
+    pub pod: String,
+    pub container: String,
+}
+
+impl std::fmt::Display for PodContainer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "pod {}/{} (container {})",
+            self.namespace, self.pod, self.container
+        )
+    }
+}
+
+/// What a sync did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ExecSynced {
+    pub tar_bytes: usize,
+    pub deleted: usize,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ExecSyncError {
+    #[error("the image of {at} has no `tar`: files cannot be copied into it through the Kubernetes API ({detail})\n  help: todo-dev rebuilds the image instead; add `tar` to the image for syncs")]
+    NoTar { at: PodContainer, detail: String },
+    #[error("the image of {at} has no `rm`: deleted files cannot be removed from it ({detail})\n  help: todo-dev rebuilds the image instead")]
+    NoRm { at: PodContainer, detail: String },
+    #[error("cannot start `{command}` in {at}: {source}")]
+    Start {
+        command: String,
+        at: PodContainer,
+        #[source]
+        source: Box<kube::Error>,
+    },
+    #[error("`{command}` failed in {at}: {message}")]
+    Failed {
+        command: String,
+        at: PodContainer,
+        message: String,
+    },
+    #[error("sending the files to {at} failed")]
+    Send {
+        at: PodContainer,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("the exec connection to {at} failed")]
+    Connection {
+        at: PodContainer,
+        #[source]
+        source: Box<dyn std::error::Error + Send + Sync>,
+    },
+    #[error("the API server closed the exec in {at} without tar's result: it speaks only v4.channel.k8s.io (Kubernetes before 1.30), where the end of stdin can only be signalled by closing the connection, so the sync is not confirmed")]
+    Unconfirmed { at: PodContainer },
+    #[error("`{command}` in {at} did not finish within {}s", EXEC_DEADLINE.as_secs())]
+    Timeout { command: String, at: PodContainer },
+    #[error("refusing to delete `{path}` in {at}: a deletion must be an absolute path below `/` without `..`")]
+    UnsafeDeletion { path: String, at: PodContainer },
+}
+
+/// Extracts `tar_bytes` at the container's root, then removes `deletions`
+/// (absolute paths in the container). Removal runs first, so a directory
+/// replaced by a file (or the reverse) ends as the archive says.
+pub async fn sync_by_exec(
+    client: &kube::Client,
+    namespace: &str,
+    pod: &str,
+    container: &str,
+    tar_bytes: &[u8],
+    deletions: &[String],
+) -> Result<ExecSynced, ExecSyncError> {
+    let at = PodContainer {
+        namespace: namespace.to_string(),
+        pod: pod.to_string(),
+        container: container.to_string(),
+    };
+    let pods: Api<Pod> = Api::namespaced(client.clone(), namespace);
+    if !deletions.is_empty() {
+        let command = removal(&at, deletions)?;
+        run(&pods, &at, Program::Rm, &command, None).await?;
+    }
+    if !tar_bytes.is_empty() {
+        let command: Vec<String> = TAR_EXTRACT.iter().map(|s| s.to_string()).collect();
+        run(&pods, &at, Program::Tar, &command, Some(tar_bytes)).await?;
+    }
+    Ok(ExecSynced {
+        tar_bytes: tar_bytes.len(),
+        deleted: deletions.len(),
+    })
+}
+
+/// `rm -rf -- PATHS`, each path checked: an exec with `-rf` must never reach `/`.
+fn removal(at: &PodContainer, deletions: &[String]) -> Result<Vec<String>, ExecSyncError> {
+    let mut command: Vec<String> = ["rm", "-rf", "--"].iter().map(|s| s.to_string()).collect();
+    for path in deletions {
+        let unsafe_path = !path.starts_with('/')
+            || path.trim_matches('/').is_empty()
+            || path.split('/').any(|c| c == ".." || c == ".");
+        if unsafe_path {
+            return Err(ExecSyncError::UnsafeDeletion {
+                path: path.clone(),
+                at: at.clone(),
+            });
+        }
+        command.push(path.clone());
+    }
+    Ok(command)
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Program {
+    Tar,
+    Rm,
+}
+
+async fn run(
+    pods: &Api<Pod>,
+    at: &PodContainer,
+    program: Program,
+    command: &[String],
+    stdin: Option<&[u8]>,
+) -> Result<(), ExecSyncError> {
+    let shown = command.join(" ");
+    let params = AttachParams::default()
+        .container(at.container.as_str())
+        .stdin(stdin.is_some())
+        .stdout(false)
+        .stderr(true);
+    let attempt = async {
+        let process = pods
+            .exec(&at.pod, command.to_vec(), &params)
+            .await
+            .map_err(|source| ExecSyncError::Start {
+                command: shown.clone(),
+                at: at.clone(),
+                source: Box::new(source),
+            })?;
+        finish(process, at, program, &shown, stdin).await
+    };
+    tokio::time::timeout(EXEC_DEADLINE, attempt)
+        .await
+        .unwrap_or_else(|_| {
+            Err(ExecSyncError::Timeout {
+                command: shown.clone(),
+                at: at.clone(),
+            })
+        })
+}
+
+/// Feeds stdin (closing it after), collects stderr and the exit status.
+async fn finish(
+    mut process: AttachedProcess,
+    at: &PodContainer,
+    program: Program,
+    shown: &str,
+    stdin: Option<&[u8]>,
+) -> Result<(), ExecSyncError> {
+    let status = process.take_status();
+    let writer = process.stdin();
+    let stderr = process.stderr();
+    let sending = async {
+        match (writer, stdin) {
+            (Some(mut w), Some(bytes)) => {
+                w.write_all(bytes).await?;
+                // Over v5 this is the CLOSE frame for stdin: tar sees its end of input.
+                w.shutdown().await
+            }
+            _ => Ok(()),
+        }
+    };
+    let reading = async {
+        let mut text = Vec::new();
+        if let Some(mut r) = stderr {
+            let _ = r.read_to_end(&mut text).await;
+        }
+        text
+    };
+    // The status (or the end of the connection) can come before stdin is
+    // all sent (tar missing): stop sending then, as nobody reads it any more.
+    let outcome = async {
+        let mut status = match status {
+            Some(s) => futures::FutureExt::boxed(s),
+            None => futures::FutureExt::boxed(async { None }),
+        };
+        tokio::pin!(sending);
+        tokio::select! {
+            sent = &mut sending => (sent, status.await),
+            early = &mut status => (Ok(()), early),
+        }
+    };
+    let ((sent, status), stderr_bytes) = tokio::join!(outcome, reading);
+    let joined = process.join().await;
+    let stderr_text = tail(&String::from_utf8_lossy(&stderr_bytes));
+    match status {
+        Some(s) if s.status.as_deref() == Some("Success") => Ok(()),
+        Some(s) => Err(classify(&s, &stderr_text, at, program, shown)),
+        None => {
+            if let Err(source) = sent {
+                return Err(ExecSyncError::Send {
+                    at: at.clone(),
+                    source,
+                });
+            }
+            if let Err(e) = joined {
+                return Err(ExecSyncError::Connection {
+                    at: at.clone(),
+                    source: Box::new(e),
+                });
+            }
+            Err(ExecSyncError::Unconfirmed { at: at.clone() })
+        }
+    }
+}
+
+/// The failure status as a typed error: a missing executable (exit 126/127
+/// from the docker runtime, "executable file not found" from containerd
+/// and cri-o) says which program the image lacks.
+fn classify(
+    status: &Status,
+    stderr: &str,
+    at: &PodContainer,
+    program: Program,
+    shown: &str,
+) -> ExecSyncError {
+    let message = status.message.clone().unwrap_or_default();
+    let exit_code = exit_code(status);
+    let missing = matches!(exit_code, Some(126 | 127))
+        || message.contains("executable file not found")
+        || message.contains("no such file or directory");
+    if missing {
+        let detail = if message.is_empty() {
+            format!("exit code {}", exit_code.unwrap_or_default())
+        } else {
+            message
+        };
+        return match program {
+            Program::Tar => ExecSyncError::NoTar {
+                at: at.clone(),
+                detail,
+            },
+            Program::Rm => ExecSyncError::NoRm {
+                at: at.clone(),
+                detail,
+            },
+        };
+    }
+    let mut message = if message.is_empty() {
+        status.reason.clone().unwrap_or_else(|| "failed".into())
+    } else {
+        message
+    };
+    if !stderr.trim().is_empty() {
+        message.push_str(": ");
+        message.push_str(stderr.trim());
+    }
+    ExecSyncError::Failed {
+        command: shown.to_string(),
+        at: at.clone(),
+        message,
+    }
+}
+
+/// The exit code a `NonZeroExitCode` status carries in its `ExitCode` cause.
+fn exit_code(status: &Status) -> Option<i32> {
+    status
+        .details
+        .as_ref()?
+        .causes
+        .as_ref()?
+        .iter()
+        .find(|c| c.reason.as_deref() == Some("ExitCode"))?
+        .message
+        .as_deref()?
+        .trim()
+        .parse()
+        .ok()
+}
+
+fn tail(text: &str) -> String {
+    if text.len() <= STDERR_KEPT {
+        return text.to_string();
+    }
+    let mut start = text.len() - STDERR_KEPT;
+    while !text.is_char_boundary(start) {
+        start += 1;
+    }
+    text[start..].to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn at() -> PodContainer {
+        PodContainer {
+            namespace: "todo".into(),
+            pod: "backend-1".into(),
+            container: "backend".into(),
+        }
+    }
+
+    fn status(json: &str) -> Status {
+        serde_json::from_str(json).unwrap()
+    }
+
+    #[test]
+    fn exit_127_from_the_docker_runtime_means_no_tar() {
+        let s = status(
+            r#"{"metadata":{},"status":"Failure","message":"command terminated with non-zero exit code: error executing command [tar -x -m -f - -C /], exit code 127","reason":"NonZeroExitCode","details":{"causes":[{"reason":"ExitCode","message":"127"}]}}"#,
+        );
+        let e = classify(&s, "", &at(), Program::Tar, "tar");
+        assert!(matches!(e, ExecSyncError::NoTar { .. }), "{e}");
+        assert!(e.to_string().contains("has no `tar`"), "{e}");
+    }
+
+    #[test]
+    fn containerd_executable_not_found_means_no_rm() {
+        let s = status(
+            r#"{"metadata":{},"status":"Failure","message":"Internal error occurred: error executing command in container: failed to exec in container: failed to start exec: OCI runtime exec failed: exec failed: unable to start container process: exec: \"rm\": executable file not found in $PATH: unknown","reason":"InternalError","code":500}"#,
+        );
+        let e = classify(&s, "", &at(), Program::Rm, "rm -rf --");
+        assert!(matches!(e, ExecSyncError::NoRm { .. }), "{e}");
+    }
+
+    #[test]
+    fn exit_2_is_a_failure_with_stderr() {
+        let s = status(
+            r#"{"metadata":{},"status":"Failure","message":"command terminated with non-zero exit code: exit code 2","reason":"NonZeroExitCode","details":{"causes":[{"reason":"ExitCode","message":"2"}]}}"#,
+        );
+        let e = classify(
+            &s,
+            "tar: app/x.py: Cannot open: Permission denied\n",
+            &at(),
+            Program::Tar,
+            "tar -x",
+        );
+        match e {
+            ExecSyncError::Failed { message, .. } => {
+                assert!(message.contains("Permission denied"), "{message}")
+            }
+            other => panic!("{other}"),
+        }
+    }
+
+    #[test]
+    fn deletions_must_be_absolute_and_below_root() {
+        for bad in ["/", "//", "app/x.py", "/app/../etc", "/app/./x"] {
+            assert!(
+                removal(&at(), &[bad.to_string()]).is_err(),
+                "{bad} accepted"
+            );
+        }
+        let cmd = removal(&at(), &["/app/app/old.py".into(), "/app/-n".into()]).unwrap();
+        assert_eq!(cmd, ["rm", "-rf", "--", "/app/app/old.py", "/app/-n"]);
+    }
+}
