@@ -10,7 +10,7 @@ use std::path::Path;
 
 use serde_json::Value;
 use todo_dev::deploy::render::{self, Manifest};
-use todo_dev::deploy::values::{ImageRef, RenderInput};
+use todo_dev::deploy::values::{DevVariant, ImageRef, RenderInput};
 use todo_dev::project::model::ServiceName;
 use todo_dev::project::secrets::SecretValue;
 use todo_dev::project::{self, LoadOptions};
@@ -40,6 +40,7 @@ fn render_with(
             let image = ImageRef {
                 reference: format!("{}:td-0123456789abcdef", s.image),
                 run_as: Some(10001),
+                reload_command: None,
             };
             (s.name, image)
         })
@@ -65,6 +66,7 @@ fn render_with(
         images: &images,
         secrets: &secrets,
         settings: &settings,
+        dev: &DevVariant::hardened(),
     })
     .unwrap()
 }

@@ -14,6 +14,7 @@ pub async fn run(global: &GlobalArgs, args: &DeployArgs, out: &Output) -> Comman
     let deployed = deploy::deploy(
         &project,
         &pipeline::images(&plans),
+        &crate::deploy::values::DevVariant::hardened(),
         &(&args.target).into(),
         Duration::from_secs(args.timeout),
         out,

@@ -9,7 +9,14 @@ use crate::ui::Output;
 pub async fn run(global: &GlobalArgs, args: &UpArgs, out: &Output) -> CommandResult {
     let project = load_project(global)?;
     check_sources(&project)?;
-    let up = pipeline::up::up(&project, args.force, Duration::from_secs(args.timeout), out).await?;
+    let up = pipeline::up::up(
+        &project,
+        &crate::deploy::values::DevVariant::hardened(),
+        args.force,
+        Duration::from_secs(args.timeout),
+        out,
+    )
+    .await?;
     Ok(
         if up.failed_builds.is_empty() && up.deployed.failed.is_empty() {
             Outcome::Success

@@ -8,6 +8,7 @@ use tokio::sync::mpsc;
 
 use super::{load_project, CommandError, CommandResult, Outcome};
 use crate::cli::{GlobalArgs, WatchArgs};
+use crate::deploy::values::DevVariant;
 use crate::pipeline::rebuild::{Rebuilds, Request};
 use crate::pipeline::{self, deploy};
 use crate::project::{check_sources, Project};
@@ -35,9 +36,19 @@ pub async fn run(global: &GlobalArgs, args: &WatchArgs, out: &Output) -> Command
     }
     // First what `up` does (nothing to build or apply when the stack is up to date).
     let timeout = Duration::from_secs(args.timeout);
-    let up = pipeline::up::up(&project, false, timeout, out).await?;
+    let dev = pipeline::dev_variant(&project);
+    say_dev_variant(&project, &dev, out);
+    let up = pipeline::up::up(&project, &dev, false, timeout, out).await?;
     let (client, _) = deploy::connect_target(&project, &deploy::Target::default()).await?;
-    let rebuilds = Rebuilds::new(project.clone(), up.docker, client, up.images, timeout, *out);
+    let rebuilds = Rebuilds::new(
+        project.clone(),
+        up.docker,
+        client,
+        up.images,
+        dev,
+        timeout,
+        *out,
+    );
     watch_with(
         &project,
         &mut Rolling {
@@ -48,7 +59,39 @@ pub async fn run(global: &GlobalArgs, args: &WatchArgs, out: &Output) -> Command
     .await
 }
 
-/// Builds and rolls each change set's service through the pipeline.
+/// Says which services run as the dev variant, and how to get the hardened objects back.
+fn say_dev_variant(project: &Project, dev: &DevVariant, out: &Output) {
+    let synced: Vec<&str> = dev.synced.iter().map(|s| s.as_str()).collect();
+    if out.json {
+        println!(
+            "{}",
+            json!({"event": "watch.dev", "synced": synced, "writableRootFilesystem": synced})
+        );
+        return;
+    }
+    if synced.is_empty() {
+        eprintln!("no service has sync rules: every save rebuilds its service");
+        return;
+    }
+    for s in &dev.synced {
+        let rules: Vec<String> = project
+            .service(*s)
+            .map(|svc| {
+                svc.sync
+                    .iter()
+                    .map(|r| format!("{} -> {}", r.src, r.dest))
+                    .collect()
+            })
+            .unwrap_or_default();
+        eprintln!(
+            "{} {s}: dev variant (writable root filesystem, the image's reload command if it has one) so saves of {} are copied into its pods; `todo-dev up` puts the hardened objects back",
+            out.paint(Tone::Warn, "note:"),
+            rules.join(", ")
+        );
+    }
+}
+
+/// Syncs or rebuilds and rolls each change set's service through the pipeline.
 struct Rolling {
     rebuilds: Rebuilds,
     out: Output,
@@ -60,7 +103,7 @@ impl ChangeExecutor for Rolling {
             println!("{}", ready.to_json());
         } else {
             eprintln!(
-                "watching {} ({} directories): each save rebuilds and rolls its service. Ctrl-C stops.",
+                "watching {} ({} directories): a save its sync rules cover is copied into the running pods, any other rebuilds and rolls its service. Ctrl-C stops.",
                 ready.roots.join(", "),
                 ready.directories,
             );
@@ -75,10 +118,11 @@ impl ChangeExecutor for Rolling {
         if self.out.json {
             println!("{}", set.to_json());
         }
-        // Syncing into running pods is not there yet: a sync change set rebuilds too.
         self.rebuilds.request(Request {
             service: set.service,
+            action: set.action,
             paths: set.paths,
+            abs_paths: set.abs_paths,
             first_event_at: set.first_event_at,
         });
     }

@@ -7,7 +7,8 @@
 //! applied after a failed build, and a failed rollout leaves the old pods
 //! serving (rolling updates keep them until new ones are ready).
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
+use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime};
 
@@ -19,10 +20,13 @@ use super::{image_ref, Images, PipelineError};
 use crate::build::hash_cache;
 use crate::build::image::{self, BuildError, BuildOutcome};
 use crate::deploy::rollout::RolloutState;
+use crate::deploy::values::{self, DevVariant, ImageRef, DEFAULT_UID};
 use crate::project::model::ServiceName;
 use crate::project::Project;
+use crate::sync::{self, SyncError, SyncPlan};
 use crate::ui::progress::{event, Progress};
 use crate::ui::{Output, Tone};
+use crate::watch::Action;
 
 /// Waits before retrying after the Docker daemon or the cluster went away.
 const BACKOFF: [Duration; 4] = [
@@ -36,8 +40,12 @@ const BACKOFF: [Duration; 4] = [
 #[derive(Debug, Clone)]
 pub struct Request {
     pub service: ServiceName,
+    /// Sync into the running pods (falling back to a rebuild), or rebuild.
+    pub action: Action,
     /// The paths that changed (for the report).
     pub paths: Vec<String>,
+    /// The same paths, absolute (what a sync copies or removes).
+    pub abs_paths: Vec<PathBuf>,
     /// When the first file event of the change came: durations count from here.
     pub first_event_at: SystemTime,
 }
@@ -47,6 +55,10 @@ struct Shared {
     docker: bollard::Docker,
     client: kube::Client,
     images: Mutex<Images>,
+    dev: DevVariant,
+    /// Services whose pods may lack a change: a rebuild began and has not
+    /// succeeded yet. A sync there would skip that change, so they rebuild.
+    unbuilt: Mutex<HashSet<ServiceName>>,
     timeout: Duration,
     out: Output,
     progress: Progress,
@@ -57,16 +69,18 @@ struct Shared {
 /// The rebuild loop: one in-flight task per service.
 pub struct Rebuilds {
     shared: Arc<Shared>,
-    running: Mutex<HashMap<ServiceName, JoinHandle<()>>>,
+    running: Mutex<HashMap<ServiceName, (JoinHandle<()>, Request)>>,
 }
 
 impl Rebuilds {
-    /// `images` are what the cluster runs now (what `up` deployed).
+    /// `images` are what the cluster runs now (what `up` deployed, as the
+    /// `dev` variant).
     pub fn new(
         project: Project,
         docker: bollard::Docker,
         client: kube::Client,
         images: Images,
+        dev: DevVariant,
         timeout: Duration,
         out: Output,
     ) -> Rebuilds {
@@ -90,6 +104,8 @@ impl Rebuilds {
                 docker,
                 client,
                 images: Mutex::new(images),
+                dev,
+                unbuilt: Mutex::new(HashSet::new()),
                 timeout,
                 out,
                 progress,
@@ -101,11 +117,20 @@ impl Rebuilds {
 
     /// Starts acting on `request`; a change still in flight for the same
     /// service is cancelled first (newest wins).
-    pub fn request(&self, request: Request) {
+    pub fn request(&self, mut request: Request) {
         let mut running = self.running.lock().unwrap_or_else(|e| e.into_inner());
-        if let Some(stale) = running.remove(&request.service) {
+        if let Some((stale, stale_request)) = running.remove(&request.service) {
             if !stale.is_finished() {
                 stale.abort();
+                // A cut-off sync may have copied part of its files: copy them again.
+                if stale_request.action == Action::Sync && request.action == Action::Sync {
+                    for (p, abs) in stale_request.paths.into_iter().zip(stale_request.abs_paths) {
+                        if !request.abs_paths.contains(&abs) {
+                            request.paths.push(p);
+                            request.abs_paths.push(abs);
+                        }
+                    }
+                }
                 let name = request.service.to_string();
                 self.shared.progress.note(
                     &name,
@@ -117,16 +142,20 @@ impl Rebuilds {
         }
         let shared = self.shared.clone();
         let service = request.service;
+        let kept = request.clone();
         running.insert(
             service,
-            tokio::spawn(async move { act(&shared, request).await }),
+            (
+                tokio::spawn(async move { act(&shared, request).await }),
+                kept,
+            ),
         );
     }
 
     /// Ctrl-C: stops every task at once (an interrupted build tags nothing).
     pub fn shutdown(&self) {
         let mut running = self.running.lock().unwrap_or_else(|e| e.into_inner());
-        for (_, task) in running.drain() {
+        for (_, (task, _)) in running.drain() {
             task.abort();
         }
     }
@@ -141,6 +170,50 @@ struct Stop {
 
 async fn act(shared: &Shared, request: Request) {
     let name = request.service.to_string();
+    if request.action == Action::Sync {
+        let pending = shared
+            .unbuilt
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .contains(&request.service);
+        let tried = match pending {
+            true => {
+                Err("an earlier change of this service has not reached its pods yet".to_string())
+            }
+            false => sync_once(shared, &request).await.map_err(|e| e.to_string()),
+        };
+        match tried {
+            Ok(pods) => {
+                let seconds = request
+                    .first_event_at
+                    .elapsed()
+                    .unwrap_or_default()
+                    .as_secs_f64();
+                let files = request.paths.len();
+                shared.progress.settle(
+                    &name,
+                    Tone::Good,
+                    &format!("synced {files} file(s) into {pods} pod(s) ({seconds:.2} s from the first change)"),
+                    event("watch.done", json!({"service": name, "action": "sync", "pods": pods, "seconds": seconds, "paths": request.paths})),
+                );
+                return;
+            }
+            Err(reason) => shared.progress.note(
+                &name,
+                Tone::Warn,
+                &format!("cannot sync: {reason}; rebuilding instead"),
+                event(
+                    "watch.fallback",
+                    json!({"service": name, "reason": reason, "paths": request.paths}),
+                ),
+            ),
+        }
+    }
+    shared
+        .unbuilt
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .insert(request.service);
     for (attempt, wait) in std::iter::once(Duration::ZERO).chain(BACKOFF).enumerate() {
         if !wait.is_zero() {
             shared.progress.status(
@@ -155,6 +228,11 @@ async fn act(shared: &Shared, request: Request) {
         }
         match attempt_once(shared, &request).await {
             Ok(image) => {
+                shared
+                    .unbuilt
+                    .lock()
+                    .unwrap_or_else(|e| e.into_inner())
+                    .remove(&request.service);
                 let seconds = request
                     .first_event_at
                     .elapsed()
@@ -164,7 +242,7 @@ async fn act(shared: &Shared, request: Request) {
                     &name,
                     Tone::Good,
                     &format!("up to date ({image}, {seconds:.1} s from the first change to running)"),
-                    event("watch.done", json!({"service": name, "image": image, "seconds": seconds, "paths": request.paths})),
+                    event("watch.done", json!({"service": name, "action": "rebuild", "image": image, "seconds": seconds, "paths": request.paths})),
                 );
                 return;
             }
@@ -202,6 +280,47 @@ async fn act(shared: &Shared, request: Request) {
             }
         }
     }
+}
+
+/// Copies the change into every running pod of the service at once (the
+/// rules' `run` commands after). Returns how many pods got it; any pod that
+/// could not is an error, and the caller rebuilds.
+async fn sync_once(shared: &Shared, request: &Request) -> Result<usize, SyncError> {
+    let name = request.service.as_str();
+    let project = &shared.project;
+    let Some(service) = project.service(request.service) else {
+        return Err(SyncError::NoPods {
+            service: name.to_string(),
+        });
+    };
+    let plan = SyncPlan::new(&service.context, &service.sync, &request.abs_paths)?;
+    // Entries belong to the user the pod runs as, so it can replace them.
+    let uid = shared
+        .images
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .get(&request.service)
+        .map_or(DEFAULT_UID, ImageRef::uid);
+    shared.progress.status(
+        name,
+        "syncing",
+        event(
+            "watch.sync",
+            json!({"service": name, "paths": request.paths}),
+        ),
+    );
+    let tar = bytes::Bytes::from(sync::docker::archive(&plan, uid)?);
+    let selector = values::pod_selector(project, name);
+    let targets =
+        sync::pods::docker_targets(&shared.client, &project.namespace, &selector, name).await?;
+    let results = futures::future::join_all(
+        targets
+            .iter()
+            .map(|t| sync::docker::apply(&shared.docker, t, &plan, tar.clone(), uid)),
+    )
+    .await;
+    results.into_iter().collect::<Result<Vec<()>, _>>()?;
+    Ok(targets.len())
 }
 
 /// Build, then roll. Returns the image now running.
@@ -272,7 +391,10 @@ async fn attempt_once(shared: &Shared, request: &Request) -> Result<String, Stop
     let rolled = deploy::roll(
         &shared.client,
         project,
-        &images,
+        deploy::Objects {
+            images: &images,
+            dev: &shared.dev,
+        },
         &name,
         shared.timeout,
         &shared.out,

@@ -5,6 +5,7 @@ use std::time::Duration;
 
 use super::{build, cluster, deploy, images, plan_and_render, Images, PipelineError};
 use crate::build::docker;
+use crate::deploy::values::DevVariant;
 use crate::project::Project;
 use crate::ui::Output;
 
@@ -21,8 +22,11 @@ pub struct Up {
     pub deployed: deploy::Deployed,
 }
 
+/// `dev`: `watch`'s variant; `up` itself deploys [`DevVariant::hardened`],
+/// which also puts the hardened objects back after a `watch`.
 pub async fn up(
     project: &Project,
+    dev: &DevVariant,
     force: bool,
     timeout: Duration,
     out: &Output,
@@ -48,6 +52,7 @@ pub async fn up(
     up.deployed = deploy::deploy(
         project,
         &up.images,
+        dev,
         &deploy::Target::default(),
         timeout,
         out,
