@@ -273,3 +273,173 @@ fn a_failed_build_or_rollout_leaves_the_old_pods_serving_and_the_watcher_alive()
     assert_eq!(done["event"], "watch.done", "{read:#?}");
     assert_eq!(w.image("backend"), done["image"].as_str().unwrap());
 }
+
+/// `docker ARGS` on the TLS daemon the fake minikube hands out; its stdout.
+fn tls_docker(host: &str, certs: &str, args: &[&str]) -> String {
+    let out = std::process::Command::new("docker")
+        .args(args)
+        .env("DOCKER_HOST", host)
+        .env("DOCKER_TLS_VERIFY", "1")
+        .env("DOCKER_CERT_PATH", certs)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "docker {args:?}: {}",
+        support::stderr(&out)
+    );
+    support::stdout(&out)
+}
+
+/// A container of the real dockerd standing in for the backend's pods.
+struct PodContainer {
+    host: String,
+    certs: String,
+    id: String,
+}
+
+impl Drop for PodContainer {
+    fn drop(&mut self) {
+        let _ = std::process::Command::new("docker")
+            .args(["rm", "-f", &self.id])
+            .env("DOCKER_HOST", &self.host)
+            .env("DOCKER_TLS_VERIFY", "1")
+            .env("DOCKER_CERT_PATH", &self.certs)
+            .output();
+    }
+}
+
+#[test]
+fn a_save_the_sync_rules_cover_is_copied_into_the_running_pod_and_any_other_rebuilds() {
+    let Some((host, certs)) = support::tls_docker_or_skip("watch_loop") else {
+        return;
+    };
+    let (_d, root) = app();
+    std::fs::create_dir_all(root.join("backend/app")).unwrap();
+    std::fs::write(root.join("backend/app/main.txt"), "v1\n").unwrap();
+    std::fs::write(
+        root.join("backend/Dockerfile"),
+        "FROM todo-dev-test/debian:bookworm\nCOPY app /app/app\nUSER 10001:10001\nCMD [\"sleep\", \"infinity\"]\n",
+    )
+    .unwrap();
+    std::fs::write(
+        root.join("todo-dev.yaml"),
+        "profile: standard\nservices:\n  backend:\n    sync:\n      - {src: \"app/**/*.txt\", dest: /app/app/}\n",
+    )
+    .unwrap();
+    let mut w = Loop::start(&root, &host, &certs);
+    assert!(
+        w.seen
+            .iter()
+            .any(|e| e["event"] == "watch.dev" && e["synced"] == serde_json::json!(["backend"])),
+        "watch says which services run as the dev variant: {:#?}",
+        w.seen
+    );
+    let container = |w: &Loop, workload: &str| {
+        w.api.get("deployments", Some("todo"), workload).unwrap()["spec"]["template"]["spec"]
+            ["containers"][0]
+            .clone()
+    };
+    assert_eq!(
+        container(&w, "backend")["securityContext"]["readOnlyRootFilesystem"],
+        false
+    );
+    assert_eq!(
+        container(&w, "frontend")["securityContext"]["readOnlyRootFilesystem"],
+        true,
+        "only the synced service differs"
+    );
+
+    // The backend's pods are this container, as with Minikube's docker runtime.
+    let image = w.image("backend");
+    let id = tls_docker(
+        &host,
+        &certs,
+        &["run", "-d", "--user", "10001:10001", &image],
+    )
+    .trim()
+    .to_string();
+    let pod = PodContainer {
+        host: host.clone(),
+        certs: certs.clone(),
+        id: id.clone(),
+    };
+    w.api.set_container_id("backend", &format!("docker://{id}"));
+    let reported = |w: &Loop, id: &str| {
+        w.api.list("pods", Some("todo")).iter().any(|p| {
+            p["status"]["containerStatuses"][0]["containerID"] == format!("docker://{id}").as_str()
+        })
+    };
+    let deadline = std::time::Instant::now() + PATIENCE;
+    while !reported(&w, &id) {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the fake never reported {id}"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+
+    w.write("backend/app/main.txt", "v2\n");
+    let (done, read) = w.outcome("backend");
+    assert_eq!(done["event"], "watch.done", "{read:#?}");
+    assert_eq!(done["action"], "sync", "{read:#?}");
+    assert!(done["pods"].as_u64().unwrap() >= 1, "{done}");
+    assert_eq!(
+        tls_docker(
+            &host,
+            &certs,
+            &["exec", &pod.id, "cat", "/app/app/main.txt"]
+        ),
+        "v2\n"
+    );
+    assert_eq!(w.image("backend"), image, "a sync rolls nothing");
+
+    // Outside the rules: rebuilt and rolled.
+    w.write("backend/settings.cfg", "debug = true\n");
+    let (done, read) = w.outcome("backend");
+    assert_eq!(done["event"], "watch.done", "{read:#?}");
+    assert_eq!(done["action"], "rebuild", "{read:#?}");
+    assert_ne!(w.image("backend"), image);
+
+    // A pod whose container is not in the daemon: said, then rebuilt.
+    w.api
+        .set_container_id("backend", &format!("docker://{}", "0".repeat(64)));
+    while !reported(&w, &"0".repeat(64)) {
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    w.write("backend/app/main.txt", "v3\n");
+    let (done, read) = w.outcome("backend");
+    let fallback = read
+        .iter()
+        .find(|e| e["event"] == "watch.fallback")
+        .unwrap_or_else(|| panic!("no fallback: {read:#?}"));
+    assert!(
+        fallback["reason"]
+            .as_str()
+            .unwrap()
+            .contains("is not in the Docker daemon todo-dev builds into"),
+        "{fallback}"
+    );
+    assert_eq!(done["event"], "watch.done", "{read:#?}");
+    assert_eq!(done["action"], "rebuild", "{read:#?}");
+
+    // `up` after `watch` puts the hardened objects back.
+    let _ = w.child.kill();
+    let _ = w.child.wait();
+    let kubeconfig = w._sandbox.home.path().join(".kube/config");
+    let up = w
+        ._sandbox
+        .todo_dev(&root, &["up", "--json", "--timeout", "60"])
+        .env("KUBECONFIG", &kubeconfig)
+        .env("FAKE_MINIKUBE_STATE", "running")
+        .env("FAKE_MINIKUBE_DOCKER_HOST", &host)
+        .env("FAKE_MINIKUBE_CERT_PATH", &certs)
+        .output()
+        .unwrap();
+    assert!(up.status.success(), "{}", support::stderr(&up));
+    let backend = container(&w, "backend");
+    assert_eq!(
+        backend["securityContext"]["readOnlyRootFilesystem"], true,
+        "{backend:#}"
+    );
+}
