@@ -96,7 +96,9 @@ pub async fn check(docker: &Docker, target: &Target) -> Result<(), SyncError> {
 }
 
 /// Deletions (`rm -f --` as the pod's user), then the archive, then the
-/// rules' `run` commands (`sh -c`), in the one container.
+/// rules' `run` commands (`sh -c`), in the one container; meanwhile the
+/// container is checked to be running (a stopped one would be replaced
+/// without the change).
 pub async fn apply(
     docker: &Docker,
     target: &Target,
@@ -104,7 +106,18 @@ pub async fn apply(
     tar: bytes::Bytes,
     uid: u32,
 ) -> Result<(), SyncError> {
-    check(docker, target).await?;
+    let (checked, applied) =
+        tokio::join!(check(docker, target), copy(docker, target, plan, tar, uid));
+    applied.and(checked)
+}
+
+async fn copy(
+    docker: &Docker,
+    target: &Target,
+    plan: &SyncPlan,
+    tar: bytes::Bytes,
+    uid: u32,
+) -> Result<(), SyncError> {
     if !plan.deletions.is_empty() {
         let mut rm = vec!["rm".to_string(), "-f".into(), "--".into()];
         rm.extend(plan.deletions.iter().cloned());
