@@ -140,6 +140,14 @@ impl Rebuilds {
                 );
             }
         }
+        if request.action == Action::Rebuild {
+            // Marked now, not in the task: a sync arriving before it runs must not skip it.
+            self.shared
+                .unbuilt
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .insert(request.service);
+        }
         let shared = self.shared.clone();
         let service = request.service;
         let kept = request.clone();
