@@ -96,4 +96,4 @@ cd "$repo_root"
 # --locked: never rewrite Cargo.lock from a benchmark; the figures go to stdout
 cargo test --release --locked --test sync_bench -- --ignored --nocapture --test-threads 1 \
     bench_sync_against_rebuild |
-    grep -v -E '^(running [0-9]+ test|test result:|test bench_sync_against_rebuild|$)'
+    grep -v -E '^(running [0-9]+ tests?|test result:.*|test bench_sync_against_rebuild.*|ok|)$'

@@ -376,7 +376,8 @@ fn bench_sync_against_rebuild() {
     }
     drop(w);
 
-    println!("debounce {DEBOUNCE_MS} ms; {edits} synced edits, {rebuilds} rebuilt");
+    // On a line of its own: libtest has printed "test NAME ... " without a newline.
+    println!("\ndebounce {DEBOUNCE_MS} ms; {edits} synced edits, {rebuilds} rebuilt");
     println!(
         "rebuild: {}",
         line("save -> image built and rolled", &built_ms)
