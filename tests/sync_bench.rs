@@ -38,12 +38,7 @@ struct Daemon {
 
 impl Daemon {
     fn cmd(&self, args: &[&str]) -> Command {
-        let mut c = Command::new("docker");
-        c.args(args)
-            .env("DOCKER_HOST", &self.host)
-            .env("DOCKER_TLS_VERIFY", "1")
-            .env("DOCKER_CERT_PATH", &self.certs);
-        c
+        support::tls_docker(&self.host, &self.certs, args)
     }
 
     fn run(&self, args: &[&str]) -> String {

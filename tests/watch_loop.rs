@@ -276,13 +276,7 @@ fn a_failed_build_or_rollout_leaves_the_old_pods_serving_and_the_watcher_alive()
 
 /// `docker ARGS` on the TLS daemon the fake minikube hands out; its stdout.
 fn tls_docker(host: &str, certs: &str, args: &[&str]) -> String {
-    let out = std::process::Command::new("docker")
-        .args(args)
-        .env("DOCKER_HOST", host)
-        .env("DOCKER_TLS_VERIFY", "1")
-        .env("DOCKER_CERT_PATH", certs)
-        .output()
-        .unwrap();
+    let out = support::tls_docker(host, certs, args).output().unwrap();
     assert!(
         out.status.success(),
         "docker {args:?}: {}",
@@ -300,12 +294,7 @@ struct PodContainer {
 
 impl Drop for PodContainer {
     fn drop(&mut self) {
-        let _ = std::process::Command::new("docker")
-            .args(["rm", "-f", &self.id])
-            .env("DOCKER_HOST", &self.host)
-            .env("DOCKER_TLS_VERIFY", "1")
-            .env("DOCKER_CERT_PATH", &self.certs)
-            .output();
+        let _ = support::tls_docker(&self.host, &self.certs, &["rm", "-f", &self.id]).output();
     }
 }
 
