@@ -31,6 +31,13 @@ fn app() -> (tempfile::TempDir, PathBuf) {
         )
         .unwrap();
         std::fs::write(root.join(d).join("main.txt"), format!("{d} v1\n")).unwrap();
+        // Content of this run only: the shared daemon keeps earlier runs' tags.
+        let run = format!(
+            "{:?} {}\n",
+            std::time::SystemTime::now(),
+            std::process::id()
+        );
+        std::fs::write(root.join(d).join("run.txt"), run).unwrap();
     }
     std::fs::write(root.join("todo-dev.yaml"), "profile: standard\n").unwrap();
     (dir, root)

@@ -63,10 +63,7 @@ pub async fn run(global: &GlobalArgs, args: &WatchArgs, out: &Output) -> Command
 fn say_dev_variant(project: &Project, dev: &DevVariant, out: &Output) {
     let synced: Vec<&str> = dev.synced.iter().map(|s| s.as_str()).collect();
     if out.json {
-        println!(
-            "{}",
-            json!({"event": "watch.dev", "synced": synced, "writableRootFilesystem": synced})
-        );
+        println!("{}", json!({"event": "watch.dev", "synced": synced}));
         return;
     }
     if synced.is_empty() {
