@@ -389,6 +389,37 @@ fn a_save_the_sync_rules_cover_is_copied_into_the_running_pod_and_any_other_rebu
         "v2\n"
     );
     assert_eq!(w.image("backend"), image, "a sync rolls nothing");
+    assert_eq!(done["caughtUp"], 0, "{done}");
+
+    // The pod replaced since (a new container from the image, without v2):
+    // the next sync brings it everything synced since the build.
+    let replaced = PodContainer {
+        host: host.clone(),
+        certs: certs.clone(),
+        id: tls_docker(
+            &host,
+            &certs,
+            &["run", "-d", "--user", "10001:10001", &image],
+        )
+        .trim()
+        .to_string(),
+    };
+    w.api
+        .set_container_id("backend", &format!("docker://{}", replaced.id));
+    while !reported(&w, &replaced.id) {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the fake never reported it"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    w.write("backend/app/other.txt", "o1\n");
+    let (done, read) = w.outcome("backend");
+    assert_eq!(done["action"], "sync", "{read:#?}");
+    assert_eq!(done["caughtUp"], 1, "{done}");
+    let inside = |file: &str| tls_docker(&host, &certs, &["exec", &replaced.id, "cat", file]);
+    assert_eq!(inside("/app/app/main.txt"), "v2\n");
+    assert_eq!(inside("/app/app/other.txt"), "o1\n");
 
     // Outside the rules: rebuilt and rolled.
     w.write("backend/settings.cfg", "debug = true\n");

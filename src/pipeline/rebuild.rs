@@ -7,7 +7,7 @@
 //! applied after a failed build, and a failed rollout leaves the old pods
 //! serving (rolling updates keep them until new ones are ready).
 
-use std::collections::{HashMap, HashSet};
+use std::collections::{BTreeSet, HashMap, HashSet};
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime};
@@ -50,6 +50,22 @@ pub struct Request {
     pub first_event_at: SystemTime,
 }
 
+/// What syncs copied into a service's containers since its image was built.
+/// A container that did not get them (its pod started since, from the
+/// image) gets all of them with its next sync, not just that change.
+#[derive(Default)]
+struct Synced {
+    paths: BTreeSet<PathBuf>,
+    containers: HashSet<String>,
+}
+
+/// What one sync did.
+struct SyncedInto {
+    pods: usize,
+    /// Containers that were sent every file synced since the build.
+    caught_up: usize,
+}
+
 struct Shared {
     project: Project,
     docker: bollard::Docker,
@@ -59,6 +75,7 @@ struct Shared {
     /// Services whose pods may lack a change: a rebuild began and has not
     /// succeeded yet. A sync there would skip that change, so they rebuild.
     unbuilt: Mutex<HashSet<ServiceName>>,
+    synced: Mutex<HashMap<ServiceName, Synced>>,
     timeout: Duration,
     out: Output,
     progress: Progress,
@@ -106,6 +123,7 @@ impl Rebuilds {
                 images: Mutex::new(images),
                 dev,
                 unbuilt: Mutex::new(HashSet::new()),
+                synced: Mutex::new(HashMap::new()),
                 timeout,
                 out,
                 progress,
@@ -191,7 +209,7 @@ async fn act(shared: &Shared, request: Request) {
             false => sync_once(shared, &request).await.map_err(|e| e.to_string()),
         };
         match tried {
-            Ok(pods) => {
+            Ok(SyncedInto { pods, caught_up }) => {
                 let seconds = request
                     .first_event_at
                     .elapsed()
@@ -202,7 +220,7 @@ async fn act(shared: &Shared, request: Request) {
                     &name,
                     Tone::Good,
                     &format!("synced {files} file(s) into {pods} pod(s) ({seconds:.2} s from the first change)"),
-                    event("watch.done", json!({"service": name, "action": "sync", "pods": pods, "seconds": seconds, "paths": request.paths})),
+                    event("watch.done", json!({"service": name, "action": "sync", "pods": pods, "caughtUp": caught_up, "seconds": seconds, "paths": request.paths})),
                 );
                 return;
             }
@@ -238,6 +256,12 @@ async fn act(shared: &Shared, request: Request) {
             Ok(image) => {
                 shared
                     .unbuilt
+                    .lock()
+                    .unwrap_or_else(|e| e.into_inner())
+                    .remove(&request.service);
+                // The new image holds everything synced before.
+                shared
+                    .synced
                     .lock()
                     .unwrap_or_else(|e| e.into_inner())
                     .remove(&request.service);
@@ -291,9 +315,10 @@ async fn act(shared: &Shared, request: Request) {
 }
 
 /// Copies the change into every running pod of the service at once (the
-/// rules' `run` commands after). Returns how many pods got it; any pod that
-/// could not is an error, and the caller rebuilds.
-async fn sync_once(shared: &Shared, request: &Request) -> Result<usize, SyncError> {
+/// rules' `run` commands after); a container that missed earlier syncs gets
+/// those files too. Any pod that could not get it is an error, and the
+/// caller rebuilds.
+async fn sync_once(shared: &Shared, request: &Request) -> Result<SyncedInto, SyncError> {
     let name = request.service.as_str();
     let project = &shared.project;
     let Some(service) = project.service(request.service) else {
@@ -301,7 +326,18 @@ async fn sync_once(shared: &Shared, request: &Request) -> Result<usize, SyncErro
             service: name.to_string(),
         });
     };
-    let plan = SyncPlan::new(&service.context, &service.sync, &request.abs_paths)?;
+    let (earlier, up_to_date) = {
+        let synced = shared.synced.lock().unwrap_or_else(|e| e.into_inner());
+        synced
+            .get(&request.service)
+            .map(|s| (s.paths.clone(), s.containers.clone()))
+            .unwrap_or_default()
+    };
+    let change = SyncPlan::new(&service.context, &service.sync, &request.abs_paths)?;
+    let mut all = earlier.clone();
+    all.extend(request.abs_paths.iter().cloned());
+    let all: Vec<PathBuf> = all.into_iter().collect();
+    let everything = SyncPlan::new(&service.context, &service.sync, &all)?;
     // Entries belong to the user the pod runs as, so it can replace them.
     let uid = shared
         .images
@@ -317,7 +353,7 @@ async fn sync_once(shared: &Shared, request: &Request) -> Result<usize, SyncErro
             json!({"service": name, "paths": request.paths}),
         ),
     );
-    let tar = bytes::Bytes::from(sync::docker::archive(&plan, uid)?);
+    let change_tar = bytes::Bytes::from(sync::docker::archive(&change, uid)?);
     let selector = values::pod_selector(project, name);
     let targets =
         sync::pods::docker_targets(&shared.client, &project.namespace, &selector, name).await?;
@@ -325,14 +361,32 @@ async fn sync_once(shared: &Shared, request: &Request) -> Result<usize, SyncErro
     let mut containers = targets.clone();
     containers.sort_by(|a, b| a.container_id.cmp(&b.container_id));
     containers.dedup_by(|a, b| a.container_id == b.container_id);
-    let results = futures::future::join_all(
-        containers
-            .iter()
-            .map(|t| sync::docker::apply(&shared.docker, t, &plan, tar.clone(), uid)),
-    )
+    let behind = |id: &str| !earlier.is_empty() && !up_to_date.contains(id);
+    let caught_up = containers
+        .iter()
+        .filter(|t| behind(&t.container_id))
+        .count();
+    let everything_tar = match caught_up {
+        0 => bytes::Bytes::new(),
+        _ => bytes::Bytes::from(sync::docker::archive(&everything, uid)?),
+    };
+    let results = futures::future::join_all(containers.iter().map(|t| {
+        let (plan, tar) = match behind(&t.container_id) {
+            true => (&everything, everything_tar.clone()),
+            false => (&change, change_tar.clone()),
+        };
+        sync::docker::apply(&shared.docker, t, plan, tar, uid)
+    }))
     .await;
     results.into_iter().collect::<Result<Vec<()>, _>>()?;
-    Ok(targets.len())
+    let mut synced = shared.synced.lock().unwrap_or_else(|e| e.into_inner());
+    let state = synced.entry(request.service).or_default();
+    state.paths = all.into_iter().collect();
+    state.containers = containers.into_iter().map(|t| t.container_id).collect();
+    Ok(SyncedInto {
+        pods: targets.len(),
+        caught_up,
+    })
 }
 
 /// Build, then roll. Returns the image now running.
