@@ -18,6 +18,7 @@ pub mod pipeline;
 pub mod project;
 pub mod scaffold;
 pub mod smoke;
+pub mod sync;
 pub mod ui;
 pub mod watch;
 

@@ -10,7 +10,7 @@ use std::path::Path;
 
 use serde_json::Value;
 use todo_dev::deploy::render::{self, Manifest};
-use todo_dev::deploy::values::{ImageRef, RenderInput};
+use todo_dev::deploy::values::{DevVariant, ImageRef, RenderInput};
 use todo_dev::project::model::ServiceName;
 use todo_dev::project::secrets::SecretValue;
 use todo_dev::project::{self, LoadOptions};
@@ -40,6 +40,7 @@ fn render_with(
             let image = ImageRef {
                 reference: format!("{}:td-0123456789abcdef", s.image),
                 run_as: Some(10001),
+                reload_command: None,
             };
             (s.name, image)
         })
@@ -65,6 +66,7 @@ fn render_with(
         images: &images,
         secrets: &secrets,
         settings: &settings,
+        dev: &DevVariant::hardened(),
     })
     .unwrap()
 }
@@ -501,5 +503,71 @@ fn every_workload_is_hardened_and_fenced_by_its_network_policy() {
             workloads.len(),
             "{profile}: one policy per workload"
         );
+    }
+}
+
+/// `watch`'s dev variant: the synced service's container gets a writable
+/// root filesystem and its image's reload command; every other object, and
+/// every other field, is what `up` applies.
+#[test]
+fn the_dev_variant_differs_from_the_hardened_objects_only_where_sync_needs_it() {
+    let dir = support::reference_project();
+    let project = project::load(&LoadOptions::default(), dir.path()).unwrap();
+    let reload = vec![
+        "sh".to_string(),
+        "-c".into(),
+        "exec uvicorn app.main:app --port \"$PORT\" --reload".into(),
+    ];
+    let images: BTreeMap<ServiceName, ImageRef> = project
+        .services
+        .iter()
+        .map(|s| {
+            let image = ImageRef {
+                reference: format!("{}:td-0123456789abcdef", s.image),
+                run_as: Some(10001),
+                reload_command: (s.name == ServiceName::Backend).then(|| reload.clone()),
+            };
+            (s.name, image)
+        })
+        .collect();
+    let secrets: BTreeMap<String, SecretValue> =
+        [("BETTER_AUTH_SECRET", "s"), ("POSTGRES_PASSWORD", "p")]
+            .into_iter()
+            .map(|(k, v)| (k.to_string(), SecretValue::new(v)))
+            .collect();
+    let render_as = |dev: &DevVariant| {
+        render::render(&RenderInput {
+            project: &project,
+            images: &images,
+            secrets: &secrets,
+            settings: &BTreeMap::new(),
+            dev,
+        })
+        .unwrap()
+    };
+    let hardened = render_as(&DevVariant::hardened());
+    let dev = render_as(&DevVariant {
+        synced: [ServiceName::Backend].into_iter().collect(),
+    });
+    assert_eq!(hardened.len(), dev.len());
+    for (h, d) in hardened.iter().zip(&dev) {
+        if h.id() != "Deployment/backend" {
+            assert_eq!(h.object, d.object, "{} is the same in both", h.id());
+            continue;
+        }
+        let (hc, dc) = (
+            &h.object["spec"]["template"]["spec"]["containers"][0],
+            &d.object["spec"]["template"]["spec"]["containers"][0],
+        );
+        assert_eq!(hc["securityContext"]["readOnlyRootFilesystem"], true);
+        assert!(hc.get("command").is_none(), "{hc:#}");
+        assert_eq!(dc["securityContext"]["readOnlyRootFilesystem"], false);
+        assert_eq!(dc["command"], serde_json::json!(reload));
+        // Everything else is the same object.
+        let mut d = d.object.clone();
+        let c = &mut d["spec"]["template"]["spec"]["containers"][0];
+        c["securityContext"]["readOnlyRootFilesystem"] = true.into();
+        c.as_object_mut().unwrap().remove("command");
+        assert_eq!(h.object, d);
     }
 }

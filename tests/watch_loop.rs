@@ -18,24 +18,13 @@ use support::Sandbox;
 /// How long to wait for an event before the test fails (not a measurement).
 const PATIENCE: Duration = Duration::from_secs(90);
 
-/// Content no earlier run built: the daemon keeps images between runs.
-fn nonce() -> String {
-    let t = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap_or_default();
-    format!("{}-{}", std::process::id(), t.as_nanos())
-}
-
 /// The quick app (frontend and backend that build in a blink), with
-/// content of its own.
+/// content of this run only: the shared daemon keeps earlier runs' tags.
 fn app() -> (tempfile::TempDir, PathBuf) {
     let (dir, root) = support::quick_app();
     for d in ["frontend", "backend"] {
-        std::fs::write(
-            root.join(d).join("main.txt"),
-            format!("{d} v1 {}\n", nonce()),
-        )
-        .unwrap();
+        std::fs::write(root.join(d).join("main.txt"), format!("{d} v1\n")).unwrap();
+        std::fs::write(root.join(d).join("run.txt"), nonce()).unwrap();
     }
     (dir, root)
 }
@@ -167,8 +156,7 @@ fn a_save_rebuilds_and_rolls_only_its_service_and_a_revert_builds_nothing() {
     let frontend_v1 = w.image("frontend");
     let frontend_sets = w.api.replicaset_count("todo", "frontend");
 
-    let first = std::fs::read_to_string(root.join("backend/main.txt")).unwrap();
-    w.write("backend/main.txt", &format!("backend v2 {}\n", nonce()));
+    w.write("backend/main.txt", "backend v2\n");
     let (done, read) = w.outcome("backend");
     assert_eq!(done["event"], "watch.done", "{read:#?}");
     let backend_v2 = done["image"].as_str().unwrap().to_string();
@@ -201,11 +189,10 @@ fn a_save_rebuilds_and_rolls_only_its_service_and_a_revert_builds_nothing() {
     );
 
     // Back to the first content: its image is in the daemon already.
-    w.write("backend/main.txt", &first);
+    w.write("backend/main.txt", "backend v1\n");
     let (done, read) = w.outcome("backend");
     assert_eq!(done["event"], "watch.done", "{read:#?}");
     assert_eq!(done["image"], backend_v1.as_str());
-    eprintln!("revert -> running (no build): {} s", done["seconds"]);
     assert!(
         read.iter()
             .any(|e| e["event"] == "watch.built" && e["result"] == "unchanged"),
@@ -250,7 +237,7 @@ fn a_failed_build_or_rollout_leaves_the_old_pods_serving_and_the_watcher_alive()
         },
     );
     w.write("backend/Dockerfile", "FROM scratch\nCOPY . /app\n");
-    w.write("backend/main.txt", &format!("backend broken {}\n", nonce()));
+    w.write("backend/main.txt", "backend broken\n");
     let (failed, read) = w.outcome("backend");
     assert_eq!(failed["event"], "watch.failed", "{read:#?}");
     assert_eq!(failed["stage"], "rollout");
@@ -266,10 +253,208 @@ fn a_failed_build_or_rollout_leaves_the_old_pods_serving_and_the_watcher_alive()
 
     // The watcher is alive: the next save rolls out.
     w.api.set_behavior("backend", Behavior::Ready);
-    w.write("backend/main.txt", &format!("backend fixed {}\n", nonce()));
+    w.write("backend/main.txt", "backend fixed\n");
     let (done, read) = w.outcome("backend");
     assert_eq!(done["event"], "watch.done", "{read:#?}");
     assert_eq!(w.image("backend"), done["image"].as_str().unwrap());
+}
+
+/// `docker ARGS` on the TLS daemon the fake minikube hands out; its stdout.
+fn tls_docker(host: &str, certs: &str, args: &[&str]) -> String {
+    let out = support::tls_docker(host, certs, args).output().unwrap();
+    assert!(
+        out.status.success(),
+        "docker {args:?}: {}",
+        support::stderr(&out)
+    );
+    support::stdout(&out)
+}
+
+/// A container of the real dockerd standing in for the backend's pods.
+struct PodContainer {
+    host: String,
+    certs: String,
+    id: String,
+}
+
+impl Drop for PodContainer {
+    fn drop(&mut self) {
+        let _ = support::tls_docker(&self.host, &self.certs, &["rm", "-f", &self.id]).output();
+    }
+}
+
+#[test]
+fn a_save_the_sync_rules_cover_is_copied_into_the_running_pod_and_any_other_rebuilds() {
+    let Some((host, certs)) = support::tls_docker_or_skip("watch_loop") else {
+        return;
+    };
+    let (_d, root) = app();
+    std::fs::create_dir_all(root.join("backend/app")).unwrap();
+    std::fs::write(root.join("backend/app/main.txt"), "v1\n").unwrap();
+    std::fs::write(
+        root.join("backend/Dockerfile"),
+        "FROM todo-dev-test/debian:bookworm\nCOPY app /app/app\nUSER 10001:10001\nCMD [\"sleep\", \"infinity\"]\n",
+    )
+    .unwrap();
+    std::fs::write(
+        root.join("todo-dev.yaml"),
+        "profile: standard\nservices:\n  backend:\n    sync:\n      - {src: \"app/**/*.txt\", dest: /app/app/}\n",
+    )
+    .unwrap();
+    let mut w = Loop::start(&root, &host, &certs);
+    assert!(
+        w.seen
+            .iter()
+            .any(|e| e["event"] == "watch.dev" && e["synced"] == serde_json::json!(["backend"])),
+        "watch says which services run as the dev variant: {:#?}",
+        w.seen
+    );
+    let container = |w: &Loop, workload: &str| {
+        w.api.get("deployments", Some("todo"), workload).unwrap()["spec"]["template"]["spec"]
+            ["containers"][0]
+            .clone()
+    };
+    assert_eq!(
+        container(&w, "backend")["securityContext"]["readOnlyRootFilesystem"],
+        false
+    );
+    assert_eq!(
+        container(&w, "frontend")["securityContext"]["readOnlyRootFilesystem"],
+        true,
+        "only the synced service differs"
+    );
+
+    // The backend's pods are this container, as with Minikube's docker runtime.
+    let image = w.image("backend");
+    let id = tls_docker(
+        &host,
+        &certs,
+        &["run", "-d", "--user", "10001:10001", &image],
+    )
+    .trim()
+    .to_string();
+    let pod = PodContainer {
+        host: host.clone(),
+        certs: certs.clone(),
+        id: id.clone(),
+    };
+    w.api.set_container_id("backend", &format!("docker://{id}"));
+    let reported = |w: &Loop, id: &str| {
+        w.api.list("pods", Some("todo")).iter().any(|p| {
+            p["status"]["containerStatuses"][0]["containerID"] == format!("docker://{id}").as_str()
+        })
+    };
+    let deadline = std::time::Instant::now() + PATIENCE;
+    while !reported(&w, &id) {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the fake never reported {id}"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+
+    w.write("backend/app/main.txt", "v2\n");
+    let (done, read) = w.outcome("backend");
+    assert_eq!(done["event"], "watch.done", "{read:#?}");
+    assert_eq!(done["action"], "sync", "{read:#?}");
+    assert!(done["pods"].as_u64().unwrap() >= 1, "{done}");
+    assert_eq!(
+        tls_docker(
+            &host,
+            &certs,
+            &["exec", &pod.id, "cat", "/app/app/main.txt"]
+        ),
+        "v2\n"
+    );
+    assert_eq!(w.image("backend"), image, "a sync rolls nothing");
+    assert_eq!(done["caughtUp"], 0, "{done}");
+
+    // The pod replaced since (a new container from the image, without v2):
+    // the next sync brings it everything synced since the build.
+    let replaced = PodContainer {
+        host: host.clone(),
+        certs: certs.clone(),
+        id: tls_docker(
+            &host,
+            &certs,
+            &["run", "-d", "--user", "10001:10001", &image],
+        )
+        .trim()
+        .to_string(),
+    };
+    w.api
+        .set_container_id("backend", &format!("docker://{}", replaced.id));
+    while !reported(&w, &replaced.id) {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the fake never reported it"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    w.write("backend/app/other.txt", "o1\n");
+    let (done, read) = w.outcome("backend");
+    assert_eq!(done["action"], "sync", "{read:#?}");
+    assert_eq!(done["caughtUp"], 1, "{done}");
+    let inside = |file: &str| tls_docker(&host, &certs, &["exec", &replaced.id, "cat", file]);
+    assert_eq!(inside("/app/app/main.txt"), "v2\n");
+    assert_eq!(inside("/app/app/other.txt"), "o1\n");
+
+    // Outside the rules: rebuilt and rolled.
+    w.write("backend/settings.cfg", "debug = true\n");
+    let (done, read) = w.outcome("backend");
+    assert_eq!(done["event"], "watch.done", "{read:#?}");
+    assert_eq!(done["action"], "rebuild", "{read:#?}");
+    assert_ne!(w.image("backend"), image);
+
+    // A pod whose container is not in the daemon: said, then rebuilt.
+    w.api
+        .set_container_id("backend", &format!("docker://{}", "0".repeat(64)));
+    while !reported(&w, &"0".repeat(64)) {
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    w.write("backend/app/main.txt", "v3\n");
+    let (done, read) = w.outcome("backend");
+    let fallback = read
+        .iter()
+        .find(|e| e["event"] == "watch.fallback")
+        .unwrap_or_else(|| panic!("no fallback: {read:#?}"));
+    assert!(
+        fallback["reason"]
+            .as_str()
+            .unwrap()
+            .contains("is not in the Docker daemon todo-dev builds into"),
+        "{fallback}"
+    );
+    assert_eq!(done["event"], "watch.done", "{read:#?}");
+    assert_eq!(done["action"], "rebuild", "{read:#?}");
+
+    // `up` after `watch` puts the hardened objects back.
+    let _ = w.child.kill();
+    let _ = w.child.wait();
+    let kubeconfig = w._sandbox.home.path().join(".kube/config");
+    let up = w
+        ._sandbox
+        .todo_dev(&root, &["up", "--json", "--timeout", "60"])
+        .env("KUBECONFIG", &kubeconfig)
+        .env("FAKE_MINIKUBE_STATE", "running")
+        .env("FAKE_MINIKUBE_DOCKER_HOST", &host)
+        .env("FAKE_MINIKUBE_CERT_PATH", &certs)
+        .output()
+        .unwrap();
+    assert!(up.status.success(), "{}", support::stderr(&up));
+    let backend = container(&w, "backend");
+    assert_eq!(
+        backend["securityContext"]["readOnlyRootFilesystem"], true,
+        "{backend:#}"
+    );
+}
+
+/// Content no earlier run built: the daemon keeps images between runs.
+fn nonce() -> String {
+    let t = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap_or_default();
+    format!("{}-{}", std::process::id(), t.as_nanos())
 }
 
 #[test]

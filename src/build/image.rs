@@ -45,6 +45,8 @@ pub struct BuildPlan {
     pub labels: BTreeMap<String, String>,
     /// The numeric user the Dockerfile's final stage runs as, when it names one.
     pub run_as: Option<u32>,
+    /// The final stage's command with a reload flag (uvicorn's `--reload`), if it has one.
+    pub reload_command: Option<Vec<String>>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -286,9 +288,9 @@ pub fn plan(
         source,
         build_args,
     } = prepare(service)?;
-    let run_as = dockerfile_text(&source, &context.injected)
-        .as_deref()
-        .and_then(template::run_as);
+    let text = dockerfile_text(&source, &context.injected);
+    let run_as = text.as_deref().and_then(template::run_as);
+    let reload_command = text.as_deref().and_then(template::reload_command);
     let ctx_err = |source| BuildError::Context {
         service: service.name,
         source,
@@ -335,6 +337,7 @@ pub fn plan(
         target: service.target.clone(),
         labels,
         run_as,
+        reload_command,
     })
 }
 

@@ -171,6 +171,40 @@ pub fn run_as(dockerfile: &str) -> Option<u32> {
     user
 }
 
+/// The final stage's command with uvicorn's `--reload` added, for `watch`'s
+/// dev variant: synced code is picked up without a restart by Kubernetes.
+/// None when the stage does not run uvicorn from `CMD` (an `ENTRYPOINT`
+/// wraps it, or it already reloads).
+pub fn reload_command(dockerfile: &str) -> Option<Vec<String>> {
+    let (mut cmd, mut entrypoint) = (None::<String>, false);
+    for line in dockerfile.lines().map(str::trim) {
+        let (instruction, rest) = line.split_once(char::is_whitespace).unwrap_or((line, ""));
+        if instruction.eq_ignore_ascii_case("FROM") {
+            (cmd, entrypoint) = (None, false);
+        } else if instruction.eq_ignore_ascii_case("CMD") {
+            cmd = Some(rest.trim().to_string());
+        } else if instruction.eq_ignore_ascii_case("ENTRYPOINT") {
+            entrypoint = true;
+        }
+    }
+    let cmd = cmd.filter(|c| !entrypoint && c.contains("uvicorn") && !c.contains("--reload"))?;
+    let mut words: Vec<String> = match serde_json::from_str::<Vec<String>>(&cmd) {
+        Ok(words) => words,
+        // The shell form runs under /bin/sh -c.
+        Err(_) if !cmd.starts_with('[') => vec!["/bin/sh".into(), "-c".into(), cmd],
+        Err(_) => return None,
+    };
+    let shell = words.len() == 3 && words[0].ends_with("sh") && words[1] == "-c";
+    if shell {
+        words[2].push_str(" --reload");
+    } else if words.first().is_some_and(|w| w.ends_with("uvicorn")) {
+        words.push("--reload".into());
+    } else {
+        return None;
+    }
+    Some(words)
+}
+
 /// Build args a template needs from the service (the user's buildArgs win).
 pub fn args(stack: Stack, service: &Service) -> BTreeMap<String, String> {
     let mut args = BTreeMap::new();
@@ -192,6 +226,39 @@ pub fn args(stack: Stack, service: &Service) -> BTreeMap<String, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn reload_command_adds_reload_to_uvicorn() {
+        let shell = "FROM x AS b\nCMD [\"python\"]\nFROM y\nCMD [\"sh\", \"-c\", \"exec uvicorn app.main:app --port \\\"$PORT\\\"\"]\n";
+        assert_eq!(
+            reload_command(shell),
+            Some(vec![
+                "sh".to_string(),
+                "-c".to_string(),
+                "exec uvicorn app.main:app --port \"$PORT\" --reload".to_string()
+            ])
+        );
+        assert_eq!(
+            reload_command("FROM y\nCMD [\"uvicorn\", \"m:app\"]\n"),
+            Some(vec!["uvicorn".into(), "m:app".into(), "--reload".into()])
+        );
+        assert_eq!(
+            reload_command("FROM y\nCMD uvicorn m:app\n"),
+            Some(vec![
+                "/bin/sh".into(),
+                "-c".into(),
+                "uvicorn m:app --reload".into()
+            ])
+        );
+        for none in [
+            "FROM y\nCMD [\"python\", \"-m\", \"app.mcp_server\"]\n",
+            "FROM y\nENTRYPOINT [\"/e.sh\"]\nCMD [\"uvicorn\", \"m:app\"]\n",
+            "FROM y\nCMD [\"uvicorn\", \"m:app\", \"--reload\"]\n",
+            "FROM a\nCMD [\"uvicorn\", \"m:app\"]\nFROM b\n",
+        ] {
+            assert_eq!(reload_command(none), None, "{none}");
+        }
+    }
 
     #[test]
     fn the_final_stages_numeric_user_is_the_images_user() {

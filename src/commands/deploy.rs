@@ -2,6 +2,7 @@ use std::time::Duration;
 
 use super::{load_project, CommandResult, Outcome};
 use crate::cli::{DeployArgs, GlobalArgs};
+use crate::deploy::values::DevVariant;
 use crate::pipeline::{self, deploy};
 use crate::project::check_sources;
 use crate::ui::Output;
@@ -13,8 +14,9 @@ pub async fn run(global: &GlobalArgs, args: &DeployArgs, out: &Output) -> Comman
     let (plans, _) = pipeline::plan_and_render(&project).await?;
     let (images, target) = (pipeline::images(&plans), (&args.target).into());
     let timeout = Duration::from_secs(args.timeout);
+    let hardened = DevVariant::hardened();
     deploy::recreate(&project, &images, &target, &args.recreate, timeout, out).await?;
-    let deployed = deploy::deploy(&project, &images, &target, timeout, out).await?;
+    let deployed = deploy::deploy(&project, &images, &hardened, &target, timeout, out).await?;
     Ok(if deployed.failed.is_empty() {
         Outcome::Success
     } else {

@@ -13,6 +13,8 @@ pub async fn run(global: &GlobalArgs, args: &UpArgs, out: &Output) -> CommandRes
         force: args.force,
         recreate: args.recreate.clone(),
         timeout: Duration::from_secs(args.timeout),
+        // The hardened objects: also what puts them back after a `watch`.
+        ..Default::default()
     };
     let up = pipeline::up::up(&project, &opts, out).await?;
     let ok = up.failed_builds.is_empty() && up.deployed.failed.is_empty();

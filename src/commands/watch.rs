@@ -3,10 +3,12 @@
 
 use std::time::{Duration, SystemTime};
 
+use serde_json::json;
 use tokio::sync::mpsc;
 
 use super::{load_project, CommandError, CommandResult, Outcome};
 use crate::cli::{GlobalArgs, WatchArgs};
+use crate::deploy::values::DevVariant;
 use crate::pipeline::rebuild::{Rebuilds, Request};
 use crate::pipeline::{self, attach, deploy};
 use crate::project::{check_sources, Project};
@@ -39,8 +41,11 @@ pub async fn run(global: &GlobalArgs, args: &WatchArgs, out: &Output) -> Command
     }
     // First what `up` does (nothing to build or apply when the stack is up to date).
     let timeout = Duration::from_secs(args.timeout);
+    let dev = pipeline::dev_variant(&project);
+    say_dev_variant(&project, &dev, out);
     let opts = pipeline::up::UpOptions {
         timeout,
+        dev: dev.clone(),
         ..Default::default()
     };
     let up = pipeline::up::up(&project, &opts, out).await?;
@@ -59,7 +64,15 @@ pub async fn run(global: &GlobalArgs, args: &WatchArgs, out: &Output) -> Command
     let logs = args.logs.then(|| {
         attach::follow_logs_in_background(streams, attach::log_sources(&project, &services), *out)
     });
-    let rebuilds = Rebuilds::new(project.clone(), up.docker, client, up.images, timeout, *out);
+    let rebuilds = Rebuilds::new(
+        project.clone(),
+        up.docker,
+        client,
+        up.images,
+        dev,
+        timeout,
+        *out,
+    );
     let watched = watch_with(
         &project,
         &mut Rolling {
@@ -74,7 +87,36 @@ pub async fn run(global: &GlobalArgs, args: &WatchArgs, out: &Output) -> Command
     watched
 }
 
-/// Builds and rolls each change set's service through the pipeline.
+/// Says which services run as the dev variant, and how to get the hardened objects back.
+fn say_dev_variant(project: &Project, dev: &DevVariant, out: &Output) {
+    let synced: Vec<&str> = dev.synced.iter().map(|s| s.as_str()).collect();
+    if out.json {
+        println!("{}", json!({"event": "watch.dev", "synced": synced}));
+        return;
+    }
+    if synced.is_empty() {
+        eprintln!("no service has sync rules: every save rebuilds its service");
+        return;
+    }
+    for s in &dev.synced {
+        let rules: Vec<String> = project
+            .service(*s)
+            .map(|svc| {
+                svc.sync
+                    .iter()
+                    .map(|r| format!("{} -> {}", r.src, r.dest))
+                    .collect()
+            })
+            .unwrap_or_default();
+        eprintln!(
+            "{} {s}: dev variant (writable root filesystem, the image's reload command if it has one) so saves of {} are copied into its pods; `todo-dev up` puts the hardened objects back",
+            out.paint(Tone::Warn, "note:"),
+            rules.join(", ")
+        );
+    }
+}
+
+/// Syncs or rebuilds and rolls each change set's service through the pipeline.
 struct Rolling {
     rebuilds: Rebuilds,
     out: Output,
@@ -82,7 +124,11 @@ struct Rolling {
 
 impl ChangeExecutor for Rolling {
     fn ready(&mut self, ready: &Ready) {
-        report_ready(self.out, ready, "each save rebuilds and rolls its service");
+        report_ready(
+            self.out,
+            ready,
+            "a save its sync rules cover is copied into the running pods, any other rebuilds and rolls its service",
+        );
     }
 
     fn notice(&mut self, event: &WatchEvent) {
@@ -93,10 +139,11 @@ impl ChangeExecutor for Rolling {
         if self.out.json {
             println!("{}", set.json_line());
         }
-        // Syncing into running pods is not there yet: a sync change set rebuilds too.
         self.rebuilds.request(Request {
             service: set.service,
+            action: set.action,
             paths: set.paths,
+            abs_paths: set.abs_paths,
             first_event_at: set.first_event_at,
         });
     }

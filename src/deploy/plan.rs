@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 
 use super::render::{self, Manifest, RenderError};
 use super::secrets::{self, SecretsError};
-use super::values::{ImageRef, RenderInput};
+use super::values::{DevVariant, ImageRef, RenderInput};
 use crate::project::model::ServiceName;
 use crate::project::secrets::Secrets;
 use crate::project::Project;
@@ -25,13 +25,15 @@ pub enum PlanError {
 }
 
 /// Renders the project with these images; `existing` is the cluster's
-/// current `todo-secrets` (empty when offline).
+/// current `todo-secrets` (empty when offline); `dev` is `watch`'s variant
+/// (hardened: what `up` applies).
 pub fn render(
     project: &Project,
     images: &BTreeMap<ServiceName, ImageRef>,
     existing: &BTreeMap<String, String>,
+    dev: &DevVariant,
 ) -> Result<Vec<Manifest>, PlanError> {
-    with_input(project, images, existing, |input| {
+    with_input(project, images, existing, dev, |input| {
         Ok(render::render(input)?)
     })
 }
@@ -41,21 +43,28 @@ pub fn values(
     project: &Project,
     images: &BTreeMap<ServiceName, ImageRef>,
 ) -> Result<serde_json::Value, PlanError> {
-    with_input(project, images, &BTreeMap::new(), |input| {
-        let mut v = super::values::build(input);
-        if let Some(serde_json::Value::Object(secrets)) = v.get_mut("secrets") {
-            for value in secrets.values_mut() {
-                *value = crate::project::secrets::REDACTED.into();
+    with_input(
+        project,
+        images,
+        &BTreeMap::new(),
+        &DevVariant::hardened(),
+        |input| {
+            let mut v = super::values::build(input);
+            if let Some(serde_json::Value::Object(secrets)) = v.get_mut("secrets") {
+                for value in secrets.values_mut() {
+                    *value = crate::project::secrets::REDACTED.into();
+                }
             }
-        }
-        Ok(v)
-    })
+            Ok(v)
+        },
+    )
 }
 
 fn with_input<T>(
     project: &Project,
     images: &BTreeMap<ServiceName, ImageRef>,
     existing: &BTreeMap<String, String>,
+    dev: &DevVariant,
     f: impl FnOnce(&RenderInput) -> Result<T, PlanError>,
 ) -> Result<T, PlanError> {
     let env = |k: &str| std::env::var(k).ok();
@@ -67,5 +76,6 @@ fn with_input<T>(
         images,
         secrets: &secrets,
         settings: &settings,
+        dev,
     })
 }

@@ -1,7 +1,7 @@
 //! The values tree the embedded manifests are filled from: everything a
 //! manifest may say, computed once from the project, images and secrets.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use base64::Engine;
 use serde_json::{json, Map, Value};
@@ -31,6 +31,23 @@ pub struct ImageRef {
     pub reference: String,
     /// The numeric user the image's Dockerfile runs as, when it names one.
     pub run_as: Option<u32>,
+    /// The image's command with its reload flag (`uvicorn --reload`), if it has one.
+    pub reload_command: Option<Vec<String>>,
+}
+
+/// `watch`'s dev variant (../design/stack.md): the synced services, whose
+/// containers get a writable root filesystem (Docker refuses to copy into a
+/// read-only one) and their image's reload command. Empty: the hardened
+/// objects `up` applies.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct DevVariant {
+    pub synced: BTreeSet<ServiceName>,
+}
+
+impl DevVariant {
+    pub fn hardened() -> DevVariant {
+        DevVariant::default()
+    }
 }
 
 impl ImageRef {
@@ -49,6 +66,7 @@ pub struct RenderInput<'a> {
     pub secrets: &'a BTreeMap<String, SecretValue>,
     /// Plain settings from `.env`/the environment (LLM_BASE_URL, LLM_MODEL).
     pub settings: &'a BTreeMap<String, String>,
+    pub dev: &'a DevVariant,
 }
 
 /// Whose an object is: an object is this project's only when both its
@@ -257,6 +275,11 @@ pub fn build(input: &RenderInput) -> Value {
         };
         let (env, checksum) = wiring(name, &config, input.secrets, &s.env);
         let image = input.images.get(&s.name);
+        let dev = input.dev.synced.contains(&s.name);
+        let command = match image.and_then(|i| i.reload_command.clone()) {
+            Some(c) if dev => json!(c),
+            _ => Value::Null,
+        };
         let strategy = match &p.rolling_update {
             Some(r) => {
                 json!({"type": "RollingUpdate", "rollingUpdate": {"maxUnavailable": r.max_unavailable, "maxSurge": r.max_surge}})
@@ -275,6 +298,8 @@ pub fn build(input: &RenderInput) -> Value {
                 "selector": selector(p, name),
                 "resources": resources(name),
                 "runAsUser": image.map_or(DEFAULT_UID, ImageRef::uid),
+                "readOnlyRootFilesystem": !dev,
+                "command": command,
                 "env": if env.is_empty() { Value::Null } else { Value::Array(env) },
                 "annotations": checksum.map(|c| json!({"checksum/config": c})),
                 "ingressFrom": network_policy(p, name, &present),

@@ -11,7 +11,7 @@ use crate::cluster::kube::connect;
 use crate::deploy::apply::{self, Applied};
 use crate::deploy::render::Manifest;
 use crate::deploy::rollout::{self, RolloutState, Workload};
-use crate::deploy::values::Ownership;
+use crate::deploy::values::{DevVariant, Ownership};
 use crate::deploy::{plan, recreate};
 use crate::project::Project;
 use crate::ui::progress::{event, Progress};
@@ -33,16 +33,18 @@ pub struct Deployed {
 }
 
 /// Render, apply, prune, wait, report. `images` are the content tags the
-/// build step planned (and built into the cluster's daemon).
+/// build step planned (and built into the cluster's daemon); `dev` is
+/// `watch`'s variant (hardened for everything else).
 pub async fn deploy(
     project: &Project,
     images: &Images,
+    dev: &DevVariant,
     target: &Target,
     timeout: Duration,
     out: &Output,
 ) -> Result<Deployed, PipelineError> {
     // Everything that can fail without a cluster fails before we touch one.
-    plan::render(project, images, &BTreeMap::new())?;
+    plan::render(project, images, &BTreeMap::new(), dev)?;
     let (client, ctx) = connect(
         &project.cluster.name,
         target.context.as_deref(),
@@ -53,7 +55,7 @@ pub async fn deploy(
     let existing = apply::existing_secret(&client, &project.namespace, plan::SECRET_NAME)
         .await?
         .unwrap_or_default();
-    let manifests = plan::render(project, images, &existing)?;
+    let manifests = plan::render(project, images, &existing, dev)?;
 
     let workloads: Vec<Workload> = manifests
         .iter()
@@ -205,7 +207,7 @@ pub async fn recreate(
     if names.is_empty() {
         return Ok(());
     }
-    let manifests = plan::render(project, images, &BTreeMap::new())?;
+    let manifests = plan::render(project, images, &BTreeMap::new(), &DevVariant::hardened())?;
     let workloads = recreate::workloads_named(&manifests, names)
         .map_err(|message| PipelineError::Recreate { message })?;
     let (client, _) = connect_target(project, target).await?;
@@ -247,6 +249,13 @@ pub async fn connect_target(
     .await?)
 }
 
+/// What a render is made of: the image of each service and the variant.
+#[derive(Clone, Copy)]
+pub struct Objects<'a> {
+    pub images: &'a Images,
+    pub dev: &'a DevVariant,
+}
+
 /// How rolling one workload ended.
 #[derive(Debug)]
 pub enum Rolled {
@@ -261,7 +270,7 @@ pub enum Rolled {
 pub async fn roll(
     client: &kube::Client,
     project: &Project,
-    images: &Images,
+    objects: Objects<'_>,
     service: &str,
     timeout: Duration,
     out: &Output,
@@ -270,7 +279,7 @@ pub async fn roll(
     let existing = apply::existing_secret(client, &project.namespace, plan::SECRET_NAME)
         .await?
         .unwrap_or_default();
-    let manifests = plan::render(project, images, &existing)?;
+    let manifests = plan::render(project, objects.images, &existing, objects.dev)?;
     apply::apply_all(
         client,
         &project.namespace,

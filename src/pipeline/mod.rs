@@ -21,7 +21,7 @@ use crate::cluster::minikube::MinikubeError;
 use crate::deploy::apply::ApplyError;
 use crate::deploy::plan::PlanError;
 use crate::deploy::render::Manifest;
-use crate::deploy::values::ImageRef;
+use crate::deploy::values::{DevVariant, ImageRef};
 use crate::project::model::ServiceName;
 use crate::project::Project;
 
@@ -56,6 +56,19 @@ pub fn image_ref(plan: &BuildPlan) -> ImageRef {
     ImageRef {
         reference: plan.image.to_string(),
         run_as: plan.run_as,
+        reload_command: plan.reload_command.clone(),
+    }
+}
+
+/// `watch`'s dev variant: every service with sync rules (../design/stack.md).
+pub fn dev_variant(project: &Project) -> DevVariant {
+    DevVariant {
+        synced: project
+            .services
+            .iter()
+            .filter(|s| !s.sync.is_empty())
+            .map(|s| s.name)
+            .collect(),
     }
 }
 
@@ -75,6 +88,11 @@ pub async fn plan_and_render(
     project: &Project,
 ) -> Result<(Vec<BuildPlan>, Vec<Manifest>), PipelineError> {
     let plans = ready(build::plan_all(project, &project.services).await)?;
-    let manifests = crate::deploy::plan::render(project, &images(&plans), &BTreeMap::new())?;
+    let manifests = crate::deploy::plan::render(
+        project,
+        &images(&plans),
+        &BTreeMap::new(),
+        &DevVariant::hardened(),
+    )?;
     Ok((plans, manifests))
 }

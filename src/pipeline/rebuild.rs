@@ -7,7 +7,8 @@
 //! applied after a failed build, and a failed rollout leaves the old pods
 //! serving (rolling updates keep them until new ones are ready).
 
-use std::collections::HashMap;
+use std::collections::{BTreeSet, HashMap, HashSet};
+use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime};
 
@@ -19,10 +20,13 @@ use super::{image_ref, Images, PipelineError};
 use crate::build::hash_cache;
 use crate::build::image::{self, BuildError, BuildOutcome};
 use crate::deploy::rollout::RolloutState;
+use crate::deploy::values::{self, DevVariant, ImageRef, DEFAULT_UID};
 use crate::project::model::ServiceName;
 use crate::project::Project;
+use crate::sync::{self, SyncError, SyncPlan};
 use crate::ui::progress::{event, Progress};
 use crate::ui::{Output, Tone};
+use crate::watch::Action;
 
 /// Waits before retrying after the Docker daemon or the cluster went away.
 const BACKOFF: [Duration; 4] = [
@@ -36,10 +40,30 @@ const BACKOFF: [Duration; 4] = [
 #[derive(Debug, Clone)]
 pub struct Request {
     pub service: ServiceName,
+    /// Sync into the running pods (falling back to a rebuild), or rebuild.
+    pub action: Action,
     /// The paths that changed (for the report).
     pub paths: Vec<String>,
+    /// The same paths, absolute (what a sync copies or removes).
+    pub abs_paths: Vec<PathBuf>,
     /// When the first file event of the change came: durations count from here.
     pub first_event_at: SystemTime,
+}
+
+/// What syncs copied into a service's containers since its image was built.
+/// A container that did not get them (its pod started since, from the
+/// image) gets all of them with its next sync, not just that change.
+#[derive(Default)]
+struct Synced {
+    paths: BTreeSet<PathBuf>,
+    containers: HashSet<String>,
+}
+
+/// What one sync did.
+struct SyncedInto {
+    pods: usize,
+    /// Containers that were sent every file synced since the build.
+    caught_up: usize,
 }
 
 struct Shared {
@@ -47,6 +71,11 @@ struct Shared {
     docker: bollard::Docker,
     client: kube::Client,
     images: Mutex<Images>,
+    dev: DevVariant,
+    /// Services whose pods may lack a change: a rebuild began and has not
+    /// succeeded yet. A sync there would skip that change, so they rebuild.
+    unbuilt: Mutex<HashSet<ServiceName>>,
+    synced: Mutex<HashMap<ServiceName, Synced>>,
     timeout: Duration,
     out: Output,
     progress: Progress,
@@ -57,16 +86,18 @@ struct Shared {
 /// The rebuild loop: one in-flight task per service.
 pub struct Rebuilds {
     shared: Arc<Shared>,
-    running: Mutex<HashMap<ServiceName, JoinHandle<()>>>,
+    running: Mutex<HashMap<ServiceName, (JoinHandle<()>, Request)>>,
 }
 
 impl Rebuilds {
-    /// `images` are what the cluster runs now (what `up` deployed).
+    /// `images` are what the cluster runs now (what `up` deployed, as the
+    /// `dev` variant).
     pub fn new(
         project: Project,
         docker: bollard::Docker,
         client: kube::Client,
         images: Images,
+        dev: DevVariant,
         timeout: Duration,
         out: Output,
     ) -> Rebuilds {
@@ -90,6 +121,9 @@ impl Rebuilds {
                 docker,
                 client,
                 images: Mutex::new(images),
+                dev,
+                unbuilt: Mutex::new(HashSet::new()),
+                synced: Mutex::new(HashMap::new()),
                 timeout,
                 out,
                 progress,
@@ -101,11 +135,20 @@ impl Rebuilds {
 
     /// Starts acting on `request`; a change still in flight for the same
     /// service is cancelled first (newest wins).
-    pub fn request(&self, request: Request) {
+    pub fn request(&self, mut request: Request) {
         let mut running = self.running.lock().unwrap_or_else(|e| e.into_inner());
-        if let Some(stale) = running.remove(&request.service) {
+        if let Some((stale, stale_request)) = running.remove(&request.service) {
             if !stale.is_finished() {
                 stale.abort();
+                // A cut-off sync may have copied part of its files: copy them again.
+                if stale_request.action == Action::Sync && request.action == Action::Sync {
+                    for (p, abs) in stale_request.paths.into_iter().zip(stale_request.abs_paths) {
+                        if !request.abs_paths.contains(&abs) {
+                            request.paths.push(p);
+                            request.abs_paths.push(abs);
+                        }
+                    }
+                }
                 let name = request.service.to_string();
                 self.shared.progress.note(
                     &name,
@@ -115,18 +158,30 @@ impl Rebuilds {
                 );
             }
         }
+        if request.action == Action::Rebuild {
+            // Marked now, not in the task: a sync arriving before it runs must not skip it.
+            self.shared
+                .unbuilt
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .insert(request.service);
+        }
         let shared = self.shared.clone();
         let service = request.service;
+        let kept = request.clone();
         running.insert(
             service,
-            tokio::spawn(async move { act(&shared, request).await }),
+            (
+                tokio::spawn(async move { act(&shared, request).await }),
+                kept,
+            ),
         );
     }
 
     /// Ctrl-C: stops every task at once (an interrupted build tags nothing).
     pub fn shutdown(&self) {
         let mut running = self.running.lock().unwrap_or_else(|e| e.into_inner());
-        for (_, task) in running.drain() {
+        for (_, (task, _)) in running.drain() {
             task.abort();
         }
     }
@@ -141,6 +196,50 @@ struct Stop {
 
 async fn act(shared: &Shared, request: Request) {
     let name = request.service.to_string();
+    if request.action == Action::Sync {
+        let pending = shared
+            .unbuilt
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .contains(&request.service);
+        let tried = match pending {
+            true => {
+                Err("an earlier change of this service has not reached its pods yet".to_string())
+            }
+            false => sync_once(shared, &request).await.map_err(|e| e.to_string()),
+        };
+        match tried {
+            Ok(SyncedInto { pods, caught_up }) => {
+                let seconds = request
+                    .first_event_at
+                    .elapsed()
+                    .unwrap_or_default()
+                    .as_secs_f64();
+                let files = request.paths.len();
+                shared.progress.settle(
+                    &name,
+                    Tone::Good,
+                    &format!("synced {files} file(s) into {pods} pod(s) ({seconds:.2} s from the first change)"),
+                    event("watch.done", json!({"service": name, "action": "sync", "pods": pods, "caughtUp": caught_up, "seconds": seconds, "paths": request.paths})),
+                );
+                return;
+            }
+            Err(reason) => shared.progress.note(
+                &name,
+                Tone::Warn,
+                &format!("cannot sync: {reason}; rebuilding instead"),
+                event(
+                    "watch.fallback",
+                    json!({"service": name, "reason": reason, "paths": request.paths}),
+                ),
+            ),
+        }
+    }
+    shared
+        .unbuilt
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .insert(request.service);
     for (attempt, wait) in std::iter::once(Duration::ZERO).chain(BACKOFF).enumerate() {
         if !wait.is_zero() {
             shared.progress.status(
@@ -155,6 +254,17 @@ async fn act(shared: &Shared, request: Request) {
         }
         match attempt_once(shared, &request).await {
             Ok(image) => {
+                shared
+                    .unbuilt
+                    .lock()
+                    .unwrap_or_else(|e| e.into_inner())
+                    .remove(&request.service);
+                // The new image holds everything synced before.
+                shared
+                    .synced
+                    .lock()
+                    .unwrap_or_else(|e| e.into_inner())
+                    .remove(&request.service);
                 let seconds = request
                     .first_event_at
                     .elapsed()
@@ -164,7 +274,7 @@ async fn act(shared: &Shared, request: Request) {
                     &name,
                     Tone::Good,
                     &format!("up to date ({image}, {seconds:.1} s from the first change to running)"),
-                    event("watch.done", json!({"service": name, "image": image, "seconds": seconds, "paths": request.paths})),
+                    event("watch.done", json!({"service": name, "action": "rebuild", "image": image, "seconds": seconds, "paths": request.paths})),
                 );
                 return;
             }
@@ -202,6 +312,81 @@ async fn act(shared: &Shared, request: Request) {
             }
         }
     }
+}
+
+/// Copies the change into every running pod of the service at once (the
+/// rules' `run` commands after); a container that missed earlier syncs gets
+/// those files too. Any pod that could not get it is an error, and the
+/// caller rebuilds.
+async fn sync_once(shared: &Shared, request: &Request) -> Result<SyncedInto, SyncError> {
+    let name = request.service.as_str();
+    let project = &shared.project;
+    let Some(service) = project.service(request.service) else {
+        return Err(SyncError::NoPods {
+            service: name.to_string(),
+        });
+    };
+    let (earlier, up_to_date) = {
+        let synced = shared.synced.lock().unwrap_or_else(|e| e.into_inner());
+        synced
+            .get(&request.service)
+            .map(|s| (s.paths.clone(), s.containers.clone()))
+            .unwrap_or_default()
+    };
+    let change = SyncPlan::new(&service.context, &service.sync, &request.abs_paths)?;
+    let mut all = earlier.clone();
+    all.extend(request.abs_paths.iter().cloned());
+    let all: Vec<PathBuf> = all.into_iter().collect();
+    let everything = SyncPlan::new(&service.context, &service.sync, &all)?;
+    // Entries belong to the user the pod runs as, so it can replace them.
+    let uid = shared
+        .images
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .get(&request.service)
+        .map_or(DEFAULT_UID, ImageRef::uid);
+    shared.progress.status(
+        name,
+        "syncing",
+        event(
+            "watch.sync",
+            json!({"service": name, "paths": request.paths}),
+        ),
+    );
+    let change_tar = bytes::Bytes::from(sync::docker::archive(&change, uid)?);
+    let selector = values::pod_selector(project, name);
+    let targets =
+        sync::pods::docker_targets(&shared.client, &project.namespace, &selector, name).await?;
+    // One copy per container (pods never share one; a test fixture may report so).
+    let mut containers = targets.clone();
+    containers.sort_by(|a, b| a.container_id.cmp(&b.container_id));
+    containers.dedup_by(|a, b| a.container_id == b.container_id);
+    let behind = |id: &str| !earlier.is_empty() && !up_to_date.contains(id);
+    let caught_up = containers
+        .iter()
+        .filter(|t| behind(&t.container_id))
+        .count();
+    let everything_tar = match caught_up {
+        0 => bytes::Bytes::new(),
+        _ => bytes::Bytes::from(sync::docker::archive(&everything, uid)?),
+    };
+    let results = futures::future::join_all(containers.iter().map(|t| {
+        let (plan, tar) = match behind(&t.container_id) {
+            true => (&everything, everything_tar.clone()),
+            false => (&change, change_tar.clone()),
+        };
+        sync::docker::apply(&shared.docker, t, plan, tar, uid)
+    }))
+    .await;
+    results.into_iter().collect::<Result<Vec<()>, _>>()?;
+    let mut synced = shared.synced.lock().unwrap_or_else(|e| e.into_inner());
+    let state = synced.entry(request.service).or_default();
+    state.paths = all.into_iter().collect();
+    state.containers = containers.into_iter().map(|t| t.container_id).collect();
+    Ok(SyncedInto {
+        pods: targets.len(),
+        caught_up,
+    })
 }
 
 /// Build, then roll. Returns the image now running.
@@ -272,7 +457,10 @@ async fn attempt_once(shared: &Shared, request: &Request) -> Result<String, Stop
     let rolled = deploy::roll(
         &shared.client,
         project,
-        &images,
+        deploy::Objects {
+            images: &images,
+            dev: &shared.dev,
+        },
         &name,
         shared.timeout,
         &shared.out,

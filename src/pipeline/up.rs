@@ -4,6 +4,7 @@
 use std::time::Duration;
 
 use super::{build, cluster, deploy, images, plan_and_render, Images, PipelineError};
+use crate::deploy::values::DevVariant;
 use crate::docker;
 use crate::project::Project;
 use crate::ui::Output;
@@ -22,12 +23,15 @@ pub struct Up {
 }
 
 /// How `up` runs: `force` rebuilds every image; `recreate` names workloads
-/// to delete and create anew (immutable fields changed).
+/// to delete and create anew (immutable fields changed); `dev` is `watch`'s
+/// variant (`up` itself deploys the hardened objects, which also puts them
+/// back after a `watch`).
 #[derive(Debug, Clone, Default)]
 pub struct UpOptions {
     pub force: bool,
     pub recreate: Vec<String>,
     pub timeout: Duration,
+    pub dev: DevVariant,
 }
 
 pub async fn up(project: &Project, opts: &UpOptions, out: &Output) -> Result<Up, PipelineError> {
@@ -52,6 +56,6 @@ pub async fn up(project: &Project, opts: &UpOptions, out: &Output) -> Result<Up,
     }
     let target = deploy::Target::default();
     deploy::recreate(project, &up.images, &target, &opts.recreate, timeout, out).await?;
-    up.deployed = deploy::deploy(project, &up.images, &target, timeout, out).await?;
+    up.deployed = deploy::deploy(project, &up.images, &opts.dev, &target, timeout, out).await?;
     Ok(up)
 }

@@ -320,6 +320,11 @@ fn resolve_service(
         Some(paths) => paths.iter().map(|p| root.join(p)).collect(),
         None => vec![context.clone()],
     };
+    // Unset means the template's defaults; `sync: []` turns syncing off.
+    let sync = match svc.sync {
+        Some(rules) => rules,
+        None => default_sync(name, &context, svc.dockerfile.is_some()),
+    };
     Ok(Service {
         name,
         dockerfile: svc.dockerfile.map(|d| context.join(d)),
@@ -333,11 +338,43 @@ fn resolve_service(
         })?,
         replicas: svc.replicas.unwrap_or(1),
         watch,
-        sync: svc.sync.unwrap_or_default(),
+        sync,
         build_args: svc.build_args.unwrap_or_default(),
         target: svc.target,
         env: svc.env.unwrap_or_default(),
     })
+}
+
+/// Static files nginx serves, synced by default into a static site's root.
+const STATIC_SITE_FILES: [&str; 12] = [
+    "html", "css", "js", "mjs", "json", "svg", "png", "jpg", "gif", "ico", "txt", "webp",
+];
+
+/// The sync rules of a service built by a built-in template, which decides
+/// where the files land (embedded/dockerfiles): FastAPI copies the context to
+/// /app (and runs `uvicorn --reload` in `watch`), a static site is served from
+/// /srv/www. A service with its own Dockerfile gets none: only its author
+/// knows where files go.
+fn default_sync(name: ServiceName, context: &Path, own_dockerfile: bool) -> Vec<SyncRule> {
+    let has = |f: &str| context.join(f).is_file();
+    if own_dockerfile || has("Dockerfile") {
+        return Vec::new();
+    }
+    let rule = |src: String, dest: &str| SyncRule {
+        src,
+        dest: dest.to_string(),
+        run: None,
+    };
+    match name {
+        ServiceName::Backend if has("requirements.txt") || has("pyproject.toml") => {
+            vec![rule("**/*.py".into(), "/app/")]
+        }
+        ServiceName::Frontend if !has("package.json") && has("index.html") => STATIC_SITE_FILES
+            .iter()
+            .map(|ext| rule(format!("**/*.{ext}"), "/srv/www/"))
+            .collect(),
+        _ => Vec::new(),
+    }
 }
 
 /// Every enabled service's context directory exists: needed by anything that

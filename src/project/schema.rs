@@ -316,10 +316,15 @@ pub struct ServiceLayer {
     pub env: Option<BTreeMap<String, String>>,
 }
 
-/// `src` (a glob relative to the context) is copied to `dest` in the container.
+/// Files matching `src` (a glob relative to the context) are copied to
+/// `dest` in the container, keeping their path below the glob's fixed
+/// prefix (`app/**/*.py` -> `/app/app/`: `app/routes/x.py` lands in
+/// `/app/app/routes/x.py`); `run` then runs in the container (`sh -c`).
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct SyncRule {
     pub src: String,
     pub dest: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub run: Option<String>,
 }

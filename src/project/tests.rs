@@ -453,3 +453,59 @@ fn watch_debounce_defaults_to_100ms_and_is_capped() {
         "{err}"
     );
 }
+
+#[test]
+fn template_built_services_get_default_sync_rules_unless_the_user_sets_any() {
+    let srcs = |p: &Project, n: ServiceName| -> Vec<(String, String)> {
+        p.service(n)
+            .unwrap()
+            .sync
+            .iter()
+            .map(|r| (r.src.clone(), r.dest.clone()))
+            .collect()
+    };
+    // FastAPI template (COPY . /app) and a static site (served from /srv/www).
+    let dir = project(&[
+        ("backend/requirements.txt", "fastapi\n"),
+        ("frontend/index.html", "<h1>hi</h1>\n"),
+    ]);
+    let p = load_in(dir.path(), None, &[]).unwrap();
+    assert_eq!(
+        srcs(&p, ServiceName::Backend),
+        [("**/*.py".to_string(), "/app/".to_string())]
+    );
+    let site = srcs(&p, ServiceName::Frontend);
+    assert!(
+        site.contains(&("**/*.html".into(), "/srv/www/".into())),
+        "{site:?}"
+    );
+    assert!(
+        site.contains(&("**/*.css".into(), "/srv/www/".into())),
+        "{site:?}"
+    );
+
+    // The user's rules replace the defaults; `[]` turns syncing off.
+    let p = load_in(
+        dir.path(),
+        None,
+        &[
+            "services.backend.sync=[]",
+            "services.frontend.sync=[{src: a/*.js, dest: /x, run: make}]",
+        ],
+    )
+    .unwrap();
+    assert!(srcs(&p, ServiceName::Backend).is_empty());
+    let frontend = &p.service(ServiceName::Frontend).unwrap().sync;
+    assert_eq!(frontend.len(), 1);
+    assert_eq!(frontend[0].run.as_deref(), Some("make"));
+
+    // An own Dockerfile: only its author knows where files go.
+    let dir = project(&[
+        ("backend/requirements.txt", "fastapi\n"),
+        ("backend/Dockerfile", "FROM python\n"),
+        ("frontend/package.json", "{}"),
+    ]);
+    let p = load_in(dir.path(), None, &[]).unwrap();
+    assert!(srcs(&p, ServiceName::Backend).is_empty());
+    assert!(srcs(&p, ServiceName::Frontend).is_empty());
+}

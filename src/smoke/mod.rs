@@ -692,6 +692,7 @@ pub fn app_env(project: &Project, secrets: &RunSecrets) -> Vec<(String, String)>
         images: &images,
         secrets: &secrets_none,
         settings: &settings_none,
+        dev: &values::DevVariant::hardened(),
     });
     let mut env: BTreeMap<String, String> = tree["config"]
         .as_object()

@@ -181,6 +181,14 @@ impl FakeApiServer {
         self.state().timing.delete_delay = d;
     }
 
+    /// The `containerID` the running pods of `workload` report, e.g.
+    /// `docker://<id>` of a container started on the real dockerd.
+    pub fn set_container_id(&self, workload: &str, id: &str) {
+        self.state()
+            .container_ids
+            .insert(workload.to_string(), id.to_string());
+    }
+
     /// Current logs of the pods of `workload` (default: a few uvicorn lines).
     pub fn set_logs(&self, workload: &str, text: &str) {
         self.state()
@@ -616,6 +624,8 @@ struct State {
     /// Label and annotation keys each manager last applied, per object.
     applied_keys: HashMap<Key, HashMap<String, MapKeys>>,
     behaviors: HashMap<String, Behavior>,
+    /// Per workload: the `containerID` its running pods report (else a made-up one).
+    container_ids: HashMap<String, String>,
     logs: HashMap<String, String>,
     pods: HashMap<Key, PodRuntime>,
     rollouts: HashMap<Key, Rollout>,
@@ -659,6 +669,7 @@ impl State {
             owners: HashMap::new(),
             applied_keys: HashMap::new(),
             behaviors: HashMap::new(),
+            container_ids: HashMap::new(),
             logs: HashMap::new(),
             pods: HashMap::new(),
             rollouts: HashMap::new(),
@@ -2226,6 +2237,13 @@ impl State {
         let age = rt.born.elapsed();
         let mut next = pod.clone();
         next["status"] = pod_status(&pod, &rt, age, &timing);
+        if let Some(id) = self.container_ids.get(&rt.workload) {
+            if let Some(statuses) = next["status"]["containerStatuses"].as_array_mut() {
+                for s in statuses.iter_mut().filter(|s| !s["containerID"].is_null()) {
+                    s["containerID"] = json!(id);
+                }
+            }
+        }
         if !next["status"]["podIP"].is_null() {
             next["status"]["podIPs"] = json!([{"ip": rt.ip}]);
         }

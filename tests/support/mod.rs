@@ -73,6 +73,16 @@ pub fn docker(host: &str, args: &[&str]) -> Output {
         .unwrap()
 }
 
+/// `docker ARGS` against the TLS daemon at `host` with the client certs in `certs`.
+pub fn tls_docker(host: &str, certs: &str, args: &[&str]) -> Command {
+    let mut cmd = Command::new("docker");
+    cmd.args(args)
+        .env("DOCKER_HOST", host)
+        .env("DOCKER_TLS_VERIFY", "1")
+        .env("DOCKER_CERT_PATH", certs);
+    cmd
+}
+
 /// A test environment: its own HOME (so no real kubeconfig or minikube
 /// state leaks in), PATH made of the real one minus `hidden` tools, plus the
 /// fake minikube unless hidden.

@@ -438,7 +438,19 @@ fn exec(
         record.status_sent = true;
         lock(&shared.streams).execs.push(record);
         channel(w, 3, status.to_string().as_bytes())?;
-        return close(w);
+        close(w)?;
+        // A graceful close, as a real server's: read what the client still
+        // sends until its own close frame (or the end), so no reset can
+        // discard the status before the client has read it.
+        let _ = reader
+            .get_ref()
+            .set_read_timeout(Some(std::time::Duration::from_secs(5)));
+        while let Ok((op, _)) = read_message(reader) {
+            if op == OP_CLOSE {
+                break;
+            }
+        }
+        return Ok(());
     }
     // Socket closed by the client before the command's end (v4's only way to end stdin).
     let mut socket_closed = false;

@@ -1,0 +1,252 @@
+//! Syncing into a container of the Docker daemon todo-dev builds into
+//! (Minikube's docker runtime): the daemon unpacks the tar itself
+//! (`PUT /containers/{id}/archive`), so the image needs no `tar`.
+
+use bollard::exec::{CreateExecOptions, StartExecOptions, StartExecResults};
+use bollard::query_parameters::UploadToContainerOptionsBuilder;
+use bollard::Docker;
+use futures::StreamExt;
+
+use super::rules::SyncPlan;
+use super::SyncError;
+
+/// Output kept from an exec, for the report.
+const OUTPUT_LIMIT: usize = 2000;
+
+/// A pod's container in the daemon.
+#[derive(Debug, Clone)]
+pub struct Target {
+    /// `namespace/pod`, for messages.
+    pub pod: String,
+    pub container_id: String,
+}
+
+/// The plan's files and directories as a tar of absolute paths (to unpack
+/// at `/`), owned by `uid:uid` (the pod's user), each with its local mode
+/// and modification time.
+pub fn archive(plan: &SyncPlan, uid: u32) -> Result<Vec<u8>, SyncError> {
+    use std::os::unix::fs::MetadataExt;
+    let mut tar = tar::Builder::new(Vec::new());
+    let read = |path: &std::path::Path, source| SyncError::Read {
+        path: path.to_path_buf(),
+        source,
+    };
+    let header = |kind, mode: u32, size: u64, mtime: i64| {
+        let mut h = tar::Header::new_gnu();
+        h.set_entry_type(kind);
+        h.set_mode(mode & 0o7777);
+        h.set_size(size);
+        h.set_mtime(mtime.max(0) as u64);
+        h.set_uid(uid.into());
+        h.set_gid(uid.into());
+        h
+    };
+    for dir in &plan.dirs {
+        // A directory that is not there locally (a rule's dest only) gets rwxr-xr-x.
+        let (mode, mtime) = match std::fs::metadata(&dir.local) {
+            Ok(m) if m.is_dir() => (m.mode(), m.mtime()),
+            _ => (0o755, 0),
+        };
+        let mut h = header(tar::EntryType::Directory, mode, 0, mtime);
+        let name = format!("{}/", dir.container.trim_start_matches('/'));
+        tar.append_data(&mut h, name, std::io::empty())
+            .map_err(|e| read(&dir.local, e))?;
+    }
+    for file in &plan.copies {
+        let meta = std::fs::metadata(&file.local).map_err(|e| read(&file.local, e))?;
+        let bytes = std::fs::read(&file.local).map_err(|e| read(&file.local, e))?;
+        let mut h = header(
+            tar::EntryType::Regular,
+            meta.mode(),
+            bytes.len() as u64,
+            meta.mtime(),
+        );
+        tar.append_data(
+            &mut h,
+            file.container.trim_start_matches('/'),
+            bytes.as_slice(),
+        )
+        .map_err(|e| read(&file.local, e))?;
+    }
+    tar.into_inner().map_err(|e| SyncError::Read {
+        path: "(tar)".into(),
+        source: e,
+    })
+}
+
+/// Whether the container is in this daemon and running.
+pub async fn check(docker: &Docker, target: &Target) -> Result<(), SyncError> {
+    match docker.inspect_container(&target.container_id, None).await {
+        Ok(c) if c.state.as_ref().and_then(|s| s.running) == Some(true) => Ok(()),
+        Ok(_) => Err(SyncError::ContainerStopped {
+            pod: target.pod.clone(),
+            id: short(&target.container_id),
+        }),
+        Err(bollard::errors::Error::DockerResponseServerError {
+            status_code: 404, ..
+        }) => Err(SyncError::ContainerGone {
+            pod: target.pod.clone(),
+            id: short(&target.container_id),
+        }),
+        Err(source) => Err(SyncError::Docker {
+            pod: target.pod.clone(),
+            source,
+        }),
+    }
+}
+
+/// Deletions (`rm -f --` as the pod's user), then the archive, then the
+/// rules' `run` commands (`sh -c`), in the one container; meanwhile the
+/// container is checked to be running (a stopped one would be replaced
+/// without the change).
+pub async fn apply(
+    docker: &Docker,
+    target: &Target,
+    plan: &SyncPlan,
+    tar: bytes::Bytes,
+    uid: u32,
+) -> Result<(), SyncError> {
+    let (checked, applied) =
+        tokio::join!(check(docker, target), copy(docker, target, plan, tar, uid));
+    applied.and(checked)
+}
+
+async fn copy(
+    docker: &Docker,
+    target: &Target,
+    plan: &SyncPlan,
+    tar: bytes::Bytes,
+    uid: u32,
+) -> Result<(), SyncError> {
+    if !plan.deletions.is_empty() {
+        let mut rm = vec!["rm".to_string(), "-f".into(), "--".into()];
+        rm.extend(plan.deletions.iter().cloned());
+        exec(docker, target, rm, uid).await.map_err(|e| match e {
+            SyncError::Exec { ref status, .. } if status == "not found" => SyncError::NoRm {
+                pod: target.pod.clone(),
+            },
+            other => other,
+        })?;
+    }
+    if !plan.copies.is_empty() {
+        let options = UploadToContainerOptionsBuilder::default().path("/").build();
+        docker
+            .upload_to_container(&target.container_id, Some(options), bollard::body_full(tar))
+            .await
+            .map_err(|source| upload_error(target, source))?;
+    }
+    for run in &plan.runs {
+        exec(
+            docker,
+            target,
+            vec!["sh".into(), "-c".into(), run.clone()],
+            uid,
+        )
+        .await?;
+    }
+    Ok(())
+}
+
+fn upload_error(target: &Target, source: bollard::errors::Error) -> SyncError {
+    let text = source.to_string();
+    let hint = if text.contains("read-only") {
+        "\n  help: the container's root filesystem is read-only; `watch` deploys synced services with a writable one, so this pod predates it"
+    } else {
+        ""
+    };
+    match source {
+        bollard::errors::Error::DockerResponseServerError {
+            status_code: 404, ..
+        } => SyncError::ContainerGone {
+            pod: target.pod.clone(),
+            id: short(&target.container_id),
+        },
+        source => SyncError::Upload {
+            pod: target.pod.clone(),
+            hint,
+            source,
+        },
+    }
+}
+
+/// Runs `cmd` as `uid` and waits for it; a non-zero exit is an error with
+/// its output (status "not found" when the program is not in the image).
+pub async fn exec(
+    docker: &Docker,
+    target: &Target,
+    cmd: Vec<String>,
+    uid: u32,
+) -> Result<(), SyncError> {
+    let docker_err = |source| SyncError::Docker {
+        pod: target.pod.clone(),
+        source,
+    };
+    let command = cmd.join(" ");
+    let created = docker
+        .create_exec(
+            &target.container_id,
+            CreateExecOptions {
+                cmd: Some(cmd),
+                user: Some(format!("{uid}:{uid}")),
+                attach_stdout: Some(true),
+                attach_stderr: Some(true),
+                ..Default::default()
+            },
+        )
+        .await
+        .map_err(|e| match e {
+            bollard::errors::Error::DockerResponseServerError {
+                status_code: 404 | 409,
+                ..
+            } => SyncError::ContainerGone {
+                pod: target.pod.clone(),
+                id: short(&target.container_id),
+            },
+            e => docker_err(e),
+        })?;
+    let mut output = String::new();
+    if let StartExecResults::Attached {
+        output: mut out, ..
+    } = docker
+        .start_exec(&created.id, None::<StartExecOptions>)
+        .await
+        .map_err(docker_err)?
+    {
+        while let Some(chunk) = out.next().await {
+            let chunk = chunk.map_err(docker_err)?;
+            if output.len() < OUTPUT_LIMIT {
+                output.push_str(&String::from_utf8_lossy(&chunk.into_bytes()));
+            }
+        }
+    }
+    // The exit code is set once the process is reaped, just after its output ends.
+    let mut code = None;
+    for _ in 0..50 {
+        let inspected = docker.inspect_exec(&created.id).await.map_err(docker_err)?;
+        if inspected.running != Some(true) {
+            code = inspected.exit_code;
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
+    let status = match code {
+        Some(0) => return Ok(()),
+        // runc's codes for a program it cannot find or start.
+        Some(126 | 127) if output.contains("not found") || output.contains("no such file") => {
+            "not found".to_string()
+        }
+        Some(127) => "not found".to_string(),
+        Some(c) => format!("exit {c}"),
+        None => "still running".to_string(),
+    };
+    Err(SyncError::Exec {
+        pod: target.pod.clone(),
+        command,
+        status,
+        output: output.trim().to_string(),
+    })
+}
+
+fn short(id: &str) -> String {
+    id.chars().take(12).collect()
+}

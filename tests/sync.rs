@@ -1,0 +1,269 @@
+//! Syncing into running containers of the real dockerd through Docker's
+//! archive and exec APIs (what `watch` does with Minikube's docker runtime):
+//! content, ownership and modes inside the container, a deletion, `run`
+//! commands, and an image built `FROM scratch` with no tar, shell or rm.
+
+mod support;
+
+use std::os::unix::fs::PermissionsExt;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::Duration;
+
+use todo_dev::docker::DockerEndpoint;
+use todo_dev::project::model::SyncRule;
+use todo_dev::sync::docker::{self, Target};
+use todo_dev::sync::{SyncError, SyncPlan};
+
+const UID: u32 = 10001;
+
+/// `docker ARGS` on `host`, which must succeed; its stdout.
+fn dk(host: &str, args: &[&str]) -> String {
+    let out = support::docker(host, args);
+    assert!(
+        out.status.success(),
+        "docker {args:?}: {}",
+        support::stderr(&out)
+    );
+    support::stdout(&out)
+}
+
+/// A container (removed on drop) and the image it runs.
+struct Running {
+    host: String,
+    id: String,
+    image: String,
+}
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        let _ = support::docker(&self.host, &["rm", "-f", &self.id]);
+        let _ = support::docker(&self.host, &["rmi", "-f", &self.image]);
+    }
+}
+
+/// Builds `dockerfile` (with `files` beside it) as `tdsync-<pid>-<name>` and
+/// starts it with a writable root filesystem, as `uid`, as the dev variant does.
+fn start(host: &str, name: &str, dockerfile: &str, files: &[(&str, &Path)]) -> Running {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("Dockerfile"), dockerfile).unwrap();
+    for (to, from) in files {
+        std::fs::copy(from, dir.path().join(to)).unwrap();
+    }
+    let image = format!("tdsync-{}-{name}:test", std::process::id());
+    dk(
+        host,
+        &["build", "-q", "-t", &image, dir.path().to_str().unwrap()],
+    );
+    let user = format!("{UID}:{UID}");
+    let id = dk(host, &["run", "-d", "--user", &user, &image])
+        .trim()
+        .to_string();
+    Running {
+        host: host.to_string(),
+        id,
+        image,
+    }
+}
+
+/// A static program that sleeps: the only thing in the scratch image.
+fn sleeper(dir: &Path) -> PathBuf {
+    let src = dir.join("sleeper.rs");
+    std::fs::write(
+        &src,
+        "fn main() { loop { std::thread::sleep(std::time::Duration::from_secs(3600)); } }\n",
+    )
+    .unwrap();
+    let bin = dir.join("sleeper");
+    let rustc = std::env::var("RUSTC").unwrap_or_else(|_| "rustc".into());
+    let out = Command::new(rustc)
+        .args(["-O", "-C", "target-feature=+crt-static", "-o"])
+        .arg(&bin)
+        .arg(&src)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", support::stderr(&out));
+    bin
+}
+
+fn client(host: &str) -> bollard::Docker {
+    let endpoint = DockerEndpoint::from_vars(|k| (k == "DOCKER_HOST").then(|| host.to_string()));
+    endpoint.client(Duration::from_secs(60)).unwrap()
+}
+
+fn rule(src: &str, dest: &str, run: Option<&str>) -> SyncRule {
+    SyncRule {
+        src: src.into(),
+        dest: dest.into(),
+        run: run.map(String::from),
+    }
+}
+
+fn write(path: &Path, text: &str, mode: u32) {
+    std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+    std::fs::write(path, text).unwrap();
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode)).unwrap();
+}
+
+async fn sync(
+    docker: &bollard::Docker,
+    c: &Running,
+    ctx: &Path,
+    rules: &[SyncRule],
+    changed: &[PathBuf],
+) -> Result<(), SyncError> {
+    let plan = SyncPlan::new(ctx, rules, changed)?;
+    let tar = docker::archive(&plan, UID)?;
+    let target = Target {
+        pod: "todo/backend-test".into(),
+        container_id: c.id.clone(),
+    };
+    docker::apply(docker, &target, &plan, tar.into(), UID).await
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn changed_files_land_in_the_running_container_owned_by_its_user_and_deletions_go() {
+    let Some(host) = support::docker_host_or_skip("sync") else {
+        return;
+    };
+    // The app's code as the reference Dockerfile leaves it: owned by root.
+    let c = start(
+        &host,
+        "py",
+        "FROM todo-dev-test/debian:bookworm\nRUN mkdir -p /app/app && echo old > /app/app/main.py && echo keep > /app/app/old.py\nCMD [\"sleep\", \"infinity\"]\n",
+        &[],
+    );
+    let docker = client(&host);
+    let dir = tempfile::tempdir().unwrap();
+    let ctx = dir.path();
+    write(&ctx.join("app/main.py"), "print('new')\n", 0o644);
+    write(
+        &ctx.join("app/routes/tasks.py"),
+        "#!/usr/bin/env python3\n",
+        0o750,
+    );
+    let rules = [rule(
+        "app/**/*.py",
+        "/app/app/",
+        Some("echo ran > /tmp/ran"),
+    )];
+    let changed = [ctx.join("app/main.py"), ctx.join("app/routes/tasks.py")];
+    sync(&docker, &c, ctx, &rules, &changed).await.unwrap();
+
+    let inside = |cmd: &str| dk(&host, &["exec", &c.id, "sh", "-c", cmd]);
+    assert_eq!(inside("cat /app/app/main.py"), "print('new')\n");
+    assert_eq!(
+        inside("stat -c '%u:%g %a' /app/app/main.py /app/app/routes/tasks.py /app/app"),
+        "10001:10001 644\n10001:10001 750\n10001:10001 755\n",
+        "owned by the pod's user, modes kept"
+    );
+    assert_eq!(
+        inside("cat /tmp/ran"),
+        "ran\n",
+        "the rule's run command ran"
+    );
+
+    // Deleted locally: removed in the container (a file the image made, too).
+    std::fs::remove_file(ctx.join("app/routes/tasks.py")).unwrap();
+    let gone = [ctx.join("app/routes/tasks.py"), ctx.join("app/old.py")];
+    sync(&docker, &c, ctx, &rules, &gone).await.unwrap();
+    assert_eq!(
+        inside("ls /app/app /app/app/routes"),
+        "/app/app:\nmain.py\nroutes\n\n/app/app/routes:\n"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_image_from_scratch_without_tar_or_shell_is_synced_and_a_deletion_there_is_refused() {
+    let Some(host) = support::docker_host_or_skip("sync") else {
+        return;
+    };
+    let tools = tempfile::tempdir().unwrap();
+    let bin = sleeper(tools.path());
+    let c = start(
+        &host,
+        "scratch",
+        "FROM scratch\nCOPY sleeper /sleeper\nCMD [\"/sleeper\"]\n",
+        &[("sleeper", &bin)],
+    );
+    let docker = client(&host);
+    let dir = tempfile::tempdir().unwrap();
+    let ctx = dir.path();
+    write(&ctx.join("site/index.html"), "<h1>v2</h1>\n", 0o640);
+    let rules = [rule("site/*.html", "/srv/www", None)];
+    sync(&docker, &c, ctx, &rules, &[ctx.join("site/index.html")])
+        .await
+        .unwrap();
+
+    // No shell to look with: read the file back through the archive API.
+    let out = support::docker(
+        &host,
+        &["cp", &format!("{}:/srv/www/index.html", c.id), "-"],
+    );
+    assert!(out.status.success(), "{}", support::stderr(&out));
+    let mut archive = tar::Archive::new(out.stdout.as_slice());
+    let mut entry = archive.entries().unwrap().next().unwrap().unwrap();
+    let header = entry.header().clone();
+    let mut text = String::new();
+    std::io::Read::read_to_string(&mut entry, &mut text).unwrap();
+    assert_eq!(text, "<h1>v2</h1>\n");
+    assert_eq!(
+        (header.uid().unwrap(), header.gid().unwrap()),
+        (10001, 10001)
+    );
+    assert_eq!(header.mode().unwrap() & 0o777, 0o640);
+
+    // A deletion needs `rm`, which this image does not have: said plainly.
+    std::fs::remove_file(ctx.join("site/index.html")).unwrap();
+    let err = sync(&docker, &c, ctx, &rules, &[ctx.join("site/index.html")])
+        .await
+        .unwrap_err();
+    assert!(matches!(err, SyncError::NoRm { .. }), "{err:?}");
+    assert!(err.to_string().contains("has no `rm`"), "{err}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_container_that_is_gone_or_read_only_is_an_error_not_a_success() {
+    let Some(host) = support::docker_host_or_skip("sync") else {
+        return;
+    };
+    let docker = client(&host);
+    let dir = tempfile::tempdir().unwrap();
+    let ctx = dir.path();
+    write(&ctx.join("app/main.py"), "x = 1\n", 0o644);
+    let rules = [rule("app/**/*.py", "/app/app/", None)];
+    let changed = [ctx.join("app/main.py")];
+
+    let c = start(
+        &host,
+        "gone",
+        "FROM todo-dev-test/debian:bookworm\nCMD [\"sleep\", \"infinity\"]\n",
+        &[],
+    );
+    dk(&host, &["rm", "-f", &c.id]);
+    let err = sync(&docker, &c, ctx, &rules, &changed).await.unwrap_err();
+    assert!(matches!(err, SyncError::ContainerGone { .. }), "{err:?}");
+
+    // The hardened objects `up` applies: Docker refuses the copy.
+    let ro = start(
+        &host,
+        "ro",
+        "FROM todo-dev-test/debian:bookworm\nCMD [\"sleep\", \"infinity\"]\n",
+        &[],
+    );
+    dk(&host, &["rm", "-f", &ro.id]);
+    let user = format!("{UID}:{UID}");
+    let id = dk(
+        &host,
+        &["run", "-d", "--read-only", "--user", &user, &ro.image],
+    )
+    .trim()
+    .to_string();
+    let ro = Running {
+        host: host.clone(),
+        id,
+        image: ro.image.clone(),
+    };
+    let err = sync(&docker, &ro, ctx, &rules, &changed).await.unwrap_err();
+    assert!(err.to_string().contains("read-only"), "{err}");
+}
