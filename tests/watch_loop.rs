@@ -500,3 +500,59 @@ fn a_lost_cluster_is_retried_and_ctrl_c_stops_the_loop() {
     };
     assert_eq!(status.code(), Some(0));
 }
+
+#[test]
+fn on_another_runtime_a_save_is_synced_through_the_exec_api() {
+    let Some((host, certs)) = support::tls_docker_or_skip("watch_loop") else {
+        return;
+    };
+    let (_d, root) = app();
+    std::fs::create_dir_all(root.join("backend/app")).unwrap();
+    std::fs::write(root.join("backend/app/main.txt"), "v1\n").unwrap();
+    std::fs::write(
+        root.join("todo-dev.yaml"),
+        "profile: standard\nservices:\n  backend:\n    sync:\n      - {src: \"app/**/*.txt\", dest: /app/app/}\n",
+    )
+    .unwrap();
+    let mut w = Loop::start(&root, &host, &certs);
+    // containerd's pods are not in the daemon todo-dev builds into.
+    w.api.set_container_id("backend", "containerd://4f1c0ffee");
+    let deadline = std::time::Instant::now() + PATIENCE;
+    while !w
+        .api
+        .list("pods", Some("todo"))
+        .iter()
+        .any(|p| p["status"]["containerStatuses"][0]["containerID"] == "containerd://4f1c0ffee")
+    {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the fake never reported the id"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let image = w.image("backend");
+    w.write("backend/app/main.txt", "v2 through exec\n");
+    let (done, read) = w.outcome("backend");
+    assert_eq!(done["event"], "watch.done", "{read:#?}");
+    assert_eq!(done["action"], "sync", "{read:#?}");
+    assert_eq!(w.image("backend"), image, "synced, not rebuilt");
+    let tar_execs: Vec<_> = w
+        .api
+        .execs()
+        .into_iter()
+        .filter(|e| e.command.first().map(String::as_str) == Some("tar"))
+        .collect();
+    assert!(!tar_execs.is_empty(), "no tar exec reached the API server");
+    let pods = done["pods"].as_u64().unwrap() as usize;
+    assert_eq!(tar_execs.len(), pods, "every pod, once");
+    for e in &tar_execs {
+        assert_eq!(e.container, "backend");
+        let file = w.api.container_file(&e.pod, "/app/app/main.txt");
+        assert_eq!(
+            file.map(|f| f.1),
+            Some(b"v2 through exec\n".to_vec()),
+            "{}",
+            e.pod
+        );
+    }
+}

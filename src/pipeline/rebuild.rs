@@ -355,10 +355,14 @@ async fn sync_once(shared: &Shared, request: &Request) -> Result<SyncedInto, Syn
     );
     let change_tar = bytes::Bytes::from(sync::docker::archive(&change, uid)?);
     let selector = values::pod_selector(project, name);
-    let targets =
-        sync::pods::docker_targets(&shared.client, &project.namespace, &selector, name).await?;
+    let targets = sync::pods::targets(&shared.client, &project.namespace, &selector, name).await?;
+    if targets.is_empty() {
+        return Err(SyncError::NoPods {
+            service: name.to_string(),
+        });
+    }
     // One copy per container (pods never share one; a test fixture may report so).
-    let mut containers = targets.clone();
+    let mut containers = targets.docker.clone();
     containers.sort_by(|a, b| a.container_id.cmp(&b.container_id));
     containers.dedup_by(|a, b| a.container_id == b.container_id);
     let behind = |id: &str| !earlier.is_empty() && !up_to_date.contains(id);
@@ -379,14 +383,64 @@ async fn sync_once(shared: &Shared, request: &Request) -> Result<SyncedInto, Syn
     }))
     .await;
     results.into_iter().collect::<Result<Vec<()>, _>>()?;
+    // Other runtimes: the same archive through the Kubernetes exec API (`tar -x` in the container).
+    let by_exec = futures::future::join_all(targets.exec.iter().map(|t| {
+        let plan = match behind(&t.runtime_id) {
+            true => &everything,
+            false => &change,
+        };
+        sync_by_exec(shared, t, plan, uid)
+    }))
+    .await;
+    by_exec.into_iter().collect::<Result<Vec<()>, _>>()?;
+    let caught_up = caught_up
+        + targets
+            .exec
+            .iter()
+            .filter(|t| behind(&t.runtime_id))
+            .count();
     let mut synced = shared.synced.lock().unwrap_or_else(|e| e.into_inner());
     let state = synced.entry(request.service).or_default();
     state.paths = all.into_iter().collect();
-    state.containers = containers.into_iter().map(|t| t.container_id).collect();
+    state.containers = containers
+        .into_iter()
+        .map(|t| t.container_id)
+        .chain(targets.exec.iter().map(|t| t.runtime_id.clone()))
+        .collect();
     Ok(SyncedInto {
         pods: targets.len(),
         caught_up,
     })
+}
+
+/// One container of another runtime: deletions and the archive through the
+/// Kubernetes exec API (the image needs `tar` and `rm` there).
+async fn sync_by_exec(
+    shared: &Shared,
+    target: &sync::pods::ExecTarget,
+    plan: &SyncPlan,
+    uid: u32,
+) -> Result<(), SyncError> {
+    if !plan.runs.is_empty() {
+        return Err(SyncError::RunNeedsDocker {
+            pod: target.pod.clone(),
+            id: target.runtime_id.clone(),
+        });
+    }
+    let tar = match plan.copies.is_empty() {
+        true => Vec::new(),
+        false => sync::docker::archive(plan, uid)?,
+    };
+    crate::cluster::exec::sync_by_exec(
+        &shared.client,
+        &shared.project.namespace,
+        &target.pod,
+        &target.container,
+        &tar,
+        &plan.deletions,
+    )
+    .await?;
+    Ok(())
 }
 
 /// Build, then roll. Returns the image now running.

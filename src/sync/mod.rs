@@ -11,6 +11,9 @@
 //!   distroless included), entries owned by the user the pod runs as,
 //!   deletions and `run` commands through Docker's exec API.
 //!
+//! - elsewhere (containerd, cri-o, a remote cluster): `cluster::exec`, the
+//!   Kubernetes exec API with `tar -x` (no `tar` in the image: rebuild).
+//!
 //! Anything that keeps a pod from getting the change is a [`SyncError`]: the
 //! pipeline reports it and rebuilds instead, never a stale pod called updated.
 
@@ -42,8 +45,10 @@ pub enum SyncError {
     NoPods { service: String },
     #[error("pod {pod} is not running yet ({state}): it would start without the change")]
     NotRunning { pod: String, state: String },
-    #[error("pod {pod}'s container is not in Minikube's Docker daemon (containerID {id}): syncing through the Kubernetes exec API is not done here")]
-    OtherRuntime { pod: String, id: String },
+    #[error(transparent)]
+    ByExec(#[from] crate::cluster::exec::ExecSyncError),
+    #[error("pod {pod} runs on another container runtime ({id}): a sync rule's `run` is carried out only through Docker (Minikube's docker runtime)")]
+    RunNeedsDocker { pod: String, id: String },
     #[error("pod {pod}'s container {id} is not in the Docker daemon todo-dev builds into (gone, or another daemon)")]
     ContainerGone { pod: String, id: String },
     #[error("pod {pod}'s container {id} is not running")]

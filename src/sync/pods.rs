@@ -1,6 +1,6 @@
 //! The service's running pods and their containers' IDs, as the Kubernetes
 //! API reports them (`containerID: docker://<id>` with Minikube's docker
-//! runtime).
+//! runtime; `containerd://`, `cri-o://` elsewhere, synced through the exec API).
 
 use k8s_openapi::api::core::v1::Pod;
 use kube::api::{Api, ListParams};
@@ -8,15 +8,44 @@ use kube::api::{Api, ListParams};
 use super::docker::Target;
 use super::SyncError;
 
+/// A container of another runtime: reached through the Kubernetes exec API.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ExecTarget {
+    /// The pod's name (its namespace is the project's).
+    pub pod: String,
+    pub container: String,
+    /// `containerd://...`: names the container instance, for catching up.
+    pub runtime_id: String,
+}
+
+/// Where a service's running containers are.
+#[derive(Debug, Clone, Default)]
+pub struct Targets {
+    /// In the Docker daemon todo-dev builds into (Minikube's docker runtime).
+    pub docker: Vec<Target>,
+    /// Anywhere else.
+    pub exec: Vec<ExecTarget>,
+}
+
+impl Targets {
+    pub fn len(&self) -> usize {
+        self.docker.len() + self.exec.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
 /// The containers named `container` in the pods matching `selector`. Pods
-/// being deleted are left out; a pod that is not running yet, or whose
-/// container is not a Docker one, is an error (it would miss the change).
-pub async fn docker_targets(
+/// being deleted are left out; a pod that is not running yet is an error
+/// (it would miss the change).
+pub async fn targets(
     client: &kube::Client,
     namespace: &str,
     selector: &str,
     container: &str,
-) -> Result<Vec<Target>, SyncError> {
+) -> Result<Targets, SyncError> {
     let api: Api<Pod> = Api::namespaced(client.clone(), namespace);
     let pods = api
         .list(&ListParams::default().labels(selector))
@@ -25,7 +54,7 @@ pub async fn docker_targets(
             service: container.to_string(),
             source,
         })?;
-    let mut targets = Vec::new();
+    let mut targets = Targets::default();
     for pod in pods.items {
         if pod.metadata.deletion_timestamp.is_some() {
             continue;
@@ -51,11 +80,15 @@ pub async fn docker_targets(
             });
         };
         match id.strip_prefix("docker://") {
-            Some(docker_id) => targets.push(Target {
+            Some(docker_id) => targets.docker.push(Target {
                 pod: name,
                 container_id: docker_id.to_string(),
             }),
-            None => return Err(SyncError::OtherRuntime { pod: name, id }),
+            None => targets.exec.push(ExecTarget {
+                pod: pod.metadata.name.clone().unwrap_or_default(),
+                container: container.to_string(),
+                runtime_id: id,
+            }),
         }
     }
     if targets.is_empty() {
