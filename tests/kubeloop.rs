@@ -220,18 +220,7 @@ async fn over_v4_the_tar_arrives_but_its_result_is_lost_so_the_sync_is_unconfirm
 
 /// The reference layout in `todo-app`, Dockerfiles that build in a blink.
 fn reference_app() -> (tempfile::TempDir, PathBuf) {
-    let dir = tempfile::tempdir().unwrap();
-    let root = dir.path().join("todo-app");
-    for d in ["frontend", "backend"] {
-        std::fs::create_dir_all(root.join(d)).unwrap();
-        std::fs::write(
-            root.join(d).join("Dockerfile"),
-            "FROM scratch\nCOPY . /app\n",
-        )
-        .unwrap();
-        std::fs::write(root.join(d).join("main.txt"), d).unwrap();
-    }
-    (dir, root)
+    support::quick_app()
 }
 
 /// A child whose stdout lines arrive on a channel; killed on drop.

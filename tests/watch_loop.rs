@@ -101,6 +101,23 @@ impl Loop {
         (read.last().cloned().unwrap(), read)
     }
 
+    /// Makes the fake report `id` (`docker://...`, `containerd://...`) as the
+    /// container of `workload`'s pods, and waits until it does.
+    fn report_container(&self, workload: &str, id: &str) {
+        self.api.set_container_id(workload, id);
+        let deadline = std::time::Instant::now() + PATIENCE;
+        while !self.api.list("pods", Some("todo")).iter().any(|p| {
+            p["metadata"]["labels"]["app.kubernetes.io/name"] == workload
+                && p["status"]["containerStatuses"][0]["containerID"] == id
+        }) {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "the fake never reported {id}"
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
     fn write(&self, rel: &str, text: &str) {
         std::fs::write(self.root.join(rel), text).unwrap();
     }
@@ -259,6 +276,19 @@ fn a_failed_build_or_rollout_leaves_the_old_pods_serving_and_the_watcher_alive()
     assert_eq!(w.image("backend"), done["image"].as_str().unwrap());
 }
 
+/// The app with a backend sync rule for `app/**/*.txt` -> /app/app/.
+fn synced_app() -> (tempfile::TempDir, PathBuf) {
+    let (dir, root) = app();
+    std::fs::create_dir_all(root.join("backend/app")).unwrap();
+    std::fs::write(root.join("backend/app/main.txt"), "v1\n").unwrap();
+    std::fs::write(
+        root.join("todo-dev.yaml"),
+        "profile: standard\nservices:\n  backend:\n    sync:\n      - {src: \"app/**/*.txt\", dest: /app/app/}\n",
+    )
+    .unwrap();
+    (dir, root)
+}
+
 /// `docker ARGS` on the TLS daemon the fake minikube hands out; its stdout.
 fn tls_docker(host: &str, certs: &str, args: &[&str]) -> String {
     let out = support::tls_docker(host, certs, args).output().unwrap();
@@ -288,17 +318,10 @@ fn a_save_the_sync_rules_cover_is_copied_into_the_running_pod_and_any_other_rebu
     let Some((host, certs)) = support::tls_docker_or_skip("watch_loop") else {
         return;
     };
-    let (_d, root) = app();
-    std::fs::create_dir_all(root.join("backend/app")).unwrap();
-    std::fs::write(root.join("backend/app/main.txt"), "v1\n").unwrap();
+    let (_d, root) = synced_app();
     std::fs::write(
         root.join("backend/Dockerfile"),
         "FROM todo-dev-test/debian:bookworm\nCOPY app /app/app\nUSER 10001:10001\nCMD [\"sleep\", \"infinity\"]\n",
-    )
-    .unwrap();
-    std::fs::write(
-        root.join("todo-dev.yaml"),
-        "profile: standard\nservices:\n  backend:\n    sync:\n      - {src: \"app/**/*.txt\", dest: /app/app/}\n",
     )
     .unwrap();
     let mut w = Loop::start(&root, &host, &certs);
@@ -338,20 +361,7 @@ fn a_save_the_sync_rules_cover_is_copied_into_the_running_pod_and_any_other_rebu
         certs: certs.clone(),
         id: id.clone(),
     };
-    w.api.set_container_id("backend", &format!("docker://{id}"));
-    let reported = |w: &Loop, id: &str| {
-        w.api.list("pods", Some("todo")).iter().any(|p| {
-            p["status"]["containerStatuses"][0]["containerID"] == format!("docker://{id}").as_str()
-        })
-    };
-    let deadline = std::time::Instant::now() + PATIENCE;
-    while !reported(&w, &id) {
-        assert!(
-            std::time::Instant::now() < deadline,
-            "the fake never reported {id}"
-        );
-        std::thread::sleep(Duration::from_millis(50));
-    }
+    w.report_container("backend", &format!("docker://{id}"));
 
     w.write("backend/app/main.txt", "v2\n");
     let (done, read) = w.outcome("backend");
@@ -382,15 +392,7 @@ fn a_save_the_sync_rules_cover_is_copied_into_the_running_pod_and_any_other_rebu
         .trim()
         .to_string(),
     };
-    w.api
-        .set_container_id("backend", &format!("docker://{}", replaced.id));
-    while !reported(&w, &replaced.id) {
-        assert!(
-            std::time::Instant::now() < deadline,
-            "the fake never reported it"
-        );
-        std::thread::sleep(Duration::from_millis(50));
-    }
+    w.report_container("backend", &format!("docker://{}", replaced.id));
     w.write("backend/app/other.txt", "o1\n");
     let (done, read) = w.outcome("backend");
     assert_eq!(done["action"], "sync", "{read:#?}");
@@ -407,11 +409,7 @@ fn a_save_the_sync_rules_cover_is_copied_into_the_running_pod_and_any_other_rebu
     assert_ne!(w.image("backend"), image);
 
     // A pod whose container is not in the daemon: said, then rebuilt.
-    w.api
-        .set_container_id("backend", &format!("docker://{}", "0".repeat(64)));
-    while !reported(&w, &"0".repeat(64)) {
-        std::thread::sleep(Duration::from_millis(50));
-    }
+    w.report_container("backend", &format!("docker://{}", "0".repeat(64)));
     w.write("backend/app/main.txt", "v3\n");
     let (done, read) = w.outcome("backend");
     let fallback = read
@@ -506,30 +504,10 @@ fn on_another_runtime_a_save_is_synced_through_the_exec_api() {
     let Some((host, certs)) = support::tls_docker_or_skip("watch_loop") else {
         return;
     };
-    let (_d, root) = app();
-    std::fs::create_dir_all(root.join("backend/app")).unwrap();
-    std::fs::write(root.join("backend/app/main.txt"), "v1\n").unwrap();
-    std::fs::write(
-        root.join("todo-dev.yaml"),
-        "profile: standard\nservices:\n  backend:\n    sync:\n      - {src: \"app/**/*.txt\", dest: /app/app/}\n",
-    )
-    .unwrap();
+    let (_d, root) = synced_app();
     let mut w = Loop::start(&root, &host, &certs);
     // containerd's pods are not in the daemon todo-dev builds into.
-    w.api.set_container_id("backend", "containerd://4f1c0ffee");
-    let deadline = std::time::Instant::now() + PATIENCE;
-    while !w
-        .api
-        .list("pods", Some("todo"))
-        .iter()
-        .any(|p| p["status"]["containerStatuses"][0]["containerID"] == "containerd://4f1c0ffee")
-    {
-        assert!(
-            std::time::Instant::now() < deadline,
-            "the fake never reported the id"
-        );
-        std::thread::sleep(Duration::from_millis(50));
-    }
+    w.report_container("backend", "containerd://4f1c0ffee");
     let image = w.image("backend");
     w.write("backend/app/main.txt", "v2 through exec\n");
     let (done, read) = w.outcome("backend");
