@@ -505,6 +505,12 @@ fn on_another_runtime_a_save_is_synced_through_the_exec_api() {
         return;
     };
     let (_d, root) = synced_app();
+    // With a `run`, carried out in each pod after the copy.
+    std::fs::write(
+        root.join("todo-dev.yaml"),
+        "profile: standard\nservices:\n  backend:\n    sync:\n      - {src: \"app/**/*.txt\", dest: /app/app/, run: \"touch /tmp/reloaded\"}\n",
+    )
+    .unwrap();
     let mut w = Loop::start(&root, &host, &certs);
     // containerd's pods are not in the daemon todo-dev builds into.
     w.report_container("backend", "containerd://4f1c0ffee");
@@ -523,6 +529,13 @@ fn on_another_runtime_a_save_is_synced_through_the_exec_api() {
     assert!(!tar_execs.is_empty(), "no tar exec reached the API server");
     let pods = done["pods"].as_u64().unwrap() as usize;
     assert_eq!(tar_execs.len(), pods, "every pod, once");
+    let runs = w
+        .api
+        .execs()
+        .into_iter()
+        .filter(|e| e.command == ["sh", "-c", "touch /tmp/reloaded"])
+        .count();
+    assert_eq!(runs, pods, "the rule's run, once in every pod");
     for e in &tar_execs {
         assert_eq!(e.container, "backend");
         let file = w.api.container_file(&e.pod, "/app/app/main.txt");

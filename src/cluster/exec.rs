@@ -52,6 +52,8 @@ pub enum ExecSyncError {
     NoTar { at: PodContainer, detail: String },
     #[error("the image of {at} has no `rm`: deleted files cannot be removed from it ({detail})\n  help: todo-dev rebuilds the image instead")]
     NoRm { at: PodContainer, detail: String },
+    #[error("the image of {at} has no `sh`: a sync rule's `run` cannot run in it ({detail})\n  help: todo-dev rebuilds the image instead")]
+    NoShell { at: PodContainer, detail: String },
     #[error("cannot start `{command}` in {at}: {source}")]
     Start {
         command: String,
@@ -138,6 +140,25 @@ fn removal(at: &PodContainer, deletions: &[String]) -> Result<Vec<String>, ExecS
 enum Program {
     Tar,
     Rm,
+    Shell,
+}
+
+/// A sync rule's `run` in the container: `sh -c SCRIPT`.
+pub async fn run_by_exec(
+    client: &kube::Client,
+    namespace: &str,
+    pod: &str,
+    container: &str,
+    script: &str,
+) -> Result<(), ExecSyncError> {
+    let at = PodContainer {
+        namespace: namespace.to_string(),
+        pod: pod.to_string(),
+        container: container.to_string(),
+    };
+    let pods: Api<Pod> = Api::namespaced(client.clone(), namespace);
+    let command = vec!["sh".to_string(), "-c".to_string(), script.to_string()];
+    run(&pods, &at, Program::Shell, &command, None).await
 }
 
 async fn run(
@@ -266,6 +287,10 @@ fn classify(
                 detail,
             },
             Program::Rm => ExecSyncError::NoRm {
+                at: at.clone(),
+                detail,
+            },
+            Program::Shell => ExecSyncError::NoShell {
                 at: at.clone(),
                 detail,
             },

@@ -413,20 +413,14 @@ async fn sync_once(shared: &Shared, request: &Request) -> Result<SyncedInto, Syn
     })
 }
 
-/// One container of another runtime: deletions and the archive through the
-/// Kubernetes exec API (the image needs `tar` and `rm` there).
+/// One container of another runtime: deletions, the archive and the rules'
+/// `run`s through the Kubernetes exec API (the image needs `tar`, `rm`, `sh`).
 async fn sync_by_exec(
     shared: &Shared,
     target: &sync::pods::ExecTarget,
     plan: &SyncPlan,
     uid: u32,
 ) -> Result<(), SyncError> {
-    if !plan.runs.is_empty() {
-        return Err(SyncError::RunNeedsDocker {
-            pod: target.pod.clone(),
-            id: target.runtime_id.clone(),
-        });
-    }
     let tar = match plan.copies.is_empty() {
         true => Vec::new(),
         false => sync::docker::archive(plan, uid)?,
@@ -440,6 +434,16 @@ async fn sync_by_exec(
         &plan.deletions,
     )
     .await?;
+    for run in &plan.runs {
+        crate::cluster::exec::run_by_exec(
+            &shared.client,
+            &shared.project.namespace,
+            &target.pod,
+            &target.container,
+            run,
+        )
+        .await?;
+    }
     Ok(())
 }
 

@@ -47,8 +47,6 @@ pub enum SyncError {
     NotRunning { pod: String, state: String },
     #[error(transparent)]
     ByExec(#[from] crate::cluster::exec::ExecSyncError),
-    #[error("pod {pod} runs on another container runtime ({id}): a sync rule's `run` is carried out only through Docker (Minikube's docker runtime)")]
-    RunNeedsDocker { pod: String, id: String },
     #[error("pod {pod}'s container {id} is not in the Docker daemon todo-dev builds into (gone, or another daemon)")]
     ContainerGone { pod: String, id: String },
     #[error("pod {pod}'s container {id} is not running")]

@@ -430,7 +430,7 @@ fn exec(
         .missing
         .get(&container)
         .is_some_and(|m| m.contains(&command[0]));
-    let known = matches!(command[0].as_str(), "tar" | "rm");
+    let known = matches!(command[0].as_str(), "tar" | "rm" | "sh");
     if missing || !known {
         // The runtime cannot start it: containerd's words, on the status channel.
         let status = json!({"metadata": {}, "status": "Failure", "message": format!("Internal error occurred: error executing command in container: failed to exec in container: failed to start exec \"0f3c\": OCI runtime exec failed: exec failed: unable to start container process: exec: \"{}\": executable file not found in $PATH: unknown", command[0]), "reason": "InternalError", "details": {"causes": [{"message": "executable file not found"}]}, "code": 500});
@@ -507,6 +507,8 @@ fn run_in_container(shared: &Shared, pod: &str, command: &[String], stdin: &[u8]
     let mut streams = lock(&shared.streams);
     let files = streams.files.entry(pod.to_string()).or_default();
     match command[0].as_str() {
+        // A rule's `run`: recorded (in `execs`), and it succeeds.
+        "sh" => (0, String::new()),
         "tar" => {
             let args = &command[1..];
             let extract = args.iter().any(|a| a == "-x");
