@@ -200,24 +200,10 @@ gen_small_app() {
 }
 
 gen_50k() {
-    local c=$1/app p f d
+    local c=$1/app f
     mkdir -p "$c/src/components" "$c/src/lib"
-    # 1000 packages x 50 files = 50,000 files, all under the ignored node_modules
-    local -a dirs=()
-    for ((p = 0; p < 1000; p++)); do
-        printf -v d '%s/node_modules/pkg-%04d' "$c" "$p"
-        dirs+=("$d/lib")
-    done
-    mkdir -p "${dirs[@]}"
-    for d in "${dirs[@]}"; do
-        d=${d%/lib}
-        printf '{"name": "%s", "version": "1.0.0"}\n' "${d##*/}" >"$d/package.json"
-        printf 'module.exports = require("./lib/f0.js");\n' >"$d/index.js"
-        printf '# %s\n' "${d##*/}" >"$d/README.md"
-        for ((f = 0; f < 47; f++)); do
-            printf 'module.exports = function f%d(x) { return x + %d; };\n' "$f" "$f" >"$d/lib/f$f.js"
-        done
-    done
+    # 50,000 files, all under the ignored node_modules
+    make_node_modules "$c"
     for ((f = 0; f < 30; f++)); do
         printf 'export const C%d = () => "component %d";\n' "$f" "$f" >"$c/src/components/c$f.tsx"
         printf 'export const l%d = %d;\n' "$f" "$f" >"$c/src/lib/l$f.ts"

@@ -32,3 +32,24 @@ ensure_binary() {
     fi
     TODO_DEV=$bin
 }
+
+# make_node_modules DIR: DIR/node_modules with 1000 packages of 50 small
+# files each (50,000 files): the tree a watcher or a context must not crawl.
+make_node_modules() {
+    local base=$1 p f pkg
+    local -a dirs=()
+    for ((p = 0; p < 1000; p++)); do
+        printf -v pkg '%s/node_modules/pkg-%04d' "$base" "$p"
+        dirs+=("$pkg/lib")
+    done
+    mkdir -p "${dirs[@]}"
+    for pkg in "${dirs[@]}"; do
+        pkg=${pkg%/lib}
+        printf '{"name": "%s", "version": "1.0.0"}\n' "${pkg##*/}" >"$pkg/package.json"
+        printf 'module.exports = require("./lib/f0.js");\n' >"$pkg/index.js"
+        printf '# %s\n' "${pkg##*/}" >"$pkg/README.md"
+        for ((f = 0; f < 47; f++)); do
+            printf 'module.exports = function f%d(x) { return x + %d; };\n' "$f" "$f" >"$pkg/lib/f$f.js"
+        done
+    done
+}

@@ -104,23 +104,9 @@ tree_todo_app() {
 }
 
 tree_50k() {
-    local d=$1 p f pkg
+    local d=$1 f
     mkdir -p "$d/frontend/src/components" "$d/frontend/src/lib" "$d/backend/app/api"
-    local -a dirs=()
-    for ((p = 0; p < 1000; p++)); do
-        printf -v pkg '%s/frontend/node_modules/pkg-%04d' "$d" "$p"
-        dirs+=("$pkg/lib")
-    done
-    mkdir -p "${dirs[@]}"
-    for pkg in "${dirs[@]}"; do
-        pkg=${pkg%/lib}
-        printf '{"name": "%s"}\n' "${pkg##*/}" >"$pkg/package.json"
-        printf 'module.exports = require("./lib/f0.js");\n' >"$pkg/index.js"
-        printf '# %s\n' "${pkg##*/}" >"$pkg/README.md"
-        for ((f = 0; f < 47; f++)); do
-            printf 'module.exports = (x) => x + %d;\n' "$f" >"$pkg/lib/f$f.js"
-        done
-    done
+    make_node_modules "$d/frontend"
     for ((f = 0; f < 30; f++)); do
         printf 'export const C%d = () => "c%d";\n' "$f" "$f" >"$d/frontend/src/components/c$f.tsx"
         printf 'export const l%d = %d;\n' "$f" "$f" >"$d/frontend/src/lib/l$f.ts"
