@@ -74,6 +74,23 @@ fn smoke_args(b: &Bases, extra: &[&str]) -> Vec<String> {
     args
 }
 
+/// Runs smoke in `app`, which must fail (exit 1); its stdout.
+fn smoke_failing(sb: &Sandbox, app: &Path, args: &[&str], host: &str) -> String {
+    let out = sb
+        .todo_dev(app, args)
+        .env("DOCKER_HOST", host)
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "{}\n{}",
+        stdout(&out),
+        stderr(&out)
+    );
+    stdout(&out)
+}
+
 fn events(out: &Output) -> Vec<serde_json::Value> {
     stdout(out)
         .lines()
@@ -204,19 +221,7 @@ fn a_backend_that_exits_fails_with_each_containers_log_lines() {
         ],
     );
     let args: Vec<&str> = args.iter().map(String::as_str).collect();
-    let out = sb
-        .todo_dev(&app, &args)
-        .env("DOCKER_HOST", &host)
-        .output()
-        .unwrap();
-    assert_eq!(
-        out.status.code(),
-        Some(1),
-        "{}\n{}",
-        stdout(&out),
-        stderr(&out)
-    );
-    let text = stdout(&out);
+    let text = smoke_failing(&sb, &app, &args, &host);
     assert!(text.contains("backend exited with code 3"), "{text}");
     assert!(text.contains("--- backend: last"), "{text}");
     assert!(text.contains("backend-broken-marker"), "{text}");
@@ -387,19 +392,7 @@ fn a_database_image_that_cannot_be_had_is_a_failed_check_with_its_fix() {
     let mut args = smoke_args(&bases, &["--profile", "standard"]);
     args[2] = "todo-dev-test/no-such-postgres:0".into();
     let args: Vec<&str> = args.iter().map(String::as_str).collect();
-    let out = sb
-        .todo_dev(&app, &args)
-        .env("DOCKER_HOST", &host)
-        .output()
-        .unwrap();
-    assert_eq!(
-        out.status.code(),
-        Some(1),
-        "{}\n{}",
-        stdout(&out),
-        stderr(&out)
-    );
-    let text = stdout(&out);
+    let text = smoke_failing(&sb, &app, &args, &host);
     let row = text
         .lines()
         .find(|l| l.starts_with("image todo-dev-test/no-such-postgres:0"))

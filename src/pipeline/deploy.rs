@@ -43,14 +43,9 @@ pub async fn deploy(
     timeout: Duration,
     out: &Output,
 ) -> Result<Deployed, PipelineError> {
-    // Everything that can fail without a cluster fails before we touch one.
-    plan::render(project, images, &BTreeMap::new(), dev)?;
-    let (client, ctx) = connect(
-        &project.cluster.name,
-        target.context.as_deref(),
-        target.allow_remote,
-    )
-    .await?;
+    // The offline render that fails before any cluster call is the caller's
+    // `plan_and_render`, made once before building.
+    let (client, ctx) = connect_target(project, target).await?;
     // Not there: generate. Any other answer stops here, before anything is applied.
     let existing = apply::existing_secret(&client, &project.namespace, plan::SECRET_NAME)
         .await?
