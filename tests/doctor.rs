@@ -186,7 +186,27 @@ fn reads_each_minikube_state_from_the_cli() {
     // (fake minikube environment, expected status, words in detail or fix)
     type Case<'a> = (&'a [(&'a str, &'a str)], &'a str, &'a str);
     let table: &[Case] = &[
-        (&[("FAKE_MINIKUBE_STATE", "running")], "ok", "is running"),
+        (
+            &[("FAKE_MINIKUBE_STATE", "running")],
+            "ok",
+            "is running (driver docker, container runtime docker)",
+        ),
+        (
+            &[
+                ("FAKE_MINIKUBE_STATE", "running"),
+                ("FAKE_MINIKUBE_CONTAINER_RUNTIME", "containerd"),
+            ],
+            "warning",
+            "runs the `containerd` container runtime",
+        ),
+        (
+            &[
+                ("FAKE_MINIKUBE_STATE", "running"),
+                ("FAKE_MINIKUBE_CONTAINER_RUNTIME", "cri-o"),
+            ],
+            "warning",
+            "--container-runtime=docker",
+        ),
         (&[("FAKE_MINIKUBE_STATE", "stopped")], "warning", "Stopped"),
         (
             &[("FAKE_MINIKUBE_STATE", "paused")],
@@ -227,6 +247,14 @@ fn reads_each_minikube_state_from_the_cli() {
         let mk = check(&report, "minikube.cli");
         assert_eq!(mk["data"]["version"], "v1.37.0");
     }
+    let report = run(&[
+        ("FAKE_MINIKUBE_STATE", "running"),
+        ("FAKE_MINIKUBE_CONTAINER_RUNTIME", "containerd"),
+    ]);
+    assert_eq!(
+        check(&report, "minikube.cluster")["data"]["containerRuntime"],
+        "containerd"
+    );
     let calls = std::fs::read_to_string(&log).unwrap();
     assert!(calls.contains("status -p minikube -o json"), "{calls}");
     assert!(calls.contains("profile list -o json"), "{calls}");

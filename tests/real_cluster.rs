@@ -163,6 +163,85 @@ fn up_on_a_running_cluster_of_another_version_says_so_and_deploys() {
     assert!(!c.minikube_calls().contains("start "));
 }
 
+/// minikube v1.39 makes containerd the default runtime (constants.go), whose
+/// node has no Docker daemon to build into: todo-dev asks for Docker.
+#[test]
+fn up_creates_a_docker_runtime_cluster_where_minikube_defaults_to_containerd() {
+    let Some((host, certs)) = support::tls_docker_or_skip(
+        "up_creates_a_docker_runtime_cluster_where_minikube_defaults_to_containerd",
+    ) else {
+        return;
+    };
+    let c = cluster();
+    let (_d, root) = quick_app();
+    let mut cmd = c.cmd(&root, &["up", "--json", "--timeout", "60"]);
+    with_node_docker(&mut cmd, &host, &certs);
+    cmd.env("FAKE_MINIKUBE_VERSION", "v1.39.0")
+        .env("FAKE_MINIKUBE_DEFAULT_STATE", "nonexistent");
+    let out = cmd.output().unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", show(&out));
+    let calls = c.minikube_calls();
+    let start = calls
+        .lines()
+        .find(|l| l.starts_with("start "))
+        .unwrap_or_else(|| panic!("no start in {calls}"));
+    assert!(
+        start.contains("--container-runtime=docker"),
+        "a new cluster gets the Docker runtime: {start}"
+    );
+    let config = std::fs::read_to_string(
+        c.sb.home
+            .path()
+            .join(".fake-minikube/profiles/minikube/config"),
+    )
+    .unwrap();
+    assert!(config.contains("runtime=docker"), "{config}");
+    // Built into the node's daemon, then deployed.
+    let ev = events(&out);
+    let built: Vec<&Value> = ev
+        .iter()
+        .filter(|e| e["event"] == "build.done" || e["event"] == "build.cached")
+        .collect();
+    assert_eq!(built.len(), 2, "frontend and backend built: {ev:#?}");
+    assert!(c.api.get("deployments", Some("todo"), "backend").is_some());
+}
+
+/// An existing cluster with another runtime is named with the fix before
+/// anything is started, built or applied.
+#[test]
+fn up_refuses_a_cluster_without_the_docker_runtime_before_building() {
+    for runtime in ["containerd", "cri-o"] {
+        let c = cluster();
+        c.existing_profile(&format!(
+            "state=running\ndriver=docker\nk8s=v1.34.0\nruntime={runtime}\naddons=ingress\n"
+        ));
+        let (_d, root) = quick_app();
+        let out = c.cmd(&root, &["up", "--timeout", "60"]).output().unwrap();
+        assert_eq!(out.status.code(), Some(1), "{runtime}: {}", show(&out));
+        let err = stderr(&out);
+        assert!(
+            err.contains(&format!("runs the `{runtime}` container runtime"))
+                && err.contains("minikube delete -p minikube")
+                && err.contains("--container-runtime=docker"),
+            "{runtime}: the runtime and the fix:\n{err}"
+        );
+        assert!(!err.contains("DOCKER_HOST"), "{runtime}:\n{err}");
+        let calls = c.minikube_calls();
+        assert!(
+            !calls.contains("start ") && !calls.contains("docker-env"),
+            "{runtime}: nothing started or built: {calls}"
+        );
+        let writes: Vec<String> = c
+            .api
+            .requests()
+            .iter()
+            .filter(|r| r.method != "GET")
+            .map(|r| format!("{} {}", r.method, r.path))
+            .collect();
+        assert!(writes.is_empty(), "{runtime}: nothing applied: {writes:?}");
+    }
+}
+
 // ---- 2. slow addons, the ingress webhook -------------------------------------
 
 #[test]

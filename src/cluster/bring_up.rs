@@ -1,7 +1,9 @@
 //! Getting the project's Minikube cluster running for `up`, respecting one
 //! that already exists: its Kubernetes version, driver and size stay as they
 //! are (real-cluster.md, minikube); a stale kubeconfig is repaired; missing
-//! addons are enabled with minikube's own (minutes long) deadline.
+//! addons are enabled with minikube's own (minutes long) deadline. A new
+//! cluster gets the Docker runtime; an existing one with another runtime is
+//! refused with the fix, before anything is built.
 
 use super::minikube::{
     addon_wait_note, profile_drift, ClusterProfile, HostState, Minikube, MinikubeError, StartEvent,
@@ -53,6 +55,13 @@ pub async fn bring_up(
         mk.cluster_profile().await?
     };
     if let Some(p) = &existing {
+        // Said before anything starts or builds: every later step needs it.
+        if !p.runs_docker() {
+            return Err(MinikubeError::not_docker_runtime(
+                &p.name,
+                &p.container_runtime,
+            ));
+        }
         news(ClusterNews::InUse {
             kubernetes_version: p.kubernetes_version.clone(),
             driver: p.driver.clone(),

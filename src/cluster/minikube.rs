@@ -21,6 +21,13 @@ pub enum MinikubeError {
     },
     #[error("`minikube {command}` printed something todo-dev cannot read: {detail}")]
     Unreadable { command: String, detail: String },
+    #[error("cluster `{profile}` runs the `{runtime}` container runtime, so its pods do not run from a Docker daemon todo-dev can build into (`minikube docker-env` {reach})\n  fix: recreate it with the Docker runtime: `minikube delete -p {profile}` then `todo-dev up` (todo-dev starts new clusters with --container-runtime=docker; this deletes the cluster and everything in it), or set `cluster.name` in todo-dev.yaml to a new cluster name and keep this one")]
+    NotDockerRuntime {
+        profile: String,
+        runtime: String,
+        /// What docker-env gives for it, in words.
+        reach: String,
+    },
 }
 
 /// One minikube cluster (a minikube profile) reached through the CLI.
@@ -139,8 +146,22 @@ pub struct ClusterProfile {
     pub cpus: u32,
     pub memory_mib: u64,
     pub kubernetes_version: String,
+    /// `docker`, `containerd` or `cri-o`; empty when minikube did not say
+    /// (clusters made before it recorded one ran Docker).
+    pub container_runtime: String,
     pub node_ip: Option<String>,
 }
+
+impl ClusterProfile {
+    /// Pods run in the node's Docker daemon, the one `docker-env` reaches.
+    pub fn runs_docker(&self) -> bool {
+        self.container_runtime.is_empty() || self.container_runtime == DOCKER_RUNTIME
+    }
+}
+
+/// The runtime todo-dev's clusters are created with: images built in the
+/// node's Docker daemon are what its pods run, with no registry between.
+pub const DOCKER_RUNTIME: &str = "docker";
 
 #[derive(Debug, Deserialize)]
 struct RawProfileList {
@@ -174,6 +195,7 @@ struct RawConfig {
 #[serde(rename_all = "PascalCase", default)]
 struct RawK8sConfig {
     kubernetes_version: String,
+    container_runtime: String,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -198,6 +220,7 @@ pub fn parse_profile_list(stdout: &str) -> Result<Vec<ClusterProfile>, String> {
                 cpus: c.cpus,
                 memory_mib: c.memory,
                 kubernetes_version: c.kubernetes_config.kubernetes_version,
+                container_runtime: c.kubernetes_config.container_runtime,
                 node_ip: c
                     .nodes
                     .iter()
@@ -305,6 +328,9 @@ pub fn start_args(
             format!("--disk-size={}mb", spec.disk_mib),
             format!("--driver={}", spec.driver),
             format!("--kubernetes-version={}", spec.kubernetes_version),
+            // minikube's default becomes containerd in v1.39 (constants.go),
+            // whose node has no Docker daemon to build into.
+            format!("--container-runtime={DOCKER_RUNTIME}"),
         ]);
     }
     args.push("--output=json".into());
@@ -610,6 +636,22 @@ impl Minikube {
     }
 }
 
+impl MinikubeError {
+    /// The cluster's pods are not in a Docker daemon todo-dev can reach.
+    pub fn not_docker_runtime(profile: &str, runtime: &str) -> MinikubeError {
+        let reach = match runtime {
+            "containerd" => "gives only an SSH address for it, ssh://docker@...",
+            "cri-o" | "crio" => "refuses it",
+            _ => "cannot point at the daemon its pods run in",
+        };
+        MinikubeError::NotDockerRuntime {
+            profile: profile.to_string(),
+            runtime: runtime.to_string(),
+            reach: reach.to_string(),
+        }
+    }
+}
+
 fn unreadable(command: &str, e: impl std::fmt::Display) -> MinikubeError {
     MinikubeError::Unreadable {
         command: command.to_string(),
@@ -662,6 +704,7 @@ mod tests {
                 cpus: 2,
                 memory_mib: 4096,
                 kubernetes_version: "v1.34.0".into(),
+                container_runtime: "docker".into(),
                 node_ip: Some("192.168.49.2".into()),
             }]
         );
@@ -702,6 +745,7 @@ mod tests {
             cpus: 2,
             memory_mib: 4096,
             kubernetes_version: "v1.35.0".into(),
+            container_runtime: "docker".into(),
             node_ip: None,
         };
         assert_eq!(
@@ -735,6 +779,7 @@ mod tests {
                 "--disk-size=30720mb",
                 "--driver=docker",
                 "--kubernetes-version=v1.34.0",
+                "--container-runtime=docker",
                 "--output=json",
                 "--addons=ingress,metrics-server",
                 "--force"

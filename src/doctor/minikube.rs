@@ -5,7 +5,7 @@ use std::time::Duration;
 use serde_json::json;
 
 use super::{Check, Status};
-use crate::cluster::minikube::{HostState, Minikube, MinikubeError};
+use crate::cluster::minikube::{HostState, Minikube, MinikubeError, DOCKER_RUNTIME};
 use crate::exec::ExecError;
 use crate::host::gib;
 use crate::project::Project;
@@ -60,11 +60,17 @@ pub async fn checks(project: &Project, deadline: Duration) -> Vec<Check> {
                 data["cpus"] = json!(p.cpus);
                 data["memoryBytes"] = json!(p.memory_mib << 20);
                 data["kubernetesVersion"] = json!(p.kubernetes_version);
+                data["containerRuntime"] = json!(p.container_runtime);
                 data["nodeIp"] = json!(p.node_ip);
             }
             let want = &project.cluster;
             let mismatch = profile.as_ref().and_then(|p| {
-                if !p.driver.is_empty() && p.driver != want.driver {
+                if !p.runs_docker() {
+                    Some(format!(
+                        "it runs the `{}` container runtime: `todo-dev up` builds into the node's Docker daemon, which needs the `docker` runtime",
+                        p.container_runtime
+                    ))
+                } else if !p.driver.is_empty() && p.driver != want.driver {
                     Some(format!(
                         "it uses the `{}` driver, the profile asks for `{}`",
                         p.driver, want.driver
@@ -83,23 +89,30 @@ pub async fn checks(project: &Project, deadline: Duration) -> Vec<Check> {
                     None
                 }
             });
-            let driver = profile
+            let (driver, runtime) = profile
                 .as_ref()
-                .map(|p| p.driver.clone())
+                .map(|p| {
+                    let runtime = if p.container_runtime.is_empty() {
+                        DOCKER_RUNTIME
+                    } else {
+                        p.container_runtime.as_str()
+                    };
+                    (p.driver.clone(), runtime.to_string())
+                })
                 .unwrap_or_default();
             let c = match (st.host, mismatch) {
                 (HostState::Nonexistent, _) => cluster.problem(
                     Status::Warning,
                     format!("cluster `{name}` does not exist yet"),
-                    "`todo-dev up` creates it with the profile's resources",
+                    "`todo-dev up` creates it with the profile's resources and the Docker container runtime",
                 ),
                 (_, Some(why)) => cluster.problem(
                     Status::Warning,
                     format!("cluster `{name}` exists but {why}"),
-                    format!("minikube cannot resize a cluster: `minikube delete -p {name}` and let `todo-dev up` recreate it, or set cluster.name to use another one"),
+                    format!("minikube cannot change a cluster's size or runtime: `minikube delete -p {name}` and let `todo-dev up` recreate it (with --container-runtime=docker), or set cluster.name to use another one"),
                 ),
                 (HostState::Running, None) if st.is_ready() => {
-                    cluster.ok(format!("cluster `{name}` is running (driver {driver})"))
+                    cluster.ok(format!("cluster `{name}` is running (driver {driver}, container runtime {runtime})"))
                 }
                 // `minikube pause` leaves the host Running and pauses the API server.
                 (_, None) if st.apiserver == "Paused" => cluster.problem(

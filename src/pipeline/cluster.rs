@@ -65,6 +65,14 @@ pub async fn ensure_running(
     );
     drop(progress);
     let env = mk.docker_env().await?;
+    // The SSH form is what docker-env gives a node without a Docker runtime
+    // (a cluster whose profile did not record its runtime).
+    if env
+        .get("DOCKER_HOST")
+        .is_some_and(|h| h.starts_with("ssh://"))
+    {
+        return Err(minikube::MinikubeError::not_docker_runtime(&name, "containerd").into());
+    }
     Ok(DockerEndpoint::from_vars(|k| env.get(k).cloned()))
 }
 
