@@ -527,7 +527,7 @@ fn up_starts_minikube_builds_into_its_daemon_and_deploys() {
         stderr(&out)
     );
     let calls = std::fs::read_to_string(&log).unwrap();
-    assert!(calls.contains("start -p minikube --cpus=2 --memory=4096mb --disk-size=20480mb --driver=docker --kubernetes-version=v1.34.0 --output=json --addons=ingress,storage-provisioner,default-storageclass"), "{calls}");
+    assert!(calls.contains("start -p minikube --cpus=2 --memory=4096mb --disk-size=20480mb --driver=docker --kubernetes-version=v1.34.0 --container-runtime=docker --output=json --addons=ingress,storage-provisioner,default-storageclass"), "{calls}");
     assert!(
         calls.contains("docker-env -p minikube --shell none -o json"),
         "{calls}"

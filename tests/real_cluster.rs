@@ -370,6 +370,51 @@ fn failing_pods_fail_the_rollout_from_their_state_not_a_deadline() {
     }
 }
 
+/// The kubelet retries a registry pull with back-off: a blip passes by
+/// itself, and the wait says what it waits for.
+#[test]
+fn a_registry_pull_that_fails_then_succeeds_is_waited_for() {
+    let c = cluster();
+    c.api
+        .set_behavior("postgres", Behavior::PullFailsThenSucceeds { failures: 2 });
+    let (_d, root) = quick_app();
+    let out = c.deploy(&root, &["--json", "--timeout", "60"]);
+    assert_eq!(out.status.code(), Some(0), "{}", show(&out));
+    let notes: Vec<String> = events(&out)
+        .iter()
+        .filter(|e| e["event"] == "rollout" && e["workload"] == "Deployment/postgres")
+        .filter_map(|e| e["message"].as_str().map(str::to_string))
+        .filter(|m| m.starts_with("pulling postgres:16.4 from docker.io, retry"))
+        .collect();
+    assert!(!notes.is_empty(), "the retries are said:\n{}", show(&out));
+    assert!(
+        notes.iter().any(|n| n.contains("TLS handshake timeout")),
+        "{notes:#?}"
+    );
+}
+
+/// A registry image that never arrives fails with the registry and the
+/// image named, not the node's daemon (that is for images todo-dev built).
+#[test]
+fn a_registry_image_that_cannot_be_pulled_names_the_registry() {
+    let c = cluster();
+    c.api.set_behavior("postgres", Behavior::ImagePullBackOff);
+    let (_d, root) = quick_app();
+    let out = c.deploy(&root, &["--timeout", "5"]);
+    assert_eq!(out.status.code(), Some(1), "{}", show(&out));
+    let err = stderr(&out);
+    assert!(
+        err.contains("failed Deployment/postgres")
+            && err.contains("pulling postgres:16.4 from docker.io, retry"),
+        "the wait ends on the pull it waited for:\n{err}"
+    );
+    assert!(
+        err.contains("hint: the node could not pull postgres:16.4 from docker.io"),
+        "{err}"
+    );
+    assert!(!err.contains("node's Docker daemon"), "{err}");
+}
+
 #[test]
 fn a_crash_looping_statefulset_fails_from_its_pods_state() {
     let c = cluster();

@@ -1,7 +1,7 @@
 //! Waiting for workloads with kubectl's rollout-status rules, and saying why
 //! one did not come up.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::time::{Duration, Instant};
 
 use futures::stream::BoxStream;
@@ -123,6 +123,9 @@ pub fn statefulset_state(s: &StatefulSet) -> RolloutState {
 pub struct Workload {
     pub kind: String,
     pub name: String,
+    /// The images of its pods that todo-dev built into the node's daemon:
+    /// a pull of one of these cannot succeed by retrying (no registry has it).
+    pub built_images: BTreeSet<String>,
 }
 
 impl Workload {
@@ -134,6 +137,11 @@ impl Workload {
 /// How long a pod may stay Unschedulable before the rollout fails with it
 /// (the scheduler retries; a node may be just joining).
 pub const UNSCHEDULABLE_GRACE: Duration = Duration::from_secs(10);
+
+/// How long the kubelet's pull retries of a registry image (postgres, redis)
+/// are waited for: its backoff (10 s, doubling) fits four tries in this, and
+/// a blip or a short rate limit passes by itself.
+pub const PULL_GRACE: Duration = Duration::from_secs(150);
 
 /// A server-side watch ends after this long and is renewed: shorter than
 /// the client's 30 s read timeout, so a quiet watch is not cut as dead.
@@ -294,22 +302,46 @@ pub async fn wait(
             _ = tick.tick() => {}
         }
         let Some(s) = &seen else { continue };
-        if last.as_ref() != Some(&s.state) {
-            on_state(&s.state);
-            last = Some(s.state.clone());
-        }
         if !matches!(s.state, RolloutState::Waiting(_)) {
+            if last.as_ref() != Some(&s.state) {
+                on_state(&s.state);
+            }
             return Ok(s.state.clone());
         }
-        if let Some(why) = watch
-            .early_failure(client, namespace, s, &pods.state(), Instant::now())
-            .await
-        {
-            let failed = RolloutState::Failed(why);
-            on_state(&failed);
-            return Ok(failed);
+        let verdict = watch
+            .early_failure(
+                client,
+                namespace,
+                s,
+                &w.built_images,
+                &pods.state(),
+                Instant::now(),
+            )
+            .await;
+        // A pull being retried is what the wait is for now: it is said instead.
+        let shown = match verdict {
+            Some(PodVerdict::Failed(why)) => {
+                let failed = RolloutState::Failed(why);
+                on_state(&failed);
+                return Ok(failed);
+            }
+            Some(PodVerdict::Pulling(note)) => RolloutState::Waiting(note),
+            None => s.state.clone(),
+        };
+        if last.as_ref() != Some(&shown) {
+            on_state(&shown);
+            last = Some(shown);
         }
     }
+}
+
+/// What one pod's state says about the rollout.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PodVerdict {
+    /// It will not fix itself.
+    Failed(String),
+    /// The kubelet is retrying a registry pull; the rollout waits (bounded).
+    Pulling(String),
 }
 
 /// The pods of `selector`, kept in `writer`'s store; one item per change.
@@ -339,10 +371,35 @@ async fn next_pod_event(events: &mut Option<BoxStream<'static, ()>>) -> Option<(
 /// What the wait remembers about the pods between events.
 #[derive(Default)]
 struct PodWatch {
-    /// When each pod (by uid) was first seen Unschedulable.
-    unschedulable_since: HashMap<String, Instant>,
+    seen: PodMemory,
     /// Deployment revision -> its ReplicaSet's pod-template-hash.
     template_hashes: HashMap<String, String>,
+}
+
+/// The pods' states over time, for the failures that need a grace period.
+#[derive(Debug, Default)]
+pub struct PodMemory {
+    /// When each pod (by uid) was first seen Unschedulable.
+    unschedulable_since: HashMap<String, Instant>,
+    /// (pod uid, container) -> its failing registry pulls.
+    pulls: HashMap<(String, String), PullTries>,
+}
+
+impl PodMemory {
+    /// Forgets pods that are gone.
+    fn keep(&mut self, uids: &[String]) {
+        self.unschedulable_since.retain(|uid, _| uids.contains(uid));
+        self.pulls.retain(|(uid, _), _| uids.contains(uid));
+    }
+}
+
+/// One container's failed pulls as the kubelet retries them:
+/// `ErrImagePull`, then `ImagePullBackOff` while it waits, then again.
+#[derive(Debug, Clone)]
+struct PullTries {
+    since: Instant,
+    failures: u32,
+    last_reason: String,
 }
 
 impl PodWatch {
@@ -352,9 +409,10 @@ impl PodWatch {
         client: &Client,
         namespace: &str,
         seen: &Seen,
+        built: &BTreeSet<String>,
         pods: &[std::sync::Arc<Pod>],
         now: Instant,
-    ) -> Option<String> {
+    ) -> Option<PodVerdict> {
         // Until then the revision is the previous one, whose pods may be the
         // very failure this rollout replaces.
         if !seen.observed {
@@ -366,13 +424,15 @@ impl PodWatch {
             .filter(|p| p.metadata.deletion_timestamp.is_none())
             .collect();
         let uids: Vec<String> = live.iter().filter_map(|p| p.metadata.uid.clone()).collect();
-        self.unschedulable_since.retain(|uid, _| uids.contains(uid));
+        self.seen.keep(&uids);
         let mut failing = Vec::new();
         for pod in live {
-            if let Some(why) = pod_failure(pod, now, &mut self.unschedulable_since) {
-                failing.push((pod, why));
+            if let Some(verdict) = pod_verdict(pod, now, built, &mut self.seen) {
+                failing.push((pod, verdict));
             }
         }
+        // A failure ends the wait whichever pod has it; a pull note only says why it lasts.
+        failing.sort_by_key(|(_, v)| matches!(v, PodVerdict::Pulling(_)));
         if failing.is_empty() {
             return None;
         }
@@ -431,15 +491,21 @@ impl PodWatch {
 }
 
 /// A state of one pod that will not fix itself: a container crash-looping
-/// after its second restart, an image that cannot be had, a container that
-/// cannot be created; or Unschedulable for longer than the grace period.
-pub fn pod_failure(
+/// after its second restart, an image that cannot be had (one todo-dev built
+/// and the node lacks, a name the runtime refuses, `Never` pulled, or a
+/// registry pull still failing after `PULL_GRACE`), a container that cannot
+/// be created; or Unschedulable for longer than the grace period. A registry
+/// pull the kubelet is still retrying is `Pulling`.
+pub fn pod_verdict(
     pod: &Pod,
     now: Instant,
-    unschedulable_since: &mut HashMap<String, Instant>,
-) -> Option<String> {
+    built: &BTreeSet<String>,
+    memory: &mut PodMemory,
+) -> Option<PodVerdict> {
     let name = pod.metadata.name.as_deref().unwrap_or("?");
+    let uid = pod.metadata.uid.clone().unwrap_or_else(|| name.to_string());
     let status = pod.status.as_ref()?;
+    let mut pulling = None;
     let containers = status
         .init_container_statuses
         .iter()
@@ -451,12 +517,43 @@ pub fn pod_failure(
         };
         let reason = waiting.reason.as_deref().unwrap_or_default();
         let message = waiting.message.as_deref().unwrap_or_default();
+        let key = (uid.clone(), c.name.clone());
+        let image = spec_image(pod, &c.name).unwrap_or(&c.image);
+        if !PULL_REASONS.contains(&reason) {
+            memory.pulls.remove(&key);
+        }
         match reason {
             "CrashLoopBackOff" if c.restart_count >= 2 => {
-                return Some(format!(
+                return Some(PodVerdict::Failed(format!(
                     "pod {name}: container {} is in CrashLoopBackOff (restarted {} times)",
                     c.name, c.restart_count
-                ))
+                )))
+            }
+            "ImagePullBackOff" | "ErrImagePull" if !built.contains(image) => {
+                let tries = memory.pulls.entry(key).or_insert(PullTries {
+                    since: now,
+                    failures: 0,
+                    last_reason: String::new(),
+                });
+                // Each try ends in ErrImagePull; the backoff between is ImagePullBackOff.
+                if (reason == "ErrImagePull" && tries.last_reason != reason) || tries.failures == 0
+                {
+                    tries.failures += 1;
+                }
+                tries.last_reason = reason.to_string();
+                let registry = registry_of(image);
+                let waited = now.duration_since(tries.since);
+                if waited >= PULL_GRACE {
+                    return Some(PodVerdict::Failed(format!(
+                        "pod {name}: container {} could not pull {image} from {registry}: {} tries in {} s, still {reason}: {message}",
+                        c.name, tries.failures, waited.as_secs()
+                    )));
+                }
+                pulling.get_or_insert(PodVerdict::Pulling(format!(
+                    "pulling {image} from {registry}, retry {} (waiting up to {} s for the kubelet's retries): {reason}: {message}",
+                    tries.failures,
+                    PULL_GRACE.as_secs()
+                )));
             }
             "ImagePullBackOff"
             | "ErrImagePull"
@@ -464,15 +561,14 @@ pub fn pod_failure(
             | "InvalidImageName"
             | "CreateContainerConfigError"
             | "CreateContainerError" => {
-                return Some(format!(
+                return Some(PodVerdict::Failed(format!(
                     "pod {name}: container {}: {reason}: {message}",
                     c.name
-                ))
+                )))
             }
             _ => {}
         }
     }
-    let uid = pod.metadata.uid.clone().unwrap_or_else(|| name.to_string());
     let unschedulable = status.conditions.iter().flatten().find(|c| {
         c.type_ == "PodScheduled"
             && c.status == "False"
@@ -480,18 +576,42 @@ pub fn pod_failure(
     });
     match unschedulable {
         Some(c) => {
-            let since = *unschedulable_since.entry(uid).or_insert(now);
+            let since = *memory.unschedulable_since.entry(uid).or_insert(now);
             (now.duration_since(since) >= UNSCHEDULABLE_GRACE).then(|| {
-                format!(
+                PodVerdict::Failed(format!(
                     "pod {name} cannot be scheduled: {}",
                     c.message.as_deref().unwrap_or("Unschedulable")
-                )
+                ))
             })
         }
         None => {
-            unschedulable_since.remove(&uid);
-            None
+            memory.unschedulable_since.remove(&uid);
+            pulling
         }
+    }
+}
+
+/// The image the pod spec names for `container`.
+fn spec_image<'a>(pod: &'a Pod, container: &str) -> Option<&'a str> {
+    let spec = pod.spec.as_ref()?;
+    spec.init_containers
+        .iter()
+        .flatten()
+        .chain(&spec.containers)
+        .find(|c| c.name == container)?
+        .image
+        .as_deref()
+}
+
+/// The waiting reasons of a failing pull.
+const PULL_REASONS: [&str; 2] = ["ErrImagePull", "ImagePullBackOff"];
+
+/// The registry an image reference is pulled from, as Docker names it: the
+/// first path component when it looks like a host, else Docker Hub.
+pub fn registry_of(image: &str) -> &str {
+    match image.split_once('/') {
+        Some((first, _)) if first.contains(['.', ':']) || first == "localhost" => first,
+        _ => "docker.io",
     }
 }
 
@@ -517,6 +637,7 @@ const LOG_LINES: i64 = 30;
 pub async fn diagnose(
     client: &Client,
     namespace: &str,
+    w: &Workload,
     match_labels: &BTreeMap<String, String>,
 ) -> Diagnosis {
     let pods: Api<Pod> = Api::namespaced(client.clone(), namespace);
@@ -592,7 +713,17 @@ pub async fn diagnose(
         };
         d.logs = logs.filter(|(_, t)| !t.trim().is_empty());
     }
-    d.hint = hint(&d.reason).map(str::to_string);
+    let image = d
+        .container
+        .as_deref()
+        .and_then(|c| spec_image(pod, c))
+        .map(str::to_string);
+    d.hint = match image {
+        Some(image) if PULL_REASONS.contains(&d.reason.as_str()) => {
+            Some(pull_hint(&image, w.built_images.contains(&image)))
+        }
+        _ => hint(&d.reason).map(str::to_string),
+    };
     d.pod = Some(pod_name);
     d
 }
@@ -706,14 +837,26 @@ fn hint(reason: &str) -> Option<&'static str> {
     Some(match reason {
         "CrashLoopBackOff" | "Error" => "the container starts and exits: read its log above",
         "OOMKilled" => "the container ran out of memory: raise its memory limit or find the leak",
-        "ImagePullBackOff" | "ErrImagePull" | "ErrImageNeverPull" => {
-            "the image is not in the node's Docker daemon: `todo-dev up` builds into Minikube's daemon (no registry); for postgres/redis the node needs network access"
-        }
+        "ErrImageNeverPull" => BUILT_NOT_ON_NODE,
         "CreateContainerConfigError" => "a Secret or ConfigMap the pod needs is missing: check DATABASE_URL and .env, then deploy again",
         "Unschedulable" => "the cluster lacks room: give Minikube more CPUs/memory (cluster.cpus/memory) or lower replicas",
         "NotReady" => "the app answers its liveness probe but not readiness: check its /ready endpoint (database reachable?)",
         _ => return None,
     })
+}
+
+const BUILT_NOT_ON_NODE: &str = "the image is not in the node's Docker daemon: `todo-dev up` builds into Minikube's daemon (no registry), so build and deploy with `todo-dev up`, not `deploy` alone, against the same cluster";
+
+/// Why a pull failed, for an image todo-dev built (the node's daemon lacks
+/// it) or one from a registry (the node's way to that registry).
+fn pull_hint(image: &str, built: bool) -> String {
+    if built {
+        return BUILT_NOT_ON_NODE.to_string();
+    }
+    let registry = registry_of(image);
+    format!(
+        "the node could not pull {image} from {registry}: check that the node reaches {registry} (network, proxy, DNS), that the name and tag exist there, and the registry's pull rate limit (Docker Hub limits anonymous pulls: `docker login` on the node); on Minikube `minikube image load {image}` copies an image you have locally onto the node"
+    )
 }
 
 /// A ready-to-run question for kubectl-ai, when it is installed.
@@ -787,6 +930,109 @@ mod tests {
         assert!(
             matches!(statefulset_state(&sts(r#"{"replicas":0}"#)), RolloutState::Waiting(m) if m.contains("observed"))
         );
+    }
+
+    #[test]
+    fn registry_pulls_are_retried_for_a_grace_built_images_fail_at_once() {
+        let pod = |image: &str, reason: &str, message: &str| -> Pod {
+            serde_json::from_value(serde_json::json!({
+                "metadata": {"name": "postgres-0", "uid": "u1"},
+                "spec": {"containers": [{"name": "postgres", "image": image}]},
+                "status": {"phase": "Pending", "containerStatuses": [{"name": "postgres", "image": image, "imageID": "", "ready": false, "restartCount": 0,
+                    "state": {"waiting": {"reason": reason, "message": message}}}]}
+            }))
+            .unwrap()
+        };
+        let blip = "Error response from daemon: Get \"https://registry-1.docker.io/v2/\": net/http: TLS handshake timeout";
+        let built: BTreeSet<String> = ["todo-backend:td-0123456789abcdef".to_string()].into();
+        let mut memory = PodMemory::default();
+        let t0 = Instant::now();
+        let verdict = |memory: &mut PodMemory, reason: &str, at: Duration| {
+            pod_verdict(&pod("postgres:16.4", reason, blip), t0 + at, &built, memory)
+        };
+        // The kubelet's cycle: ErrImagePull, back-off, ErrImagePull again.
+        let seen: Vec<Option<PodVerdict>> = [
+            ("ErrImagePull", 0),
+            ("ImagePullBackOff", 5),
+            ("ImagePullBackOff", 9),
+            ("ErrImagePull", 12),
+        ]
+        .iter()
+        .map(|(r, s)| verdict(&mut memory, r, Duration::from_secs(*s)))
+        .collect();
+        let notes: Vec<String> = seen
+            .iter()
+            .map(|v| match v {
+                Some(PodVerdict::Pulling(n)) => n.clone(),
+                other => panic!("still pulling, not {other:?}"),
+            })
+            .collect();
+        assert!(
+            notes[0].starts_with("pulling postgres:16.4 from docker.io, retry 1"),
+            "{}",
+            notes[0]
+        );
+        assert!(
+            notes[2].contains("retry 1"),
+            "a back-off is not a try: {}",
+            notes[2]
+        );
+        assert!(
+            notes[3].contains("retry 2") && notes[3].contains("TLS handshake timeout"),
+            "{}",
+            notes[3]
+        );
+        match verdict(&mut memory, "ImagePullBackOff", PULL_GRACE) {
+            Some(PodVerdict::Failed(why)) => assert!(
+                why.contains("could not pull postgres:16.4 from docker.io: 2 tries in 150 s"),
+                "{why}"
+            ),
+            other => panic!("the grace is over: {other:?}"),
+        }
+        // A pod that pulled forgets its tries.
+        let mut memory = PodMemory::default();
+        verdict(&mut memory, "ErrImagePull", Duration::ZERO);
+        let running: Pod = serde_json::from_value(serde_json::json!({
+            "metadata": {"name": "postgres-0", "uid": "u1"},
+            "status": {"containerStatuses": [{"name": "postgres", "image": "postgres:16.4", "imageID": "", "ready": false, "restartCount": 0,
+                "state": {"waiting": {"reason": "ContainerCreating"}}}]}
+        }))
+        .unwrap();
+        assert_eq!(pod_verdict(&running, t0, &built, &mut memory), None);
+        assert!(memory.pulls.is_empty());
+        // No retry helps these.
+        for (image, reason) in [
+            ("todo-backend:td-0123456789abcdef", "ErrImagePull"),
+            ("todo-backend:td-0123456789abcdef", "ImagePullBackOff"),
+            ("postgres:16.4", "InvalidImageName"),
+            ("postgres:16.4", "ErrImageNeverPull"),
+        ] {
+            let mut memory = PodMemory::default();
+            assert!(
+                matches!(
+                    pod_verdict(&pod(image, reason, "x"), t0, &built, &mut memory),
+                    Some(PodVerdict::Failed(_))
+                ),
+                "{image} {reason}"
+            );
+        }
+        for (image, registry) in [
+            ("postgres:16.4", "docker.io"),
+            ("bitnami/redis:7.4", "docker.io"),
+            ("ghcr.io/org/app:1", "ghcr.io"),
+            ("localhost:5000/app", "localhost:5000"),
+            ("localhost/app", "localhost"),
+            (
+                "registry.example.com/team/app@sha256:abc",
+                "registry.example.com",
+            ),
+        ] {
+            assert_eq!(registry_of(image), registry, "{image}");
+        }
+        assert!(pull_hint("postgres:16.4", false)
+            .contains("could not pull postgres:16.4 from docker.io"));
+        assert!(pull_hint("todo-backend:td-1", true).contains("node's Docker daemon"));
+        assert!(!pull_hint("postgres:16.4", false).contains("node's Docker daemon"));
     }
 
     #[test]

@@ -1,7 +1,7 @@
 //! The deploy step: render with the cluster's secrets, apply in stage
 //! order, prune, wait for every workload, explain what failed.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::time::Duration;
 
 use serde_json::json;
@@ -55,10 +55,7 @@ pub async fn deploy(
     let workloads: Vec<Workload> = manifests
         .iter()
         .filter(|m| matches!(m.kind(), "Deployment" | "StatefulSet"))
-        .map(|m| Workload {
-            kind: m.kind().to_string(),
-            name: m.name().to_string(),
-        })
+        .map(|m| workload_of(m, images))
         .collect();
     let names: Vec<String> = workloads.iter().map(Workload::id).collect();
     let progress = Progress::new(*out, &names);
@@ -167,7 +164,7 @@ pub async fn deploy(
     if !failed.is_empty() {
         for (w, msg) in &failed {
             let labels = selector_of(&manifests, w);
-            let d = rollout::diagnose(&client, &project.namespace, &labels).await;
+            let d = rollout::diagnose(&client, &project.namespace, w, &labels).await;
             report::failure(out, &project.namespace, w, msg, &d);
         }
         return Ok(Deployed {
@@ -176,6 +173,26 @@ pub async fn deploy(
     }
     report::access(out, project).await;
     Ok(Deployed::default())
+}
+
+/// A Deployment or StatefulSet to wait for, with the images of its pods
+/// that the build step made (the rest come from a registry).
+fn workload_of(m: &Manifest, images: &Images) -> Workload {
+    let built: BTreeSet<&str> = images.values().map(|i| i.reference.as_str()).collect();
+    let spec = &m.object["spec"]["template"]["spec"];
+    let built_images = ["initContainers", "containers"]
+        .iter()
+        .filter_map(|k| spec[k].as_array())
+        .flatten()
+        .filter_map(|c| c["image"].as_str())
+        .filter(|i| built.contains(i))
+        .map(str::to_string)
+        .collect();
+    Workload {
+        kind: m.kind().to_string(),
+        name: m.name().to_string(),
+        built_images,
+    }
 }
 
 fn selector_of(manifests: &[Manifest], w: &Workload) -> BTreeMap<String, String> {
@@ -289,17 +306,14 @@ pub async fn roll(
     else {
         return Ok(Rolled::Ready);
     };
-    let w = Workload {
-        kind: m.kind().to_string(),
-        name: m.name().to_string(),
-    };
+    let w = workload_of(m, objects.images);
     let state = rollout::wait(client, &project.namespace, &w, timeout, on_state).await;
     let message = match state {
         Ok(RolloutState::Done(_)) => return Ok(Rolled::Ready),
         Ok(RolloutState::Failed(m) | RolloutState::Waiting(m)) => m,
         Err(e) => format!("cannot read its status: {e}"),
     };
-    let d = rollout::diagnose(client, &project.namespace, &selector_of(&manifests, &w)).await;
+    let d = rollout::diagnose(client, &project.namespace, &w, &selector_of(&manifests, &w)).await;
     report::failure(out, &project.namespace, &w, &message, &d);
     Ok(Rolled::Failed(format!("{}: {message}", w.id())))
 }

@@ -42,7 +42,15 @@ pub enum Behavior {
         reason: String,
         logs: String,
     },
+    /// Every pull fails, as for a name no registry has: each retry period
+    /// starts with `ErrImagePull` and waits out its back-off in
+    /// `ImagePullBackOff`, as the kubelet's image manager does.
     ImagePullBackOff,
+    /// The first `failures` pulls fail as a registry blip does (TLS
+    /// handshake timeout), then the image arrives and the pod runs Ready.
+    PullFailsThenSucceeds {
+        failures: i64,
+    },
     ErrImageNeverPull,
     CreateContainerConfigError {
         message: String,
@@ -2326,7 +2334,45 @@ fn back_off(restarts: i64) -> String {
     }
 }
 
+/// A pod whose failing pulls are over behaves from then on as a Ready one
+/// created that much later; any other pod as it is.
+fn after_pulls(rt: &PodRuntime, age: Duration, t: &Timing) -> (PodRuntime, Duration) {
+    if let Behavior::PullFailsThenSucceeds { failures } = rt.behavior {
+        let shift = t.restart_every * failures.max(0) as u32;
+        if cycles(age, t) >= failures && age >= shift {
+            let mut ready = rt.clone();
+            ready.behavior = Behavior::Ready;
+            ready.born_wall += shift;
+            return (ready, age - shift);
+        }
+    }
+    (rt.clone(), age)
+}
+
+/// How a failing pull reads in the container's waiting state: the try's
+/// error for the first half of each retry period, its back-off after.
+fn pull_state(rt: &PodRuntime, image: &str, age: Duration, t: &Timing) -> (&'static str, String) {
+    let into = (age.saturating_sub(t.ready_delay)).as_millis() % t.restart_every.as_millis().max(1);
+    if into * 2 >= t.restart_every.as_millis() {
+        return (
+            "ImagePullBackOff",
+            format!("Back-off pulling image \"{image}\""),
+        );
+    }
+    ("ErrImagePull", pull_error(rt, image))
+}
+
+/// What the node's runtime said when the pull failed.
+fn pull_error(rt: &PodRuntime, image: &str) -> String {
+    if matches!(rt.behavior, Behavior::PullFailsThenSucceeds { .. }) {
+        return "Error response from daemon: Get \"https://registry-1.docker.io/v2/\": net/http: TLS handshake timeout".into();
+    }
+    format!("Error response from daemon: pull access denied for {}, repository does not exist or may require 'docker login': denied: requested access to the resource is denied", image.split(':').next().unwrap_or_default())
+}
+
 fn pod_status(pod: &Value, rt: &PodRuntime, age: Duration, t: &Timing) -> Value {
+    let (rt, age) = after_pulls(rt, age, t);
+    let rt = &rt;
     let at = |d: Duration| rfc3339(rt.born_wall + d);
     let born = at(Duration::ZERO);
     if let Behavior::Unschedulable { message } = &rt.behavior {
@@ -2386,8 +2432,9 @@ fn pod_status(pod: &Value, rt: &PodRuntime, age: Duration, t: &Timing) -> Value 
                     s["imageID"] = json!(image_id);
                     s["containerID"] = json!(id);
                 }
-                Behavior::ImagePullBackOff => {
-                    s["state"] = waiting("ImagePullBackOff", Some(format!("Back-off pulling image \"{image}\"")));
+                Behavior::ImagePullBackOff | Behavior::PullFailsThenSucceeds { .. } => {
+                    let (reason, message) = pull_state(rt, image, age, t);
+                    s["state"] = waiting(reason, Some(message));
                 }
                 Behavior::ErrImageNeverPull => {
                     s["state"] = waiting(
@@ -2450,6 +2497,8 @@ fn pod_status(pod: &Value, rt: &PodRuntime, age: Duration, t: &Timing) -> Value 
 
 /// The events a pod has accumulated by `age` (counts only grow).
 fn pod_events(pod: &Value, rt: &PodRuntime, age: Duration, t: &Timing) -> Vec<EventSpec> {
+    let (rt, age) = after_pulls(rt, age, t);
+    let rt = &rt;
     let (pod_name, ns, uid) = (name_of(pod), text(pod, "/metadata/namespace"), uid_of(pod));
     if let Behavior::Unschedulable { message } = &rt.behavior {
         // The scheduler retries; one event whose series grows.
@@ -2512,7 +2561,7 @@ fn pod_events(pod: &Value, rt: &PodRuntime, age: Duration, t: &Timing) -> Vec<Ev
                     ));
                 }
             }
-            Behavior::ImagePullBackOff => {
+            Behavior::ImagePullBackOff | Behavior::PullFailsThenSucceeds { .. } => {
                 events.push(ev(
                     "Pulling",
                     format!("Pulling image \"{image}\""),
@@ -2521,7 +2570,10 @@ fn pod_events(pod: &Value, rt: &PodRuntime, age: Duration, t: &Timing) -> Vec<Ev
                 ));
                 events.push(ev(
                     "Failed",
-                    format!("Failed to pull image \"{image}\": Error response from daemon: pull access denied for {}, repository does not exist or may require 'docker login': denied: requested access to the resource is denied", image.split(':').next().unwrap_or_default()),
+                    format!(
+                        "Failed to pull image \"{image}\": {}",
+                        pull_error(rt, &image)
+                    ),
                     true,
                     k,
                 ));
