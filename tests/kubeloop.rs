@@ -1,7 +1,8 @@
 //! The dev loop through the Kubernetes API, against the fake API server:
 //! syncing files by exec (v5 and v4 WebSockets, an image without `tar`),
-//! `logs -f` following a replaced pod, and `up --port-forward` carrying an
-//! HTTP request to a real local server standing in for the pod's port.
+//! `logs -f` following a replaced pod, a restarted container and a crash
+//! loop, `logs --since`, and `up --port-forward` carrying an HTTP request to
+//! a real local server standing in for the pod's port (and a refused one).
 
 mod support;
 
@@ -17,7 +18,7 @@ use kube::api::PostParams;
 use kube::config::{KubeConfigOptions, Kubeconfig};
 use kube::{Api, Client, Config};
 use serde_json::{json, Value};
-use support::apiserver::FakeApiServer;
+use support::apiserver::{Behavior, FakeApiServer};
 use support::{stderr, Sandbox};
 use todo_dev::cluster::exec::{sync_by_exec, ExecSyncError, TAR_EXTRACT};
 
@@ -418,6 +419,176 @@ fn logs_follow_attaches_the_pod_that_replaces_a_deleted_one() {
     });
 }
 
+/// Deploys the quick app to the fake cluster; the backend's pods behave as `backend`.
+fn deployed(api: &FakeApiServer, sb: &Sandbox, root: &Path, backend: Option<Behavior>) -> PathBuf {
+    let kubeconfig = api.write_kubeconfig(sb.home.path(), "minikube");
+    let crash = backend.is_some();
+    if let Some(b) = backend {
+        api.set_behavior("backend", b);
+    }
+    let out = sb
+        .todo_dev(root, &["deploy", "--timeout", "60"])
+        .env("KUBECONFIG", &kubeconfig)
+        .env("FAKE_MINIKUBE_STATE", "running")
+        .output()
+        .unwrap();
+    // A crash loop fails the deploy; its objects are applied all the same.
+    let want = if crash { 1 } else { 0 };
+    assert_eq!(out.status.code(), Some(want), "{}", stderr(&out));
+    kubeconfig
+}
+
+/// A crash-looping container waits nearly all the time and may never be
+/// seen running: each ended instance's log is printed once, marked.
+#[test]
+fn logs_follow_prints_each_ended_instance_of_a_crash_loop() {
+    let api = FakeApiServer::start();
+    let sb = Sandbox::new(&[]);
+    let (_d, root) = reference_app();
+    let crash = "ModuleNotFoundError: No module named 'app.main'";
+    let kubeconfig = deployed(
+        &api,
+        &sb,
+        &root,
+        Some(Behavior::CrashLoop {
+            exit_code: 1,
+            reason: "Error".into(),
+            logs: format!("Traceback (most recent call last):\n{crash}"),
+        }),
+    );
+    let mut cmd = sb.todo_dev(&root, &["logs", "backend", "-f", "--json"]);
+    cmd.env("KUBECONFIG", &kubeconfig);
+    let mut logs = Running::spawn(cmd);
+    let ended = logs.expect("an ended instance", |e| e["event"] == "log.ended");
+    assert_eq!(
+        (ended["exitCode"].as_i64(), ended["reason"].as_str()),
+        (Some(1), Some("Error")),
+        "{ended}"
+    );
+    let pod = ended["pod"].as_str().unwrap().to_string();
+    let first = ended["restartCount"].as_i64().unwrap();
+    let line = logs.expect("its last line", |e| {
+        e["event"] == "log.line" && e["pod"] == pod.as_str() && e["line"] == crash
+    });
+    assert_eq!(line["previous"], true, "{line}");
+    // The next crash of the same container is the next instance: printed too.
+    logs.expect("the next instance of the same container", |e| {
+        e["event"] == "log.ended"
+            && e["pod"] == pod.as_str()
+            && e["restartCount"].as_i64().is_some_and(|n| n > first)
+    });
+    // Once per instance.
+    let mut instances: Vec<(String, i64)> = logs
+        .seen
+        .iter()
+        .filter_map(|l| serde_json::from_str::<Value>(l).ok())
+        .filter(|e| e["event"] == "log.ended")
+        .map(|e| {
+            (
+                e["pod"].as_str().unwrap().to_string(),
+                e["restartCount"].as_i64().unwrap(),
+            )
+        })
+        .collect();
+    let printed = instances.len();
+    instances.sort();
+    instances.dedup();
+    assert_eq!(
+        printed,
+        instances.len(),
+        "an instance printed twice: {:?}",
+        logs.seen
+    );
+    // Without -f: the ended instance's log, marked as the previous one.
+    let plain = sb
+        .todo_dev(&root, &["logs", "backend"])
+        .env("KUBECONFIG", &kubeconfig)
+        .output()
+        .unwrap();
+    let text = support::stdout(&plain);
+    assert!(
+        text.contains(&format!("backend {pod} | (previous) {crash}")),
+        "{text}"
+    );
+}
+
+/// A followed log ends with its container (the kubelet's stream does); the
+/// restarted container is a new stream, attached by its restart count.
+#[test]
+fn a_followed_log_ends_with_its_container_and_the_restart_is_attached() {
+    let api = FakeApiServer::start();
+    let sb = Sandbox::new(&[]);
+    let (_d, root) = reference_app();
+    let kubeconfig = deployed(&api, &sb, &root, None);
+    let pod = backend_pods(&api)[0].clone();
+    let mut cmd = sb.todo_dev(&root, &["logs", "backend", "-f", "--json"]);
+    cmd.env("KUBECONFIG", &kubeconfig);
+    let mut logs = Running::spawn(cmd);
+    let is = |e: &Value, event: &str| e["event"] == event && e["pod"] == pod.as_str();
+    logs.expect("attached", |e| is(e, "log.attached"));
+    api.append_log(&pod, "before the restart");
+    logs.expect("a line of the first instance", |e| {
+        is(e, "log.line") && e["line"] == "before the restart"
+    });
+    api.restart_container("todo", &pod);
+    logs.expect("the first instance's stream ended", |e| {
+        is(e, "log.detached")
+    });
+    logs.expect("the new instance attached", |e| is(e, "log.attached"));
+    logs.expect("the new instance's startup line", |e| {
+        is(e, "log.line")
+            && e["line"]
+                .as_str()
+                .is_some_and(|l| l.contains("Application startup complete"))
+    });
+    api.append_log(&pod, "after the restart");
+    logs.expect("a line of the new instance", |e| {
+        is(e, "log.line") && e["line"] == "after the restart"
+    });
+    assert!(
+        !logs.seen.iter().any(|l| l.contains("\"log.ended\"")),
+        "an instance followed while it ran is not printed again: {:?}",
+        logs.seen
+    );
+}
+
+/// `--since` keeps only what the runtime recorded in that window.
+#[test]
+fn logs_since_keeps_only_recent_lines() {
+    let api = FakeApiServer::start();
+    let sb = Sandbox::new(&[]);
+    let (_d, root) = reference_app();
+    let kubeconfig = deployed(&api, &sb, &root, None);
+    let pod = backend_pods(&api)[0].clone();
+    // The startup lines are older than the window asked for below.
+    std::thread::sleep(Duration::from_secs(3));
+    api.append_log(&pod, "a recent line");
+    let out = sb
+        .todo_dev(&root, &["logs", "backend", "--since", "2s", "--json"])
+        .env("KUBECONFIG", &kubeconfig)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let lines: Vec<Value> = support::stdout(&out)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .filter(|e: &Value| e["pod"] == pod.as_str())
+        .collect();
+    let texts: Vec<&str> = lines.iter().filter_map(|e| e["line"].as_str()).collect();
+    assert_eq!(texts, ["a recent line"], "{lines:#?}");
+    // Without it the pod's whole log, startup lines first.
+    let all = sb
+        .todo_dev(&root, &["logs", "backend", "--json"])
+        .env("KUBECONFIG", &kubeconfig)
+        .output()
+        .unwrap();
+    let text = support::stdout(&all);
+    assert!(
+        text.contains("Application startup complete") && text.contains("a recent line"),
+        "{text}"
+    );
+}
+
 #[test]
 fn logs_of_an_unknown_service_is_a_usage_error() {
     let sb = Sandbox::new(&[]);
@@ -564,6 +735,25 @@ fn up_port_forward_carries_an_http_request_to_the_pod_and_moves_off_a_busy_port(
         "GET /api/todos HTTP/1.1"
     );
     assert_eq!(api.forwarded().last(), Some(&(second, backend_port)));
+
+    // Nothing listens on the pod's port any more: the kubelet sends its error
+    // and closes; the local connection ends and the error is said.
+    let closed = TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap();
+    api.set_port_target(backend_port, closed);
+    let answer = get("/health");
+    assert_eq!(answer, "", "the local connection is closed, not answered");
+    let problem = up.expect("the pod's refusal", |e| {
+        e["event"] == "forward.problem" && e["service"] == "backend"
+    });
+    assert!(
+        problem["message"]
+            .as_str()
+            .is_some_and(|m| m.contains("connect: connection refused")),
+        "{problem}"
+    );
     drop(busy);
 }
 

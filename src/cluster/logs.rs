@@ -1,6 +1,8 @@
 //! The logs of every pod of some services: each container's log stream,
 //! line by line, and with `follow` a watch on the pods so that replacement
-//! pods are attached and ended ones detached.
+//! pods are attached and ended ones detached. A followed log ends with its
+//! container; a restart is a new stream, and an instance that ended without
+//! being seen running (a crash loop) is printed once, marked as previous.
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::time::Duration;
@@ -40,6 +42,9 @@ pub struct LogLine {
     /// RFC 3339 time the runtime recorded, when it gave one.
     pub time: Option<String>,
     pub line: String,
+    /// From an instance of the container that has ended (a crash loop's
+    /// last run), not from the one running now.
+    pub previous: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -55,6 +60,16 @@ pub enum LogEvent {
         service: String,
         pod: String,
         container: String,
+    },
+    /// An instance of the container ended (it crashed, or exited and waits
+    /// to restart); its log follows as `previous` lines.
+    Ended {
+        service: String,
+        pod: String,
+        container: String,
+        restart_count: i32,
+        exit_code: i32,
+        reason: String,
     },
     /// A container whose log could not be read (waiting to start, ...).
     Unreadable {
@@ -99,13 +114,21 @@ pub async fn stream_logs(
             let mut items = list.items;
             items.sort_by_key(|p| p.name_any());
             for pod in items {
+                let states = instances(&pod);
                 for container in containers(&pod) {
+                    // A crash-looping container waits nearly all the time: its
+                    // log is that of the instance that ended.
+                    let ended = states.iter().find_map(|(c, i)| match i {
+                        Instance::Ended(e) if *c == container => Some(e.clone()),
+                        _ => None,
+                    });
                     let attach = Attach {
                         pods: pods.clone(),
                         service: service.clone(),
                         pod: pod.name_any(),
                         container,
                         options,
+                        ended,
                     };
                     readers.push(attach.read(events.clone()));
                 }
@@ -149,6 +172,9 @@ async fn follow_service(
     let mut initial: HashSet<String> = HashSet::new();
     // (pod uid, container) attached at least once: a restart is shown whole.
     let mut shown: HashSet<(String, String)> = HashSet::new();
+    // Instances whose lines were shown (followed while running, or printed
+    // once they ended), by container ID or (pod, container, restart count).
+    let mut seen_instances: HashSet<String> = HashSet::new();
     while let Some(item) = stream.next().await {
         if events.is_closed() {
             break;
@@ -176,9 +202,25 @@ async fn follow_service(
             // Its streams end by themselves when the containers stop.
             continue;
         }
-        for (container, restarts) in running_containers(&pod) {
+        for (container, instance) in instances(&pod) {
+            let (restarts, ended) = match instance {
+                Instance::Running { restarts, id } => {
+                    if let Some(id) = id {
+                        seen_instances.insert(id);
+                    }
+                    (restarts, None)
+                }
+                // A fast crash may never be seen running: its log is printed
+                // once it ended, once per instance.
+                Instance::Ended(e) => {
+                    if !seen_instances.insert(e.identity(&uid, &container)) {
+                        continue;
+                    }
+                    (e.restart_count, Some(e))
+                }
+            };
             let key = (uid.clone(), container.clone(), restarts);
-            if attached.contains_key(&key) {
+            if ended.is_none() && attached.contains_key(&key) {
                 continue;
             }
             // tail/since are for what was there at the start; a new pod is shown whole.
@@ -198,9 +240,13 @@ async fn follow_service(
                 pod: pod.name_any(),
                 container,
                 options,
+                ended: ended.clone(),
             };
             let tx = events.clone();
-            attached.insert(key, tokio::spawn(attach.read(tx)));
+            let task = tokio::spawn(attach.read(tx));
+            if ended.is_none() {
+                attached.insert(key, task);
+            }
         }
     }
     for (_, task) in attached {
@@ -215,19 +261,77 @@ fn containers(pod: &Pod) -> Vec<String> {
         .unwrap_or_default()
 }
 
-/// Containers whose log can be followed now, with their restart count.
-fn running_containers(pod: &Pod) -> Vec<(String, i32)> {
-    pod.status
+/// Which instance of a container has a log to read now.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Instance {
+    /// Running: followed until it ends.
+    Running { restarts: i32, id: Option<String> },
+    /// Ended: waiting to restart with its last state terminated (a crash
+    /// loop), or terminated itself.
+    Ended(EndedInstance),
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct EndedInstance {
+    restart_count: i32,
+    exit_code: i32,
+    reason: String,
+    /// The ended container's ID, when the runtime gave one.
+    id: Option<String>,
+    /// The container waits: the ended instance is the API's `previous` one.
+    waiting: bool,
+}
+
+impl EndedInstance {
+    /// What tells this instance from the container's others.
+    fn identity(&self, pod_uid: &str, container: &str) -> String {
+        match &self.id {
+            Some(id) => id.clone(),
+            None => format!("{pod_uid}/{container}/{}", self.restart_count),
+        }
+    }
+}
+
+/// Each container's instance with a log, from the pod's status.
+fn instances(pod: &Pod) -> Vec<(String, Instance)> {
+    let statuses = pod
+        .status
         .as_ref()
-        .and_then(|s| s.container_statuses.as_ref())
-        .map(|statuses| {
-            statuses
-                .iter()
-                .filter(|c| c.state.as_ref().is_some_and(|s| s.running.is_some()))
-                .map(|c| (c.name.clone(), c.restart_count))
-                .collect()
-        })
-        .unwrap_or_default()
+        .and_then(|s| s.container_statuses.as_ref());
+    let mut found = Vec::new();
+    for c in statuses.into_iter().flatten() {
+        let Some(state) = &c.state else { continue };
+        let id = c.container_id.clone().filter(|i| !i.is_empty());
+        if state.running.is_some() {
+            let instance = Instance::Running {
+                restarts: c.restart_count,
+                id,
+            };
+            found.push((c.name.clone(), instance));
+            continue;
+        }
+        let (terminated, waiting) = match (&state.terminated, &state.waiting) {
+            (Some(t), _) => (t, false),
+            (None, Some(_)) => match c.last_state.as_ref().and_then(|l| l.terminated.as_ref()) {
+                Some(t) => (t, true),
+                None => continue,
+            },
+            (None, None) => continue,
+        };
+        let ended = EndedInstance {
+            restart_count: c.restart_count,
+            exit_code: terminated.exit_code,
+            reason: terminated.reason.clone().unwrap_or_default(),
+            id: terminated
+                .container_id
+                .clone()
+                .filter(|i| !i.is_empty())
+                .or(if waiting { None } else { id }),
+            waiting,
+        };
+        found.push((c.name.clone(), Instance::Ended(ended)));
+    }
+    found
 }
 
 struct Attach {
@@ -236,13 +340,18 @@ struct Attach {
     pod: String,
     container: String,
     options: LogOptions,
+    /// Read the ended instance's log once instead of the running one's.
+    ended: Option<EndedInstance>,
 }
 
 impl Attach {
     async fn read(self, events: UnboundedSender<LogEvent>) {
+        let ended = self.ended.as_ref();
         let params = LogParams {
             container: Some(self.container.clone()),
-            follow: self.options.follow,
+            // An ended instance's log is complete: nothing to follow.
+            follow: self.options.follow && ended.is_none(),
+            previous: ended.is_some_and(|e| e.waiting),
             since_seconds: self.options.since.map(|d| d.as_secs().max(1) as i64),
             tail_lines: self.options.tail,
             timestamps: true,
@@ -260,7 +369,16 @@ impl Attach {
                 return;
             }
         };
-        if self.options.follow {
+        if let Some(e) = ended {
+            let _ = events.send(LogEvent::Ended {
+                service: self.service.clone(),
+                pod: self.pod.clone(),
+                container: self.container.clone(),
+                restart_count: e.restart_count,
+                exit_code: e.exit_code,
+                reason: e.reason.clone(),
+            });
+        } else if self.options.follow {
             let _ = events.send(LogEvent::Attached {
                 service: self.service.clone(),
                 pod: self.pod.clone(),
@@ -276,12 +394,13 @@ impl Attach {
                 container: self.container.clone(),
                 time,
                 line,
+                previous: ended.is_some(),
             }));
             if sent.is_err() {
                 return;
             }
         }
-        if self.options.follow {
+        if self.options.follow && ended.is_none() {
             let _ = events.send(LogEvent::Detached {
                 service: self.service,
                 pod: self.pod,

@@ -113,7 +113,19 @@ impl LogPrinter {
                 LogEvent::Line(l) => json!({
                     "event": "log.line", "service": l.service, "pod": l.pod,
                     "container": l.container, "time": l.time, "line": l.line,
+                    "previous": l.previous,
                 }),
+                LogEvent::Ended {
+                    service,
+                    pod,
+                    container,
+                    restart_count,
+                    exit_code,
+                    reason,
+                } => {
+                    json!({"event": "log.ended", "service": service, "pod": pod, "container": container,
+                           "restartCount": restart_count, "exitCode": exit_code, "reason": reason})
+                }
                 LogEvent::Attached {
                     service,
                     pod,
@@ -143,7 +155,27 @@ impl LogPrinter {
         match event {
             LogEvent::Line(l) => {
                 let prefix = self.prefix(&l.service, &l.pod);
-                println!("{prefix} {}", l.line);
+                if l.previous {
+                    println!(
+                        "{prefix} {} {}",
+                        self.out.paint(Tone::Dim, "(previous)"),
+                        l.line
+                    );
+                } else {
+                    println!("{prefix} {}", l.line);
+                }
+            }
+            LogEvent::Ended {
+                service,
+                pod,
+                container,
+                restart_count,
+                exit_code,
+                reason,
+            } => {
+                let prefix = self.prefix(service, pod);
+                let note = format!("(container {container} ended: exit {exit_code} {reason}, restarts {restart_count}; the previous instance's log:)");
+                eprintln!("{prefix} {}", self.out.paint(Tone::Warn, &note));
             }
             LogEvent::Attached { service, pod, .. } => {
                 let prefix = self.prefix(service, pod);

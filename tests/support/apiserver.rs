@@ -198,6 +198,17 @@ impl FakeApiServer {
     }
 
     /// Current logs of the pods of `workload` (default: a few uvicorn lines).
+    /// Restarts the container of a running pod (as a liveness probe or an
+    /// OOM kill does): restartCount grows, the ended instance becomes
+    /// `lastState.terminated`, followers of its log see their stream end.
+    pub fn restart_container(&self, namespace: &str, pod: &str) {
+        let mut st = self.state();
+        let key = Key::new("pods", namespace, pod);
+        let rt = st.pods.get_mut(&key).expect("a pod the fake runs");
+        rt.restarts.push(SystemTime::now());
+        st.sync_pod(&key);
+    }
+
     pub fn set_logs(&self, workload: &str, text: &str) {
         self.state()
             .logs
@@ -582,6 +593,29 @@ struct PodRuntime {
     born_wall: SystemTime,
     workload: String,
     ip: String,
+    /// When its (Ready or NotReady) container was restarted, in order: the
+    /// instance running now is the `restarts.len()`th.
+    restarts: Vec<SystemTime>,
+}
+
+/// A line a container printed after it started (`append_log`).
+#[derive(Clone)]
+pub(crate) struct LogEntry {
+    pub(crate) at: SystemTime,
+    /// The container instance that printed it (its restart count then).
+    pub(crate) instance: usize,
+    pub(crate) text: String,
+}
+
+/// What a log request reads: the lines (with the times the runtime
+/// recorded) and whether the instance still runs (a follow goes on).
+pub(crate) struct LogView {
+    pub(crate) lines: Vec<(SystemTime, String)>,
+    pub(crate) container: String,
+    /// The running instance read, if the request read a running one.
+    pub(crate) running: Option<usize>,
+    /// How many of the pod's appended lines the view holds.
+    pub(crate) appended_seen: usize,
 }
 
 struct Rollout {
@@ -635,6 +669,8 @@ struct State {
     /// Per workload: the `containerID` its running pods report (else a made-up one).
     container_ids: HashMap<String, String>,
     logs: HashMap<String, String>,
+    /// pod name -> lines its container printed since it started
+    pub(crate) appended: HashMap<String, Vec<LogEntry>>,
     pods: HashMap<Key, PodRuntime>,
     rollouts: HashMap<Key, Rollout>,
     replicasets_created: HashMap<(String, String), usize>,
@@ -679,6 +715,7 @@ impl State {
             behaviors: HashMap::new(),
             container_ids: HashMap::new(),
             logs: HashMap::new(),
+            appended: HashMap::new(),
             pods: HashMap::new(),
             rollouts: HashMap::new(),
             replicasets_created: HashMap::new(),
@@ -898,6 +935,7 @@ impl State {
             born_wall: SystemTime::now(),
             workload: workload.to_string(),
             ip: format!("10.244.{}.{}", n / 250, n % 250 + 2),
+            restarts: Vec::new(),
         }
     }
 
@@ -1432,6 +1470,29 @@ impl State {
     }
 
     fn logs(&self, t: &Target, q: &Query) -> Answer {
+        let view = self.log_view(t, q)?;
+        let timestamps = matches!(param(q, "timestamps"), Some("true" | "1"));
+        let mut logs: String = view
+            .lines
+            .iter()
+            .map(|(at, line)| log_line(*at, line, timestamps))
+            .collect();
+        if let Some(limit) = param(q, "limitBytes").and_then(|n| n.parse::<usize>().ok()) {
+            let mut cut = limit.min(logs.len());
+            while !logs.is_char_boundary(cut) {
+                cut -= 1;
+            }
+            logs.truncate(cut);
+        }
+        Ok(Reply::text(200, logs))
+    }
+
+    /// The lines a log request gets, as the kubelet serves them
+    /// (kubelet_pods.go, validateContainerLogStatus): the running instance's;
+    /// while the container waits after a crash, the ended one's; with
+    /// `previous=true` the ended one's or 400. `sinceSeconds` and
+    /// `tailLines` cut by the times the runtime recorded.
+    pub(crate) fn log_view(&self, t: &Target, q: &Query) -> Result<LogView, Reply> {
         let name = t.name.as_deref().unwrap_or_default();
         let pod = self
             .objects
@@ -1450,38 +1511,75 @@ impl State {
                 )))
             }
         };
+        let appended = self.appended.get(name).map_or(&[][..], Vec::as_slice);
+        let mut view = LogView {
+            lines: Vec::new(),
+            container: container.clone(),
+            running: None,
+            appended_seen: appended.len(),
+        };
         if text(pod, "/spec/nodeName").is_empty() {
-            return Ok(Reply::text(200, String::new()));
+            return Ok(view);
         }
         let key = t.key(name);
         let rt = self.pods.get(&key);
         let workload = rt.map_or(name, |r| r.workload.as_str());
-        let crash_logs = match rt.map(|r| &r.behavior) {
-            Some(Behavior::CrashLoop { logs, .. }) => logs.clone(),
-            _ => String::new(),
+        let started = |instance: usize| -> SystemTime {
+            match rt {
+                Some(r) if instance > 0 => r.restarts[instance - 1],
+                Some(r) => r.born_wall + self.timing.ready_delay,
+                None => SystemTime::now(),
+            }
         };
-        let current = self
-            .logs
-            .get(workload)
-            .cloned()
-            .unwrap_or_else(|| DEFAULT_LOGS.to_string());
+        // An instance's log: the lines it prints at start, then what it printed since.
+        let instance_lines = |instance: usize| -> Vec<(SystemTime, String)> {
+            let base = self
+                .logs
+                .get(workload)
+                .cloned()
+                .unwrap_or_else(|| DEFAULT_LOGS.to_string());
+            let at = started(instance);
+            base.lines()
+                .map(|l| (at, l.to_string()))
+                .chain(
+                    appended
+                        .iter()
+                        .filter(|e| e.instance == instance)
+                        .map(|e| (e.at, e.text.clone())),
+                )
+                .collect()
+        };
+        let crashed = |status: &Value| -> Vec<(SystemTime, String)> {
+            let logs = match rt.map(|r| &r.behavior) {
+                Some(Behavior::CrashLoop { logs, .. }) => logs.clone(),
+                _ => return instance_lines(rt.map_or(0, |r| r.restarts.len().saturating_sub(1))),
+            };
+            // The ended run's start: its restart count says which run it was.
+            let runs = status["restartCount"].as_i64().unwrap_or(1).max(1) - 1;
+            let at = rt.map_or(SystemTime::now(), |r| {
+                r.born_wall + self.timing.ready_delay + self.timing.restart_every * runs as u32
+            });
+            logs.lines().map(|l| (at, l.to_string())).collect()
+        };
         let status = pod["status"]["containerStatuses"]
             .as_array()
             .and_then(|a| a.iter().find(|c| c["name"] == container.as_str()))
             .cloned()
             .unwrap_or(Value::Null);
         let last_terminated = status["lastState"]["terminated"].is_object();
-        let logs = if param(q, "previous") == Some("true") {
+        view.lines = if param(q, "previous") == Some("true") {
             if !last_terminated {
                 return Err(bad(format!(
                     "previous terminated container \"{container}\" in pod \"{name}\" not found"
                 )));
             }
-            crash_logs
+            crashed(&status)
         } else if status["state"]["running"].is_object() {
-            current
+            let instance = rt.map_or(0, |r| r.restarts.len());
+            view.running = Some(instance);
+            instance_lines(instance)
         } else if status["state"]["terminated"].is_object() || last_terminated {
-            crash_logs
+            crashed(&status)
         } else if let Some(reason) = status["state"]["waiting"]["reason"].as_str() {
             let why = match reason {
                 "ErrImagePull" => "image can't be pulled",
@@ -1496,25 +1594,15 @@ impl State {
                 "container \"{container}\" in pod \"{name}\" is waiting to start - no logs yet"
             )));
         };
-        let mut logs = match param(q, "tailLines").and_then(|n| n.parse::<usize>().ok()) {
-            Some(n) => {
-                let lines: Vec<&str> = logs.lines().collect();
-                let mut tail = lines[lines.len().saturating_sub(n)..].join("\n");
-                if !tail.is_empty() {
-                    tail.push('\n');
-                }
-                tail
-            }
-            None => logs,
-        };
-        if let Some(limit) = param(q, "limitBytes").and_then(|n| n.parse::<usize>().ok()) {
-            let mut cut = limit.min(logs.len());
-            while !logs.is_char_boundary(cut) {
-                cut -= 1;
-            }
-            logs.truncate(cut);
+        if let Some(secs) = param(q, "sinceSeconds").and_then(|n| n.parse::<u64>().ok()) {
+            let from = SystemTime::now() - Duration::from_secs(secs);
+            view.lines.retain(|(at, _)| *at >= from);
         }
-        Ok(Reply::text(200, logs))
+        if let Some(n) = param(q, "tailLines").and_then(|n| n.parse::<usize>().ok()) {
+            let skip = view.lines.len().saturating_sub(n);
+            view.lines.drain(..skip);
+        }
+        Ok(view)
     }
 
     /// Watch events after `from` (all current objects, ADDED, when 0).
@@ -2390,7 +2478,11 @@ fn pod_status(pod: &Value, rt: &PodRuntime, age: Duration, t: &Timing) -> Value 
     let statuses: Vec<Value> = containers
         .iter()
         .map(|(c, image)| {
-            let id = format!("docker://{:016x}{:016x}{:016x}{:016x}", fnv(uid), fnv(c), fnv(image), n);
+            // One ID per instance: a running container keeps its own, each
+            // restart (or crash loop run) gets a new one.
+            let runs = if matches!(rt.behavior, Behavior::CrashLoop { .. }) { n } else { rt.restarts.len() as i64 };
+            let instance_id = |i: i64| format!("docker://{:016x}{:016x}{:016x}{:016x}", fnv(uid), fnv(c), fnv(image), i);
+            let id = instance_id(runs);
             let image_id = format!("docker://sha256:{:016x}{:016x}{:016x}{:016x}", fnv(image), 1, 2, 3);
             let mut s = json!({"name": c, "image": image, "imageID": "", "lastState": {}, "ready": false, "restartCount": 0, "started": false});
             let waiting = |reason: &str, message: Option<String>| {
@@ -2407,7 +2499,18 @@ fn pod_status(pod: &Value, rt: &PodRuntime, age: Duration, t: &Timing) -> Value 
             match &rt.behavior {
                 Behavior::Ready | Behavior::NotReady => {
                     let ready = rt.behavior == Behavior::Ready;
-                    s["state"] = json!({"running": {"startedAt": start}});
+                    let restarts = rt.restarts.len();
+                    let running_since = rt.restarts.last().map_or(start.clone(), |t| rfc3339(*t));
+                    s["state"] = json!({"running": {"startedAt": running_since}});
+                    if restarts > 0 {
+                        let ended_start = if restarts > 1 { rfc3339(rt.restarts[restarts - 2]) } else { start.clone() };
+                        s["restartCount"] = json!(restarts);
+                        s["lastState"] = json!({"terminated": {
+                            "exitCode": 137, "reason": "Error",
+                            "startedAt": ended_start, "finishedAt": running_since.clone(),
+                            "containerID": instance_id(restarts as i64 - 1),
+                        }});
+                    }
                     s["ready"] = json!(ready);
                     s["started"] = json!(true);
                     s["imageID"] = json!(image_id);
@@ -4079,6 +4182,19 @@ fn base64(data: &[u8]) -> String {
 }
 
 /// MicroTime, as eventTime and series.lastObservedTime carry it.
+/// A log line as the kubelet serves it, with `timestamps=true` the
+/// runtime's RFC 3339 time (nanoseconds) first.
+fn log_line(at: SystemTime, line: &str, timestamps: bool) -> String {
+    if !timestamps {
+        return format!("{line}\n");
+    }
+    let nanos = at
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.subsec_nanos());
+    let stamp = rfc3339(at).replace('Z', &format!(".{nanos:09}Z"));
+    format!("{stamp} {line}\n")
+}
+
 fn rfc3339_micro(t: SystemTime) -> String {
     let micros = t
         .duration_since(UNIX_EPOCH)

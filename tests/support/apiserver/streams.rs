@@ -10,11 +10,15 @@
 //! - `portforward`: a WebSocket (`v4.channel.k8s.io`) with a data and an
 //!   error channel per port, each opened by a frame carrying the port
 //!   (little-endian); the pod's port is connected to a real local TCP
-//!   server the test names.
-//! - `log?follow=true`: a chunked body that stays open, carrying lines the
-//!   test appends, and ends when the pod is deleted.
+//!   server the test names. A port nothing listens on gets the kubelet's
+//!   error on the error channel, then the connection is closed, as the
+//!   kubelet does.
+//! - `log?follow=true`: a chunked body that stays open while the container
+//!   instance it read runs, carrying lines the test appends, and ends when
+//!   that instance ends (pod deleted, container restarted); an ended
+//!   instance's log (a crash loop) ends at once, as the kubelet's.
 
-use super::{failure, header, lock, param, percent_decode, query_pairs, rfc3339, HttpRequest};
+use super::{failure, header, lock, param, percent_decode, query_pairs, HttpRequest};
 use super::{FakeApiServer, Key, Reply, Shared};
 use serde_json::{json, Value};
 use std::collections::{BTreeMap, HashMap, HashSet};
@@ -60,8 +64,6 @@ pub(super) struct StreamState {
     port_targets: HashMap<u16, SocketAddr>,
     /// pods whose port was forwarded, in order
     forwarded: Vec<(String, u16)>,
-    /// pod name -> lines appended while followers read
-    appended: HashMap<String, Vec<String>>,
 }
 
 impl FakeApiServer {
@@ -113,13 +115,23 @@ impl FakeApiServer {
         lock(&self.shared.streams).forwarded.clone()
     }
 
-    /// A line the pod's container prints now (followers see it).
+    /// A line the pod's running container prints now (in its log from
+    /// then on; followers see it).
     pub fn append_log(&self, pod: &str, line: &str) {
-        lock(&self.shared.streams)
-            .appended
+        let mut st = self.shared.state();
+        let instance = st
+            .pods
+            .iter()
+            .find(|(k, _)| k.name == pod)
+            .map_or(0, |(_, rt)| rt.restarts.len());
+        st.appended
             .entry(pod.to_string())
             .or_default()
-            .push(line.to_string());
+            .push(super::LogEntry {
+                at: SystemTime::now(),
+                instance,
+                text: line.to_string(),
+            });
     }
 }
 
@@ -631,7 +643,18 @@ fn portforward(
             None => {
                 let msg = format!("error forwarding port {port} to pod {}, uid : failed to connect to localhost:{port} inside namespace: dial tcp4 127.0.0.1:{port}: connect: connection refused", t.pod);
                 channel(&mut *lock(&writer), 2 * i as u8 + 1, msg.as_bytes())?;
-                upstreams.push(None);
+                // The kubelet closes the connection after the error channel's
+                // message (cri/streaming/portforward/websocket.go).
+                close(&mut *lock(&writer))?;
+                let _ = reader
+                    .get_ref()
+                    .set_read_timeout(Some(Duration::from_secs(5)));
+                while let Ok((op, _)) = read_message(reader) {
+                    if op == OP_CLOSE {
+                        break;
+                    }
+                }
+                return Ok(());
             }
         }
     }
@@ -683,12 +706,7 @@ fn follow_log(
     raw_query: &str,
     w: &mut TcpStream,
 ) -> io::Result<()> {
-    // What a plain read gives first (errors included), through the ordinary handler.
-    let plain_query: String = raw_query
-        .split('&')
-        .filter(|p| !p.starts_with("follow="))
-        .collect::<Vec<_>>()
-        .join("&");
+    // What a plain read gives first (errors included), as the ordinary handler reads it.
     let target = match super::route(&[
         "api".into(),
         "v1".into(),
@@ -701,25 +719,12 @@ fn follow_log(
         Ok(target) => target,
         Err(reply) => return super::write_reply(w, &reply, true),
     };
-    let q = query_pairs(&plain_query);
-    let first = shared.state().logs(&target, &q);
-    let text = match first {
-        Ok(r) if r.code == 200 => String::from_utf8_lossy(&r.body).into_owned(),
-        Ok(r) | Err(r) => return super::write_reply(w, &r, true),
-    };
+    let q = query_pairs(raw_query);
     let timestamps = matches!(param(&q, "timestamps"), Some("true" | "1"));
-    let stamp = |line: &str| {
-        if timestamps {
-            format!("{} {line}\n", rfc3339(SystemTime::now()))
-        } else {
-            format!("{line}\n")
-        }
+    let view = match shared.state().log_view(&target, &q) {
+        Ok(v) => v,
+        Err(r) => return super::write_reply(w, &r, true),
     };
-    // Lines appended from the moment the client sees the answer are streamed.
-    let mut sent = lock(&shared.streams)
-        .appended
-        .get(&t.pod)
-        .map_or(0, Vec::len);
     w.write_all(b"HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nTransfer-Encoding: chunked\r\nCache-Control: no-cache, private\r\n\r\n")?;
     let chunk = |w: &mut TcpStream, body: &str| -> io::Result<()> {
         if body.is_empty() {
@@ -728,30 +733,47 @@ fn follow_log(
         write!(w, "{:x}\r\n{body}\r\n", body.len())?;
         w.flush()
     };
-    let initial: String = text.lines().map(&stamp).collect();
+    let initial: String = view
+        .lines
+        .iter()
+        .map(|(at, line)| super::log_line(*at, line, timestamps))
+        .collect();
     chunk(w, &initial)?;
-    let key = Key::new("pods", &t.namespace, &t.pod);
-    loop {
-        if shared.stop.load(Ordering::SeqCst) {
-            break;
+    // The kubelet's follow ends with the container instance it read: an
+    // ended one's log at once, a running one's when it stops or restarts.
+    if let Some(instance) = view.running {
+        let key = Key::new("pods", &t.namespace, &t.pod);
+        let mut sent = view.appended_seen;
+        loop {
+            if shared.stop.load(Ordering::SeqCst) {
+                break;
+            }
+            let (new, ended) = {
+                let st = shared.state();
+                let gone = st.objects.get(&key).is_none_or(super::terminating);
+                let restarted = st
+                    .pods
+                    .get(&key)
+                    .is_none_or(|rt| rt.restarts.len() != instance);
+                let all = st.appended.get(&t.pod).map_or(&[][..], Vec::as_slice);
+                let new: Vec<super::LogEntry> = all[sent.min(all.len())..]
+                    .iter()
+                    .filter(|e| e.instance == instance)
+                    .cloned()
+                    .collect();
+                sent = all.len();
+                (new, gone || restarted)
+            };
+            let body: String = new
+                .iter()
+                .map(|e| super::log_line(e.at, &e.text, timestamps))
+                .collect();
+            chunk(w, &body)?;
+            if ended {
+                break;
+            }
+            thread::sleep(Duration::from_millis(25));
         }
-        let gone = shared
-            .state()
-            .objects
-            .get(&key)
-            .is_none_or(super::terminating);
-        let new: Vec<String> = lock(&shared.streams)
-            .appended
-            .get(&t.pod)
-            .map(|l| l[sent.min(l.len())..].to_vec())
-            .unwrap_or_default();
-        sent += new.len();
-        let body: String = new.iter().map(|l| stamp(l.as_str())).collect();
-        chunk(w, &body)?;
-        if gone {
-            break;
-        }
-        thread::sleep(Duration::from_millis(25));
     }
     w.write_all(b"0\r\n\r\n")?;
     w.flush()
