@@ -20,7 +20,7 @@ use kube::{Api, Client, Config};
 use serde_json::{json, Value};
 use support::apiserver::{Behavior, FakeApiServer};
 use support::{stderr, Sandbox};
-use todo_dev::cluster::exec::{sync_by_exec, ExecSyncError, TAR_EXTRACT};
+use todo_dev::cluster::exec::{framed_extract, sync_by_exec, ExecSyncError, TAR_EXTRACT};
 
 const WAIT: Duration = Duration::from_secs(30);
 
@@ -104,14 +104,11 @@ async fn exec_sync_over_v5_sends_the_tar_byte_for_byte_and_removes_deleted_files
         command(&["rm", "-rf", "--", "/app/app/old.py", "/app/app/olddir"])
     );
     assert!(execs[0].stdin.is_empty());
-    assert_eq!(execs[1].command, command(&TAR_EXTRACT));
+    // The archive framed by its length: the remote side ends by itself.
+    assert_eq!(execs[1].command, framed_extract(tar.len()));
     assert_eq!(execs[1].container, "backend");
     assert_eq!(execs[1].protocol, "v5.channel.k8s.io");
     assert!(execs[1].stdin == tar, "the tar stream arrived altered");
-    assert!(
-        execs[1].stdin_closed_by_frame,
-        "stdin not closed by v5's CLOSE frame"
-    );
     assert_eq!(execs[1].exit_code, Some(0));
     assert!(execs[1].status_sent);
 
@@ -180,8 +177,12 @@ async fn a_broken_archive_fails_with_tars_own_words() {
     }
 }
 
+/// Kubernetes before 1.30 speaks only v4, where stdin ends only with the
+/// whole socket: the archive is framed by its length, so tar's exit status
+/// still comes back (a failure too), and only an image without `sh` or
+/// `head` falls back to plain tar, unconfirmed.
 #[tokio::test(flavor = "multi_thread")]
-async fn over_v4_the_tar_arrives_but_its_result_is_lost_so_the_sync_is_unconfirmed() {
+async fn over_v4_the_framed_tar_keeps_its_exit_status() {
     let api = FakeApiServer::start();
     api.set_exec_protocols(&["v4.channel.k8s.io"]);
     let home = tempfile::tempdir().unwrap();
@@ -189,18 +190,56 @@ async fn over_v4_the_tar_arrives_but_its_result_is_lost_so_the_sync_is_unconfirm
     running_pod(&api, &client).await;
     api.put_container_file("backend-0", "/app/app/old.py", b"old");
     let tar = archive(&[("app/app/main.py", b"print('v4')\n", 0o644)]);
+    let synced = sync_by_exec(&client, "default", "backend-0", "backend", &tar, &[])
+        .await
+        .unwrap();
+    assert_eq!(synced.tar_bytes, tar.len());
+    let execs = api.execs();
+    assert_eq!(execs.len(), 1);
+    assert_eq!(execs[0].protocol, "v4.channel.k8s.io");
+    assert_eq!(execs[0].command, framed_extract(tar.len()));
+    assert!(execs[0].stdin == tar);
+    assert!(execs[0].status_sent, "the status came back over v4");
+    assert_eq!(
+        api.container_file("backend-0", "/app/app/main.py"),
+        Some((0o644, b"print('v4')\n".to_vec()))
+    );
+
+    // A failing extraction is a failure with tar's words, not "unconfirmed".
+    let err = sync_by_exec(
+        &client,
+        "default",
+        "backend-0",
+        "backend",
+        &[b'x'; 1024],
+        &[],
+    )
+    .await
+    .unwrap_err();
+    assert!(
+        matches!(&err, ExecSyncError::Failed { message, .. } if message.contains("does not look like a tar archive")),
+        "{err}"
+    );
+
+    // An image without tar says so over v4 too.
+    api.set_missing_programs("backend", &["tar"]);
+    let err = sync_by_exec(&client, "default", "backend-0", "backend", &tar, &[])
+        .await
+        .unwrap_err();
+    assert!(matches!(err, ExecSyncError::NoTar { .. }), "{err}");
+
+    // No `head` to frame with: plain tar, whose end is the socket's: the
+    // files arrive, but over v4 the result is lost and the sync unconfirmed.
+    api.set_missing_programs("backend", &["head"]);
+    let before = api.execs().len();
     let err = sync_by_exec(&client, "default", "backend-0", "backend", &tar, &[])
         .await
         .unwrap_err();
     assert!(matches!(err, ExecSyncError::Unconfirmed { .. }), "{err}");
     assert!(err.to_string().contains("v4.channel.k8s.io"), "{err}");
-    let execs = api.execs();
-    assert_eq!(execs.len(), 1);
-    assert_eq!(execs[0].protocol, "v4.channel.k8s.io");
-    // The server got everything, then the whole socket closed: no status came back.
-    assert!(execs[0].stdin == tar);
-    assert!(!execs[0].stdin_closed_by_frame);
-    assert!(!execs[0].status_sent);
+    let fallback = &api.execs()[before + 1];
+    assert_eq!(fallback.command, command(&TAR_EXTRACT));
+    assert!(fallback.stdin == tar && !fallback.stdin_closed_by_frame && !fallback.status_sent);
 
     // A deletion needs no stdin: its status arrives over v4 too.
     let done = sync_by_exec(
@@ -215,6 +254,30 @@ async fn over_v4_the_tar_arrives_but_its_result_is_lost_so_the_sync_is_unconfirm
     .unwrap();
     assert_eq!(done.deleted, 1);
     assert_eq!(api.container_file("backend-0", "/app/app/old.py"), None);
+}
+
+/// Over v5 an image without `sh` still syncs: plain tar, ended by v5's
+/// CLOSE frame for stdin.
+#[tokio::test(flavor = "multi_thread")]
+async fn over_v5_an_image_without_sh_syncs_with_plain_tar() {
+    let api = FakeApiServer::start();
+    let home = tempfile::tempdir().unwrap();
+    let client = client(&api, home.path()).await;
+    running_pod(&api, &client).await;
+    api.set_missing_programs("backend", &["sh"]);
+    let tar = archive(&[("app/app/main.py", b"print('v5')\n", 0o644)]);
+    sync_by_exec(&client, "default", "backend-0", "backend", &tar, &[])
+        .await
+        .unwrap();
+    let execs = api.execs();
+    assert_eq!(execs.len(), 2, "{execs:?}");
+    assert_eq!(execs[0].command, framed_extract(tar.len()));
+    assert_eq!(execs[1].command, command(&TAR_EXTRACT));
+    assert!(execs[1].stdin_closed_by_frame && execs[1].status_sent);
+    assert_eq!(
+        api.container_file("backend-0", "/app/app/main.py"),
+        Some((0o644, b"print('v5')\n".to_vec()))
+    );
 }
 
 // ---- whole commands -----------------------------------------------------------

@@ -524,7 +524,12 @@ fn on_another_runtime_a_save_is_synced_through_the_exec_api() {
         .api
         .execs()
         .into_iter()
-        .filter(|e| e.command.first().map(String::as_str) == Some("tar"))
+        // the length-framed extraction (`sh -c '... | tar -x ...' NAME LENGTH`)
+        .filter(|e| {
+            e.command
+                .get(2)
+                .is_some_and(|script| script.contains("tar -x"))
+        })
         .collect();
     assert!(!tar_execs.is_empty(), "no tar exec reached the API server");
     let pods = done["pods"].as_u64().unwrap() as usize;

@@ -1,7 +1,8 @@
 //! Syncing files into a running container through the Kubernetes API (exec),
 //! for containers todo-dev's Docker client cannot reach (containerd or cri-o
 //! runtimes, a remote cluster): `tar -x` with the archive on stdin, as
-//! `kubectl cp` does, and `rm -rf --` for deleted paths.
+//! `kubectl cp` does (framed by its length, so its exit status comes back
+//! over v4 too), and `rm -rf --` for deleted paths.
 
 use std::time::Duration;
 
@@ -14,6 +15,25 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 /// What `kubectl cp` runs in the container: extract stdin at the root,
 /// modification times set to now (so reloaders see the change).
 pub const TAR_EXTRACT: [&str; 7] = ["tar", "-x", "-m", "-f", "-", "-C", "/"];
+
+/// The same extraction reading exactly `$1` bytes: the archive is framed by
+/// its length, so the remote side ends by itself and its exit status comes
+/// back on every protocol. Over v4.channel.k8s.io (Kubernetes before 1.30)
+/// stdin can only be ended by closing the whole socket, which loses the
+/// status; and GNU tar reads a pipe to its end, so plain `tar` would wait.
+/// A missing program is said by name (exit 127), as a shell does.
+pub const FRAMED_TAR_SCRIPT: &str = r#"for p in head tar; do command -v "$p" >/dev/null 2>&1 || { echo "$p: not found" >&2; exit 127; }; done; head -c "$1" | tar -x -m -f - -C /"#;
+
+/// `sh -c FRAMED_TAR_SCRIPT todo-dev-sync LENGTH`.
+pub fn framed_extract(length: usize) -> Vec<String> {
+    vec![
+        "sh".into(),
+        "-c".into(),
+        FRAMED_TAR_SCRIPT.into(),
+        "todo-dev-sync".into(),
+        length.to_string(),
+    ]
+}
 
 /// One exec may take this long before the sync counts as failed.
 const EXEC_DEADLINE: Duration = Duration::from_secs(60);
@@ -54,6 +74,8 @@ pub enum ExecSyncError {
     NoRm { at: PodContainer, detail: String },
     #[error("the image of {at} has no `sh`: a sync rule's `run` cannot run in it ({detail})\n  help: todo-dev rebuilds the image instead")]
     NoShell { at: PodContainer, detail: String },
+    #[error("the image of {at} has no `head` to read an archive framed by its length ({detail})")]
+    NoHead { at: PodContainer, detail: String },
     #[error("cannot start `{command}` in {at}: {source}")]
     Start {
         command: String,
@@ -79,7 +101,7 @@ pub enum ExecSyncError {
         #[source]
         source: Box<dyn std::error::Error + Send + Sync>,
     },
-    #[error("the API server closed the exec in {at} without tar's result: it speaks only v4.channel.k8s.io (Kubernetes before 1.30), where the end of stdin can only be signalled by closing the connection, so the sync is not confirmed")]
+    #[error("the API server closed the exec in {at} without tar's result: it speaks only v4.channel.k8s.io (Kubernetes before 1.30), where the end of stdin can only be signalled by closing the connection, and the image has no `sh` and `head` to read an archive framed by its length, so the sync is not confirmed")]
     Unconfirmed { at: PodContainer },
     #[error("`{command}` in {at} did not finish within {}s", EXEC_DEADLINE.as_secs())]
     Timeout { command: String, at: PodContainer },
@@ -106,11 +128,27 @@ pub async fn sync_by_exec(
     let pods: Api<Pod> = Api::namespaced(client.clone(), namespace);
     if !deletions.is_empty() {
         let command = removal(&at, deletions)?;
-        run(&pods, &at, Program::Rm, &command, None).await?;
+        run(&pods, &at, Program::Rm, &command, Stdin::None).await?;
     }
     if !tar_bytes.is_empty() {
-        let command: Vec<String> = TAR_EXTRACT.iter().map(|s| s.to_string()).collect();
-        run(&pods, &at, Program::Tar, &command, Some(tar_bytes)).await?;
+        let framed = framed_extract(tar_bytes.len());
+        match run(
+            &pods,
+            &at,
+            Program::FramedTar,
+            &framed,
+            Stdin::Framed(tar_bytes),
+        )
+        .await
+        {
+            // No shell or no head: plain tar, whose end is stdin's close
+            // (confirmed over v5 only).
+            Err(ExecSyncError::NoShell { .. } | ExecSyncError::NoHead { .. }) => {
+                let command: Vec<String> = TAR_EXTRACT.iter().map(|s| s.to_string()).collect();
+                run(&pods, &at, Program::Tar, &command, Stdin::Closed(tar_bytes)).await?;
+            }
+            other => other?,
+        }
     }
     Ok(ExecSynced {
         tar_bytes: tar_bytes.len(),
@@ -139,8 +177,30 @@ fn removal(at: &PodContainer, deletions: &[String]) -> Result<Vec<String>, ExecS
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Program {
     Tar,
+    /// `sh` running `head -c N | tar` (FRAMED_TAR_SCRIPT).
+    FramedTar,
     Rm,
     Shell,
+}
+
+/// What the command reads, and how its end is known.
+#[derive(Debug, Clone, Copy)]
+enum Stdin<'a> {
+    None,
+    /// Ended by closing stdin (a CLOSE frame over v5, the socket over v4).
+    Closed(&'a [u8]),
+    /// The command reads exactly this much: stdin stays open until the
+    /// status arrives, on any protocol.
+    Framed(&'a [u8]),
+}
+
+impl Stdin<'_> {
+    fn bytes(&self) -> Option<&[u8]> {
+        match self {
+            Stdin::None => None,
+            Stdin::Closed(b) | Stdin::Framed(b) => Some(b),
+        }
+    }
 }
 
 /// A sync rule's `run` in the container: `sh -c SCRIPT`.
@@ -158,7 +218,7 @@ pub async fn run_by_exec(
     };
     let pods: Api<Pod> = Api::namespaced(client.clone(), namespace);
     let command = vec!["sh".to_string(), "-c".to_string(), script.to_string()];
-    run(&pods, &at, Program::Shell, &command, None).await
+    run(&pods, &at, Program::Shell, &command, Stdin::None).await
 }
 
 async fn run(
@@ -166,12 +226,19 @@ async fn run(
     at: &PodContainer,
     program: Program,
     command: &[String],
-    stdin: Option<&[u8]>,
+    stdin: Stdin<'_>,
 ) -> Result<(), ExecSyncError> {
-    let shown = command.join(" ");
+    let shown = match program {
+        // The script is long: say what it does.
+        Program::FramedTar => format!(
+            "head -c {} | tar -x -m -f - -C /",
+            stdin.bytes().map_or(0, <[u8]>::len)
+        ),
+        _ => command.join(" "),
+    };
     let params = AttachParams::default()
         .container(at.container.as_str())
-        .stdin(stdin.is_some())
+        .stdin(stdin.bytes().is_some())
         .stdout(false)
         .stderr(true);
     let attempt = async {
@@ -201,17 +268,25 @@ async fn finish(
     at: &PodContainer,
     program: Program,
     shown: &str,
-    stdin: Option<&[u8]>,
+    stdin: Stdin<'_>,
 ) -> Result<(), ExecSyncError> {
     let status = process.take_status();
     let writer = process.stdin();
     let stderr = process.stderr();
+    // A framed stdin's writer is kept (open) until the status has come.
+    let mut kept_open = None;
     let sending = async {
         match (writer, stdin) {
-            (Some(mut w), Some(bytes)) => {
+            (Some(mut w), Stdin::Closed(bytes)) => {
                 w.write_all(bytes).await?;
                 // Over v5 this is the CLOSE frame for stdin: tar sees its end of input.
                 w.shutdown().await
+            }
+            (Some(mut w), Stdin::Framed(bytes)) => {
+                w.write_all(bytes).await?;
+                w.flush().await?;
+                kept_open = Some(w);
+                Ok(())
             }
             _ => Ok(()),
         }
@@ -237,6 +312,7 @@ async fn finish(
         }
     };
     let ((sent, status), stderr_bytes) = tokio::join!(outcome, reading);
+    drop(kept_open);
     let joined = process.join().await;
     let stderr_text = tail(&String::from_utf8_lossy(&stderr_bytes));
     match status {
@@ -281,8 +357,22 @@ fn classify(
         } else {
             message
         };
+        // The script names what it lacks; the runtime names `sh` itself.
+        let framed_lacks = |p: &str| stderr.contains(&format!("{p}: not found"));
         return match program {
+            Program::FramedTar if framed_lacks("tar") => ExecSyncError::NoTar {
+                at: at.clone(),
+                detail,
+            },
+            Program::FramedTar if framed_lacks("head") => ExecSyncError::NoHead {
+                at: at.clone(),
+                detail,
+            },
             Program::Tar => ExecSyncError::NoTar {
+                at: at.clone(),
+                detail,
+            },
+            Program::FramedTar => ExecSyncError::NoShell {
                 at: at.clone(),
                 detail,
             },
@@ -363,6 +453,36 @@ mod tests {
         let e = classify(&s, "", &at(), Program::Tar, "tar");
         assert!(matches!(e, ExecSyncError::NoTar { .. }), "{e}");
         assert!(e.to_string().contains("has no `tar`"), "{e}");
+    }
+
+    #[test]
+    fn the_framed_extraction_names_what_the_image_lacks() {
+        let exit_127 = status(
+            r#"{"metadata":{},"status":"Failure","message":"command terminated with non-zero exit code: exit code 127","reason":"NonZeroExitCode","details":{"causes":[{"reason":"ExitCode","message":"127"}]}}"#,
+        );
+        let shown = "head -c 10 | tar -x -m -f - -C /";
+        let e = classify(
+            &exit_127,
+            "tar: not found\n",
+            &at(),
+            Program::FramedTar,
+            shown,
+        );
+        assert!(matches!(e, ExecSyncError::NoTar { .. }), "{e}");
+        let e = classify(
+            &exit_127,
+            "head: not found\n",
+            &at(),
+            Program::FramedTar,
+            shown,
+        );
+        assert!(matches!(e, ExecSyncError::NoHead { .. }), "{e}");
+        let no_sh = status(
+            r#"{"metadata":{},"status":"Failure","message":"Internal error occurred: error executing command in container: failed to exec in container: failed to start exec: OCI runtime exec failed: exec failed: unable to start container process: exec: \"sh\": executable file not found in $PATH: unknown","reason":"InternalError","code":500}"#,
+        );
+        let e = classify(&no_sh, "", &at(), Program::FramedTar, shown);
+        assert!(matches!(e, ExecSyncError::NoShell { .. }), "{e}");
+        assert_eq!(framed_extract(10)[4], "10");
     }
 
     #[test]

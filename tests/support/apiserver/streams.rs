@@ -5,8 +5,10 @@
 //!   `[255, ch]` to close one stream). Over v4 the client can only end stdin
 //!   by closing the whole socket: the command then runs but its status is
 //!   lost, as on a real pre-1.30 server. The "container" has a small file
-//!   system and knows `tar -x ... -f - -C DIR` and `rm -rf -- PATHS`;
-//!   programs can be declared missing (exit 127 / "executable file not found").
+//!   system and knows `tar -x ... -f - -C DIR`, `rm -rf -- PATHS` and the
+//!   length-framed `sh -c '... head -c "$1" | tar -x ...' NAME LENGTH`
+//!   (which ends after LENGTH bytes of stdin, as `head` does); programs can
+//!   be declared missing (exit 127 / "executable file not found").
 //! - `portforward`: a WebSocket (`v4.channel.k8s.io`) with a data and an
 //!   error channel per port, each opened by a frame carrying the port
 //!   (little-endian); the pod's port is connected to a real local TCP
@@ -464,10 +466,28 @@ fn exec(
         }
         return Ok(());
     }
+    // `sh -c '... head -c "$1" | tar -x ...' NAME LENGTH`: the shell says
+    // which program it lacks (exit 127) before reading anything; else it
+    // reads exactly LENGTH bytes and ends by itself, whatever the protocol.
+    let framed: Option<usize> = (command[0] == "sh"
+        && command.len() == 5
+        && command[2].contains("head -c \"$1\" | tar -x"))
+    .then(|| command[4].parse().ok())
+    .flatten();
+    let lacking = framed.and_then(|_| {
+        let streams = lock(&shared.streams);
+        let missing = streams.missing.get(&container);
+        ["head", "tar"]
+            .into_iter()
+            .find(|p| missing.is_some_and(|m| m.contains(*p)))
+    });
     // Socket closed by the client before the command's end (v4's only way to end stdin).
     let mut socket_closed = false;
-    if want_stdin {
+    if want_stdin && lacking.is_none() {
         loop {
+            if framed.is_some_and(|n| record.stdin.len() >= n) {
+                break;
+            }
             let (op, data) = match read_message(reader) {
                 Ok(m) => m,
                 Err(_) => {
@@ -491,7 +511,18 @@ fn exec(
             }
         }
     }
-    let (code, stderr) = run_in_container(shared, &t.pod, &command, &record.stdin);
+    let (code, stderr) = match (framed, lacking) {
+        (Some(_), Some(program)) => (127, format!("{program}: not found\n")),
+        (Some(n), None) => {
+            let tar: Vec<String> = ["tar", "-x", "-m", "-f", "-", "-C", "/"]
+                .iter()
+                .map(|a| a.to_string())
+                .collect();
+            let take = n.min(record.stdin.len());
+            run_in_container(shared, &t.pod, &tar, &record.stdin[..take])
+        }
+        (None, _) => run_in_container(shared, &t.pod, &command, &record.stdin),
+    };
     record.exit_code = Some(code);
     if !socket_closed {
         if want_stderr && !stderr.is_empty() {
@@ -506,6 +537,18 @@ fn exec(
         lock(&shared.streams).execs.push(record);
         channel(w, 3, status.to_string().as_bytes())?;
         let _ = close(w);
+        if lacking.is_some() {
+            // The client may still be sending the stdin nobody reads: read
+            // it off until its close, so no reset discards the status.
+            let _ = reader
+                .get_ref()
+                .set_read_timeout(Some(Duration::from_secs(5)));
+            while let Ok((op, _)) = read_message(reader) {
+                if op == OP_CLOSE {
+                    break;
+                }
+            }
+        }
         return Ok(());
     }
     lock(&shared.streams).execs.push(record);
