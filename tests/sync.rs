@@ -267,3 +267,71 @@ async fn a_container_that_is_gone_or_read_only_is_an_error_not_a_success() {
     let err = sync(&docker, &ro, ctx, &rules, &changed).await.unwrap_err();
     assert!(err.to_string().contains("read-only"), "{err}");
 }
+
+/// uvicorn's StatReload (the reloader when `watchfiles` is not installed,
+/// as in the reference app): reload when the file's mtime is newer than the
+/// last one seen. Two saves 100 ms apart within one wall-clock second must
+/// both be served: synced files carry the sync's time to the nanosecond.
+#[tokio::test(flavor = "multi_thread")]
+async fn two_saves_within_one_second_are_both_seen_by_a_reloader_comparing_mtimes() {
+    let Some(host) = support::docker_host_or_skip("sync statreload") else {
+        return;
+    };
+    let Ok(python) = std::env::var("TODO_DEV_TEST_PYTHON_IMAGE") else {
+        assert!(
+            std::env::var_os("TODO_DEV_REQUIRE_DOCKER").is_none(),
+            "TODO_DEV_TEST_PYTHON_IMAGE unset under scripts/test.sh (see its base-images step)"
+        );
+        eprintln!("SKIPPED sync statreload: TODO_DEV_TEST_PYTHON_IMAGE unset");
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    // StatReload's check, every 20 ms; each reload "serves" the file's content.
+    let poll = dir.path().join("poll.py");
+    std::fs::write(
+        &poll,
+        "import os, time\np = '/app/app/main.py'\nlast = os.stat(p).st_mtime\nwhile True:\n    time.sleep(0.02)\n    try:\n        m = os.stat(p).st_mtime\n    except FileNotFoundError:\n        continue\n    if m > last:\n        last = m\n        with open(p) as f, open('/tmp/served', 'a') as out:\n            out.write(f.read())\n",
+    )
+    .unwrap();
+    let c = start(
+        &host,
+        "statreload",
+        &format!("FROM {python}\nRUN mkdir -p /app/app && echo v0 > /app/app/main.py\nCOPY poll.py /poll.py\nCMD [\"python3\", \"/poll.py\"]\n"),
+        &[("poll.py", &poll)],
+    );
+    let docker = client(&host);
+    let ctx = dir.path().join("ctx");
+    let rules = [rule("app/**/*.py", "/app/app/", None)];
+    let changed = [ctx.join("app/main.py")];
+    // Both saves in one second, as whole-second mtimes would make them equal.
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap();
+    tokio::time::sleep(Duration::from_nanos(
+        1_000_000_000 - u64::from(now.subsec_nanos()) + 20_000_000,
+    ))
+    .await;
+    write(&ctx.join("app/main.py"), "v1\n", 0o644);
+    sync(&docker, &c, &ctx, &rules, &changed).await.unwrap();
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    write(&ctx.join("app/main.py"), "v2\n", 0o644);
+    sync(&docker, &c, &ctx, &rules, &changed).await.unwrap();
+    let mut served = String::new();
+    for _ in 0..100 {
+        let out = support::docker(&host, &["exec", &c.id, "cat", "/tmp/served"]);
+        served = support::stdout(&out);
+        if served.contains("v2") {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert_eq!(served, "v1\nv2\n", "both saves served, in order");
+    let stamp = dk(
+        &host,
+        &["exec", &c.id, "stat", "-c", "%y", "/app/app/main.py"],
+    );
+    assert!(
+        !stamp.contains(".000000000"),
+        "the sync's time to the nanosecond: {stamp}"
+    );
+}
