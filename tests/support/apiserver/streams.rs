@@ -336,6 +336,20 @@ fn channel(w: &mut impl Write, ch: u8, data: &[u8]) -> io::Result<()> {
     write_frame(w, OP_BINARY, &msg)
 }
 
+/// A graceful close, as a real server's: reads what the client still sends
+/// until its own close frame (or the end, or 5 s), so no reset discards
+/// what was written before the client has read it.
+fn drain_until_close(reader: &mut BufReader<TcpStream>) {
+    let _ = reader
+        .get_ref()
+        .set_read_timeout(Some(Duration::from_secs(5)));
+    while let Ok((op, _)) = read_message(reader) {
+        if op == OP_CLOSE {
+            break;
+        }
+    }
+}
+
 fn close(w: &mut impl Write) -> io::Result<()> {
     write_frame(w, OP_CLOSE, &1000u16.to_be_bytes())
 }
@@ -456,14 +470,7 @@ fn exec(
         // A graceful close, as a real server's: read what the client still
         // sends until its own close frame (or the end), so no reset can
         // discard the status before the client has read it.
-        let _ = reader
-            .get_ref()
-            .set_read_timeout(Some(std::time::Duration::from_secs(5)));
-        while let Ok((op, _)) = read_message(reader) {
-            if op == OP_CLOSE {
-                break;
-            }
-        }
+        drain_until_close(reader);
         return Ok(());
     }
     // `sh -c '... head -c "$1" | tar -x ...' NAME LENGTH`: the shell says
@@ -540,14 +547,7 @@ fn exec(
         if lacking.is_some() {
             // The client may still be sending the stdin nobody reads: read
             // it off until its close, so no reset discards the status.
-            let _ = reader
-                .get_ref()
-                .set_read_timeout(Some(Duration::from_secs(5)));
-            while let Ok((op, _)) = read_message(reader) {
-                if op == OP_CLOSE {
-                    break;
-                }
-            }
+            drain_until_close(reader);
         }
         return Ok(());
     }
@@ -689,14 +689,7 @@ fn portforward(
                 // The kubelet closes the connection after the error channel's
                 // message (cri/streaming/portforward/websocket.go).
                 close(&mut *lock(&writer))?;
-                let _ = reader
-                    .get_ref()
-                    .set_read_timeout(Some(Duration::from_secs(5)));
-                while let Ok((op, _)) = read_message(reader) {
-                    if op == OP_CLOSE {
-                        break;
-                    }
-                }
+                drain_until_close(reader);
                 return Ok(());
             }
         }
