@@ -290,7 +290,7 @@ async fn two_saves_within_one_second_are_both_seen_by_a_reloader_comparing_mtime
     let poll = dir.path().join("poll.py");
     std::fs::write(
         &poll,
-        "import os, time\np = '/app/app/main.py'\nlast = os.stat(p).st_mtime\nwhile True:\n    time.sleep(0.02)\n    try:\n        m = os.stat(p).st_mtime\n    except FileNotFoundError:\n        continue\n    if m > last:\n        last = m\n        with open(p) as f, open('/tmp/served', 'a') as out:\n            out.write(f.read())\n",
+        "import os, time\np = '/app/app/main.py'\nlast = os.stat(p).st_mtime\nopen('/tmp/ready', 'w').close()\nwhile True:\n    time.sleep(0.02)\n    try:\n        m = os.stat(p).st_mtime\n    except FileNotFoundError:\n        continue\n    if m > last:\n        last = m\n        with open(p) as f, open('/tmp/served', 'a') as out:\n            out.write(f.read())\n",
     )
     .unwrap();
     let c = start(
@@ -303,6 +303,18 @@ async fn two_saves_within_one_second_are_both_seen_by_a_reloader_comparing_mtime
     let ctx = dir.path().join("ctx");
     let rules = [rule("app/**/*.py", "/app/app/", None)];
     let changed = [ctx.join("app/main.py")];
+    // The reloader has taken its first look (python starts slowly on a busy machine).
+    let mut ready = false;
+    for _ in 0..200 {
+        ready = support::docker(&host, &["exec", &c.id, "test", "-e", "/tmp/ready"])
+            .status
+            .success();
+        if ready {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert!(ready, "the StatReload-style poller did not start");
     // Both saves in one second, as whole-second mtimes would make them equal.
     let now = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
@@ -334,4 +346,43 @@ async fn two_saves_within_one_second_are_both_seen_by_a_reloader_comparing_mtime
         !stamp.contains(".000000000"),
         "the sync's time to the nanosecond: {stamp}"
     );
+}
+
+/// Every entry is stamped with the sync's time to the nanosecond, long and
+/// multi-byte names included (they travel as GNU long names).
+#[test]
+fn the_archive_carries_the_sync_time_for_any_name() {
+    let dir = tempfile::tempdir().unwrap();
+    let ctx = dir.path();
+    let long = format!("app/{}.py", "ж".repeat(60));
+    write(&ctx.join(&long), "x = 1\n", 0o644);
+    write(&ctx.join("app/main.py"), "y = 2\n", 0o644);
+    let rules = [rule("app/**/*.py", "/app/app/", None)];
+    let plan = SyncPlan::new(ctx, &rules, &[ctx.join(&long), ctx.join("app/main.py")]).unwrap();
+    let at = std::time::UNIX_EPOCH + Duration::new(1_796_506_645, 311_104_734);
+    let tar = docker::archive_at(&plan, UID, at).unwrap();
+    let mut archive = tar::Archive::new(tar.as_slice());
+    let mut files = Vec::new();
+    for entry in archive.entries().unwrap() {
+        let mut entry = entry.unwrap();
+        let path = entry.path().unwrap().to_string_lossy().into_owned();
+        let pax: Vec<(String, String)> = entry
+            .pax_extensions()
+            .unwrap()
+            .into_iter()
+            .flatten()
+            .map(|e| e.unwrap())
+            .map(|e| (e.key().unwrap().to_string(), e.value().unwrap().to_string()))
+            .collect();
+        assert!(
+            pax.contains(&("mtime".into(), "1796506645.311104734".into())),
+            "{path}: {pax:?}"
+        );
+        files.push(path);
+    }
+    assert!(
+        files.contains(&format!("app/app/{}.py", "ж".repeat(60))),
+        "{files:?}"
+    );
+    assert!(files.contains(&"app/app/main.py".to_string()), "{files:?}");
 }

@@ -70,7 +70,7 @@ pub fn archive_at(
         };
         let mut h = header(tar::EntryType::Directory, mode, 0);
         let name = format!("{}/", dir.container.trim_start_matches('/'));
-        append_times(&mut tar, &name, &stamp).map_err(|e| read(&dir.local, e))?;
+        append_times(&mut tar, &stamp).map_err(|e| read(&dir.local, e))?;
         tar.append_data(&mut h, name, std::io::empty())
             .map_err(|e| read(&dir.local, e))?;
     }
@@ -79,7 +79,7 @@ pub fn archive_at(
         let bytes = std::fs::read(&file.local).map_err(|e| read(&file.local, e))?;
         let mut h = header(tar::EntryType::Regular, meta.mode(), bytes.len() as u64);
         let name = file.container.trim_start_matches('/');
-        append_times(&mut tar, name, &stamp).map_err(|e| read(&file.local, e))?;
+        append_times(&mut tar, &stamp).map_err(|e| read(&file.local, e))?;
         tar.append_data(&mut h, name, bytes.as_slice())
             .map_err(|e| read(&file.local, e))?;
     }
@@ -91,7 +91,7 @@ pub fn archive_at(
 
 /// A PAX extended header for the entry that follows: its mtime and atime
 /// as `SECONDS.NANOS` (POSIX pax format, one `LEN key=value\n` record each).
-fn append_times(tar: &mut tar::Builder<Vec<u8>>, name: &str, stamp: &str) -> std::io::Result<()> {
+fn append_times(tar: &mut tar::Builder<Vec<u8>>, stamp: &str) -> std::io::Result<()> {
     let mut records = Vec::new();
     for key in ["mtime", "atime"] {
         records.extend_from_slice(pax_record(key, stamp).as_bytes());
@@ -100,9 +100,10 @@ fn append_times(tar: &mut tar::Builder<Vec<u8>>, name: &str, stamp: &str) -> std
     h.set_entry_type(tar::EntryType::XHeader);
     h.set_mode(0o644);
     h.set_size(records.len() as u64);
-    // The name of a PAX header is informational; keep it within ustar's 100 bytes.
-    let short: String = format!("PaxHeaders/{name}").chars().take(99).collect();
-    h.set_path(short.trim_end_matches('/'))?;
+    // A PAX header's own name is informational (extractors skip it): a fixed
+    // one fits ustar's 100 bytes whatever the entry's name (GNU tar's long
+    // names and multi-byte characters included).
+    h.set_path("PaxHeaders/entry")?;
     h.set_cksum();
     tar.append(&h, records.as_slice())
 }
