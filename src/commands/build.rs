@@ -7,7 +7,7 @@ use crate::pipeline::build::{build_all, plan_all};
 use crate::project::error::did_you_mean;
 use crate::project::model::{Service, ServiceName};
 use crate::project::{check_sources, Project};
-use crate::ui::Output;
+use crate::ui::{report, Output};
 use crate::UsageError;
 
 /// How long to wait for the daemon to answer before giving up on a build.
@@ -24,8 +24,9 @@ pub async fn run(global: &GlobalArgs, args: &BuildArgs, out: &Output) -> Command
         plan_all(&project, &services)
     );
     let (docker, facts) = probed.map_err(CommandError::failed)?;
-    let built = build_all(&docker, facts.cpus, &project, plans, args.force, out).await;
-    Ok(if built.failed.is_empty() {
+    let events = report::events_for(*out);
+    let built = build_all(&docker, facts.cpus, &project, plans, args.force, &events).await;
+    Ok(if built.failed().is_empty() {
         Outcome::Success
     } else {
         Outcome::Failed

@@ -12,7 +12,7 @@ pub async fn run(global: &GlobalArgs, cmd: &ExportCommand, out: &Output) -> Comm
     let project = load_project(global)?;
     check_sources(&project)?;
     // Offline and secret-free: the chart gets only the Secret's keys.
-    let (_, manifests) = pipeline::plan_and_render(&project).await?;
+    let manifests = pipeline::plan(&project).await?.manifests;
     let files = helm::export(&project, &manifests, dir).map_err(CommandError::failed)?;
     if out.json {
         out.print_json(&json!({"chart": dir, "profile": project.profile.name, "files": files}))?;

@@ -21,6 +21,7 @@ pub mod watch;
 use crate::cli::{GlobalArgs, TargetArgs};
 use crate::cluster::kube::ConnectError;
 use crate::deploy::plan::PlanError;
+use crate::pipeline::cancel::Cancel;
 use crate::pipeline::deploy::Target;
 use crate::pipeline::PipelineError;
 use crate::project::{self, LoadOptions, Project};
@@ -104,9 +105,25 @@ impl From<PipelineError> for CommandError {
             | PipelineError::NoMinikube { .. }
             | PipelineError::Recreate { .. } => CommandError::usage(e),
             PipelineError::Connect(c) => c.into(),
+            // The shell's 128 + SIGINT; what was applied has been said.
+            PipelineError::Interrupted => CommandError { code: 130, error: e.into() },
             _ => CommandError::failed(e),
         }
     }
+}
+
+/// Ctrl-C trips `cancel` (the run stops at the next safe point and exits
+/// 130); a second Ctrl-C exits at once. Abort the task when the run is over.
+pub fn interrupt_on_ctrl_c(cancel: &Cancel) -> tokio::task::JoinHandle<()> {
+    let cancel = cancel.clone();
+    tokio::spawn(async move {
+        if tokio::signal::ctrl_c().await.is_ok() {
+            cancel.trip();
+            if tokio::signal::ctrl_c().await.is_ok() {
+                std::process::exit(130);
+            }
+        }
+    })
 }
 
 pub fn load_project(global: &GlobalArgs) -> Result<Project, project::ConfigError> {

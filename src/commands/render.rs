@@ -13,7 +13,10 @@ use crate::ui::Output;
 pub async fn run(global: &GlobalArgs, args: &RenderArgs, out: &Output) -> CommandResult {
     let project = load_project(global)?;
     check_sources(&project)?;
-    let (plans, manifests) = pipeline::plan_and_render(&project).await?;
+    let pipeline::Plan {
+        builds: plans,
+        manifests,
+    } = pipeline::plan(&project).await?;
     if args.values {
         let values = plan::values(&project, &pipeline::images(&plans))
             .map_err(pipeline::PipelineError::from)?;

@@ -8,6 +8,7 @@ use tokio::sync::watch;
 use super::{load_project, CommandError, CommandResult, Outcome};
 use crate::cli::{GlobalArgs, SmokeArgs};
 use crate::docker::{self, DockerEndpoint};
+use crate::pipeline::{deploy::Target, event::Events, Engine};
 use crate::project::check_sources;
 use crate::smoke::containers::{self, RunNames};
 use crate::smoke::{self, Check, RunSecrets, SmokeError, SmokeOptions};
@@ -32,7 +33,6 @@ pub async fn run(global: &GlobalArgs, args: &SmokeArgs, out: &Output) -> Command
         postgres_image: args.postgres_image.clone(),
         redis_image: args.redis_image.clone(),
         timeout: Duration::from_secs(args.timeout),
-        logs_dir: project.root.join(".todo-dev/logs"),
     };
     let (cancel_tx, cancel_rx) = watch::channel(false);
     // Registered now, before anything is started: from here Ctrl-C cancels and cleans up.
@@ -55,10 +55,12 @@ pub async fn run(global: &GlobalArgs, args: &SmokeArgs, out: &Output) -> Command
     );
     let report = |c: &Check| table.row(c);
     let started = Instant::now();
+    // The engine's build step, reported as smoke's checks (its events unshown).
+    let engine = Engine::new(project, Target::default(), Events::silent());
     let result = smoke::run(
         &docker,
         &endpoint.host,
-        &project,
+        &engine,
         &opts,
         &names,
         &secrets,

@@ -1,10 +1,10 @@
 use std::time::Duration;
 
-use super::{load_project, CommandError, CommandResult, Outcome};
+use super::{interrupt_on_ctrl_c, load_project, CommandError, CommandResult, Outcome};
 use crate::cli::{GlobalArgs, UpArgs};
-use crate::pipeline::{self, attach, up::UpOptions};
+use crate::pipeline::{attach, deploy::Target, Engine, UpOptions};
 use crate::project::check_sources;
-use crate::ui::Output;
+use crate::ui::{report, Output};
 
 pub async fn run(global: &GlobalArgs, args: &UpArgs, out: &Output) -> CommandResult {
     let project = load_project(global)?;
@@ -16,11 +16,15 @@ pub async fn run(global: &GlobalArgs, args: &UpArgs, out: &Output) -> CommandRes
         // The hardened objects: also what puts them back after a `watch`.
         ..Default::default()
     };
-    let up = pipeline::up::up(&project, &opts, out).await?;
+    let engine = Engine::new(project, Target::default(), report::events_for(*out));
+    let signals = interrupt_on_ctrl_c(&engine.cancel);
+    let up = engine.up(&opts).await;
+    signals.abort();
+    let up = up?;
     let ok = up.failed_builds.is_empty() && up.deployed.failed.is_empty();
     if ok && args.port_forward {
-        let client = attach::connect(&project, None, false).await?;
-        let forwards = attach::forward(&client, &project, *out)
+        let client = engine.streams().await?;
+        let forwards = attach::forward(&client, &engine.project, *out)
             .await
             .map_err(CommandError::failed)?;
         if !out.json {

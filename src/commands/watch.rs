@@ -6,13 +6,18 @@ use std::time::{Duration, SystemTime};
 use serde_json::json;
 use tokio::sync::mpsc;
 
-use super::{load_project, CommandError, CommandResult, Outcome};
+use std::sync::Arc;
+
+use futures::future::BoxFuture;
+
+use super::{interrupt_on_ctrl_c, load_project, CommandError, CommandResult, Outcome};
 use crate::cli::{GlobalArgs, WatchArgs};
 use crate::deploy::values::DevVariant;
+use crate::pipeline::deploy::Target;
 use crate::pipeline::rebuild::{Rebuilds, Request};
-use crate::pipeline::{self, attach, deploy};
+use crate::pipeline::{self, attach, Engine, PipelineError, UpOptions};
 use crate::project::{check_sources, Project};
-use crate::ui::{Output, Tone};
+use crate::ui::{report, Output, Tone};
 use crate::watch::{self, change, ChangeSet, Ready, WatchError, WatchEvent, WatchOptions};
 
 /// What acts on the watcher's output. `change` must return quickly (hand the
@@ -24,8 +29,11 @@ pub trait ChangeExecutor: Send {
     /// The inotify limit was reached, or the event queue overflowed.
     fn notice(&mut self, event: &WatchEvent);
     fn change(&mut self, change: ChangeSet);
-    /// Ctrl-C: stop what is running (called once, before the watcher stops).
-    fn shutdown(&mut self) {}
+    /// Ctrl-C: stop what is running (called once, before the watcher
+    /// stops); true when it cut an update short (the exit is then 130).
+    fn shutdown(&mut self) -> BoxFuture<'_, bool> {
+        Box::pin(async { false })
+    }
 }
 
 pub async fn run(global: &GlobalArgs, args: &WatchArgs, out: &Output) -> CommandResult {
@@ -43,15 +51,22 @@ pub async fn run(global: &GlobalArgs, args: &WatchArgs, out: &Output) -> Command
     let timeout = Duration::from_secs(args.timeout);
     let dev = pipeline::dev_variant(&project);
     say_dev_variant(&project, &dev, out);
-    let opts = pipeline::up::UpOptions {
+    let opts = UpOptions {
         timeout,
         dev: dev.clone(),
         ..Default::default()
     };
-    let up = pipeline::up::up(&project, &opts, out).await?;
-    let (client, _) = deploy::connect_target(&project, &deploy::Target::default()).await?;
+    let engine = Arc::new(Engine::new(
+        project.clone(),
+        Target::default(),
+        report::events_for(*out),
+    ));
+    let signals = interrupt_on_ctrl_c(&engine.cancel);
+    let up = engine.up(&opts).await;
+    signals.abort();
+    let up = up?;
     // Port-forwards and log follows live beside the watcher until it stops.
-    let streams = attach::connect(&project, None, false).await?;
+    let streams = engine.streams().await?;
     let _forwards = match args.no_port_forward {
         true => None,
         false => Some(
@@ -64,15 +79,7 @@ pub async fn run(global: &GlobalArgs, args: &WatchArgs, out: &Output) -> Command
     let logs = args.logs.then(|| {
         attach::follow_logs_in_background(streams, attach::log_sources(&project, &services), *out)
     });
-    let rebuilds = Rebuilds::new(
-        project.clone(),
-        up.docker,
-        client,
-        up.images,
-        dev,
-        timeout,
-        *out,
-    );
+    let rebuilds = Rebuilds::new(engine, up.docker, up.images, dev, timeout).await?;
     let watched = watch_with(
         &project,
         &mut Rolling {
@@ -148,8 +155,8 @@ impl ChangeExecutor for Rolling {
         });
     }
 
-    fn shutdown(&mut self) {
-        self.rebuilds.shutdown();
+    fn shutdown(&mut self) -> BoxFuture<'_, bool> {
+        Box::pin(self.rebuilds.shutdown())
     }
 }
 
@@ -189,11 +196,14 @@ pub async fn watch_with(project: &Project, executor: &mut dyn ChangeExecutor) ->
             std::process::exit(130);
         }
     });
-    executor.shutdown();
+    let cut_short = executor.shutdown().await;
     tokio::task::spawn_blocking(move || watcher.stop())
         .await
         .map_err(CommandError::failed)?;
-    Ok(Outcome::Success)
+    match cut_short {
+        true => Err(PipelineError::Interrupted.into()),
+        false => Ok(Outcome::Success),
+    }
 }
 
 /// `--dry-run`: one line per change set (JSON with `--json`).

@@ -80,6 +80,11 @@ const KINDS: [(&str, &str, &str, &str, bool, Stage); 11] = [
 
 #[derive(Debug, thiserror::Error)]
 pub enum ApplyError {
+    #[error("interrupted: {} object(s) applied, {} not", .applied.len(), .not_applied.len())]
+    Interrupted {
+        applied: Vec<String>,
+        not_applied: Vec<String>,
+    },
     #[error("todo-dev does not manage kind `{0}`")]
     UnknownKind(String),
     #[error("{id} already exists in namespace `{namespace}` and was not made by todo-dev: todo-dev leaves it alone\n  help: delete or rename it yourself, or deploy to another namespace (--set namespace=NAME)")]
@@ -159,12 +164,15 @@ pub enum Applied {
 
 /// Applies `manifests` (already in stage order) with field manager `todo-dev`.
 /// Every object is checked before anything is written, so an object of
-/// another owner stops the deploy with nothing half-applied.
+/// another owner stops the deploy with nothing half-applied. Once
+/// `cancelled` says so, the object in flight finishes and the rest are not
+/// applied ([`ApplyError::Interrupted`] lists both).
 pub async fn apply_all(
     client: &Client,
     namespace: &str,
     ours: &Ownership,
     manifests: &[Manifest],
+    cancelled: impl Fn() -> bool,
     mut on_applied: impl FnMut(&Manifest, &Applied),
 ) -> Result<(), ApplyError> {
     let mut found = Vec::with_capacity(manifests.len());
@@ -194,7 +202,14 @@ pub async fn apply_all(
         }
         found.push((api, before, borrowed));
     }
-    for (m, (api, before, borrowed)) in manifests.iter().zip(found) {
+    for (i, (m, (api, before, borrowed))) in manifests.iter().zip(found).enumerate() {
+        if cancelled() {
+            let ids = |ms: &[Manifest]| ms.iter().map(Manifest::id).collect();
+            return Err(ApplyError::Interrupted {
+                applied: ids(&manifests[..i]),
+                not_applied: ids(&manifests[i..]),
+            });
+        }
         if borrowed {
             on_applied(m, &Applied::Borrowed);
             continue;
@@ -541,7 +556,7 @@ mod tests {
         });
         let cm = json!({"apiVersion":"v1","kind":"ConfigMap","metadata":{"name":"todo-config","namespace":"todo","labels":{MANAGED_BY: MANAGER, INSTANCE: "todo-app"}},"data":{"A":"1"}});
         let mut outcomes = Vec::new();
-        apply_all(&client, "todo", &ours(), &[manifest(cm)], |_, a| {
+        apply_all(&client, "todo", &ours(), &[manifest(cm)], || false, |_, a| {
             outcomes.push(a.clone())
         })
         .await
@@ -574,7 +589,7 @@ mod tests {
             )
         });
         let cm = json!({"apiVersion":"v1","kind":"ConfigMap","metadata":{"name":"todo-config","namespace":"todo"}});
-        let err = apply_all(&client, "todo", &ours(), &[manifest(cm)], |_, _| {})
+        let err = apply_all(&client, "todo", &ours(), &[manifest(cm)], || false, |_, _| {})
             .await
             .unwrap_err();
         drop(client);

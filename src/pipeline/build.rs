@@ -1,59 +1,79 @@
-//! The build step: plan every service (context scan + content tag), then
-//! build the missing images, as many at once as the daemon has CPUs,
-//! reporting per service.
+//! The build step, the one sequence every command builds with: plan every
+//! service (context scan + content tag), then build the missing images, as
+//! many at once as the daemon has CPUs, emitting an event per step.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
+use std::time::Instant;
 
-use serde_json::json;
 use tokio::sync::Semaphore;
 
-use crate::build::image::{self, BuildError, BuildEvent, BuildOutcome, BuildPlan};
+use super::event::{BuildEvent, Events};
+use crate::build::image::{self, BuildError, BuildEvent as DaemonEvent, BuildOutcome, BuildPlan};
 use crate::project::model::{Service, ServiceName};
 use crate::project::Project;
-use crate::ui::progress::{event, Progress};
-use crate::ui::{Output, Tone};
 
 /// A service and its build plan (or why it has none).
 pub type Planned = (ServiceName, Result<BuildPlan, BuildError>);
 
-/// Plans every service at once, each on a blocking thread.
+/// Plans one service on a blocking thread (it reads and hashes the context).
+pub async fn plan_one(project: &Project, service: &Service) -> Result<BuildPlan, BuildError> {
+    let (instance, cache_dir) = (
+        project.instance_name(),
+        crate::build::hash_cache::dir_for(&project.root),
+    );
+    let owned = service.clone();
+    tokio::task::spawn_blocking(move || image::plan(&instance, &owned, Some(&cache_dir)))
+        .await
+        .map_err(|source| BuildError::Planner {
+            service: service.name,
+            source,
+        })?
+}
+
+/// Plans every service at once.
 pub async fn plan_all(project: &Project, services: &[Service]) -> Vec<Planned> {
-    let instance = project.instance_name();
-    let cache_dir = crate::build::hash_cache::dir_for(&project.root);
-    let tasks = services.iter().cloned().map(|service| {
-        let (instance, cache_dir) = (instance.clone(), cache_dir.clone());
-        tokio::task::spawn_blocking(move || {
-            (
-                service.name,
-                image::plan(&instance, &service, Some(&cache_dir)),
-            )
-        })
-    });
-    futures::future::join_all(tasks)
+    let plans = services.iter().map(|s| plan_one(project, s));
+    futures::future::join_all(plans)
         .await
         .into_iter()
         .zip(services)
-        .map(|(joined, service)| match joined {
-            Ok(planned) => planned,
-            Err(source) => (
-                service.name,
-                Err(BuildError::Planner {
-                    service: service.name,
-                    source,
-                }),
-            ),
-        })
+        .map(|(plan, service)| (service.name, plan))
         .collect()
+}
+
+/// How one service's build ended.
+#[derive(Debug)]
+pub struct BuildResult {
+    pub service: ServiceName,
+    /// The image now in the daemon, or why there is none.
+    pub outcome: Result<(String, BuildOutcome), String>,
+    /// From the start of this service's build (its slot wait included).
+    pub seconds: f64,
 }
 
 /// What a build step did.
 #[derive(Debug, Default)]
 pub struct Built {
-    /// The services whose image is now in the daemon.
-    pub ready: Vec<ServiceName>,
+    pub results: Vec<BuildResult>,
+}
+
+impl Built {
     /// The services that failed, each already reported.
-    pub failed: Vec<ServiceName>,
+    pub fn failed(&self) -> Vec<ServiceName> {
+        self.results
+            .iter()
+            .filter(|r| r.outcome.is_err())
+            .map(|r| r.service)
+            .collect()
+    }
+}
+
+/// Where a service's build log goes.
+pub fn log_path(project: &Project, service: ServiceName) -> PathBuf {
+    project
+        .root
+        .join(format!(".todo-dev/logs/build-{service}.log"))
 }
 
 /// Builds `plans` into `docker`, as many at once as the daemon has CPUs.
@@ -63,131 +83,112 @@ pub async fn build_all(
     project: &Project,
     plans: Vec<Planned>,
     force: bool,
-    out: &Output,
+    events: &Events,
 ) -> Built {
     let slots = Arc::new(Semaphore::new(daemon_cpus.max(1) as usize));
-    let names: Vec<String> = plans.iter().map(|(s, _)| s.to_string()).collect();
-    let progress = Arc::new(Progress::new(*out, &names));
-    let logs = project.root.join(".todo-dev/logs");
+    events.rows(plans.iter().map(|(s, _)| s.to_string()).collect());
     let mut tasks = Vec::new();
     for (service, plan) in plans {
-        let (docker, slots, progress, logs) = (
+        let (docker, slots, events, log) = (
             docker.clone(),
             slots.clone(),
-            progress.clone(),
-            logs.clone(),
+            events.clone(),
+            log_path(project, service),
         );
         tasks.push((
             service,
             tokio::spawn(async move {
+                let started = Instant::now();
                 let _slot = slots.acquire_owned().await;
-                build_one(&docker, service, plan, &logs, force, &progress).await
+                let outcome = build_one(&docker, service, plan, &log, force, &events).await;
+                BuildResult {
+                    service,
+                    outcome,
+                    seconds: started.elapsed().as_secs_f64(),
+                }
             }),
         ));
     }
     let mut built = Built::default();
     for (service, task) in tasks {
-        if matches!(task.await, Ok(true)) {
-            built.ready.push(service);
-        } else {
-            built.failed.push(service);
-        }
+        built.results.push(match task.await {
+            Ok(result) => result,
+            Err(e) => BuildResult {
+                service,
+                outcome: Err(e.to_string()),
+                seconds: 0.0,
+            },
+        });
     }
+    events.rows_done();
     built
 }
 
-/// Checks and builds one planned service, reporting as it goes. True on success.
+/// Checks and builds one planned service, reporting as it goes.
 async fn build_one(
     docker: &bollard::Docker,
     service: ServiceName,
     planned: Result<BuildPlan, BuildError>,
-    logs: &Path,
+    log: &Path,
     force: bool,
-    progress: &Progress,
-) -> bool {
+    events: &Events,
+) -> Result<(String, BuildOutcome), String> {
     let name = service.to_string();
+    let failed = |error: String, log: Option<&Path>| {
+        events.build(BuildEvent::Failed {
+            service: name.clone(),
+            error: error.clone(),
+            log: log.map(Path::to_path_buf),
+        });
+        Err(error)
+    };
     let plan = match planned {
         Ok(plan) => plan,
-        Err(e) => return fail(progress, &name, &e.to_string(), None),
+        Err(e) => return failed(e.to_string(), None),
     };
     let dockerignore = plan.context.root.join(".dockerignore");
     for w in plan.context.warnings() {
-        let fix = w
-            .ignore_line
-            .as_ref()
-            .map(|l| format!("; add `{l}` to {}", dockerignore.display()))
-            .unwrap_or_default();
-        progress.note(
-            &name,
-            Tone::Warn,
-            &format!("warning: {}{fix}", w.message),
-            event(
-                "build.warning",
-                json!({"service": name, "message": w.message, "dockerignoreLine": w.ignore_line}),
-            ),
-        );
+        events.build(BuildEvent::Warning {
+            service: name.clone(),
+            message: w.message.clone(),
+            dockerignore: dockerignore.clone(),
+            ignore_line: w.ignore_line.clone(),
+        });
     }
     let image = plan.image.to_string();
-    let log = logs.join(format!("build-{name}.log"));
-    progress.status(
-        &name,
-        // Nothing is sent yet: the daemon may already have this image.
-        &format!("{image}: asking the daemon"),
-        event("build.start", json!({"service": name, "image": image, "contextBytes": plan.context.total_size(), "entries": plan.context.entries.len()})),
-    );
-    let on_event = |e: BuildEvent| {
-        if let BuildEvent::Step {
+    events.build(BuildEvent::Started {
+        service: name.clone(),
+        image: image.clone(),
+        context_bytes: plan.context.total_size(),
+        entries: plan.context.entries.len(),
+    });
+    let on_event = |e: DaemonEvent| {
+        if let DaemonEvent::Step {
             step,
             steps,
             instruction,
         } = e
         {
-            let short: String = instruction.chars().take(80).collect();
-            progress.status(
-                &name,
-                &format!("step {step}/{steps} {short}"),
-                event("build.step", json!({"service": name, "step": step, "steps": steps, "instruction": instruction})),
-            );
+            events.build(BuildEvent::Step {
+                service: name.clone(),
+                step,
+                steps,
+                instruction,
+            });
         }
     };
-    match image::build(docker, plan, force, &log, on_event).await {
-        Ok(BuildOutcome::Unchanged) => {
-            progress.finish(
-                &name,
-                Tone::Good,
-                &format!("{image} unchanged"),
-                event(
-                    "build.done",
-                    json!({"service": name, "image": image, "result": "unchanged"}),
-                ),
-            );
-            true
+    match image::build(docker, plan, force, log, on_event).await {
+        Ok(outcome) => {
+            events.build(BuildEvent::Done {
+                service: name.clone(),
+                image: image.clone(),
+                seconds: match outcome {
+                    BuildOutcome::Unchanged => None,
+                    BuildOutcome::Built { seconds } => Some(seconds),
+                },
+            });
+            Ok((image, outcome))
         }
-        Ok(BuildOutcome::Built { seconds }) => {
-            progress.finish(
-                &name,
-                Tone::Good,
-                &format!("{image} built in {seconds:.1}s"),
-                event(
-                    "build.done",
-                    json!({"service": name, "image": image, "result": "built", "seconds": seconds}),
-                ),
-            );
-            true
-        }
-        Err(e) => fail(progress, &name, &e.to_string(), Some(&log)),
+        Err(e) => failed(e.to_string(), Some(log)),
     }
-}
-
-fn fail(progress: &Progress, name: &str, message: &str, log: Option<&Path>) -> bool {
-    progress.finish(
-        name,
-        Tone::Bad,
-        &format!("failed: {message}"),
-        event(
-            "build.failed",
-            json!({"service": name, "error": message, "log": log}),
-        ),
-    );
-    false
 }

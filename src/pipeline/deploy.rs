@@ -1,21 +1,20 @@
 //! The deploy step: render with the cluster's secrets, apply in stage
-//! order, prune, wait for every workload, explain what failed.
+//! order, prune, wait for every workload, diagnose what failed. The
+//! engine ([`super::Engine`]) owns the client and calls these.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::time::Duration;
 
-use serde_json::json;
-
-use super::{report, Images, PipelineError};
-use crate::cluster::kube::connect;
-use crate::deploy::apply::{self, Applied};
+use super::cancel::Cancel;
+use super::event::{DeployEvent, Events};
+use super::{Images, PipelineError};
+use crate::cluster::context::KubeContext;
+use crate::deploy::apply::{self, ApplyError};
 use crate::deploy::render::Manifest;
 use crate::deploy::rollout::{self, RolloutState, Workload};
 use crate::deploy::values::{DevVariant, Ownership};
 use crate::deploy::{plan, recreate};
 use crate::project::Project;
-use crate::ui::progress::{event, Progress};
-use crate::ui::{Output, Tone};
 
 /// Which cluster a deploy may change: the project's Minikube context unless
 /// one is named (a remote one only with `allow_remote`).
@@ -25,154 +24,271 @@ pub struct Target {
     pub allow_remote: bool,
 }
 
-/// What a deploy ended with (failures already explained on the terminal).
+/// What a deploy ended with (failures already diagnosed).
 #[derive(Debug, Default)]
 pub struct Deployed {
     /// `Kind/name` of each workload whose rollout failed.
     pub failed: Vec<String>,
 }
 
-/// Render, apply, prune, wait, report. `images` are the content tags the
+/// What a render is made of: the image of each service and the variant.
+#[derive(Clone, Copy)]
+pub struct Objects<'a> {
+    pub images: &'a Images,
+    pub dev: &'a DevVariant,
+}
+
+/// How rolling one workload ended.
+#[derive(Debug)]
+pub enum Rolled {
+    Ready,
+    /// The new pods did not become ready; the diagnosis was reported.
+    Failed(String),
+}
+
+/// The cluster side of one run: the client, where it points, what it may stop on.
+pub struct Cluster<'a> {
+    pub client: &'a kube::Client,
+    pub context: &'a KubeContext,
+    pub events: &'a Events,
+    pub cancel: &'a Cancel,
+}
+
+/// Render, apply, prune, wait, diagnose. `images` are the content tags the
 /// build step planned (and built into the cluster's daemon); `dev` is
 /// `watch`'s variant (hardened for everything else).
 pub async fn deploy(
+    at: &Cluster<'_>,
     project: &Project,
-    images: &Images,
-    dev: &DevVariant,
-    target: &Target,
+    objects: Objects<'_>,
     timeout: Duration,
-    out: &Output,
 ) -> Result<Deployed, PipelineError> {
-    // The offline render that fails before any cluster call is the caller's
-    // `plan_and_render`, made once before building.
-    let (client, ctx) = connect_target(project, target).await?;
-    // Not there: generate. Any other answer stops here, before anything is applied.
-    let existing = apply::existing_secret(&client, &project.namespace, plan::SECRET_NAME)
-        .await?
-        .unwrap_or_default();
-    let manifests = plan::render(project, images, &existing, dev)?;
-
+    let events = at.events;
+    let manifests = render_with_secrets(at.client, project, objects).await?;
     let workloads: Vec<Workload> = manifests
         .iter()
-        .filter(|m| matches!(m.kind(), "Deployment" | "StatefulSet"))
-        .map(|m| workload_of(m, images))
+        .filter(|m| is_workload(m))
+        .map(|m| workload_of(m, objects.images))
         .collect();
-    let names: Vec<String> = workloads.iter().map(Workload::id).collect();
-    let progress = Progress::new(*out, &names);
-    progress.note(
-        "context",
-        Tone::Dim,
-        &format!(
-            "deploying to `{}` ({}), namespace `{}`",
-            ctx.name,
-            ctx.server.clone().unwrap_or_default(),
-            project.namespace
-        ),
-        event(
-            "deploy.target",
-            json!({"context": ctx.name, "namespace": project.namespace}),
-        ),
-    );
+    events.rows(workloads.iter().map(Workload::id).collect());
+    events.deploy(DeployEvent::Target {
+        context: at.context.name.clone(),
+        server: at.context.server.clone().unwrap_or_default(),
+        namespace: project.namespace.clone(),
+    });
+    let applied = apply(at, project, &manifests, true).await;
+    if let Err(e) = applied {
+        events.rows_done();
+        return Err(e);
+    }
     let owner = Ownership::of(project);
-    apply::apply_all(
-        &client,
-        &project.namespace,
-        &owner,
-        &manifests,
-        |m: &Manifest, a: &Applied| {
-            let word = match a {
-                Applied::Created => "created",
-                Applied::Changed => "configured",
-                Applied::Unchanged => "unchanged",
-                Applied::Borrowed => "exists (not this project's: used, left as is)",
-                Applied::Retrying(why) => {
-                    return progress.note(
-                        &m.id(),
-                        Tone::Warn,
-                        why,
-                        event("apply.retry", json!({"object": m.id(), "message": why})),
-                    )
-                }
-            };
-            progress.note(
-                &m.id(),
-                Tone::Dim,
-                word,
-                event("apply", json!({"object": m.id(), "result": word})),
-            );
-        },
-    )
-    .await?;
-    for gone in apply::prune(&client, &project.namespace, &owner, &manifests).await? {
-        progress.note(
-            &gone,
-            Tone::Dim,
-            "pruned",
-            event("prune", json!({"object": gone})),
-        );
+    if at.cancel.is_tripped() {
+        return Err(interrupted_after(events, &manifests));
+    }
+    for object in apply::prune(at.client, &project.namespace, &owner, &manifests).await? {
+        events.deploy(DeployEvent::Pruned { object });
     }
 
-    let waits = workloads.iter().map(|w| {
-        let (client, progress, ns) = (&client, &progress, project.namespace.as_str());
-        async move {
-            let id = w.id();
-            let state = rollout::wait(client, ns, w, timeout, |s| {
-                let text = match s {
-                    RolloutState::Done(m) | RolloutState::Waiting(m) | RolloutState::Failed(m) => {
-                        m.clone()
-                    }
-                };
-                progress.status(
-                    &id,
-                    &text,
-                    event("rollout", json!({"workload": id, "message": text})),
-                );
-            })
-            .await;
-            (w, state)
-        }
-    });
-    let results = futures::future::join_all(waits).await;
-    let mut failed = Vec::new();
-    for (w, state) in results {
+    let waits = workloads.iter().map(|w| async move {
         let id = w.id();
-        match state {
-            Ok(RolloutState::Done(_)) => progress.finish(
-                &id,
-                Tone::Good,
-                "ready",
-                event("rollout.done", json!({"workload": id})),
-            ),
-            other => {
-                let msg = match other {
-                    Ok(
-                        RolloutState::Failed(m) | RolloutState::Waiting(m) | RolloutState::Done(m),
-                    ) => m,
-                    Err(e) => format!("cannot read its status: {e}"),
-                };
-                progress.finish(
-                    &id,
-                    Tone::Bad,
-                    &msg,
-                    event("rollout.failed", json!({"workload": id, "message": msg})),
-                );
-                failed.push((w.clone(), msg));
+        let state = rollout::wait(at.client, &project.namespace, w, timeout, |s| {
+            let message = match s {
+                RolloutState::Done(m) | RolloutState::Waiting(m) | RolloutState::Failed(m) => {
+                    m.clone()
+                }
+            };
+            events.deploy(DeployEvent::RolloutStatus {
+                workload: id.clone(),
+                message,
+            });
+        })
+        .await;
+        (w, rolled_out(state))
+    });
+    let waited = at.cancel.unless(futures::future::join_all(waits)).await;
+    let Ok(results) = waited else {
+        return Err(interrupted_after(events, &manifests));
+    };
+    let mut failed = Vec::new();
+    for (w, result) in results {
+        let workload = w.id();
+        match result {
+            Ok(()) => events.deploy(DeployEvent::RolloutReady { workload }),
+            Err(message) => {
+                events.deploy(DeployEvent::RolloutFailed {
+                    workload,
+                    message: message.clone(),
+                });
+                failed.push((w.clone(), message));
             }
         }
     }
-    drop(progress);
-    if !failed.is_empty() {
-        for (w, msg) in &failed {
-            let labels = selector_of(&manifests, w);
-            let d = rollout::diagnose(&client, &project.namespace, w, &labels).await;
-            report::failure(out, &project.namespace, w, msg, &d);
+    events.rows_done();
+    for (w, message) in &failed {
+        diagnose(at, project, &manifests, w, message).await;
+    }
+    Ok(Deployed {
+        failed: failed.into_iter().map(|(w, _)| w.id()).collect(),
+    })
+}
+
+/// `watch`'s rollout: applies the render with `objects` (one service's new
+/// image among them; everything else applies unchanged) and waits for that
+/// service's workload only, diagnosing a failure as `deploy` does.
+pub async fn roll(
+    at: &Cluster<'_>,
+    project: &Project,
+    objects: Objects<'_>,
+    service: &str,
+    timeout: Duration,
+    on_state: impl FnMut(&RolloutState),
+) -> Result<Rolled, PipelineError> {
+    let manifests = render_with_secrets(at.client, project, objects).await?;
+    apply(at, project, &manifests, false).await?;
+    let Some(m) = manifests
+        .iter()
+        .find(|m| is_workload(m) && m.name() == service)
+    else {
+        return Ok(Rolled::Ready);
+    };
+    let w = workload_of(m, objects.images);
+    let state = rollout::wait(at.client, &project.namespace, &w, timeout, on_state);
+    match rolled_out(at.cancel.unless(state).await?) {
+        Ok(()) => Ok(Rolled::Ready),
+        Err(message) => {
+            diagnose(at, project, &manifests, &w, &message).await;
+            Ok(Rolled::Failed(format!("{}: {message}", w.id())))
         }
-        return Ok(Deployed {
-            failed: failed.into_iter().map(|(w, _)| w.id()).collect(),
+    }
+}
+
+/// `--recreate`: deletes the named workloads (checked against the offline
+/// render before the cluster is touched; never a claim) so the apply that
+/// follows creates them anew, for a change of an immutable field.
+pub async fn recreate(
+    at: &Cluster<'_>,
+    project: &Project,
+    offline: &[Manifest],
+    names: &[String],
+    timeout: Duration,
+) -> Result<(), PipelineError> {
+    if names.is_empty() {
+        return Ok(());
+    }
+    let workloads = recreate::workloads_named(offline, names)
+        .map_err(|message| PipelineError::Recreate { message })?;
+    for w in &workloads {
+        let deleted = recreate::delete_workload(
+            at.client,
+            &project.namespace,
+            &Ownership::of(project),
+            w,
+            timeout,
+        )
+        .await?;
+        at.events.deploy(DeployEvent::Recreated {
+            object: w.id(),
+            deleted,
         });
     }
-    report::access(out, project).await;
-    Ok(Deployed::default())
+    Ok(())
+}
+
+/// The render with the cluster's generated secrets: absent, they are
+/// generated; any other answer stops here, before anything is applied.
+async fn render_with_secrets(
+    client: &kube::Client,
+    project: &Project,
+    objects: Objects<'_>,
+) -> Result<Vec<Manifest>, PipelineError> {
+    let existing = apply::existing_secret(client, &project.namespace, plan::SECRET_NAME)
+        .await?
+        .unwrap_or_default();
+    Ok(plan::render(
+        project,
+        objects.images,
+        &existing,
+        objects.dev,
+    )?)
+}
+
+/// Applies every object; `report` says each result. Interrupted, it says
+/// what was and was not applied.
+async fn apply(
+    at: &Cluster<'_>,
+    project: &Project,
+    manifests: &[Manifest],
+    report: bool,
+) -> Result<(), PipelineError> {
+    let applied = apply::apply_all(
+        at.client,
+        &project.namespace,
+        &Ownership::of(project),
+        manifests,
+        || at.cancel.is_tripped(),
+        |m, a| {
+            if report {
+                at.events.deploy(DeployEvent::Applied {
+                    object: m.id(),
+                    result: a.clone(),
+                });
+            }
+        },
+    )
+    .await;
+    match applied {
+        Err(ApplyError::Interrupted {
+            applied,
+            not_applied,
+        }) => {
+            at.events.deploy(DeployEvent::Interrupted {
+                applied,
+                not_applied,
+            });
+            Err(PipelineError::Interrupted)
+        }
+        other => Ok(other?),
+    }
+}
+
+/// Ctrl-C after every object was applied (while pruning or waiting).
+fn interrupted_after(events: &Events, manifests: &[Manifest]) -> PipelineError {
+    events.rows_done();
+    events.deploy(DeployEvent::Interrupted {
+        applied: manifests.iter().map(Manifest::id).collect(),
+        not_applied: Vec::new(),
+    });
+    PipelineError::Interrupted
+}
+
+/// A rollout's end: ready, or why not (the message the user reads).
+fn rolled_out(state: Result<RolloutState, kube::Error>) -> Result<(), String> {
+    match state {
+        Ok(RolloutState::Done(_)) => Ok(()),
+        Ok(RolloutState::Failed(m) | RolloutState::Waiting(m)) => Err(m),
+        Err(e) => Err(format!("cannot read its status: {e}")),
+    }
+}
+
+async fn diagnose(
+    at: &Cluster<'_>,
+    project: &Project,
+    manifests: &[Manifest],
+    w: &Workload,
+    message: &str,
+) {
+    let labels = selector_of(manifests, w);
+    let d = rollout::diagnose(at.client, &project.namespace, w, &labels).await;
+    at.events.deploy(DeployEvent::Diagnosis {
+        workload: w.id(),
+        message: message.to_string(),
+        kubectl_ai: rollout::kubectl_ai_question(&project.namespace, &d),
+        diagnosis: Box::new(d),
+    });
+}
+
+fn is_workload(m: &Manifest) -> bool {
+    matches!(m.kind(), "Deployment" | "StatefulSet")
 }
 
 /// A Deployment or StatefulSet to wait for, with the images of its pods
@@ -203,117 +319,4 @@ fn selector_of(manifests: &[Manifest], w: &Workload) -> BTreeMap<String, String>
             serde_json::from_value(m.object["spec"]["selector"]["matchLabels"].clone()).ok()
         })
         .unwrap_or_default()
-}
-
-/// `--recreate`: deletes the named workloads (checked against the render
-/// before the cluster is touched; never a claim) so the apply that follows
-/// creates them anew, for a change of an immutable field.
-pub async fn recreate(
-    project: &Project,
-    images: &Images,
-    target: &Target,
-    names: &[String],
-    timeout: Duration,
-    out: &Output,
-) -> Result<(), PipelineError> {
-    if names.is_empty() {
-        return Ok(());
-    }
-    let manifests = plan::render(project, images, &BTreeMap::new(), &DevVariant::hardened())?;
-    let workloads = recreate::workloads_named(&manifests, names)
-        .map_err(|message| PipelineError::Recreate { message })?;
-    let (client, _) = connect_target(project, target).await?;
-    for w in &workloads {
-        let deleted = recreate::delete_workload(
-            &client,
-            &project.namespace,
-            &Ownership::of(project),
-            w,
-            timeout,
-        )
-        .await?;
-        if out.json {
-            println!(
-                "{}",
-                event("recreate", json!({"object": w.id(), "deleted": deleted}))
-            );
-        } else if deleted {
-            eprintln!(
-                "{} {} (to create it anew)",
-                out.paint(Tone::Warn, "deleted"),
-                w.id()
-            );
-        }
-    }
-    Ok(())
-}
-
-/// Connects to the target cluster (for a loop that deploys many times).
-pub async fn connect_target(
-    project: &Project,
-    target: &Target,
-) -> Result<(kube::Client, crate::cluster::context::KubeContext), PipelineError> {
-    Ok(connect(
-        &project.cluster.name,
-        target.context.as_deref(),
-        target.allow_remote,
-    )
-    .await?)
-}
-
-/// What a render is made of: the image of each service and the variant.
-#[derive(Clone, Copy)]
-pub struct Objects<'a> {
-    pub images: &'a Images,
-    pub dev: &'a DevVariant,
-}
-
-/// How rolling one workload ended.
-#[derive(Debug)]
-pub enum Rolled {
-    Ready,
-    /// The new pods did not become ready; the diagnosis was reported.
-    Failed(String),
-}
-
-/// `watch`'s rollout: applies the render with `images` (one service's new
-/// image among them; everything else applies unchanged) and waits for that
-/// service's workload only, diagnosing a failure as `deploy` does.
-pub async fn roll(
-    client: &kube::Client,
-    project: &Project,
-    objects: Objects<'_>,
-    service: &str,
-    timeout: Duration,
-    out: &Output,
-    on_state: impl FnMut(&RolloutState),
-) -> Result<Rolled, PipelineError> {
-    let existing = apply::existing_secret(client, &project.namespace, plan::SECRET_NAME)
-        .await?
-        .unwrap_or_default();
-    let manifests = plan::render(project, objects.images, &existing, objects.dev)?;
-    apply::apply_all(
-        client,
-        &project.namespace,
-        &Ownership::of(project),
-        &manifests,
-        |_, _| {},
-    )
-    .await?;
-    let Some(m) = manifests
-        .iter()
-        .find(|m| matches!(m.kind(), "Deployment" | "StatefulSet") && m.name() == service)
-    else {
-        return Ok(Rolled::Ready);
-    };
-    let w = workload_of(m, objects.images);
-    let state = rollout::wait(client, &project.namespace, &w, timeout, on_state).await;
-    let message = match state {
-        Ok(RolloutState::Done(_)) => return Ok(Rolled::Ready),
-        Ok(RolloutState::Failed(m) | RolloutState::Waiting(m)) => m,
-        Err(e) => format!("cannot read its status: {e}"),
-    };
-    let d = rollout::diagnose(client, &project.namespace, &w, &selector_of(&manifests, &w)).await;
-    report::failure(out, &project.namespace, &w, &message, &d);
-    Ok(Rolled::Failed(format!("{}: {message}", w.id())))
 }

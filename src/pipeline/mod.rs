@@ -1,17 +1,24 @@
-//! The one sequence that ships code: plan -> build -> render -> apply -> wait.
+//! The one sequence that ships code: plan -> build -> render -> apply ->
+//! wait -> report, owned by the [`Engine`] each command builds.
 //!
-//! `up`, `deploy`, `build`, `render`, `export` (and `watch`) call these
-//! functions; the stages (`build`, `deploy`, `cluster`) never call each other.
+//! `up`, `deploy`, `build`, `render`, `export`, `smoke` and `watch` drive the
+//! engine; the stages (`build`, `deploy`, `cluster`) never call each other.
 //! What one stage produces reaches the next only as data handed over here:
 //! the build stage's [`BuildPlan`]s become the deploy stage's [`ImageRef`]s.
+//! Stages emit [`event::Event`]s; one reporter (`ui::report`) prints them.
 
 pub mod attach;
 pub mod build;
+pub mod cancel;
 pub mod cluster;
 pub mod deploy;
+pub mod engine;
+pub mod event;
 pub mod rebuild;
 mod report;
-pub mod up;
+pub mod update;
+
+pub use engine::{plan, Engine, Plan, Up, UpOptions};
 
 use std::collections::BTreeMap;
 
@@ -20,7 +27,6 @@ use crate::cluster::kube::ConnectError;
 use crate::cluster::minikube::MinikubeError;
 use crate::deploy::apply::ApplyError;
 use crate::deploy::plan::PlanError;
-use crate::deploy::render::Manifest;
 use crate::deploy::values::{DevVariant, ImageRef};
 use crate::project::model::ServiceName;
 use crate::project::Project;
@@ -49,6 +55,9 @@ pub enum PipelineError {
     /// `--recreate` named something the render has no workload of.
     #[error("{message}")]
     Recreate { message: String },
+    /// Ctrl-C: what was and was not applied has been reported.
+    #[error("interrupted")]
+    Interrupted,
 }
 
 /// The deploy stage's view of a build plan: the reference and the user it runs as.
@@ -74,25 +83,4 @@ pub fn dev_variant(project: &Project) -> DevVariant {
 
 pub fn images(plans: &[BuildPlan]) -> Images {
     plans.iter().map(|p| (p.service, image_ref(p))).collect()
-}
-
-/// Every plan, or the first service that cannot be planned: the offline
-/// check made before anything is built or applied.
-pub fn ready(plans: Vec<Planned>) -> Result<Vec<BuildPlan>, BuildError> {
-    plans.into_iter().map(|(_, p)| p).collect()
-}
-
-/// Plans every enabled service and renders offline: what `render` and
-/// `export` show, and what `up` and `deploy` check before touching a cluster.
-pub async fn plan_and_render(
-    project: &Project,
-) -> Result<(Vec<BuildPlan>, Vec<Manifest>), PipelineError> {
-    let plans = ready(build::plan_all(project, &project.services).await)?;
-    let manifests = crate::deploy::plan::render(
-        project,
-        &images(&plans),
-        &BTreeMap::new(),
-        &DevVariant::hardened(),
-    )?;
-    Ok((plans, manifests))
 }

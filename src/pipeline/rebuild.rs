@@ -1,31 +1,32 @@
-//! `watch`'s rebuild: a service's change set -> its new content tag built in
-//! the cluster's daemon (nothing to build when the daemon has it, as after a
-//! revert) -> that workload rolled to it -> waited for with the deploy
-//! engine's diagnosis. Services act independently and in parallel; a newer
-//! change set for a service cancels the one in flight, whose result is
-//! never rolled out. A failure is reported and the loop goes on: nothing is
-//! applied after a failed build, and a failed rollout leaves the old pods
-//! serving (rolling updates keep them until new ones are ready).
+//! `watch`'s executor: a service's change set -> its [`Update`] (decided
+//! once, in `update`) -> synced into the running pods, or its new content
+//! tag built in the cluster's daemon (nothing to build when the daemon has
+//! it, as after a revert) and that workload rolled by the engine.
+//! Services act independently and in parallel; a newer change set for a
+//! service cancels the one in flight, whose result is never rolled out. A
+//! failure is reported and the loop goes on: nothing is applied after a
+//! failed build, and a failed rollout leaves the old pods serving (rolling
+//! updates keep them until new ones are ready). Ctrl-C lets an apply finish
+//! the object in flight and stops every service before its next step.
 
 use std::collections::{BTreeSet, HashMap, HashSet};
 use std::path::PathBuf;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime};
 
-use serde_json::json;
+use parking_lot::Mutex;
 use tokio::task::JoinHandle;
 
-use super::deploy::{self, Rolled};
-use super::{image_ref, Images, PipelineError};
-use crate::build::hash_cache;
+use super::build::{log_path, plan_one};
+use super::deploy::{Objects, Rolled};
+use super::event::LoopEvent;
+use super::update::{self, Update};
+use super::{image_ref, Engine, Images, PipelineError};
 use crate::build::image::{self, BuildError, BuildOutcome};
 use crate::deploy::rollout::RolloutState;
 use crate::deploy::values::{self, DevVariant, ImageRef, DEFAULT_UID};
 use crate::project::model::ServiceName;
-use crate::project::Project;
 use crate::sync::{self, SyncError, SyncPlan};
-use crate::ui::progress::{event, Progress};
-use crate::ui::{Output, Tone};
 use crate::watch::Action;
 
 /// Waits before retrying after the Docker daemon or the cluster went away.
@@ -66,78 +67,91 @@ struct SyncedInto {
     caught_up: usize,
 }
 
-struct Shared {
-    project: Project,
-    docker: bollard::Docker,
-    client: kube::Client,
-    images: Mutex<Images>,
-    dev: DevVariant,
+/// The loop's state, in one place. Never held across an await.
+#[derive(Default)]
+struct LoopState {
+    /// What the cluster runs (what `up` deployed, as the dev variant).
+    images: Images,
     /// Services whose pods may lack a change: a rebuild began and has not
     /// succeeded yet. A sync there would skip that change, so they rebuild.
-    unbuilt: Mutex<HashSet<ServiceName>>,
-    synced: Mutex<HashMap<ServiceName, Synced>>,
+    unbuilt: HashSet<ServiceName>,
+    synced: HashMap<ServiceName, Synced>,
+}
+
+struct Shared {
+    engine: Arc<Engine>,
+    docker: bollard::Docker,
+    /// The engine's client (a clone shares its connection pool).
+    client: kube::Client,
+    dev: DevVariant,
     timeout: Duration,
-    out: Output,
-    progress: Progress,
+    state: Mutex<LoopState>,
     // One apply at a time: each renders the whole project with the images of the moment.
     applying: tokio::sync::Mutex<()>,
+}
+
+impl Shared {
+    fn event(&self, e: LoopEvent) {
+        self.engine.events.watch(e);
+    }
+}
+
+/// How one change's task ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Ended {
+    Done,
+    /// Ctrl-C stopped it (an apply in flight finished its object first).
+    Interrupted,
 }
 
 /// The rebuild loop: one in-flight task per service.
 pub struct Rebuilds {
     shared: Arc<Shared>,
-    running: Mutex<HashMap<ServiceName, (JoinHandle<()>, Request)>>,
+    running: HashMap<ServiceName, (JoinHandle<Ended>, Request)>,
 }
 
 impl Rebuilds {
     /// `images` are what the cluster runs now (what `up` deployed, as the
     /// `dev` variant).
-    pub fn new(
-        project: Project,
+    pub async fn new(
+        engine: Arc<Engine>,
         docker: bollard::Docker,
-        client: kube::Client,
         images: Images,
         dev: DevVariant,
         timeout: Duration,
-        out: Output,
-    ) -> Rebuilds {
-        let names: Vec<String> = project
+    ) -> Result<Rebuilds, PipelineError> {
+        let client = engine.client().await?.0.clone();
+        let names: Vec<String> = engine
+            .project
             .services
             .iter()
             .map(|s| s.name.to_string())
             .collect();
-        let progress = Progress::new(out, &names);
-        for n in &names {
-            progress.settle(
-                n,
-                Tone::Dim,
-                "watching",
-                event("watch.status", json!({"service": n, "state": "watching"})),
-            );
+        engine.events.rows(names.clone());
+        for service in names {
+            engine.events.watch(LoopEvent::Watching { service });
         }
-        Rebuilds {
+        Ok(Rebuilds {
             shared: Arc::new(Shared {
-                project,
+                engine,
                 docker,
                 client,
-                images: Mutex::new(images),
                 dev,
-                unbuilt: Mutex::new(HashSet::new()),
-                synced: Mutex::new(HashMap::new()),
                 timeout,
-                out,
-                progress,
+                state: Mutex::new(LoopState {
+                    images,
+                    ..LoopState::default()
+                }),
                 applying: tokio::sync::Mutex::new(()),
             }),
-            running: Mutex::new(HashMap::new()),
-        }
+            running: HashMap::new(),
+        })
     }
 
     /// Starts acting on `request`; a change still in flight for the same
     /// service is cancelled first (newest wins).
-    pub fn request(&self, mut request: Request) {
-        let mut running = self.running.lock().unwrap_or_else(|e| e.into_inner());
-        if let Some((stale, stale_request)) = running.remove(&request.service) {
+    pub fn request(&mut self, mut request: Request) {
+        if let Some((stale, stale_request)) = self.running.remove(&request.service) {
             if !stale.is_finished() {
                 stale.abort();
                 // A cut-off sync may have copied part of its files: copy them again.
@@ -149,27 +163,19 @@ impl Rebuilds {
                         }
                     }
                 }
-                let name = request.service.to_string();
-                self.shared.progress.note(
-                    &name,
-                    Tone::Dim,
-                    "a newer change replaces the one in progress",
-                    event("watch.superseded", json!({"service": name})),
-                );
+                self.shared.event(LoopEvent::Superseded {
+                    service: request.service.to_string(),
+                });
             }
         }
         if request.action == Action::Rebuild {
             // Marked now, not in the task: a sync arriving before it runs must not skip it.
-            self.shared
-                .unbuilt
-                .lock()
-                .unwrap_or_else(|e| e.into_inner())
-                .insert(request.service);
+            self.shared.state.lock().unbuilt.insert(request.service);
         }
         let shared = self.shared.clone();
         let service = request.service;
         let kept = request.clone();
-        running.insert(
+        self.running.insert(
             service,
             (
                 tokio::spawn(async move { act(&shared, request).await }),
@@ -178,12 +184,16 @@ impl Rebuilds {
         );
     }
 
-    /// Ctrl-C: stops every task at once (an interrupted build tags nothing).
-    pub fn shutdown(&self) {
-        let mut running = self.running.lock().unwrap_or_else(|e| e.into_inner());
-        for (_, (task, _)) in running.drain() {
-            task.abort();
+    /// Ctrl-C: every service stops at its next safe point (a build at once:
+    /// an interrupted build tags nothing). True when one was cut short.
+    pub async fn shutdown(&mut self) -> bool {
+        self.shared.engine.cancel.trip();
+        let mut interrupted = false;
+        for (_, (task, _)) in self.running.drain() {
+            interrupted |= matches!(task.await, Ok(Ended::Interrupted));
         }
+        self.shared.engine.events.rows_done();
+        interrupted
     }
 }
 
@@ -194,124 +204,87 @@ struct Stop {
     transient: bool,
 }
 
-async fn act(shared: &Shared, request: Request) {
+async fn act(shared: &Shared, request: Request) -> Ended {
     let name = request.service.to_string();
-    if request.action == Action::Sync {
-        let pending = shared
-            .unbuilt
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .contains(&request.service);
-        let tried = match pending {
-            true => {
-                Err("an earlier change of this service has not reached its pods yet".to_string())
-            }
-            false => sync_once(shared, &request).await.map_err(|e| e.to_string()),
-        };
-        match tried {
+    let pending = shared.state.lock().unbuilt.contains(&request.service);
+    let fallback = match update::decide(request.action, pending) {
+        Update::Sync => match sync_once(shared, &request).await {
             Ok(SyncedInto { pods, caught_up }) => {
-                let seconds = request
-                    .first_event_at
-                    .elapsed()
-                    .unwrap_or_default()
-                    .as_secs_f64();
-                let files = request.paths.len();
-                shared.progress.settle(
-                    &name,
-                    Tone::Good,
-                    &format!("synced {files} file(s) into {pods} pod(s) ({seconds:.2} s from the first change)"),
-                    event("watch.done", json!({"service": name, "action": "sync", "pods": pods, "caughtUp": caught_up, "seconds": seconds, "paths": request.paths})),
-                );
-                return;
+                shared.event(LoopEvent::Synced {
+                    service: name,
+                    pods,
+                    caught_up,
+                    seconds: since(request.first_event_at),
+                    paths: request.paths,
+                });
+                return Ended::Done;
             }
-            Err(reason) => shared.progress.note(
-                &name,
-                Tone::Warn,
-                &format!("cannot sync: {reason}; rebuilding instead"),
-                event(
-                    "watch.fallback",
-                    json!({"service": name, "reason": reason, "paths": request.paths}),
-                ),
-            ),
-        }
+            Err(e) => match update::after_failed_sync(&e) {
+                Update::Rebuild { fallback } => fallback,
+                Update::Sync => None,
+            },
+        },
+        Update::Rebuild { fallback } => fallback,
+    };
+    if let Some(reason) = fallback {
+        shared.event(LoopEvent::FellBack {
+            service: name.clone(),
+            reason,
+            paths: request.paths.clone(),
+        });
     }
-    shared
-        .unbuilt
-        .lock()
-        .unwrap_or_else(|e| e.into_inner())
-        .insert(request.service);
+    shared.state.lock().unbuilt.insert(request.service);
+    let cancel = &shared.engine.cancel;
     for (attempt, wait) in std::iter::once(Duration::ZERO).chain(BACKOFF).enumerate() {
         if !wait.is_zero() {
-            shared.progress.status(
-                &name,
-                &format!("retrying in {} s", wait.as_secs()),
-                event(
-                    "watch.retry",
-                    json!({"service": name, "attempt": attempt, "inSeconds": wait.as_secs()}),
-                ),
-            );
-            tokio::time::sleep(wait).await;
+            shared.event(LoopEvent::Retrying {
+                service: name.clone(),
+                attempt,
+                in_seconds: wait.as_secs(),
+            });
+            if cancel.unless(tokio::time::sleep(wait)).await.is_err() {
+                return Ended::Interrupted;
+            }
         }
         match attempt_once(shared, &request).await {
             Ok(image) => {
-                shared
-                    .unbuilt
-                    .lock()
-                    .unwrap_or_else(|e| e.into_inner())
-                    .remove(&request.service);
-                // The new image holds everything synced before.
-                shared
-                    .synced
-                    .lock()
-                    .unwrap_or_else(|e| e.into_inner())
-                    .remove(&request.service);
-                let seconds = request
-                    .first_event_at
-                    .elapsed()
-                    .unwrap_or_default()
-                    .as_secs_f64();
-                shared.progress.settle(
-                    &name,
-                    Tone::Good,
-                    &format!("up to date ({image}, {seconds:.1} s from the first change to running)"),
-                    event("watch.done", json!({"service": name, "action": "rebuild", "image": image, "seconds": seconds, "paths": request.paths})),
-                );
-                return;
-            }
-            Err(stop) if stop.transient && attempt < BACKOFF.len() => {
-                shared.progress.note(
-                    &name,
-                    Tone::Warn,
-                    &stop.message,
-                    event(
-                        "watch.lost",
-                        json!({"service": name, "stage": stop.stage, "message": stop.message}),
-                    ),
-                );
-            }
-            Err(stop) => {
-                let first = stop.message.lines().next().unwrap_or_default().to_string();
-                shared.progress.settle(
-                    &name,
-                    Tone::Bad,
-                    &format!(
-                        "failed ({}): {first}; the running pods are unchanged, still watching",
-                        stop.stage
-                    ),
-                    event(
-                        "watch.failed",
-                        json!({"service": name, "stage": stop.stage, "message": stop.message}),
-                    ),
-                );
-                if !shared.out.json && stop.message.lines().count() > 1 {
-                    shared
-                        .progress
-                        .note(&name, Tone::Dim, &stop.message, serde_json::Value::Null);
+                {
+                    let mut state = shared.state.lock();
+                    state.unbuilt.remove(&request.service);
+                    // The new image holds everything synced before.
+                    state.synced.remove(&request.service);
                 }
-                return;
+                shared.event(LoopEvent::UpToDate {
+                    service: name,
+                    image,
+                    seconds: since(request.first_event_at),
+                    paths: request.paths,
+                });
+                return Ended::Done;
+            }
+            Err(None) => return Ended::Interrupted,
+            Err(Some(stop)) if stop.transient && attempt < BACKOFF.len() => {
+                shared.event(LoopEvent::Lost {
+                    service: name.clone(),
+                    stage: stop.stage,
+                    message: stop.message,
+                });
+            }
+            Err(Some(stop)) => {
+                shared.event(LoopEvent::Failed {
+                    service: name,
+                    stage: stop.stage,
+                    message: stop.message,
+                });
+                return Ended::Done;
             }
         }
     }
+    Ended::Done
+}
+
+fn since(t: SystemTime) -> f64 {
+    t.elapsed().unwrap_or_default().as_secs_f64()
 }
 
 /// Copies the change into every running pod of the service at once (the
@@ -320,42 +293,39 @@ async fn act(shared: &Shared, request: Request) {
 /// caller rebuilds.
 async fn sync_once(shared: &Shared, request: &Request) -> Result<SyncedInto, SyncError> {
     let name = request.service.as_str();
-    let project = &shared.project;
+    let project = &shared.engine.project;
     let Some(service) = project.service(request.service) else {
         return Err(SyncError::NoPods {
             service: name.to_string(),
         });
     };
-    let (earlier, up_to_date) = {
-        let synced = shared.synced.lock().unwrap_or_else(|e| e.into_inner());
-        synced
+    let (earlier, up_to_date, uid) = {
+        let state = shared.state.lock();
+        let (paths, containers) = state
+            .synced
             .get(&request.service)
             .map(|s| (s.paths.clone(), s.containers.clone()))
-            .unwrap_or_default()
+            .unwrap_or_default();
+        // Entries belong to the user the pod runs as, so it can replace them.
+        let uid = state
+            .images
+            .get(&request.service)
+            .map_or(DEFAULT_UID, ImageRef::uid);
+        (paths, containers, uid)
     };
     let change = SyncPlan::new(&service.context, &service.sync, &request.abs_paths)?;
     let mut all = earlier.clone();
     all.extend(request.abs_paths.iter().cloned());
     let all: Vec<PathBuf> = all.into_iter().collect();
     let everything = SyncPlan::new(&service.context, &service.sync, &all)?;
-    // Entries belong to the user the pod runs as, so it can replace them.
-    let uid = shared
-        .images
-        .lock()
-        .unwrap_or_else(|e| e.into_inner())
-        .get(&request.service)
-        .map_or(DEFAULT_UID, ImageRef::uid);
-    shared.progress.status(
-        name,
-        "syncing",
-        event(
-            "watch.sync",
-            json!({"service": name, "paths": request.paths}),
-        ),
-    );
+    shared.event(LoopEvent::Syncing {
+        service: name.to_string(),
+        paths: request.paths.clone(),
+    });
     let change_tar = bytes::Bytes::from(sync::docker::archive(&change, uid)?);
     let selector = values::pod_selector(project, name);
-    let targets = sync::pods::targets(&shared.client, &project.namespace, &selector, name).await?;
+    let client = &shared.client;
+    let targets = sync::pods::targets(client, &project.namespace, &selector, name).await?;
     if targets.is_empty() {
         return Err(SyncError::NoPods {
             service: name.to_string(),
@@ -389,7 +359,7 @@ async fn sync_once(shared: &Shared, request: &Request) -> Result<SyncedInto, Syn
             true => &everything,
             false => &change,
         };
-        sync_by_exec(shared, t, plan, uid)
+        sync_by_exec(shared, client, t, plan, uid)
     }))
     .await;
     by_exec.into_iter().collect::<Result<Vec<()>, _>>()?;
@@ -399,8 +369,8 @@ async fn sync_once(shared: &Shared, request: &Request) -> Result<SyncedInto, Syn
             .iter()
             .filter(|t| behind(&t.runtime_id))
             .count();
-    let mut synced = shared.synced.lock().unwrap_or_else(|e| e.into_inner());
-    let state = synced.entry(request.service).or_default();
+    let mut loop_state = shared.state.lock();
+    let state = loop_state.synced.entry(request.service).or_default();
     state.paths = all.into_iter().collect();
     state.containers = containers
         .into_iter()
@@ -417,6 +387,7 @@ async fn sync_once(shared: &Shared, request: &Request) -> Result<SyncedInto, Syn
 /// `run`s through the Kubernetes exec API (the image needs `tar`, `rm`, `sh`).
 async fn sync_by_exec(
     shared: &Shared,
+    client: &kube::Client,
     target: &sync::pods::ExecTarget,
     plan: &SyncPlan,
     uid: u32,
@@ -426,8 +397,8 @@ async fn sync_by_exec(
         false => sync::docker::archive(plan, uid)?,
     };
     crate::cluster::exec::sync_by_exec(
-        &shared.client,
-        &shared.project.namespace,
+        client,
+        &shared.engine.project.namespace,
         &target.pod,
         &target.container,
         &tar,
@@ -436,8 +407,8 @@ async fn sync_by_exec(
     .await?;
     for run in &plan.runs {
         crate::cluster::exec::run_by_exec(
-            &shared.client,
-            &shared.project.namespace,
+            client,
+            &shared.engine.project.namespace,
             &target.pod,
             &target.container,
             run,
@@ -447,96 +418,81 @@ async fn sync_by_exec(
     Ok(())
 }
 
-/// Build, then roll. Returns the image now running.
-async fn attempt_once(shared: &Shared, request: &Request) -> Result<String, Stop> {
+/// Build, then roll. Returns the image now running; `Err(None)` when
+/// Ctrl-C stopped it.
+async fn attempt_once(shared: &Shared, request: &Request) -> Result<String, Option<Stop>> {
     let name = request.service.to_string();
-    let project = &shared.project;
+    let project = &shared.engine.project;
+    let cancel = &shared.engine.cancel;
     let Some(service) = project.service(request.service).cloned() else {
-        return Err(Stop {
+        return Err(Some(Stop {
             stage: "plan",
             message: format!("service `{name}` is not enabled"),
             transient: false,
-        });
+        }));
     };
-    shared.progress.status(
-        &name,
-        "planning",
-        event(
-            "watch.plan",
-            json!({"service": name, "paths": request.paths}),
-        ),
-    );
-    let (instance, cache) = (project.instance_name(), hash_cache::dir_for(&project.root));
-    let plan = tokio::task::spawn_blocking(move || image::plan(&instance, &service, Some(&cache)))
+    shared.event(LoopEvent::Planning {
+        service: name.clone(),
+        paths: request.paths.clone(),
+    });
+    let plan = plan_one(project, &service)
         .await
-        .map_err(|e| Stop {
-            stage: "plan",
-            message: e.to_string(),
-            transient: false,
-        })?
-        .map_err(|e| build_stop(&e))?;
+        .map_err(|e| Some(build_stop(&e)))?;
     let image_ref = image_ref(&plan);
     let image = image_ref.reference.clone();
-    shared.progress.status(
-        &name,
-        &format!("building {image}"),
-        event("watch.build", json!({"service": name, "image": image})),
-    );
-    let log = project
-        .root
-        .join(format!(".todo-dev/logs/build-{name}.log"));
+    shared.event(LoopEvent::Building {
+        service: name.clone(),
+        image: image.clone(),
+    });
+    let log = log_path(project, request.service);
     let started = Instant::now();
-    let built = image::build(&shared.docker, plan, false, &log, |_| {})
+    let built = image::build(&shared.docker, plan, false, &log, |_| {});
+    let built = cancel
+        .unless(built)
         .await
-        .map_err(|e| build_stop(&e))?;
-    let result = match built {
-        BuildOutcome::Unchanged => "unchanged",
-        BuildOutcome::Built { .. } => "built",
-    };
-    shared.progress.note(
-        &name,
-        Tone::Dim,
-        &format!("{image} {result} ({:.1} s)", started.elapsed().as_secs_f64()),
-        event("watch.built", json!({"service": name, "image": image, "result": result, "seconds": started.elapsed().as_secs_f64()})),
-    );
+        .map_err(|_| None)?
+        .map_err(|e| Some(build_stop(&e)))?;
+    shared.event(LoopEvent::Built {
+        service: name.clone(),
+        image: image.clone(),
+        unchanged: matches!(built, BuildOutcome::Unchanged),
+        seconds: started.elapsed().as_secs_f64(),
+    });
 
     let _applying = shared.applying.lock().await;
     let images = {
-        let mut images = shared.images.lock().unwrap_or_else(|e| e.into_inner());
-        images.insert(request.service, image_ref);
-        images.clone()
+        let mut state = shared.state.lock();
+        state.images.insert(request.service, image_ref);
+        state.images.clone()
     };
-    shared.progress.status(
-        &name,
-        "rolling out",
-        event("watch.rollout", json!({"service": name, "image": image})),
-    );
-    let progress = &shared.progress;
-    let rolled = deploy::roll(
-        &shared.client,
-        project,
-        deploy::Objects {
-            images: &images,
-            dev: &shared.dev,
-        },
-        &name,
-        shared.timeout,
-        &shared.out,
-        |s| {
+    shared.event(LoopEvent::RollingOut {
+        service: name.clone(),
+        image: image.clone(),
+    });
+    let objects = Objects {
+        images: &images,
+        dev: &shared.dev,
+    };
+    let rolled = shared
+        .engine
+        .roll(objects, &name, shared.timeout, |s| {
             if let RolloutState::Waiting(m) = s {
-                progress.status(&name, &format!("rolling out: {m}"), serde_json::Value::Null);
+                shared.event(LoopEvent::RolloutWaiting {
+                    service: name.clone(),
+                    message: m.clone(),
+                });
             }
-        },
-    )
-    .await
-    .map_err(|e| cluster_stop(&e))?;
+        })
+        .await;
     match rolled {
-        Rolled::Ready => Ok(image),
-        Rolled::Failed(message) => Err(Stop {
+        Ok(Rolled::Ready) => Ok(image),
+        Ok(Rolled::Failed(message)) => Err(Some(Stop {
             stage: "rollout",
             message,
             transient: false,
-        }),
+        })),
+        Err(PipelineError::Interrupted) => Err(None),
+        Err(e) => Err(Some(cluster_stop(&e))),
     }
 }
 

@@ -10,14 +10,15 @@ pub mod http;
 use std::collections::BTreeMap;
 use std::future::Future;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
-use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use bollard::Docker;
 use serde_json::json;
 use tokio::sync::watch;
 
-use crate::build::image::{self, BuildOutcome};
+use crate::build::image::BuildOutcome;
+use crate::pipeline::build;
+use crate::pipeline::Engine;
 use crate::deploy::values::{self, RenderInput};
 use crate::project::model::{DatabaseMode, Service, ServiceName};
 use crate::project::secrets::SecretValue;
@@ -43,8 +44,6 @@ pub struct SmokeOptions {
     pub redis_image: String,
     /// How long every service together may take to become healthy.
     pub timeout: Duration,
-    /// Where build logs go (`.todo-dev/logs`).
-    pub logs_dir: PathBuf,
 }
 
 /// One thing checked, as the report shows it.
@@ -173,14 +172,15 @@ fn expect(report: Reporter, c: Check) -> Result<(), SmokeError> {
 pub async fn run(
     docker: &Docker,
     docker_host: &str,
-    project: &Project,
+    engine: &Engine,
     opts: &SmokeOptions,
     names: &RunNames,
     secrets: &RunSecrets,
     cancel: &watch::Receiver<bool>,
     report: Reporter<'_>,
 ) -> Result<(), SmokeError> {
-    let images = or_cancel(cancel, build_images(docker, project, opts, report)).await??;
+    let project = &engine.project;
+    let images = or_cancel(cancel, build_images(docker, engine, report)).await??;
     let (bind_ip, reach_ip) = reach_address(docker_host);
 
     or_cancel(cancel, check_images(docker, project, opts, &images, report)).await??;
@@ -311,59 +311,50 @@ async fn start_apps(
     Ok(endpoints)
 }
 
-/// Builds every enabled service as `build` does (same tags, same logs).
+/// Builds every enabled service through the engine's build step (the
+/// same tags and logs as `build`), one check per service.
 async fn build_images(
     docker: &Docker,
-    project: &Project,
-    opts: &SmokeOptions,
+    engine: &Engine,
     report: Reporter<'_>,
 ) -> Result<BTreeMap<ServiceName, String>, SmokeError> {
-    let instance = project.instance_name();
-    let cache_dir = crate::build::hash_cache::dir_for(&project.root);
-    let builds = project.services.iter().map(|service| {
-        let (instance, cache_dir, service) = (instance.clone(), cache_dir.clone(), service.clone());
-        let log = opts.logs_dir.join(format!("build-{}.log", service.name));
-        async move {
-            let started = Instant::now();
-            let name = format!("build {}", service.name);
-            let planned = tokio::task::spawn_blocking(move || {
-                image::plan(&instance, &service, Some(&cache_dir))
-            })
-            .await;
-            let plan = match planned {
-                Ok(Ok(plan)) => plan,
-                Ok(Err(e)) => return Err(check(&name, false, started, e.to_string())),
-                Err(e) => return Err(check(&name, false, started, e.to_string())),
-            };
-            let (service, tag) = (plan.service, plan.image.to_string());
-            match image::build(docker, plan, false, &log, |_| {}).await {
-                Ok(BuildOutcome::Unchanged) => Ok((
-                    service,
-                    tag.clone(),
-                    check(&name, true, started, format!("{tag} unchanged")),
-                )),
-                Ok(BuildOutcome::Built { .. }) => Ok((
-                    service,
-                    tag.clone(),
-                    check(&name, true, started, format!("{tag} built")),
-                )),
-                Err(e) => Err(check(&name, false, started, e.to_string())),
-            }
-        }
-    });
+    let project = &engine.project;
+    let plans = build::plan_all(project, &project.services).await;
+    // Every service at once, as the checks are reported together.
+    let slots = project.services.len().max(1) as u32;
+    let Ok(built) = engine.build(docker, slots, plans, false).await else {
+        return Err(SmokeError::Interrupted);
+    };
     let mut images = BTreeMap::new();
     let mut first_failure = None;
-    for result in futures::future::join_all(builds).await {
-        match result {
-            Ok((service, tag, c)) => {
-                report(&c);
-                images.insert(service, tag);
+    for r in built.results {
+        let name = format!("build {}", r.service);
+        let c = match r.outcome {
+            Ok((tag, outcome)) => {
+                let word = match outcome {
+                    BuildOutcome::Unchanged => "unchanged",
+                    BuildOutcome::Built { .. } => "built",
+                };
+                let c = Check {
+                    name,
+                    ok: true,
+                    seconds: r.seconds,
+                    detail: format!("{tag} {word}"),
+                };
+                images.insert(r.service, tag);
+                c
             }
-            Err(c) => {
-                report(&c);
-                first_failure.get_or_insert(c.name);
+            Err(detail) => {
+                first_failure.get_or_insert(name.clone());
+                Check {
+                    name,
+                    ok: false,
+                    seconds: r.seconds,
+                    detail,
+                }
             }
-        }
+        };
+        report(&c);
     }
     match first_failure {
         Some(name) => Err(SmokeError::CheckFailed(name)),

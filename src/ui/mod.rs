@@ -1,6 +1,7 @@
 //! Terminal output: colour when wanted, plain otherwise, JSON on request.
 
 pub mod progress;
+pub mod report;
 
 use std::io::IsTerminal;
 

@@ -1,5 +1,5 @@
-//! Per-service progress lines: indicatif bars on a terminal, plain lines
-//! when piped, one JSON event per line with --json.
+//! Per-service progress rows: indicatif bars on a terminal, plain lines
+//! when piped. Only the terminal reporter (`ui::report`) draws them.
 
 use std::collections::HashMap;
 use std::io::IsTerminal;
@@ -55,10 +55,7 @@ impl Progress {
     }
 
     /// A running status for `name` (replaced by the next one).
-    pub fn status(&self, name: &str, text: &str, event: Value) {
-        if self.out.json {
-            return self.emit(event);
-        }
+    pub fn status(&self, name: &str, text: &str) {
         match self.bars.get(name) {
             Some(bar) => {
                 if bar.is_finished() {
@@ -74,10 +71,7 @@ impl Progress {
 
     /// A state that lasts until the next status (the watch loop's "up to
     /// date", "failed"): no spinner, the bar stays for the next change.
-    pub fn settle(&self, name: &str, tone: Tone, text: &str, event: Value) {
-        if self.out.json {
-            return self.emit(event);
-        }
+    pub fn settle(&self, name: &str, tone: Tone, text: &str) {
         match self.bars.get(name) {
             Some(bar) => {
                 bar.disable_steady_tick();
@@ -92,10 +86,7 @@ impl Progress {
     }
 
     /// A lasting message above the bars (a warning, a note).
-    pub fn note(&self, name: &str, tone: Tone, text: &str, event: Value) {
-        if self.out.json {
-            return self.emit(event);
-        }
+    pub fn note(&self, name: &str, tone: Tone, text: &str) {
         let line = format!(
             "{:w$}  {}",
             name,
@@ -111,10 +102,7 @@ impl Progress {
     }
 
     /// The final word for `name`.
-    pub fn finish(&self, name: &str, tone: Tone, text: &str, event: Value) {
-        if self.out.json {
-            return self.emit(event);
-        }
+    pub fn finish(&self, name: &str, tone: Tone, text: &str) {
         match self.bars.get(name) {
             Some(bar) => {
                 bar.set_style(
@@ -136,14 +124,6 @@ impl Progress {
         eprintln!("{line}");
     }
 
-    /// One JSON line; `Value::Null` is a terminal-only update with no event.
-    fn emit(&self, event: Value) {
-        if event.is_null() {
-            return;
-        }
-        let _guard = self.plain.lock();
-        println!("{event}");
-    }
 }
 
 /// `{"event": name, ...fields}`.

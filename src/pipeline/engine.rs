@@ -1,0 +1,242 @@
+//! The engine: one per command, built from the project, the target and the
+//! reporter. It owns the clients (the cluster's Docker daemon, one
+//! Kubernetes client and one streaming client, each made once) and the
+//! sequence plan -> cluster -> build -> render -> apply -> wait -> report
+//! that `up`, `deploy`, `watch` and `smoke` drive; the stages it calls
+//! never call each other.
+
+use std::collections::BTreeMap;
+use std::future::Future;
+use std::time::Duration;
+
+use tokio::sync::OnceCell;
+
+use super::build::{self, Built, Planned};
+use super::cancel::Cancel;
+use super::deploy::{self, Cluster, Deployed, Objects, Rolled, Target};
+use super::event::{DeployEvent, Events};
+use super::{cluster, images, report, Images, PipelineError};
+use crate::build::image::BuildPlan;
+use crate::cluster::context::KubeContext;
+use crate::cluster::kube::{connect, connect_streaming};
+use crate::deploy::render::Manifest;
+use crate::deploy::rollout::RolloutState;
+use crate::deploy::values::DevVariant;
+use crate::docker;
+use crate::project::Project;
+
+/// How long Minikube's daemon may take to answer its first request.
+const DAEMON_DEADLINE: Duration = Duration::from_secs(15);
+
+/// How `up` runs: `force` rebuilds every image; `recreate` names workloads
+/// to delete and create anew (immutable fields changed); `dev` is `watch`'s
+/// variant (`up` itself deploys the hardened objects, which also puts them
+/// back after a `watch`).
+#[derive(Debug, Clone, Default)]
+pub struct UpOptions {
+    pub force: bool,
+    pub recreate: Vec<String>,
+    pub timeout: Duration,
+    pub dev: DevVariant,
+}
+
+/// What `up` leaves running: the cluster's daemon and the images deployed.
+pub struct Up {
+    pub docker: bollard::Docker,
+    pub images: Images,
+    /// Services whose image did not build (reported); nothing was deployed then.
+    pub failed_builds: Vec<String>,
+    pub deployed: Deployed,
+}
+
+/// What planning found: every service's build plan and the offline render
+/// (hardened), both made before anything is built or applied.
+pub struct Plan {
+    pub builds: Vec<BuildPlan>,
+    pub manifests: Vec<Manifest>,
+}
+
+/// The offline plan of `project` (see [`Engine::plan`]).
+pub async fn plan(project: &Project) -> Result<Plan, PipelineError> {
+    let planned = build::plan_all(project, &project.services).await;
+    let builds = planned
+        .into_iter()
+        .map(|(_, p)| p)
+        .collect::<Result<Vec<_>, _>>()?;
+    let manifests = crate::deploy::plan::render(
+        project,
+        &images(&builds),
+        &BTreeMap::new(),
+        &DevVariant::hardened(),
+    )?;
+    Ok(Plan { builds, manifests })
+}
+
+pub struct Engine {
+    pub project: Project,
+    pub events: Events,
+    pub cancel: Cancel,
+    target: Target,
+    kube: OnceCell<(kube::Client, KubeContext)>,
+    streams: OnceCell<kube::Client>,
+}
+
+impl Engine {
+    pub fn new(project: Project, target: Target, events: Events) -> Engine {
+        Engine {
+            project,
+            events,
+            cancel: Cancel::default(),
+            target,
+            kube: OnceCell::new(),
+            streams: OnceCell::new(),
+        }
+    }
+
+    /// Plans every enabled service and renders offline: what `render` and
+    /// `export` show, and what `up` and `deploy` check before touching a
+    /// cluster (Dockerfiles, secrets, manifests).
+    pub async fn plan(&self) -> Result<Plan, PipelineError> {
+        plan(&self.project).await
+    }
+
+    /// Builds `plans` into `docker` (as many at once as it has CPUs).
+    pub async fn build(
+        &self,
+        docker: &bollard::Docker,
+        daemon_cpus: u32,
+        plans: Vec<Planned>,
+        force: bool,
+    ) -> Result<Built, PipelineError> {
+        let work = build::build_all(
+            docker,
+            daemon_cpus,
+            &self.project,
+            plans,
+            force,
+            &self.events,
+        );
+        self.interruptible(work).await
+    }
+
+    /// The Kubernetes client of the target, connected on first use.
+    pub async fn client(&self) -> Result<&(kube::Client, KubeContext), PipelineError> {
+        self.kube
+            .get_or_try_init(|| async {
+                let t = &self.target;
+                Ok::<_, PipelineError>(
+                    connect(
+                        &self.project.cluster.name,
+                        t.context.as_deref(),
+                        t.allow_remote,
+                    )
+                    .await?,
+                )
+            })
+            .await
+    }
+
+    /// The client for long-lived streams (logs, port-forwards, execs: no
+    /// read timeout, as an idle stream is not a dead cluster).
+    pub async fn streams(&self) -> Result<kube::Client, PipelineError> {
+        let client = self
+            .streams
+            .get_or_try_init(|| async {
+                let t = &self.target;
+                let (client, _) = connect_streaming(
+                    &self.project.cluster.name,
+                    t.context.as_deref(),
+                    t.allow_remote,
+                )
+                .await?;
+                Ok::<_, PipelineError>(client)
+            })
+            .await?;
+        Ok(client.clone())
+    }
+
+    /// `up`'s whole sequence, also how `watch` starts: plan and render
+    /// offline, the cluster running, every image built into its daemon,
+    /// everything applied and waited for.
+    pub async fn up(&self, opts: &UpOptions) -> Result<Up, PipelineError> {
+        let plan = self.plan().await?;
+        let images = images(&plan.builds);
+        let endpoint = self
+            .interruptible(cluster::ensure_running(&self.project, &self.events))
+            .await??;
+        // Build straight into the node's daemon: no registry, no `image load`.
+        let (docker, facts) = docker::probe(&endpoint, DAEMON_DEADLINE).await?;
+        let planned = plan.builds.into_iter().map(|p| (p.service, Ok(p))).collect();
+        let built = self.build(&docker, facts.cpus, planned, opts.force).await?;
+        let mut up = Up {
+            docker,
+            images,
+            failed_builds: built.failed().iter().map(|s| s.to_string()).collect(),
+            deployed: Deployed::default(),
+        };
+        if !up.failed_builds.is_empty() {
+            return Ok(up);
+        }
+        up.deployed = self
+            .deploy(&plan.manifests, &up.images, &opts.dev, &opts.recreate, opts.timeout)
+            .await?;
+        Ok(up)
+    }
+
+    /// `--recreate` (if any), then render with the cluster's secrets, apply,
+    /// prune, wait, and say where to open the app (or why it failed).
+    pub async fn deploy(
+        &self,
+        offline: &[Manifest],
+        images: &Images,
+        dev: &DevVariant,
+        recreate: &[String],
+        timeout: Duration,
+    ) -> Result<Deployed, PipelineError> {
+        let (client, context) = self.client().await?;
+        let at = Cluster {
+            client,
+            context,
+            events: &self.events,
+            cancel: &self.cancel,
+        };
+        deploy::recreate(&at, &self.project, offline, recreate, timeout).await?;
+        let objects = Objects { images, dev };
+        let deployed = deploy::deploy(&at, &self.project, objects, timeout).await?;
+        if deployed.failed.is_empty() {
+            let urls = report::access(&self.project, context).await;
+            self.events.deploy(DeployEvent::Open {
+                namespace: self.project.namespace.clone(),
+                urls,
+            });
+        }
+        Ok(deployed)
+    }
+
+    /// `watch`'s rollout of one service (see [`deploy::roll`]).
+    pub async fn roll(
+        &self,
+        objects: Objects<'_>,
+        service: &str,
+        timeout: Duration,
+        on_state: impl FnMut(&RolloutState),
+    ) -> Result<Rolled, PipelineError> {
+        let (client, context) = self.client().await?;
+        let at = Cluster {
+            client,
+            context,
+            events: &self.events,
+            cancel: &self.cancel,
+        };
+        deploy::roll(&at, &self.project, objects, service, timeout, on_state).await
+    }
+
+    /// `work` until Ctrl-C (then dropped: only for steps that apply nothing).
+    async fn interruptible<T>(&self, work: impl Future<Output = T>) -> Result<T, PipelineError> {
+        let result = self.cancel.unless(work).await;
+        if result.is_err() {
+            self.events.rows_done();
+        }
+        result
+    }
+}

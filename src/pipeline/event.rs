@@ -1,0 +1,241 @@
+//! What the stages say happened, as data. Stages emit [`Event`]s into
+//! [`Events`] and never print; one reporter (`ui::report`: the terminal's or
+//! `--json`'s) turns each into output. An event is cheap to clone and holds
+//! no secret value (only names, images, object ids, messages and the user's
+//! own container logs, as `--json` prints them).
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use crate::cluster::bring_up::{ClusterNews, ClusterReady};
+use crate::deploy::apply::Applied;
+use crate::deploy::rollout::Diagnosis;
+
+use super::update::Fallback;
+
+/// One thing that happened in a run.
+#[derive(Debug, Clone)]
+pub enum Event {
+    /// The rows of progress shown next, one per name (a build's services,
+    /// a deploy's workloads, the watch loop's services).
+    Rows(Vec<String>),
+    /// Those rows are done: later output goes below them.
+    RowsDone,
+    Cluster(ClusterEvent),
+    Build(BuildEvent),
+    Deploy(DeployEvent),
+    Watch(LoopEvent),
+}
+
+#[derive(Debug, Clone)]
+pub enum ClusterEvent {
+    News { cluster: String, news: ClusterNews },
+    Ready { cluster: String, ready: ClusterReady },
+    Failed { error: String },
+}
+
+#[derive(Debug, Clone)]
+pub enum BuildEvent {
+    /// Something in the context worth changing (a large or secret-looking file).
+    Warning {
+        service: String,
+        message: String,
+        dockerignore: PathBuf,
+        ignore_line: Option<String>,
+    },
+    Started {
+        service: String,
+        image: String,
+        context_bytes: u64,
+        entries: usize,
+    },
+    Step {
+        service: String,
+        step: u32,
+        steps: u32,
+        instruction: String,
+    },
+    /// The daemon had the tag already (`seconds: None`) or built it.
+    Done {
+        service: String,
+        image: String,
+        seconds: Option<f64>,
+    },
+    Failed {
+        service: String,
+        error: String,
+        log: Option<PathBuf>,
+    },
+}
+
+#[derive(Debug, Clone)]
+pub enum DeployEvent {
+    Target {
+        context: String,
+        server: String,
+        namespace: String,
+    },
+    Applied {
+        object: String,
+        result: Applied,
+    },
+    Pruned {
+        object: String,
+    },
+    /// `--recreate`: the workload was deleted (or was not there).
+    Recreated {
+        object: String,
+        deleted: bool,
+    },
+    /// Ctrl-C: the object in flight finished, the rest were not applied.
+    Interrupted {
+        applied: Vec<String>,
+        not_applied: Vec<String>,
+    },
+    RolloutStatus {
+        workload: String,
+        message: String,
+    },
+    RolloutReady {
+        workload: String,
+    },
+    RolloutFailed {
+        workload: String,
+        message: String,
+    },
+    /// Why a workload failed: its worst pod, events, log tail, a hint.
+    Diagnosis {
+        workload: String,
+        message: String,
+        diagnosis: Box<Diagnosis>,
+        kubectl_ai: Option<String>,
+    },
+    /// Everything is ready: where to open the app (url, note).
+    Open {
+        namespace: String,
+        urls: Vec<(String, String)>,
+    },
+}
+
+/// The watch loop, per service.
+#[derive(Debug, Clone)]
+pub enum LoopEvent {
+    Watching {
+        service: String,
+    },
+    Superseded {
+        service: String,
+    },
+    Syncing {
+        service: String,
+        paths: Vec<String>,
+    },
+    Synced {
+        service: String,
+        pods: usize,
+        caught_up: usize,
+        seconds: f64,
+        paths: Vec<String>,
+    },
+    /// The change could not be synced: it is rebuilt instead.
+    FellBack {
+        service: String,
+        reason: Fallback,
+        paths: Vec<String>,
+    },
+    Retrying {
+        service: String,
+        attempt: usize,
+        in_seconds: u64,
+    },
+    Planning {
+        service: String,
+        paths: Vec<String>,
+    },
+    Building {
+        service: String,
+        image: String,
+    },
+    Built {
+        service: String,
+        image: String,
+        unchanged: bool,
+        seconds: f64,
+    },
+    RollingOut {
+        service: String,
+        image: String,
+    },
+    /// A rollout status while waiting (the terminal's only).
+    RolloutWaiting {
+        service: String,
+        message: String,
+    },
+    UpToDate {
+        service: String,
+        image: String,
+        seconds: f64,
+        paths: Vec<String>,
+    },
+    /// The daemon or the cluster went away: retried.
+    Lost {
+        service: String,
+        stage: &'static str,
+        message: String,
+    },
+    Failed {
+        service: String,
+        stage: &'static str,
+        message: String,
+    },
+}
+
+/// What renders events: the terminal's reporter or `--json`'s.
+pub trait Reporter: Send + Sync {
+    fn report(&self, event: &Event);
+}
+
+/// Where stages send their events (cheap to clone, shared by tasks).
+#[derive(Clone)]
+pub struct Events {
+    reporter: Arc<dyn Reporter>,
+}
+
+impl Events {
+    pub fn new(reporter: Arc<dyn Reporter>) -> Events {
+        Events { reporter }
+    }
+
+    /// Events nobody shows (a run whose caller reports results its own way).
+    pub fn silent() -> Events {
+        struct Silent;
+        impl Reporter for Silent {
+            fn report(&self, _: &Event) {}
+        }
+        Events::new(Arc::new(Silent))
+    }
+
+    pub fn emit(&self, event: Event) {
+        self.reporter.report(&event);
+    }
+
+    pub fn build(&self, e: BuildEvent) {
+        self.emit(Event::Build(e));
+    }
+
+    pub fn deploy(&self, e: DeployEvent) {
+        self.emit(Event::Deploy(e));
+    }
+
+    pub fn watch(&self, e: LoopEvent) {
+        self.emit(Event::Watch(e));
+    }
+
+    pub fn rows(&self, names: Vec<String>) {
+        self.emit(Event::Rows(names));
+    }
+
+    pub fn rows_done(&self) {
+        self.emit(Event::RowsDone);
+    }
+}

@@ -1,0 +1,649 @@
+//! The one place events become output: [`Terminal`] (indicatif rows on a
+//! terminal, plain lines when piped) and [`Json`] (one JSON object a line,
+//! the `--json` stream the README documents).
+
+use std::sync::Arc;
+
+use parking_lot::Mutex;
+use serde_json::{json, Value};
+
+use super::progress::{event as line, Progress};
+use super::{Output, Tone};
+use crate::cluster::bring_up::ClusterNews;
+use crate::cluster::minikube::StartEvent;
+use crate::deploy::apply::Applied;
+use crate::deploy::rollout::Diagnosis;
+use crate::pipeline::event::{
+    BuildEvent, ClusterEvent, DeployEvent, Event, Events, LoopEvent, Reporter,
+};
+
+/// The reporter `out` asks for.
+pub fn events_for(out: Output) -> Events {
+    match out.json {
+        true => Events::new(Arc::new(Json)),
+        false => Events::new(Arc::new(Terminal::new(out))),
+    }
+}
+
+/// `--json`: each event that has a JSON form, on stdout.
+pub struct Json;
+
+impl Reporter for Json {
+    fn report(&self, event: &Event) {
+        if let Some(v) = json_of(event) {
+            println!("{v}");
+        }
+    }
+}
+
+/// The terminal: progress rows for the current step, lines for the rest.
+pub struct Terminal {
+    out: Output,
+    rows: Mutex<Option<Progress>>,
+}
+
+impl Terminal {
+    pub fn new(out: Output) -> Terminal {
+        Terminal {
+            out,
+            rows: Mutex::new(None),
+        }
+    }
+}
+
+/// How a row changes (see `Progress`).
+enum Row {
+    Status,
+    Settle(Tone),
+    Note(Tone),
+    Finish(Tone),
+}
+
+impl Reporter for Terminal {
+    fn report(&self, event: &Event) {
+        let out = &self.out;
+        match event {
+            Event::Rows(names) => *self.rows.lock() = Some(Progress::new(*out, names)),
+            Event::RowsDone => *self.rows.lock() = None,
+            Event::Deploy(DeployEvent::Recreated { object, deleted }) => {
+                if *deleted {
+                    eprintln!(
+                        "{} {object} (to create it anew)",
+                        out.paint(Tone::Warn, "deleted")
+                    );
+                }
+            }
+            Event::Deploy(DeployEvent::Interrupted {
+                applied,
+                not_applied,
+            }) => {
+                eprintln!(
+                    "{} applied {} object(s){}; not applied: {}",
+                    out.paint(Tone::Warn, "interrupted:"),
+                    applied.len(),
+                    match applied.is_empty() {
+                        true => String::new(),
+                        false => format!(" ({})", applied.join(", ")),
+                    },
+                    match not_applied.is_empty() {
+                        true => "none".to_string(),
+                        false => not_applied.join(", "),
+                    }
+                );
+            }
+            Event::Deploy(DeployEvent::Diagnosis {
+                workload,
+                message,
+                diagnosis,
+                kubectl_ai,
+            }) => print_diagnosis(out, workload, message, diagnosis, kubectl_ai.as_deref()),
+            Event::Deploy(DeployEvent::Open { namespace, urls }) => {
+                println!(
+                    "{} the stack is up in namespace `{namespace}`",
+                    out.paint(Tone::Good, "ready:")
+                );
+                for (u, n) in urls {
+                    println!("  open {u}  ({n})");
+                }
+            }
+            Event::Watch(LoopEvent::Failed { service, message, .. }) => {
+                self.row(event);
+                if message.lines().count() > 1 {
+                    self.show(service, Row::Note(Tone::Dim), message);
+                }
+            }
+            _ => self.row(event),
+        }
+    }
+}
+
+impl Terminal {
+    /// Events shown on a progress row.
+    fn row(&self, event: &Event) {
+        if let Some((name, how, text)) = row_of(event) {
+            self.show(&name, how, &text);
+        }
+    }
+
+    fn show(&self, name: &str, how: Row, text: &str) {
+        let rows = self.rows.lock();
+        // Outside any rows (a stray event): a plain progress line.
+        let fallback;
+        let progress = match rows.as_ref() {
+            Some(p) => p,
+            None => {
+                fallback = Progress::new(self.out, &[]);
+                &fallback
+            }
+        };
+        match how {
+            Row::Status => progress.status(name, text),
+            Row::Settle(t) => progress.settle(name, t, text),
+            Row::Note(t) => progress.note(name, t, text),
+            Row::Finish(t) => progress.finish(name, t, text),
+        }
+    }
+}
+
+/// The row, how it changes and its text, for events shown on a row.
+fn row_of(event: &Event) -> Option<(String, Row, String)> {
+    use Row::*;
+    let mk = |text: String, how: Row| Some(("minikube".to_string(), how, text));
+    match event {
+        Event::Cluster(ClusterEvent::News { cluster, news }) => match news {
+            ClusterNews::InUse {
+                kubernetes_version,
+                driver,
+            } => mk(
+                format!(
+                    "cluster `{cluster}` exists: Kubernetes {kubernetes_version}, driver {driver}"
+                ),
+                Note(Tone::Dim),
+            ),
+            ClusterNews::Drift(text) => mk(text.clone(), Note(Tone::Warn)),
+            ClusterNews::Starting => mk(format!("starting cluster `{cluster}`"), Status),
+            ClusterNews::Start(StartEvent::Step {
+                step,
+                steps,
+                message,
+            }) => mk(format!("{step}/{steps} {message}"), Status),
+            ClusterNews::Start(StartEvent::Warning(m)) => mk(m.clone(), Note(Tone::Warn)),
+            ClusterNews::Start(_) => None,
+            ClusterNews::RepairingKubeconfig => mk(
+                format!("the kubeconfig of `{cluster}` points at a stale address: running `minikube update-context -p {cluster}`"),
+                Note(Tone::Warn),
+            ),
+            ClusterNews::EnablingAddon { note, .. } => mk(note.clone(), Status),
+        },
+        Event::Cluster(ClusterEvent::Ready { cluster, ready }) => {
+            let verb = if ready.started { "started" } else { "running" };
+            let mut text = format!(
+                "cluster `{cluster}` {verb} (Kubernetes {}, driver {})",
+                ready.kubernetes_version, ready.driver
+            );
+            if !ready.enabled_addons.is_empty() {
+                text.push_str(&format!("; enabled {}", ready.enabled_addons.join(", ")));
+            }
+            mk(text, Finish(Tone::Good))
+        }
+        Event::Cluster(ClusterEvent::Failed { .. }) => mk("failed".into(), Finish(Tone::Bad)),
+        Event::Build(b) => Some(match b {
+            BuildEvent::Warning {
+                service,
+                message,
+                dockerignore,
+                ignore_line,
+            } => {
+                let fix = ignore_line
+                    .as_ref()
+                    .map(|l| format!("; add `{l}` to {}", dockerignore.display()))
+                    .unwrap_or_default();
+                (
+                    service.clone(),
+                    Note(Tone::Warn),
+                    format!("warning: {message}{fix}"),
+                )
+            }
+            // Nothing is sent yet: the daemon may already have this image.
+            BuildEvent::Started { service, image, .. } => {
+                (service.clone(), Status, format!("{image}: asking the daemon"))
+            }
+            BuildEvent::Step {
+                service,
+                step,
+                steps,
+                instruction,
+            } => {
+                let short: String = instruction.chars().take(80).collect();
+                (service.clone(), Status, format!("step {step}/{steps} {short}"))
+            }
+            BuildEvent::Done {
+                service,
+                image,
+                seconds,
+            } => (
+                service.clone(),
+                Finish(Tone::Good),
+                match seconds {
+                    None => format!("{image} unchanged"),
+                    Some(s) => format!("{image} built in {s:.1}s"),
+                },
+            ),
+            BuildEvent::Failed { service, error, .. } => (
+                service.clone(),
+                Finish(Tone::Bad),
+                format!("failed: {error}"),
+            ),
+        }),
+        Event::Deploy(d) => match d {
+            DeployEvent::Target {
+                context,
+                server,
+                namespace,
+            } => Some((
+                "context".into(),
+                Note(Tone::Dim),
+                format!("deploying to `{context}` ({server}), namespace `{namespace}`"),
+            )),
+            DeployEvent::Applied { object, result } => Some(match result {
+                Applied::Retrying(why) => (object.clone(), Note(Tone::Warn), why.clone()),
+                other => (
+                    object.clone(),
+                    Note(Tone::Dim),
+                    applied_word(other).to_string(),
+                ),
+            }),
+            DeployEvent::Pruned { object } => {
+                Some((object.clone(), Note(Tone::Dim), "pruned".into()))
+            }
+            DeployEvent::RolloutStatus { workload, message } => {
+                Some((workload.clone(), Status, message.clone()))
+            }
+            DeployEvent::RolloutReady { workload } => {
+                Some((workload.clone(), Finish(Tone::Good), "ready".into()))
+            }
+            DeployEvent::RolloutFailed { workload, message } => {
+                Some((workload.clone(), Finish(Tone::Bad), message.clone()))
+            }
+            _ => None,
+        },
+        Event::Watch(w) => Some(match w {
+            LoopEvent::Watching { service } => {
+                (service.clone(), Settle(Tone::Dim), "watching".into())
+            }
+            LoopEvent::Superseded { service } => (
+                service.clone(),
+                Note(Tone::Dim),
+                "a newer change replaces the one in progress".into(),
+            ),
+            LoopEvent::Syncing { service, .. } => (service.clone(), Status, "syncing".into()),
+            LoopEvent::Synced {
+                service,
+                pods,
+                seconds,
+                paths,
+                ..
+            } => (
+                service.clone(),
+                Settle(Tone::Good),
+                format!(
+                    "synced {} file(s) into {pods} pod(s) ({seconds:.2} s from the first change)",
+                    paths.len()
+                ),
+            ),
+            LoopEvent::FellBack {
+                service, reason, ..
+            } => (
+                service.clone(),
+                Note(Tone::Warn),
+                format!("cannot sync: {reason}; rebuilding instead"),
+            ),
+            LoopEvent::Retrying {
+                service,
+                in_seconds,
+                ..
+            } => (
+                service.clone(),
+                Status,
+                format!("retrying in {in_seconds} s"),
+            ),
+            LoopEvent::Planning { service, .. } => (service.clone(), Status, "planning".into()),
+            LoopEvent::Building { service, image } => {
+                (service.clone(), Status, format!("building {image}"))
+            }
+            LoopEvent::Built {
+                service,
+                image,
+                unchanged,
+                seconds,
+            } => (
+                service.clone(),
+                Note(Tone::Dim),
+                format!("{image} {} ({seconds:.1} s)", built_word(*unchanged)),
+            ),
+            LoopEvent::RollingOut { service, .. } => {
+                (service.clone(), Status, "rolling out".into())
+            }
+            LoopEvent::RolloutWaiting { service, message } => {
+                (service.clone(), Status, format!("rolling out: {message}"))
+            }
+            LoopEvent::UpToDate {
+                service,
+                image,
+                seconds,
+                ..
+            } => (
+                service.clone(),
+                Settle(Tone::Good),
+                format!("up to date ({image}, {seconds:.1} s from the first change to running)"),
+            ),
+            LoopEvent::Lost {
+                service, message, ..
+            } => (service.clone(), Note(Tone::Warn), message.clone()),
+            LoopEvent::Failed {
+                service,
+                stage,
+                message,
+            } => {
+                let first = message.lines().next().unwrap_or_default();
+                (
+                    service.clone(),
+                    Settle(Tone::Bad),
+                    format!(
+                        "failed ({stage}): {first}; the running pods are unchanged, still watching"
+                    ),
+                )
+            }
+        }),
+        Event::Rows(_) | Event::RowsDone => None,
+    }
+}
+
+fn applied_word(a: &Applied) -> &'static str {
+    match a {
+        Applied::Created => "created",
+        Applied::Changed => "configured",
+        Applied::Unchanged => "unchanged",
+        Applied::Borrowed => "exists (not this project's: used, left as is)",
+        Applied::Retrying(_) => "retrying",
+    }
+}
+
+fn built_word(unchanged: bool) -> &'static str {
+    match unchanged {
+        true => "unchanged",
+        false => "built",
+    }
+}
+
+/// The `--json` line of an event (`None`: the terminal's only).
+pub fn json_of(event: &Event) -> Option<Value> {
+    Some(match event {
+        Event::Rows(_) | Event::RowsDone => return None,
+        Event::Cluster(ClusterEvent::News { cluster, news }) => match news {
+            ClusterNews::InUse {
+                kubernetes_version,
+                driver,
+            } => line(
+                "minikube.existing",
+                json!({"cluster": cluster, "kubernetesVersion": kubernetes_version, "driver": driver}),
+            ),
+            ClusterNews::Drift(text) => line("minikube.warning", json!({ "message": text })),
+            ClusterNews::Starting => line("minikube.start", json!({ "cluster": cluster })),
+            ClusterNews::Start(StartEvent::Step {
+                step,
+                steps,
+                message,
+            }) => line(
+                "minikube.step",
+                json!({"step": step, "steps": steps, "message": message}),
+            ),
+            ClusterNews::Start(StartEvent::Warning(m)) => {
+                line("minikube.warning", json!({ "message": m }))
+            }
+            ClusterNews::Start(_) => return None,
+            ClusterNews::RepairingKubeconfig => {
+                line("minikube.update-context", json!({ "cluster": cluster }))
+            }
+            ClusterNews::EnablingAddon { addon, note } => {
+                line("minikube.addon", json!({"addon": addon, "message": note}))
+            }
+        },
+        Event::Cluster(ClusterEvent::Ready { cluster, ready }) => line(
+            "minikube.ready",
+            json!({"cluster": cluster, "started": ready.started, "enabledAddons": ready.enabled_addons,
+                   "kubernetesVersion": ready.kubernetes_version, "driver": ready.driver}),
+        ),
+        Event::Cluster(ClusterEvent::Failed { error }) => {
+            line("minikube.failed", json!({ "error": error }))
+        }
+        Event::Build(b) => match b {
+            BuildEvent::Warning {
+                service,
+                message,
+                ignore_line,
+                ..
+            } => line(
+                "build.warning",
+                json!({"service": service, "message": message, "dockerignoreLine": ignore_line}),
+            ),
+            BuildEvent::Started {
+                service,
+                image,
+                context_bytes,
+                entries,
+            } => line(
+                "build.start",
+                json!({"service": service, "image": image, "contextBytes": context_bytes, "entries": entries}),
+            ),
+            BuildEvent::Step {
+                service,
+                step,
+                steps,
+                instruction,
+            } => line(
+                "build.step",
+                json!({"service": service, "step": step, "steps": steps, "instruction": instruction}),
+            ),
+            BuildEvent::Done {
+                service,
+                image,
+                seconds: None,
+            } => line(
+                "build.done",
+                json!({"service": service, "image": image, "result": "unchanged"}),
+            ),
+            BuildEvent::Done {
+                service,
+                image,
+                seconds: Some(s),
+            } => line(
+                "build.done",
+                json!({"service": service, "image": image, "result": "built", "seconds": s}),
+            ),
+            BuildEvent::Failed {
+                service,
+                error,
+                log,
+            } => line(
+                "build.failed",
+                json!({"service": service, "error": error, "log": log}),
+            ),
+        },
+        Event::Deploy(d) => match d {
+            DeployEvent::Target {
+                context, namespace, ..
+            } => line(
+                "deploy.target",
+                json!({"context": context, "namespace": namespace}),
+            ),
+            DeployEvent::Applied {
+                object,
+                result: Applied::Retrying(why),
+            } => line("apply.retry", json!({"object": object, "message": why})),
+            DeployEvent::Applied { object, result } => line(
+                "apply",
+                json!({"object": object, "result": applied_word(result)}),
+            ),
+            DeployEvent::Pruned { object } => line("prune", json!({ "object": object })),
+            DeployEvent::Recreated { object, deleted } => {
+                line("recreate", json!({"object": object, "deleted": deleted}))
+            }
+            DeployEvent::Interrupted {
+                applied,
+                not_applied,
+            } => line(
+                "deploy.interrupted",
+                json!({"applied": applied, "notApplied": not_applied}),
+            ),
+            DeployEvent::RolloutStatus { workload, message } => {
+                line("rollout", json!({"workload": workload, "message": message}))
+            }
+            DeployEvent::RolloutReady { workload } => {
+                line("rollout.done", json!({ "workload": workload }))
+            }
+            DeployEvent::RolloutFailed { workload, message } => line(
+                "rollout.failed",
+                json!({"workload": workload, "message": message}),
+            ),
+            DeployEvent::Diagnosis {
+                workload,
+                message,
+                diagnosis: d,
+                kubectl_ai,
+            } => line(
+                "diagnosis",
+                json!({"workload": workload, "message": message, "pod": d.pod, "container": d.container, "reason": d.reason,
+                       "detail": d.message, "events": d.events, "logs": d.logs.as_ref().map(|l| &l.1),
+                       "previousLogs": d.logs.as_ref().map(|l| l.0), "hint": d.hint, "kubectlAi": kubectl_ai}),
+            ),
+            DeployEvent::Open { urls, .. } => {
+                let list: Vec<_> = urls
+                    .iter()
+                    .map(|(u, n)| json!({"url": u, "note": n}))
+                    .collect();
+                line("deploy.done", json!({ "open": list }))
+            }
+        },
+        Event::Watch(w) => match w {
+            LoopEvent::Watching { service } => line(
+                "watch.status",
+                json!({"service": service, "state": "watching"}),
+            ),
+            LoopEvent::Superseded { service } => {
+                line("watch.superseded", json!({ "service": service }))
+            }
+            LoopEvent::Syncing { service, paths } => {
+                line("watch.sync", json!({"service": service, "paths": paths}))
+            }
+            LoopEvent::Synced {
+                service,
+                pods,
+                caught_up,
+                seconds,
+                paths,
+            } => line(
+                "watch.done",
+                json!({"service": service, "action": "sync", "pods": pods, "caughtUp": caught_up, "seconds": seconds, "paths": paths}),
+            ),
+            LoopEvent::FellBack {
+                service,
+                reason,
+                paths,
+            } => line(
+                "watch.fallback",
+                json!({"service": service, "reason": reason.to_string(), "kind": reason.kind(), "paths": paths}),
+            ),
+            LoopEvent::Retrying {
+                service,
+                attempt,
+                in_seconds,
+            } => line(
+                "watch.retry",
+                json!({"service": service, "attempt": attempt, "inSeconds": in_seconds}),
+            ),
+            LoopEvent::Planning { service, paths } => {
+                line("watch.plan", json!({"service": service, "paths": paths}))
+            }
+            LoopEvent::Building { service, image } => {
+                line("watch.build", json!({"service": service, "image": image}))
+            }
+            LoopEvent::Built {
+                service,
+                image,
+                unchanged,
+                seconds,
+            } => line(
+                "watch.built",
+                json!({"service": service, "image": image, "result": built_word(*unchanged), "seconds": seconds}),
+            ),
+            LoopEvent::RollingOut { service, image } => {
+                line("watch.rollout", json!({"service": service, "image": image}))
+            }
+            LoopEvent::RolloutWaiting { .. } => return None,
+            LoopEvent::UpToDate {
+                service,
+                image,
+                seconds,
+                paths,
+            } => line(
+                "watch.done",
+                json!({"service": service, "action": "rebuild", "image": image, "seconds": seconds, "paths": paths}),
+            ),
+            LoopEvent::Lost {
+                service,
+                stage,
+                message,
+            } => line(
+                "watch.lost",
+                json!({"service": service, "stage": stage, "message": message}),
+            ),
+            LoopEvent::Failed {
+                service,
+                stage,
+                message,
+            } => line(
+                "watch.failed",
+                json!({"service": service, "stage": stage, "message": message}),
+            ),
+        },
+    })
+}
+
+/// Why a workload failed, as a block below the rows.
+fn print_diagnosis(out: &Output, workload: &str, msg: &str, d: &Diagnosis, ai: Option<&str>) {
+    eprintln!("\n{} {workload}: {msg}", out.paint(Tone::Bad, "failed"));
+    let pod = d.pod.as_deref().unwrap_or("-");
+    eprintln!(
+        "  pod {pod}: {} {}",
+        out.paint(Tone::Bold, &d.reason),
+        d.message
+    );
+    if !d.events.is_empty() {
+        eprintln!("  recent events:");
+        for e in &d.events {
+            eprintln!("    {e}");
+        }
+    }
+    if let Some((previous, logs)) = &d.logs {
+        let which = if *previous {
+            "the crashed instance's"
+        } else {
+            "the container's"
+        };
+        eprintln!(
+            "  last {} log lines ({which}, {}):",
+            logs.lines().count(),
+            d.container.as_deref().unwrap_or("?")
+        );
+        for l in logs.lines() {
+            eprintln!("    | {l}");
+        }
+    }
+    if let Some(h) = &d.hint {
+        eprintln!("  hint: {h}");
+    }
+    if let Some(q) = ai {
+        eprintln!("  ask kubectl-ai: {q}");
+    }
+}
