@@ -777,3 +777,117 @@ fn down_delete_cluster_needs_yes_without_a_terminal() {
         .unwrap();
     assert_eq!(status.status.code(), Some(85), "the cluster is gone");
 }
+
+// ---- Ctrl-C: the object in flight finishes, nothing after it is applied ----
+
+/// Runs `deploy --json`, sends SIGINT once `ready_to_interrupt` holds for
+/// an event, and returns the exit code, every event and stderr.
+fn deploy_interrupted(
+    c: &Cluster,
+    root: &Path,
+    ready_to_interrupt: impl Fn(&Value) -> bool,
+) -> (Option<i32>, Vec<Value>, String) {
+    use std::io::{BufRead, BufReader, Read};
+    let mut child = c
+        .cmd(root, &["deploy", "--json", "--timeout", "120"])
+        .env("FAKE_MINIKUBE_STATE", "running")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut events = Vec::new();
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    for line in lines.by_ref() {
+        let e: Value = serde_json::from_str(&line.unwrap()).unwrap();
+        let now = ready_to_interrupt(&e);
+        events.push(e);
+        if now {
+            let kill = Command::new("kill")
+                .args(["-INT", &child.id().to_string()])
+                .status()
+                .unwrap();
+            assert!(kill.success());
+            break;
+        }
+    }
+    events.extend(
+        lines
+            .map_while(Result::ok)
+            .filter_map(|l| serde_json::from_str(&l).ok()),
+    );
+    let status = child.wait().unwrap();
+    let mut err = String::new();
+    child
+        .stderr
+        .take()
+        .unwrap()
+        .read_to_string(&mut err)
+        .unwrap();
+    (status.code(), events, err)
+}
+
+#[test]
+fn ctrl_c_during_an_apply_finishes_that_object_and_applies_nothing_after_it() {
+    let c = cluster();
+    // The Ingress is refused (webhook not ready) for 3 s: Ctrl-C comes in that time.
+    c.api.set_ingress_webhook_ready_in(Duration::from_secs(3));
+    let (_d, root) = quick_app();
+    let (code, ev, err) = deploy_interrupted(&c, &root, |e| e["event"] == "apply.retry");
+    assert_eq!(code, Some(130), "{ev:#?}\n{err}");
+    let done = ev
+        .iter()
+        .find(|e| e["event"] == "deploy.interrupted")
+        .unwrap_or_else(|| panic!("what was applied is said: {ev:#?}"));
+    let applied: Vec<&str> = done["applied"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_str().unwrap())
+        .collect();
+    let not_applied: Vec<&str> = done["notApplied"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_str().unwrap())
+        .collect();
+    // The object in flight finished once the webhook answered ...
+    assert_eq!(applied.last(), Some(&"Ingress/todo"), "{done}");
+    assert!(applied.contains(&"Deployment/backend"), "{done}");
+    assert!(c.api.get("ingresses", Some("todo"), "todo").is_some());
+    // ... and the ones after it were never sent.
+    assert_eq!(
+        not_applied,
+        [
+            "PodDisruptionBudget/frontend",
+            "PodDisruptionBudget/backend"
+        ]
+    );
+    for name in ["frontend", "backend"] {
+        assert!(c
+            .api
+            .get("poddisruptionbudgets", Some("todo"), name)
+            .is_none());
+    }
+    assert!(
+        !ev.iter().any(|e| e["event"] == "rollout"),
+        "nothing waited for: {ev:#?}"
+    );
+    assert!(err.contains("interrupted"), "{err}");
+}
+
+#[test]
+fn ctrl_c_while_waiting_for_rollouts_says_everything_was_applied_and_exits_130() {
+    let c = cluster();
+    // Pods take a minute to become ready: Ctrl-C comes while they are waited for.
+    c.api.set_ready_delay(Duration::from_secs(60));
+    let (_d, root) = quick_app();
+    let (code, ev, err) = deploy_interrupted(&c, &root, |e| e["event"] == "rollout");
+    assert_eq!(code, Some(130), "{ev:#?}\n{err}");
+    let done = ev
+        .iter()
+        .find(|e| e["event"] == "deploy.interrupted")
+        .unwrap_or_else(|| panic!("{ev:#?}"));
+    assert_eq!(done["notApplied"], serde_json::json!([]), "{done}");
+    assert_eq!(done["applied"].as_array().unwrap().len(), 16, "{done}");
+    assert!(!ev.iter().any(|e| e["event"] == "deploy.done"), "{ev:#?}");
+}

@@ -552,3 +552,52 @@ fn on_another_runtime_a_save_is_synced_through_the_exec_api() {
         );
     }
 }
+
+#[test]
+fn ctrl_c_during_a_cycles_apply_finishes_that_object_and_exits_130() {
+    let Some((host, certs)) = support::tls_docker_or_skip("watch_loop") else {
+        return;
+    };
+    let (_d, root) = app();
+    let mut w = Loop::start(&root, &host, &certs);
+    // The next Ingress write is refused for 4 s: the cycle's apply is in flight then.
+    w.api.set_ingress_webhook_ready_in(Duration::from_secs(4));
+    let before = w.api.requests().len();
+    w.write("backend/main.txt", &format!("backend v2 {}\n", nonce()));
+    let started = std::time::Instant::now();
+    while !w.api.requests()[before..]
+        .iter()
+        .any(|r| r.method == "PATCH" && r.path.ends_with("/ingresses/todo"))
+    {
+        assert!(
+            started.elapsed() < Duration::from_secs(120),
+            "the cycle never applied"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let pid = w.child.id().to_string();
+    assert!(std::process::Command::new("kill")
+        .args(["-INT", &pid])
+        .status()
+        .unwrap()
+        .success());
+    let read = w.until(|e| e["event"] == "deploy.interrupted");
+    let done = read.last().unwrap();
+    let applied = done["applied"].as_array().unwrap();
+    assert_eq!(applied.last().unwrap(), "Ingress/todo", "{done}");
+    let not_applied: Vec<&str> = done["notApplied"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_str().unwrap())
+        .collect();
+    assert_eq!(
+        not_applied,
+        [
+            "PodDisruptionBudget/frontend",
+            "PodDisruptionBudget/backend"
+        ]
+    );
+    let status = w.child.wait().unwrap();
+    assert_eq!(status.code(), Some(130));
+}

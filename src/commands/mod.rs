@@ -106,7 +106,10 @@ impl From<PipelineError> for CommandError {
             | PipelineError::Recreate { .. } => CommandError::usage(e),
             PipelineError::Connect(c) => c.into(),
             // The shell's 128 + SIGINT; what was applied has been said.
-            PipelineError::Interrupted => CommandError { code: 130, error: e.into() },
+            PipelineError::Interrupted => CommandError {
+                code: 130,
+                error: e.into(),
+            },
             _ => CommandError::failed(e),
         }
     }

@@ -556,9 +556,14 @@ mod tests {
         });
         let cm = json!({"apiVersion":"v1","kind":"ConfigMap","metadata":{"name":"todo-config","namespace":"todo","labels":{MANAGED_BY: MANAGER, INSTANCE: "todo-app"}},"data":{"A":"1"}});
         let mut outcomes = Vec::new();
-        apply_all(&client, "todo", &ours(), &[manifest(cm)], || false, |_, a| {
-            outcomes.push(a.clone())
-        })
+        apply_all(
+            &client,
+            "todo",
+            &ours(),
+            &[manifest(cm)],
+            || false,
+            |_, a| outcomes.push(a.clone()),
+        )
         .await
         .unwrap();
         drop(client);
@@ -589,9 +594,16 @@ mod tests {
             )
         });
         let cm = json!({"apiVersion":"v1","kind":"ConfigMap","metadata":{"name":"todo-config","namespace":"todo"}});
-        let err = apply_all(&client, "todo", &ours(), &[manifest(cm)], || false, |_, _| {})
-            .await
-            .unwrap_err();
+        let err = apply_all(
+            &client,
+            "todo",
+            &ours(),
+            &[manifest(cm)],
+            || false,
+            |_, _| {},
+        )
+        .await
+        .unwrap_err();
         drop(client);
         let seen = task.await.unwrap();
         assert!(matches!(err, ApplyError::NotOurs { .. }), "{err}");

@@ -166,7 +166,11 @@ impl Engine {
             .await??;
         // Build straight into the node's daemon: no registry, no `image load`.
         let (docker, facts) = docker::probe(&endpoint, DAEMON_DEADLINE).await?;
-        let planned = plan.builds.into_iter().map(|p| (p.service, Ok(p))).collect();
+        let planned = plan
+            .builds
+            .into_iter()
+            .map(|p| (p.service, Ok(p)))
+            .collect();
         let built = self.build(&docker, facts.cpus, planned, opts.force).await?;
         let mut up = Up {
             docker,
@@ -178,7 +182,13 @@ impl Engine {
             return Ok(up);
         }
         up.deployed = self
-            .deploy(&plan.manifests, &up.images, &opts.dev, &opts.recreate, opts.timeout)
+            .deploy(
+                &plan.manifests,
+                &up.images,
+                &opts.dev,
+                &opts.recreate,
+                opts.timeout,
+            )
             .await?;
         Ok(up)
     }

@@ -29,9 +29,17 @@ pub enum Event {
 
 #[derive(Debug, Clone)]
 pub enum ClusterEvent {
-    News { cluster: String, news: ClusterNews },
-    Ready { cluster: String, ready: ClusterReady },
-    Failed { error: String },
+    News {
+        cluster: String,
+        news: ClusterNews,
+    },
+    Ready {
+        cluster: String,
+        ready: ClusterReady,
+    },
+    Failed {
+        error: String,
+    },
 }
 
 #[derive(Debug, Clone)]

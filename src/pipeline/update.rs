@@ -103,9 +103,7 @@ fn failure_of(e: &SyncError) -> SyncFailure {
         | SyncError::ByExec(
             X::NoTar { .. } | X::NoRm { .. } | X::NoShell { .. } | X::NoHead { .. },
         ) => SyncFailure::MissingTool,
-        SyncError::Exec { .. } | SyncError::ByExec(X::Failed { .. }) => {
-            SyncFailure::CommandFailed
-        }
+        SyncError::Exec { .. } | SyncError::ByExec(X::Failed { .. }) => SyncFailure::CommandFailed,
         _ => SyncFailure::Transport,
     }
 }
@@ -164,7 +162,10 @@ mod tests {
             panic!("a failed sync must rebuild");
         };
         assert_eq!(reason.kind(), "no-pods");
-        assert_eq!(reason.to_string(), "no running pod of `backend` to sync into");
+        assert_eq!(
+            reason.to_string(),
+            "no running pod of `backend` to sync into"
+        );
         let e = SyncError::NotRunning {
             pod: "backend-1".into(),
             state: "ContainerCreating".into(),

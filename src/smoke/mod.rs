@@ -17,9 +17,9 @@ use serde_json::json;
 use tokio::sync::watch;
 
 use crate::build::image::BuildOutcome;
+use crate::deploy::values::{self, RenderInput};
 use crate::pipeline::build;
 use crate::pipeline::Engine;
-use crate::deploy::values::{self, RenderInput};
 use crate::project::model::{DatabaseMode, Service, ServiceName};
 use crate::project::secrets::SecretValue;
 use crate::project::Project;

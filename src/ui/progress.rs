@@ -123,7 +123,6 @@ impl Progress {
         let _guard = self.plain.lock();
         eprintln!("{line}");
     }
-
 }
 
 /// `{"event": name, ...fields}`.

@@ -106,7 +106,9 @@ impl Reporter for Terminal {
                     println!("  open {u}  ({n})");
                 }
             }
-            Event::Watch(LoopEvent::Failed { service, message, .. }) => {
+            Event::Watch(LoopEvent::Failed {
+                service, message, ..
+            }) => {
                 self.row(event);
                 if message.lines().count() > 1 {
                     self.show(service, Row::Note(Tone::Dim), message);
