@@ -203,24 +203,29 @@ impl Engine {
         recreate: &[String],
         timeout: Duration,
     ) -> Result<Deployed, PipelineError> {
-        let (client, context) = self.client().await?;
-        let at = Cluster {
-            client,
-            context,
-            events: &self.events,
-            cancel: &self.cancel,
-        };
+        let at = self.cluster().await?;
         deploy::recreate(&at, &self.project, offline, recreate, timeout).await?;
         let objects = Objects { images, dev };
         let deployed = deploy::deploy(&at, &self.project, objects, timeout).await?;
         if deployed.failed.is_empty() {
-            let urls = report::access(&self.project, context).await;
+            let urls = report::access(&self.project, at.context).await;
             self.events.deploy(DeployEvent::Open {
                 namespace: self.project.namespace.clone(),
                 urls,
             });
         }
         Ok(deployed)
+    }
+
+    /// What the deploy stage gets: the client, its context, events, Ctrl-C.
+    async fn cluster(&self) -> Result<Cluster<'_>, PipelineError> {
+        let (client, context) = self.client().await?;
+        Ok(Cluster {
+            client,
+            context,
+            events: &self.events,
+            cancel: &self.cancel,
+        })
     }
 
     /// `watch`'s rollout of one service (see [`deploy::roll`]).
@@ -231,13 +236,7 @@ impl Engine {
         timeout: Duration,
         on_state: impl FnMut(&RolloutState),
     ) -> Result<Rolled, PipelineError> {
-        let (client, context) = self.client().await?;
-        let at = Cluster {
-            client,
-            context,
-            events: &self.events,
-            cancel: &self.cancel,
-        };
+        let at = self.cluster().await?;
         deploy::roll(&at, &self.project, objects, service, timeout, on_state).await
     }
 
