@@ -10,6 +10,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Duration;
 
+use todo_dev::container_exec::ExecError;
 use todo_dev::docker::DockerEndpoint;
 use todo_dev::project::model::SyncRule;
 use todo_dev::sync::docker::{self, Target};
@@ -218,7 +219,7 @@ async fn an_image_from_scratch_without_tar_or_shell_is_synced_and_a_deletion_the
     let err = sync(&docker, &c, ctx, &rules, &[ctx.join("site/index.html")])
         .await
         .unwrap_err();
-    assert!(matches!(err, SyncError::NoRm { .. }), "{err:?}");
+    assert!(matches!(err, SyncError::Exec(ExecError::NoRm { .. })), "{err:?}");
     assert!(err.to_string().contains("has no `rm`"), "{err}");
 }
 
@@ -242,7 +243,7 @@ async fn a_container_that_is_gone_or_read_only_is_an_error_not_a_success() {
     );
     dk(&host, &["rm", "-f", &c.id]);
     let err = sync(&docker, &c, ctx, &rules, &changed).await.unwrap_err();
-    assert!(matches!(err, SyncError::ContainerGone { .. }), "{err:?}");
+    assert!(matches!(err, SyncError::Exec(ExecError::ContainerGone { .. })), "{err:?}");
 
     // The hardened objects `up` applies: Docker refuses the copy.
     let ro = start(
