@@ -70,14 +70,14 @@ impl DockerExec {
     fn gone(&self, source: bollard::errors::Error) -> ExecError {
         ExecError::ContainerGone {
             at: self.at.clone(),
-            source: Some(source),
+            source: Some(Box::new(source)),
         }
     }
 
     fn docker_error(&self, source: bollard::errors::Error) -> ExecError {
         ExecError::Docker {
             at: self.at.clone(),
-            source,
+            source: Box::new(source),
         }
     }
 
@@ -94,7 +94,7 @@ impl DockerExec {
             source => ExecError::Upload {
                 at: self.at.clone(),
                 hint,
-                source,
+                source: Box::new(source),
             },
         }
     }

@@ -187,16 +187,9 @@ fn exit_code(status: &Status) -> Option<i32> {
 
 #[cfg(test)]
 mod tests {
+    use super::super::tests::at;
     use super::super::{framed_extract, outcome};
     use super::*;
-
-    fn at() -> Container {
-        Container::Pod {
-            namespace: "todo".into(),
-            pod: "backend-1".into(),
-            container: "backend".into(),
-        }
-    }
 
     fn status(json: &str) -> Status {
         serde_json::from_str(json).unwrap()

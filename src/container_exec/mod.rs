@@ -171,6 +171,8 @@ pub enum Program {
     FramedTar,
     Rm,
     Shell,
+    /// Whatever the caller runs (smoke's probes): missing, it just fails.
+    Other,
 }
 
 /// What the command reads, and how its end is known.
@@ -244,6 +246,11 @@ impl<'a> Command<'a> {
         Command::plain(argv, Program::Shell, Stdin::None)
     }
 
+    /// `argv` as it is, with no stdin.
+    pub fn new(argv: Vec<String>) -> Command<'a> {
+        Command::plain(argv, Program::Other, Stdin::None)
+    }
+
     fn plain(argv: Vec<String>, program: Program, stdin: Stdin<'a>) -> Command<'a> {
         Command {
             shown: argv.join(" "),
@@ -312,7 +319,7 @@ pub enum ExecError {
     ContainerGone {
         at: Container,
         #[source]
-        source: Option<bollard::errors::Error>,
+        source: Option<Box<bollard::errors::Error>>,
     },
     #[error("{} is not running", .at.in_docker())]
     ContainerStopped { at: Container },
@@ -321,13 +328,13 @@ pub enum ExecError {
         at: Container,
         hint: &'static str,
         #[source]
-        source: bollard::errors::Error,
+        source: Box<bollard::errors::Error>,
     },
     #[error("Docker exec in {at} failed: {source}")]
     Docker {
         at: Container,
         #[source]
-        source: bollard::errors::Error,
+        source: Box<bollard::errors::Error>,
     },
 }
 
@@ -386,6 +393,11 @@ pub fn outcome(ran: Ran, at: &Container, command: &Command<'_>) -> Result<Ran, E
             Program::Tar => ExecError::NoTar { at, detail },
             Program::FramedTar | Program::Shell => ExecError::NoShell { at, detail },
             Program::Rm => ExecError::NoRm { at, detail },
+            Program::Other => ExecError::Failed {
+                command: command.shown.clone(),
+                at,
+                message: detail,
+            },
         });
     }
     let mut message = ran.message.clone().unwrap_or_else(|| ran.exit.to_string());
@@ -429,7 +441,8 @@ impl Tail {
 mod tests {
     use super::*;
 
-    fn at() -> Container {
+    /// A pod's container, as the tests of both implementations name it.
+    pub(super) fn at() -> Container {
         Container::Pod {
             namespace: "todo".into(),
             pod: "backend-1".into(),
@@ -455,7 +468,11 @@ mod tests {
             (126, Exit::NotExecutable, "exit 126: not executable"),
             (127, Exit::NotFound, "exit 127: command not found"),
             (128, Exit::Failed(128), "exit 128"),
-            (130, Exit::Signal(2), "exit 130: killed by signal 2 (SIGINT)"),
+            (
+                130,
+                Exit::Signal(2),
+                "exit 130: killed by signal 2 (SIGINT)",
+            ),
             (
                 137,
                 Exit::Signal(9),
@@ -484,7 +501,10 @@ mod tests {
         let rm = Command::remove(&at(), &["/app/x".into()]).unwrap();
         let e = outcome(ran(Exit::NotFound, ""), &at(), &rm).unwrap_err();
         assert!(matches!(e, ExecError::NoRm { .. }), "{e}");
-        assert!(e.to_string().contains("(exit 127: command not found)"), "{e}");
+        assert!(
+            e.to_string().contains("(exit 127: command not found)"),
+            "{e}"
+        );
         let sh = Command::shell("make");
         let e = outcome(ran(Exit::NotExecutable, ""), &at(), &sh).unwrap_err();
         assert!(matches!(e, ExecError::NoShell { .. }), "{e}");

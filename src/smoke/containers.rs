@@ -5,8 +5,8 @@ use std::collections::HashMap;
 use std::net::{IpAddr, SocketAddr};
 
 use bollard::models::{
-    ContainerCreateBody, EndpointSettings, HostConfig, NetworkCreateRequest,
-    NetworkingConfig, PortBinding,
+    ContainerCreateBody, EndpointSettings, HostConfig, NetworkCreateRequest, NetworkingConfig,
+    PortBinding,
 };
 use bollard::query_parameters::{
     CreateContainerOptions, CreateImageOptions, ListContainersOptions, ListNetworksOptions,
@@ -15,7 +15,7 @@ use bollard::query_parameters::{
 use bollard::Docker;
 use futures::StreamExt;
 
-use crate::container_exec::{Command, ContainerExec, DockerExec, ExecError, Program, Stdin};
+use crate::container_exec::{Command, ContainerExec, DockerExec, ExecError};
 
 /// The label on everything a smoke run starts; its value is the run id.
 pub const RUN_LABEL: &str = "todo-dev.smoke";
@@ -240,13 +240,7 @@ pub async fn exec(
     container: &str,
     cmd: &[&str],
 ) -> Result<(i64, String), DockerOpError> {
-    let argv: Vec<String> = cmd.iter().map(|s| s.to_string()).collect();
-    let command = Command {
-        shown: argv.join(" "),
-        argv,
-        program: Program::Shell,
-        stdin: Stdin::None,
-    };
+    let command = Command::new(cmd.iter().map(|s| s.to_string()).collect());
     let ran = DockerExec::named(docker, container)
         .run(&command)
         .await
@@ -256,7 +250,7 @@ pub async fn exec(
             | ExecError::ContainerGone {
                 source: Some(source),
                 ..
-            } => api(format!("running `{}` in {container}", command.shown))(source),
+            } => api(format!("running `{}` in {container}", command.shown))(*source),
             e => DockerOpError::Exec(e),
         })?;
     let code = ran.exit.code().map_or(-1, i64::from);
