@@ -9,6 +9,7 @@ pub mod build;
 pub mod cli;
 pub mod cluster;
 pub mod commands;
+pub mod container_exec;
 pub mod deploy;
 pub mod docker;
 pub mod doctor;

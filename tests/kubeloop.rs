@@ -20,7 +20,8 @@ use kube::{Api, Client, Config};
 use serde_json::{json, Value};
 use support::apiserver::{Behavior, FakeApiServer};
 use support::{stderr, Sandbox};
-use todo_dev::cluster::exec::{framed_extract, sync_by_exec, ExecSyncError, TAR_EXTRACT};
+use todo_dev::container_exec::{framed_extract, ExecError, KubeExec, TAR_EXTRACT};
+use todo_dev::sync::Applied;
 
 const WAIT: Duration = Duration::from_secs(30);
 
@@ -64,6 +65,20 @@ fn archive(files: &[(&str, &[u8], u32)]) -> Vec<u8> {
         b.append_data(&mut h, path, *content).unwrap();
     }
     b.into_inner().unwrap()
+}
+
+/// A sync's deletions and archive, into `pod`'s `container` by exec.
+async fn sync_by_exec(
+    client: &Client,
+    namespace: &str,
+    pod: &str,
+    container: &str,
+    tar: &[u8],
+    deletions: &[String],
+) -> Result<Applied, ExecError> {
+    let exec = KubeExec::new(client, namespace, pod, container);
+    let archive = bytes::Bytes::copy_from_slice(tar);
+    todo_dev::sync::apply(&exec, deletions, archive, &[]).await
 }
 
 fn command(v: &[&str]) -> Vec<String> {
@@ -138,7 +153,7 @@ async fn an_image_without_tar_is_a_typed_error_saying_so() {
     let err = sync_by_exec(&client, "default", "backend-0", "backend", &tar, &[])
         .await
         .unwrap_err();
-    assert!(matches!(err, ExecSyncError::NoTar { .. }), "{err}");
+    assert!(matches!(err, ExecError::NoTar { .. }), "{err}");
     let text = err.to_string();
     assert!(text.contains("has no `tar`"), "{text}");
     assert!(
@@ -169,7 +184,7 @@ async fn a_broken_archive_fails_with_tars_own_words() {
         .await
         .unwrap_err();
         match &err {
-            ExecSyncError::Failed { message, .. } => {
+            ExecError::Failed { message, .. } => {
                 assert!(
                     message.contains("does not look like a tar archive"),
                     "{protocol}: {message}"
@@ -214,7 +229,7 @@ async fn over_v4_the_framed_tar_keeps_its_exit_status() {
     let err = sync_by_exec(&client, "default", "backend-0", "backend", &tar, &[])
         .await
         .unwrap_err();
-    assert!(matches!(err, ExecSyncError::NoTar { .. }), "{err}");
+    assert!(matches!(err, ExecError::NoTar { .. }), "{err}");
 
     // No `head` to frame with: plain tar, whose end is the socket's: the
     // files arrive, but over v4 the result is lost and the sync unconfirmed.
@@ -223,7 +238,7 @@ async fn over_v4_the_framed_tar_keeps_its_exit_status() {
     let err = sync_by_exec(&client, "default", "backend-0", "backend", &tar, &[])
         .await
         .unwrap_err();
-    assert!(matches!(err, ExecSyncError::Unconfirmed { .. }), "{err}");
+    assert!(matches!(err, ExecError::Unconfirmed { .. }), "{err}");
     assert!(err.to_string().contains("v4.channel.k8s.io"), "{err}");
     let fallback = &api.execs()[before + 1];
     assert_eq!(fallback.command, command(&TAR_EXTRACT));

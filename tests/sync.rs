@@ -1,19 +1,25 @@
 //! Syncing into running containers of the real dockerd through Docker's
 //! archive and exec APIs (what `watch` does with Minikube's docker runtime):
 //! content, ownership and modes inside the container, a deletion, `run`
-//! commands, and an image built `FROM scratch` with no tar, shell or rm.
+//! commands, an image built `FROM scratch` with no tar, shell or rm, and one
+//! deletion through Docker and through the Kubernetes exec API.
 
 mod support;
 
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
-use std::process::Command;
 use std::time::Duration;
 
+use bytes::Bytes;
+use k8s_openapi::api::core::v1::Pod;
+use support::apiserver::FakeApiServer;
+use todo_dev::container_exec::{
+    Command, ContainerExec, DockerExec, ExecError, Exit, KubeExec, Program, Stdin,
+};
 use todo_dev::docker::DockerEndpoint;
 use todo_dev::project::model::SyncRule;
 use todo_dev::sync::docker::{self, Target};
-use todo_dev::sync::{SyncError, SyncPlan};
+use todo_dev::sync::{self, SyncError, SyncPlan};
 
 const UID: u32 = 10001;
 
@@ -76,7 +82,7 @@ fn sleeper(dir: &Path) -> PathBuf {
     .unwrap();
     let bin = dir.join("sleeper");
     let rustc = std::env::var("RUSTC").unwrap_or_else(|_| "rustc".into());
-    let out = Command::new(rustc)
+    let out = std::process::Command::new(rustc)
         .args(["-O", "-C", "target-feature=+crt-static", "-o"])
         .arg(&bin)
         .arg(&src)
@@ -218,7 +224,10 @@ async fn an_image_from_scratch_without_tar_or_shell_is_synced_and_a_deletion_the
     let err = sync(&docker, &c, ctx, &rules, &[ctx.join("site/index.html")])
         .await
         .unwrap_err();
-    assert!(matches!(err, SyncError::NoRm { .. }), "{err:?}");
+    assert!(
+        matches!(err, SyncError::Exec(ExecError::NoRm { .. })),
+        "{err:?}"
+    );
     assert!(err.to_string().contains("has no `rm`"), "{err}");
 }
 
@@ -242,7 +251,10 @@ async fn a_container_that_is_gone_or_read_only_is_an_error_not_a_success() {
     );
     dk(&host, &["rm", "-f", &c.id]);
     let err = sync(&docker, &c, ctx, &rules, &changed).await.unwrap_err();
-    assert!(matches!(err, SyncError::ContainerGone { .. }), "{err:?}");
+    assert!(
+        matches!(err, SyncError::Exec(ExecError::ContainerGone { .. })),
+        "{err:?}"
+    );
 
     // The hardened objects `up` applies: Docker refuses the copy.
     let ro = start(
@@ -385,4 +397,142 @@ fn the_archive_carries_the_sync_time_for_any_name() {
         "{files:?}"
     );
     assert!(files.contains(&"app/app/main.py".to_string()), "{files:?}");
+}
+
+/// The Kubernetes client todo-dev streams with, against the fake API server.
+async fn kube_client(api: &FakeApiServer, dir: &Path) -> kube::Client {
+    let path = api.write_kubeconfig(dir, "minikube");
+    let kubeconfig = kube::config::Kubeconfig::read_from(&path).unwrap();
+    let options = kube::config::KubeConfigOptions::default();
+    let mut config = kube::Config::from_custom_kubeconfig(kubeconfig, &options)
+        .await
+        .unwrap();
+    config.proxy_url = None;
+    todo_dev::cluster::kube::streaming_client(config).unwrap()
+}
+
+/// One deletion, written once: the same `rm -rf --` reaches a container by
+/// Docker's exec API and one by the Kubernetes exec API, and a deleted
+/// directory goes with its files on both.
+#[tokio::test(flavor = "multi_thread")]
+async fn the_same_deletion_is_the_same_command_through_docker_and_kubernetes() {
+    let Some(host) = support::docker_host_or_skip("sync deletion") else {
+        return;
+    };
+    let deletions = vec!["/app/app/old.py".to_string(), "/app/app/olddir".into()];
+    let rm = ["rm", "-rf", "--", "/app/app/old.py", "/app/app/olddir"];
+
+    // Docker: a container of the real dockerd, whose `rm` (first in PATH)
+    // writes down its argv.
+    let tools = tempfile::tempdir().unwrap();
+    let recorder = tools.path().join("rm");
+    write(
+        &recorder,
+        "#!/bin/sh\nprintf '%s\\n' rm \"$@\" > /tmp/argv\nexec /bin/rm \"$@\"\n",
+        0o755,
+    );
+    let c = start(
+        &host,
+        "rm",
+        "FROM todo-dev-test/debian:bookworm\nCOPY rm /usr/local/bin/rm\nRUN mkdir -p /app/app/olddir && touch /app/app/old.py /app/app/olddir/x.py /app/app/main.py && chown -R 10001:10001 /app\nCMD [\"sleep\", \"infinity\"]\n",
+        &[("rm", &recorder)],
+    );
+    let docker = client(&host);
+    let target = Target {
+        pod: "todo/backend-test".into(),
+        container_id: c.id.clone(),
+    };
+    let applied = sync::apply(&target.exec(&docker, UID), &deletions, Bytes::new(), &[])
+        .await
+        .unwrap();
+    assert_eq!(applied.deleted, 2);
+    let by_docker: Vec<String> = dk(&host, &["exec", &c.id, "cat", "/tmp/argv"])
+        .lines()
+        .map(String::from)
+        .collect();
+    assert_eq!(by_docker, rm);
+    assert_eq!(
+        dk(&host, &["exec", &c.id, "ls", "-A", "/app/app"]),
+        "main.py\n"
+    );
+
+    // Kubernetes: a pod of the fake API server.
+    let api = FakeApiServer::start();
+    let home = tempfile::tempdir().unwrap();
+    let kube = kube_client(&api, home.path()).await;
+    let pods: kube::Api<Pod> = kube::Api::namespaced(kube.clone(), "default");
+    let pod: Pod = serde_json::from_value(serde_json::json!({
+        "apiVersion": "v1", "kind": "Pod",
+        "metadata": {"name": "backend-0"},
+        "spec": {"containers": [{"name": "backend", "image": "todo-backend:td-1"}]}
+    }))
+    .unwrap();
+    pods.create(&Default::default(), &pod).await.unwrap();
+    api.wait_for(Duration::from_secs(30), |a| {
+        a.get("pods", Some("default"), "backend-0")
+            .filter(|p| p["status"]["phase"] == "Running")
+    })
+    .expect("backend-0 running");
+    api.put_container_file("backend-0", "/app/app/olddir/x.py", b"gone");
+    let exec = KubeExec::new(&kube, "default", "backend-0", "backend");
+    sync::apply(&exec, &deletions, Bytes::new(), &[])
+        .await
+        .unwrap();
+    let execs = api.execs();
+    assert_eq!(execs.len(), 1, "{execs:?}");
+    assert_eq!(execs[0].command, by_docker, "the same command on both");
+    assert_eq!(
+        api.container_file("backend-0", "/app/app/olddir/x.py"),
+        None
+    );
+}
+
+/// Docker's exec feeds stdin to its end, keeps stdout and stderr apart,
+/// and its exit codes read as the Kubernetes API's do.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_docker_exec_reads_its_stdin_and_reports_how_it_ended() {
+    let Some(host) = support::docker_host_or_skip("docker exec") else {
+        return;
+    };
+    let c = start(
+        &host,
+        "exec",
+        "FROM todo-dev-test/debian:bookworm\nCMD [\"sleep\", \"infinity\"]\n",
+        &[],
+    );
+    let exec = DockerExec::named(&client(&host), &c.id);
+    let input = b"line one\nline two\n".repeat(5000);
+    let argv = |v: &[&str]| -> Vec<String> { v.iter().map(|s| s.to_string()).collect() };
+    let cat = Command {
+        argv: argv(&["sh", "-c", "wc -c; echo done >&2"]),
+        shown: "wc -c".into(),
+        program: Program::Shell,
+        stdin: Stdin::Closed(&input),
+    };
+    let ran = exec.run(&cat).await.unwrap();
+    assert_eq!(ran.exit, Exit::Success);
+    assert_eq!(ran.stdout.trim(), input.len().to_string());
+    assert_eq!(ran.stderr, "done\n");
+
+    let killed = Command {
+        argv: argv(&["sh", "-c", "kill -9 $$"]),
+        shown: "kill".into(),
+        program: Program::Shell,
+        stdin: Stdin::None,
+    };
+    assert_eq!(exec.run(&killed).await.unwrap().exit, Exit::Signal(9));
+    let err = exec.check(&Command::shell("exit 3")).await;
+    let err = err.unwrap_err().to_string();
+    assert!(
+        err.contains("failed in container") && err.contains("exit 3"),
+        "{err}"
+    );
+    let ran = exec
+        .run(&Command::new(argv(&["no-such-program"])))
+        .await
+        .unwrap();
+    assert!(
+        matches!(ran.exit, Exit::NotFound | Exit::NotExecutable),
+        "{ran:?}"
+    );
 }

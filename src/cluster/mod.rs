@@ -3,7 +3,6 @@
 pub mod access;
 pub mod bring_up;
 pub mod context;
-pub mod exec;
 pub mod forward;
 pub mod kube;
 pub mod logs;

@@ -396,25 +396,8 @@ async fn sync_by_exec(
         true => Vec::new(),
         false => sync::docker::archive(plan, uid)?,
     };
-    crate::cluster::exec::sync_by_exec(
-        client,
-        &shared.engine.project.namespace,
-        &target.pod,
-        &target.container,
-        &tar,
-        &plan.deletions,
-    )
-    .await?;
-    for run in &plan.runs {
-        crate::cluster::exec::run_by_exec(
-            client,
-            &shared.engine.project.namespace,
-            &target.pod,
-            &target.container,
-            run,
-        )
-        .await?;
-    }
+    let exec = target.exec(client, &shared.engine.project.namespace);
+    sync::apply(&exec, &plan.deletions, tar.into(), &plan.runs).await?;
     Ok(())
 }
 

@@ -91,19 +91,18 @@ impl From<&SyncError> for Fallback {
 }
 
 fn failure_of(e: &SyncError) -> SyncFailure {
-    use crate::cluster::exec::ExecSyncError as X;
+    use crate::container_exec::ExecError as X;
     match e {
         SyncError::NotCovered(_) => SyncFailure::NotCovered,
         SyncError::NoPods { .. } => SyncFailure::NoPods,
         SyncError::NotRunning { .. } => SyncFailure::PodNotReady,
-        SyncError::ContainerGone { .. } | SyncError::ContainerStopped { .. } => {
+        SyncError::Exec(X::ContainerGone { .. } | X::ContainerStopped { .. }) => {
             SyncFailure::ContainerGone
         }
-        SyncError::NoRm { .. }
-        | SyncError::ByExec(
+        SyncError::Exec(
             X::NoTar { .. } | X::NoRm { .. } | X::NoShell { .. } | X::NoHead { .. },
         ) => SyncFailure::MissingTool,
-        SyncError::Exec { .. } | SyncError::ByExec(X::Failed { .. }) => SyncFailure::CommandFailed,
+        SyncError::Exec(X::Failed { .. }) => SyncFailure::CommandFailed,
         _ => SyncFailure::Transport,
     }
 }
@@ -171,12 +170,12 @@ mod tests {
             state: "ContainerCreating".into(),
         };
         assert_eq!(Fallback::from(&e).kind(), "pod-not-ready");
-        let e = SyncError::Exec {
-            pod: "p".into(),
-            command: "tar".into(),
-            status: "exit 2".into(),
-            output: String::new(),
-        };
-        assert_eq!(Fallback::from(&e).kind(), "command-failed");
+        let e = SyncError::Exec(crate::container_exec::ExecError::UnsafeDeletion {
+            path: "../x".into(),
+            at: crate::container_exec::Container::Docker {
+                name: "backend-1".into(),
+            },
+        });
+        assert_eq!(Fallback::from(&e).kind(), "transport");
     }
 }

@@ -5,8 +5,8 @@ use std::collections::HashMap;
 use std::net::{IpAddr, SocketAddr};
 
 use bollard::models::{
-    ContainerCreateBody, EndpointSettings, ExecConfig, HostConfig, NetworkCreateRequest,
-    NetworkingConfig, PortBinding,
+    ContainerCreateBody, EndpointSettings, HostConfig, NetworkCreateRequest, NetworkingConfig,
+    PortBinding,
 };
 use bollard::query_parameters::{
     CreateContainerOptions, CreateImageOptions, ListContainersOptions, ListNetworksOptions,
@@ -14,6 +14,8 @@ use bollard::query_parameters::{
 };
 use bollard::Docker;
 use futures::StreamExt;
+
+use crate::container_exec::{Command, ContainerExec, DockerExec, ExecError};
 
 /// The label on everything a smoke run starts; its value is the run id.
 pub const RUN_LABEL: &str = "todo-dev.smoke";
@@ -26,6 +28,8 @@ pub enum DockerOpError {
         #[source]
         source: bollard::errors::Error,
     },
+    #[error(transparent)]
+    Exec(ExecError),
     #[error("image {image} is not in the daemon and cannot be pulled: {reason}\n  help: {hint}")]
     Pull {
         image: String,
@@ -229,42 +233,28 @@ pub async fn exited(docker: &Docker, container: &str) -> Result<Option<i64>, Doc
     })
 }
 
-/// Runs `cmd` inside the container: (exit code, output).
+/// Runs `cmd` inside the container as its image's user: (exit code, -1 when
+/// there is none; stdout, then stderr).
 pub async fn exec(
     docker: &Docker,
     container: &str,
     cmd: &[&str],
 ) -> Result<(i64, String), DockerOpError> {
-    let what = || format!("running `{}` in {container}", cmd.join(" "));
-    let created = docker
-        .create_exec(
-            container,
-            ExecConfig {
-                attach_stdout: Some(true),
-                attach_stderr: Some(true),
-                cmd: Some(cmd.iter().map(|s| s.to_string()).collect()),
-                ..Default::default()
-            },
-        )
+    let command = Command::new(cmd.iter().map(|s| s.to_string()).collect());
+    let ran = DockerExec::named(docker, container)
+        .run(&command)
         .await
-        .map_err(api(what()))?;
-    let mut text = String::new();
-    if let bollard::exec::StartExecResults::Attached { mut output, .. } = docker
-        .start_exec(&created.id, None)
-        .await
-        .map_err(api(what()))?
-    {
-        while let Some(Ok(chunk)) = output.next().await {
-            text.push_str(&String::from_utf8_lossy(&chunk.into_bytes()));
-        }
-    }
-    let code = docker
-        .inspect_exec(&created.id)
-        .await
-        .map_err(api(what()))?
-        .exit_code
-        .unwrap_or(-1);
-    Ok((code, text))
+        .map_err(|e| match e {
+            // Docker's own words, as for every other call here.
+            ExecError::Docker { source, .. }
+            | ExecError::ContainerGone {
+                source: Some(source),
+                ..
+            } => api(format!("running `{}` in {container}", command.shown))(*source),
+            e => DockerOpError::Exec(e),
+        })?;
+    let code = ran.exit.code().map_or(-1, i64::from);
+    Ok((code, ran.stdout + &ran.stderr))
 }
 
 /// The last `lines` lines a container wrote (stdout and stderr).

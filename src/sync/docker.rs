@@ -1,17 +1,13 @@
-//! Syncing into a container of the Docker daemon todo-dev builds into
-//! (Minikube's docker runtime): the daemon unpacks the tar itself
-//! (`PUT /containers/{id}/archive`), so the image needs no `tar`.
+//! The archive a sync sends (to any runtime), and syncing into a container
+//! of the Docker daemon todo-dev builds into (Minikube's docker runtime):
+//! the daemon unpacks the tar itself (`PUT /containers/{id}/archive`), so
+//! the image needs no `tar`.
 
-use bollard::exec::{CreateExecOptions, StartExecOptions, StartExecResults};
-use bollard::query_parameters::UploadToContainerOptionsBuilder;
 use bollard::Docker;
-use futures::StreamExt;
 
 use super::rules::SyncPlan;
 use super::SyncError;
-
-/// Output kept from an exec, for the report.
-const OUTPUT_LIMIT: usize = 2000;
+use crate::container_exec::DockerExec;
 
 /// A pod's container in the daemon.
 #[derive(Debug, Clone)]
@@ -118,31 +114,17 @@ fn pax_record(key: &str, value: &str) -> String {
     format!("{len}{body}")
 }
 
-/// Whether the container is in this daemon and running.
-pub async fn check(docker: &Docker, target: &Target) -> Result<(), SyncError> {
-    match docker.inspect_container(&target.container_id, None).await {
-        Ok(c) if c.state.as_ref().and_then(|s| s.running) == Some(true) => Ok(()),
-        Ok(_) => Err(SyncError::ContainerStopped {
-            pod: target.pod.clone(),
-            id: short(&target.container_id),
-        }),
-        Err(bollard::errors::Error::DockerResponseServerError {
-            status_code: 404, ..
-        }) => Err(SyncError::ContainerGone {
-            pod: target.pod.clone(),
-            id: short(&target.container_id),
-        }),
-        Err(source) => Err(SyncError::Docker {
-            pod: target.pod.clone(),
-            source,
-        }),
+impl Target {
+    /// Commands in this container run as `uid`, the pod's user.
+    pub fn exec(&self, docker: &Docker, uid: u32) -> DockerExec {
+        DockerExec::pod(docker, &self.pod, &self.container_id, uid)
     }
 }
 
-/// Deletions (`rm -f --` as the pod's user), then the archive, then the
-/// rules' `run` commands (`sh -c`), in the one container; meanwhile the
-/// container is checked to be running (a stopped one would be replaced
-/// without the change).
+/// Deletions (`rm -rf --` as the pod's user), then the archive (skipped
+/// when the plan copies nothing), then the rules' `run` commands, in the
+/// one container; meanwhile the container is checked to be running (a
+/// stopped one would be replaced without the change).
 pub async fn apply(
     docker: &Docker,
     target: &Target,
@@ -150,149 +132,17 @@ pub async fn apply(
     tar: bytes::Bytes,
     uid: u32,
 ) -> Result<(), SyncError> {
-    let (checked, applied) =
-        tokio::join!(check(docker, target), copy(docker, target, plan, tar, uid));
-    applied.and(checked)
-}
-
-async fn copy(
-    docker: &Docker,
-    target: &Target,
-    plan: &SyncPlan,
-    tar: bytes::Bytes,
-    uid: u32,
-) -> Result<(), SyncError> {
-    if !plan.deletions.is_empty() {
-        let mut rm = vec!["rm".to_string(), "-f".into(), "--".into()];
-        rm.extend(plan.deletions.iter().cloned());
-        exec(docker, target, rm, uid).await.map_err(|e| match e {
-            SyncError::Exec { ref status, .. } if status == "not found" => SyncError::NoRm {
-                pod: target.pod.clone(),
-            },
-            other => other,
-        })?;
-    }
-    if !plan.copies.is_empty() {
-        let options = UploadToContainerOptionsBuilder::default().path("/").build();
-        docker
-            .upload_to_container(&target.container_id, Some(options), bollard::body_full(tar))
-            .await
-            .map_err(|source| upload_error(target, source))?;
-    }
-    for run in &plan.runs {
-        exec(
-            docker,
-            target,
-            vec!["sh".into(), "-c".into(), run.clone()],
-            uid,
-        )
-        .await?;
-    }
-    Ok(())
-}
-
-fn upload_error(target: &Target, source: bollard::errors::Error) -> SyncError {
-    let text = source.to_string();
-    let hint = if text.contains("read-only") {
-        "\n  help: the container's root filesystem is read-only; `watch` deploys synced services with a writable one, so this pod predates it"
-    } else {
-        ""
+    let exec = target.exec(docker, uid);
+    let archive = match plan.copies.is_empty() {
+        true => bytes::Bytes::new(),
+        false => tar,
     };
-    match source {
-        bollard::errors::Error::DockerResponseServerError {
-            status_code: 404, ..
-        } => SyncError::ContainerGone {
-            pod: target.pod.clone(),
-            id: short(&target.container_id),
-        },
-        source => SyncError::Upload {
-            pod: target.pod.clone(),
-            hint,
-            source,
-        },
-    }
-}
-
-/// Runs `cmd` as `uid` and waits for it; a non-zero exit is an error with
-/// its output (status "not found" when the program is not in the image).
-pub async fn exec(
-    docker: &Docker,
-    target: &Target,
-    cmd: Vec<String>,
-    uid: u32,
-) -> Result<(), SyncError> {
-    let docker_err = |source| SyncError::Docker {
-        pod: target.pod.clone(),
-        source,
-    };
-    let command = cmd.join(" ");
-    let created = docker
-        .create_exec(
-            &target.container_id,
-            CreateExecOptions {
-                cmd: Some(cmd),
-                user: Some(format!("{uid}:{uid}")),
-                attach_stdout: Some(true),
-                attach_stderr: Some(true),
-                ..Default::default()
-            },
-        )
-        .await
-        .map_err(|e| match e {
-            bollard::errors::Error::DockerResponseServerError {
-                status_code: 404 | 409,
-                ..
-            } => SyncError::ContainerGone {
-                pod: target.pod.clone(),
-                id: short(&target.container_id),
-            },
-            e => docker_err(e),
-        })?;
-    let mut output = String::new();
-    if let StartExecResults::Attached {
-        output: mut out, ..
-    } = docker
-        .start_exec(&created.id, None::<StartExecOptions>)
-        .await
-        .map_err(docker_err)?
-    {
-        while let Some(chunk) = out.next().await {
-            let chunk = chunk.map_err(docker_err)?;
-            if output.len() < OUTPUT_LIMIT {
-                output.push_str(&String::from_utf8_lossy(&chunk.into_bytes()));
-            }
-        }
-    }
-    // The exit code is set once the process is reaped, just after its output ends.
-    let mut code = None;
-    for _ in 0..50 {
-        let inspected = docker.inspect_exec(&created.id).await.map_err(docker_err)?;
-        if inspected.running != Some(true) {
-            code = inspected.exit_code;
-            break;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
-    }
-    let status = match code {
-        Some(0) => return Ok(()),
-        // runc's codes for a program it cannot find or start.
-        Some(126 | 127) if output.contains("not found") || output.contains("no such file") => {
-            "not found".to_string()
-        }
-        Some(127) => "not found".to_string(),
-        Some(c) => format!("exit {c}"),
-        None => "still running".to_string(),
-    };
-    Err(SyncError::Exec {
-        pod: target.pod.clone(),
-        command,
-        status,
-        output: output.trim().to_string(),
-    })
-}
-
-fn short(id: &str) -> String {
-    id.chars().take(12).collect()
+    let (checked, applied) = tokio::join!(
+        exec.running(),
+        super::apply(&exec, &plan.deletions, archive, &plan.runs)
+    );
+    applied?;
+    Ok(checked?)
 }
 
 #[cfg(test)]

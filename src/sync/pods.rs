@@ -7,6 +7,7 @@ use kube::api::{Api, ListParams};
 
 use super::docker::Target;
 use super::SyncError;
+use crate::container_exec::KubeExec;
 
 /// A container of another runtime: reached through the Kubernetes exec API.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -16,6 +17,13 @@ pub struct ExecTarget {
     pub container: String,
     /// `containerd://...`: names the container instance, for catching up.
     pub runtime_id: String,
+}
+
+impl ExecTarget {
+    /// Commands in this container, through the API server.
+    pub fn exec(&self, client: &kube::Client, namespace: &str) -> KubeExec {
+        KubeExec::new(client, namespace, &self.pod, &self.container)
+    }
 }
 
 /// Where a service's running containers are.
