@@ -5,6 +5,7 @@ pub mod admission;
 pub mod apply;
 pub mod helm;
 pub mod immutable;
+pub mod kinds;
 pub mod plan;
 pub mod recreate;
 pub mod render;
