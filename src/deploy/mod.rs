@@ -7,6 +7,7 @@ pub mod helm;
 pub mod immutable;
 pub mod kinds;
 pub mod plan;
+pub mod pod_failure;
 pub mod recreate;
 pub mod render;
 pub mod rollout;

@@ -137,19 +137,14 @@ pub async fn deploy(
     for (w, state) in results {
         let id = w.id();
         match state {
-            Ok(RolloutState::Done(_)) => progress.finish(
+            Ok(_) => progress.finish(
                 &id,
                 Tone::Good,
                 "ready",
                 event("rollout.done", json!({"workload": id})),
             ),
-            other => {
-                let msg = match other {
-                    Ok(
-                        RolloutState::Failed(m) | RolloutState::Waiting(m) | RolloutState::Done(m),
-                    ) => m,
-                    Err(e) => format!("cannot read its status: {e}"),
-                };
+            Err(failure) => {
+                let msg = failure.to_string();
                 progress.finish(
                     &id,
                     Tone::Bad,
@@ -309,9 +304,8 @@ pub async fn roll(
     let w = workload_of(m, objects.images);
     let state = rollout::wait(client, &project.namespace, &w, timeout, on_state).await;
     let message = match state {
-        Ok(RolloutState::Done(_)) => return Ok(Rolled::Ready),
-        Ok(RolloutState::Failed(m) | RolloutState::Waiting(m)) => m,
-        Err(e) => format!("cannot read its status: {e}"),
+        Ok(_) => return Ok(Rolled::Ready),
+        Err(failure) => failure.to_string(),
     };
     let d = rollout::diagnose(client, &project.namespace, &w, &selector_of(&manifests, &w)).await;
     report::failure(out, &project.namespace, &w, &message, &d);

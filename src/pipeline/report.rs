@@ -20,8 +20,8 @@ pub fn failure(out: &Output, namespace: &str, w: &Workload, msg: &str, d: &Diagn
             "{}",
             event(
                 "diagnosis",
-                json!({"workload": w.id(), "message": msg, "pod": d.pod, "container": d.container, "reason": d.reason,
-                       "detail": d.message, "events": d.events, "logs": d.logs.as_ref().map(|l| &l.1),
+                json!({"workload": w.id(), "message": msg, "pod": d.pod, "container": d.container(), "reason": d.reason(),
+                       "detail": d.detail(), "events": d.events, "logs": d.logs.as_ref().map(|l| &l.1),
                        "previousLogs": d.logs.as_ref().map(|l| l.0), "hint": d.hint, "kubectlAi": question})
             )
         );
@@ -31,8 +31,8 @@ pub fn failure(out: &Output, namespace: &str, w: &Workload, msg: &str, d: &Diagn
     let pod = d.pod.as_deref().unwrap_or("-");
     eprintln!(
         "  pod {pod}: {} {}",
-        out.paint(Tone::Bold, &d.reason),
-        d.message
+        out.paint(Tone::Bold, d.reason()),
+        d.detail()
     );
     if !d.events.is_empty() {
         eprintln!("  recent events:");
@@ -49,7 +49,7 @@ pub fn failure(out: &Output, namespace: &str, w: &Workload, msg: &str, d: &Diagn
         eprintln!(
             "  last {} log lines ({which}, {}):",
             logs.lines().count(),
-            d.container.as_deref().unwrap_or("?")
+            d.container().unwrap_or("?")
         );
         for l in logs.lines() {
             eprintln!("    | {l}");
