@@ -9,6 +9,7 @@ use std::collections::BTreeMap;
 use std::path::Path;
 
 use serde_json::Value;
+use todo_dev::deploy::kinds;
 use todo_dev::deploy::render::{self, Manifest};
 use todo_dev::deploy::values::{DevVariant, ImageRef, RenderInput};
 use todo_dev::project::model::ServiceName;
@@ -27,6 +28,17 @@ fn render_with(
     profile: &str,
     extra: &[(&str, &str)],
     settings: &[(&str, &str)],
+) -> Vec<Manifest> {
+    render_variant(root, profile, extra, settings, |_| DevVariant::hardened())
+}
+
+/// As `render_with`, in the variant `dev` makes for the loaded project.
+fn render_variant(
+    root: &Path,
+    profile: &str,
+    extra: &[(&str, &str)],
+    settings: &[(&str, &str)],
+    dev: impl FnOnce(&project::Project) -> DevVariant,
 ) -> Vec<Manifest> {
     let opts = LoadOptions {
         profile: Some(profile.into()),
@@ -66,7 +78,7 @@ fn render_with(
         images: &images,
         secrets: &secrets,
         settings: &settings,
-        dev: &DevVariant::hardened(),
+        dev: &dev(&project),
     })
     .unwrap()
 }
@@ -100,6 +112,29 @@ fn every_profile_matches_its_snapshot() {
         }
     }
     assert!(stale.is_empty(), "{}", stale.join("\n"));
+}
+
+/// Apply, prune and `down` know only the kinds in `deploy::kinds`: an object
+/// of another kind would be rendered but never applied or removed.
+#[test]
+fn every_rendered_kind_is_a_managed_kind() {
+    let (_dir, root) = support::todo_app();
+    let profiles = todo_dev::project::profiles::Catalog::load(&root).names();
+    assert!(profiles.len() >= PROFILES.len(), "{profiles:?}");
+    for profile in &profiles {
+        let plain = render_profile(&root, profile);
+        // Every service synced: the dev variant as `watch` makes it at most.
+        let dev = render_variant(&root, profile, &[], &[], |p| DevVariant {
+            synced: p.services.iter().map(|s| s.name).collect(),
+        });
+        for m in plain.iter().chain(&dev) {
+            assert!(
+                kinds::find(m.kind()).is_some(),
+                "{profile}: {} is of a kind missing from deploy::kinds::KINDS",
+                m.id()
+            );
+        }
+    }
 }
 
 #[test]

@@ -6,77 +6,13 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::time::{Duration, Instant};
 
 use kube::api::{Api, DeleteParams, DynamicObject, ListParams, Patch, PatchParams};
-use kube::core::{ApiResource, GroupVersionKind};
 use kube::Client;
 use serde_json::Value;
 
-use super::render::{Manifest, Stage};
+use super::kinds::{self, ManagedKind, KINDS};
+use super::render::Manifest;
 use super::values::{owner, Ownership, MANAGER};
 use super::{admission, immutable};
-
-/// The kinds todo-dev manages: (kind, group, version, plural, namespaced, stage).
-const KINDS: [(&str, &str, &str, &str, bool, Stage); 11] = [
-    ("Namespace", "", "v1", "namespaces", false, Stage::Namespace),
-    ("ConfigMap", "", "v1", "configmaps", true, Stage::Config),
-    ("Secret", "", "v1", "secrets", true, Stage::Config),
-    (
-        "PersistentVolumeClaim",
-        "",
-        "v1",
-        "persistentvolumeclaims",
-        true,
-        Stage::Config,
-    ),
-    (
-        "NetworkPolicy",
-        "networking.k8s.io",
-        "v1",
-        "networkpolicies",
-        true,
-        Stage::Config,
-    ),
-    ("Service", "", "v1", "services", true, Stage::Backends),
-    (
-        "StatefulSet",
-        "apps",
-        "v1",
-        "statefulsets",
-        true,
-        Stage::Databases,
-    ),
-    (
-        "Deployment",
-        "apps",
-        "v1",
-        "deployments",
-        true,
-        Stage::Backends,
-    ),
-    (
-        "Ingress",
-        "networking.k8s.io",
-        "v1",
-        "ingresses",
-        true,
-        Stage::Frontends,
-    ),
-    (
-        "HorizontalPodAutoscaler",
-        "autoscaling",
-        "v2",
-        "horizontalpodautoscalers",
-        true,
-        Stage::Frontends,
-    ),
-    (
-        "PodDisruptionBudget",
-        "policy",
-        "v1",
-        "poddisruptionbudgets",
-        true,
-        Stage::Frontends,
-    ),
-];
 
 #[derive(Debug, thiserror::Error)]
 pub enum ApplyError {
@@ -125,24 +61,21 @@ pub enum ApplyError {
     },
 }
 
-fn resource(kind: &str) -> Result<(ApiResource, bool), ApplyError> {
-    KINDS
-        .iter()
-        .find(|k| k.0 == kind)
-        .map(|(kind, group, version, plural, namespaced, _)| {
-            let gvk = GroupVersionKind::gvk(group, version, kind);
-            (ApiResource::from_gvk_with_plural(&gvk, plural), *namespaced)
-        })
-        .ok_or_else(|| ApplyError::UnknownKind(kind.to_string()))
+fn managed(kind: &str) -> Result<&'static ManagedKind, ApplyError> {
+    kinds::find(kind).ok_or_else(|| ApplyError::UnknownKind(kind.to_string()))
 }
 
 fn api(client: &Client, kind: &str, namespace: &str) -> Result<Api<DynamicObject>, ApplyError> {
-    let (ar, namespaced) = resource(kind)?;
-    Ok(if namespaced {
+    Ok(kind_api(client, managed(kind)?, namespace))
+}
+
+fn kind_api(client: &Client, k: &ManagedKind, namespace: &str) -> Api<DynamicObject> {
+    let ar = k.api_resource();
+    if k.namespaced {
         Api::namespaced_with(client.clone(), namespace, &ar)
     } else {
         Api::all_with(client.clone(), &ar)
-    })
+    }
 }
 
 fn api_error(what: impl Into<String>) -> impl FnOnce(kube::Error) -> ApplyError {
@@ -272,11 +205,9 @@ pub async fn prune(
         .map(|m| (m.kind().to_string(), m.name().to_string()))
         .collect();
     let mut pruned = Vec::new();
-    for (kind, _, _, _, namespaced, _) in KINDS.iter().rev() {
-        if !namespaced || *kind == "PersistentVolumeClaim" {
-            continue;
-        }
-        let api = api(client, kind, namespace)?;
+    for k in KINDS.iter().rev().filter(|k| k.namespaced && k.prunable) {
+        let kind = k.kind;
+        let api = kind_api(client, k, namespace);
         let list = api
             .list(&ListParams::default().labels(&selector))
             .await
@@ -319,10 +250,9 @@ pub async fn remove(
 ) -> Result<Removal, ApplyError> {
     let selector = ours.selector();
     let mut removal = Removal::default();
-    let mut kinds: Vec<_> = KINDS.iter().filter(|k| k.4).collect();
-    kinds.sort_by_key(|k| std::cmp::Reverse(k.5));
-    for (kind, ..) in kinds {
-        let api = api(client, kind, namespace)?;
+    for k in kinds::removal_order() {
+        let kind = k.kind;
+        let api = kind_api(client, k, namespace);
         let lp = ListParams::default().labels(&selector);
         let listed = api
             .list(&lp)
@@ -337,7 +267,7 @@ pub async fn remove(
         if names.is_empty() {
             continue;
         }
-        if *kind == "PersistentVolumeClaim" && !purge {
+        if !k.down && !purge {
             removal
                 .kept_claims
                 .extend(names.iter().map(|n| format!("{kind}/{n}")));
@@ -351,7 +281,7 @@ pub async fn remove(
             .deleted
             .extend(names.iter().map(|n| format!("{kind}/{n}")));
     }
-    if purge {
+    if purge && managed("Namespace")?.purge {
         let ns_api = api(client, "Namespace", namespace)?;
         let ns = ns_api
             .get_opt(namespace)
@@ -409,8 +339,9 @@ async fn wait_gone(
 /// The first object in `namespace` that is in the way of deleting it, as
 /// `Kind/name`; what Kubernetes itself puts in every namespace does not count.
 async fn first_remaining(client: &Client, namespace: &str) -> Result<Option<String>, ApplyError> {
-    for (kind, ..) in KINDS.iter().filter(|k| k.4) {
-        let list = api(client, kind, namespace)?
+    for k in KINDS.iter().filter(|k| k.namespaced) {
+        let kind = k.kind;
+        let list = kind_api(client, k, namespace)
             .list(&ListParams::default())
             .await
             .map_err(api_error(format!("listing {kind}s")))?;
@@ -419,7 +350,7 @@ async fn first_remaining(client: &Client, namespace: &str) -> Result<Option<Stri
             let token = o.data.get("type").and_then(Value::as_str)
                 == Some("kubernetes.io/service-account-token");
             // Published into every namespace by kube-controller-manager.
-            let root_ca = name == "kube-root-ca.crt" && *kind == "ConfigMap";
+            let root_ca = name == "kube-root-ca.crt" && kind == "ConfigMap";
             !(token || root_ca)
         });
         if let Some(o) = found {
@@ -475,6 +406,7 @@ pub async fn existing_secret(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::deploy::kinds::Stage;
     use crate::deploy::values::{INSTANCE, MANAGED_BY};
     use http::{Request, Response};
     use kube::client::Body;

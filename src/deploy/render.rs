@@ -4,6 +4,7 @@
 use include_dir::{include_dir, Dir};
 use serde_json::Value;
 
+use super::kinds::{self, ManagedKind};
 use super::values::{self, RenderInput};
 use crate::project::model::{DatabaseMode, ServiceName};
 
@@ -22,18 +23,7 @@ pub enum RenderError {
     },
 }
 
-/// When objects are applied: each stage waits for nothing but comes after
-/// the ones it depends on (removal runs the stages backwards).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub enum Stage {
-    Namespace,
-    /// ConfigMaps, Secrets, claims.
-    Config,
-    Databases,
-    Backends,
-    /// Frontends, Ingress, autoscalers, disruption budgets.
-    Frontends,
-}
+pub use super::kinds::Stage;
 
 /// One rendered object.
 #[derive(Debug, Clone)]
@@ -122,8 +112,8 @@ pub fn render(input: &RenderInput) -> Result<Vec<Manifest>, RenderError> {
         }
         for mut doc in docs.into_iter().filter(|d| !d.is_null()) {
             fill(&mut doc, &scope).map_err(err)?;
-            check_type(file, &doc)?;
-            let stage = stage_of(&doc);
+            let managed = check_type(file, &doc)?;
+            let stage = kinds::stage_of(managed, &doc);
             out.push(Manifest {
                 file: file.to_string(),
                 stage,
@@ -134,25 +124,6 @@ pub fn render(input: &RenderInput) -> Result<Vec<Manifest>, RenderError> {
     // Stable: within a stage, the order of the plan.
     out.sort_by_key(|m| m.stage);
     Ok(out)
-}
-
-fn stage_of(object: &Value) -> Stage {
-    let kind = object["kind"].as_str().unwrap_or_default();
-    let component = object["metadata"]["labels"][values::NAME]
-        .as_str()
-        .unwrap_or_default();
-    match (kind, component) {
-        ("Namespace", _) => Stage::Namespace,
-        ("Ingress" | "HorizontalPodAutoscaler" | "PodDisruptionBudget", _) => Stage::Frontends,
-        // Policies before the pods they guard.
-        (
-            "ConfigMap" | "Secret" | "PersistentVolumeClaim" | "ServiceAccount" | "NetworkPolicy",
-            _,
-        ) => Stage::Config,
-        (_, "postgres" | "redis") => Stage::Databases,
-        (_, "backend" | "mcp-server" | "ai-agent") => Stage::Backends,
-        _ => Stage::Frontends,
-    }
 }
 
 /// Replaces `${path}` placeholders from `scope` (see embedded/manifests/README.md).
@@ -229,31 +200,12 @@ fn lookup(scope: &Value, path: &str) -> Result<Value, String> {
     Ok(cur.clone())
 }
 
-/// Every object must read as its k8s-openapi type.
-fn check_type(file: &str, doc: &Value) -> Result<(), RenderError> {
-    use k8s_openapi::api::{
-        apps::v1 as apps, autoscaling::v2 as autoscaling, core::v1 as core, networking::v1 as net,
-        policy::v1 as policy,
-    };
-    fn parse<T: serde::de::DeserializeOwned>(doc: &Value) -> Result<(), String> {
-        serde_json::from_value::<T>(doc.clone())
-            .map(|_| ())
-            .map_err(|e| e.to_string())
-    }
+/// Every object must be of a managed kind and read as its k8s-openapi type.
+fn check_type(file: &str, doc: &Value) -> Result<&'static ManagedKind, RenderError> {
     let kind = doc["kind"].as_str().unwrap_or_default();
-    let result = match kind {
-        "Namespace" => parse::<core::Namespace>(doc),
-        "ConfigMap" => parse::<core::ConfigMap>(doc),
-        "Secret" => parse::<core::Secret>(doc),
-        "PersistentVolumeClaim" => parse::<core::PersistentVolumeClaim>(doc),
-        "Service" => parse::<core::Service>(doc),
-        "Deployment" => parse::<apps::Deployment>(doc),
-        "StatefulSet" => parse::<apps::StatefulSet>(doc),
-        "Ingress" => parse::<net::Ingress>(doc),
-        "NetworkPolicy" => parse::<net::NetworkPolicy>(doc),
-        "HorizontalPodAutoscaler" => parse::<autoscaling::HorizontalPodAutoscaler>(doc),
-        "PodDisruptionBudget" => parse::<policy::PodDisruptionBudget>(doc),
-        other => Err(format!("todo-dev does not manage kind `{other}`")),
+    let result = match kinds::find(kind) {
+        Some(managed) => (managed.check)(doc).map(|()| managed),
+        None => Err(format!("todo-dev does not manage kind `{kind}`")),
     };
     result.map_err(|message| RenderError::Invalid {
         file: file.to_string(),

@@ -13,6 +13,8 @@ use kube::api::{Api, ListParams, LogParams};
 use kube::runtime::{reflector, watcher, WatchStreamExt};
 use kube::Client;
 
+use super::pod_failure::{classify, ImagePull, PodFailure, PullReason};
+
 /// Where a rollout stands.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum RolloutState {
@@ -240,18 +242,96 @@ where
         .boxed()
 }
 
+/// A rollout that finished, with kubectl's words for it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RolloutReady {
+    pub message: String,
+}
+
+/// Why a rollout did not finish. The text is what the user reads after
+/// `failed Kind/name:`.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum RolloutFailure {
+    /// A pod of the new revision is in a state that will not fix itself.
+    #[error("{}", pod_message(.pod, .failure))]
+    Pod { pod: String, failure: PodFailure },
+    /// A registry pull still failing after `PULL_GRACE` of the kubelet's retries.
+    #[error("pod {pod}: container {} could not pull {} from {}: {tries} tries in {} s, still {}: {}", .pull.container, .pull.image, .pull.registry, .waited.as_secs(), .pull.reason.as_str(), .pull.message)]
+    PullGaveUp {
+        pod: String,
+        pull: ImagePull,
+        tries: u32,
+        waited: Duration,
+    },
+    /// The workload's own status says so (kubectl's rules: a Deployment past
+    /// its progress deadline).
+    #[error("{0}")]
+    Status(String),
+    #[error("timed out after {}s: {last}", .after.as_secs())]
+    Timeout { after: Duration, last: LastStatus },
+    #[error("the watch of {workload} ended")]
+    WatchEnded { workload: String },
+}
+
+/// What was known of a rollout when its time ran out.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum LastStatus {
+    /// The last waiting message shown.
+    Waiting(String),
+    /// The watch's last error: the status could not be read.
+    Unreadable(String),
+    Nothing,
+}
+
+impl std::fmt::Display for LastStatus {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            LastStatus::Waiting(m) => f.write_str(m),
+            LastStatus::Unreadable(e) => write!(f, "its status could not be read: {e}"),
+            LastStatus::Nothing => f.write_str("no status yet"),
+        }
+    }
+}
+
+/// A pod failure as the rollout states it.
+fn pod_message(pod: &str, failure: &PodFailure) -> String {
+    match failure {
+        PodFailure::CrashLoop {
+            container,
+            restarts,
+            ..
+        } => format!(
+            "pod {pod}: container {container} is in CrashLoopBackOff (restarted {restarts} times)"
+        ),
+        PodFailure::Unschedulable { message } => format!(
+            "pod {pod} cannot be scheduled: {}",
+            message.as_deref().unwrap_or("Unschedulable")
+        ),
+        other => {
+            let reason = other.kubelet_reason();
+            let message = other
+                .waiting_message()
+                .map_or_else(|| other.detail(), str::to_string);
+            match other.container() {
+                Some(c) => format!("pod {pod}: container {c}: {reason}: {message}"),
+                None => format!("pod {pod}: {reason}: {message}"),
+            }
+        }
+    }
+}
+
 /// Waits for `w` with watches (as kube-runtime's `await_condition`): done
 /// by kubectl's rules; failed as soon as a pod of the new revision shows a
 /// state that will not fix itself (`early_failure`), or when `timeout`
 /// passes. A failing watch (a transient API error) is retried. Reports each
-/// new state through `on_state` and returns the last.
+/// new state through `on_state`.
 pub async fn wait(
     client: &Client,
     namespace: &str,
     w: &Workload,
     timeout: Duration,
     mut on_state: impl FnMut(&RolloutState),
-) -> Result<RolloutState, kube::Error> {
+) -> Result<RolloutReady, RolloutFailure> {
     let mut workload = match w.kind.as_str() {
         "StatefulSet" => watch_workload(
             Api::<StatefulSet>::namespaced(client.clone(), namespace),
@@ -276,14 +356,12 @@ pub async fn wait(
     loop {
         tokio::select! {
             () = tokio::time::sleep_until(deadline) => {
-                let state = match &last {
-                    Some(RolloutState::Waiting(msg)) => msg.clone(),
-                    _ => match &last_error {
-                        Some(e) => format!("its status could not be read: {e}"),
-                        None => "no status yet".into(),
-                    },
+                let last = match (&last, last_error) {
+                    (Some(RolloutState::Waiting(msg)), _) => LastStatus::Waiting(msg.clone()),
+                    (_, Some(e)) => LastStatus::Unreadable(e),
+                    (_, None) => LastStatus::Nothing,
                 };
-                return Ok(RolloutState::Failed(format!("timed out after {}s: {state}", timeout.as_secs())));
+                return Err(RolloutFailure::Timeout { after: timeout, last });
             }
             event = workload.next() => match event {
                 Some(Ok(Some(s))) => {
@@ -296,7 +374,7 @@ pub async fn wait(
                 Some(Ok(None)) => {}
                 // The watcher backs off and tries again by itself.
                 Some(Err(e)) => last_error = Some(e),
-                None => return Ok(RolloutState::Failed(format!("the watch of {} ended", w.id()))),
+                None => return Err(RolloutFailure::WatchEnded { workload: w.id() }),
             },
             Some(()) = next_pod_event(&mut pod_events) => {}
             _ = tick.tick() => {}
@@ -306,7 +384,14 @@ pub async fn wait(
             if last.as_ref() != Some(&s.state) {
                 on_state(&s.state);
             }
-            return Ok(s.state.clone());
+            return match &s.state {
+                RolloutState::Done(message) => Ok(RolloutReady {
+                    message: message.clone(),
+                }),
+                RolloutState::Failed(message) | RolloutState::Waiting(message) => {
+                    Err(RolloutFailure::Status(message.clone()))
+                }
+            };
         }
         let verdict = watch
             .early_failure(
@@ -320,10 +405,9 @@ pub async fn wait(
             .await;
         // A pull being retried is what the wait is for now: it is said instead.
         let shown = match verdict {
-            Some(PodVerdict::Failed(why)) => {
-                let failed = RolloutState::Failed(why);
-                on_state(&failed);
-                return Ok(failed);
+            Some(PodVerdict::Failed(failure)) => {
+                on_state(&RolloutState::Failed(failure.to_string()));
+                return Err(failure);
             }
             Some(PodVerdict::Pulling(note)) => RolloutState::Waiting(note),
             None => s.state.clone(),
@@ -339,7 +423,7 @@ pub async fn wait(
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum PodVerdict {
     /// It will not fix itself.
-    Failed(String),
+    Failed(RolloutFailure),
     /// The kubelet is retrying a registry pull; the rollout waits (bounded).
     Pulling(String),
 }
@@ -399,7 +483,7 @@ impl PodMemory {
 struct PullTries {
     since: Instant,
     failures: u32,
-    last_reason: String,
+    last_reason: Option<PullReason>,
 }
 
 impl PodWatch {
@@ -504,130 +588,136 @@ pub fn pod_verdict(
 ) -> Option<PodVerdict> {
     let name = pod.metadata.name.as_deref().unwrap_or("?");
     let uid = pod.metadata.uid.clone().unwrap_or_else(|| name.to_string());
-    let status = pod.status.as_ref()?;
-    let mut pulling = None;
-    let containers = status
-        .init_container_statuses
-        .iter()
-        .flatten()
-        .chain(status.container_statuses.iter().flatten());
-    for c in containers {
-        let Some(waiting) = c.state.as_ref().and_then(|s| s.waiting.as_ref()) else {
-            continue;
-        };
-        let reason = waiting.reason.as_deref().unwrap_or_default();
-        let message = waiting.message.as_deref().unwrap_or_default();
-        let key = (uid.clone(), c.name.clone());
-        let image = spec_image(pod, &c.name).unwrap_or(&c.image);
-        if !PULL_REASONS.contains(&reason) {
-            memory.pulls.remove(&key);
-        }
-        match reason {
-            "CrashLoopBackOff" if c.restart_count >= 2 => {
-                return Some(PodVerdict::Failed(format!(
-                    "pod {name}: container {} is in CrashLoopBackOff (restarted {} times)",
-                    c.name, c.restart_count
-                )))
-            }
-            "ImagePullBackOff" | "ErrImagePull" if !built.contains(image) => {
-                let tries = memory.pulls.entry(key).or_insert(PullTries {
+    let failure = classify(pod, built);
+    // Tries and waits count only while they go on.
+    let pulling = match &failure {
+        Some(PodFailure::ImagePull(p)) if p.retrying => Some(p.container.clone()),
+        _ => None,
+    };
+    memory
+        .pulls
+        .retain(|(u, c), _| *u != uid || pulling.as_ref() == Some(c));
+    if !matches!(failure, Some(PodFailure::Unschedulable { .. })) {
+        memory.unschedulable_since.remove(&uid);
+    }
+    let fail = |failure| {
+        Some(PodVerdict::Failed(RolloutFailure::Pod {
+            pod: name.to_string(),
+            failure,
+        }))
+    };
+    match failure? {
+        PodFailure::ImagePull(pull) if pull.retrying => {
+            let tries = memory
+                .pulls
+                .entry((uid, pull.container.clone()))
+                .or_insert(PullTries {
                     since: now,
                     failures: 0,
-                    last_reason: String::new(),
+                    last_reason: None,
                 });
-                // Each try ends in ErrImagePull; the backoff between is ImagePullBackOff.
-                if (reason == "ErrImagePull" && tries.last_reason != reason) || tries.failures == 0
-                {
-                    tries.failures += 1;
-                }
-                tries.last_reason = reason.to_string();
-                let registry = registry_of(image);
-                let waited = now.duration_since(tries.since);
-                if waited >= PULL_GRACE {
-                    return Some(PodVerdict::Failed(format!(
-                        "pod {name}: container {} could not pull {image} from {registry}: {} tries in {} s, still {reason}: {message}",
-                        c.name, tries.failures, waited.as_secs()
-                    )));
-                }
-                pulling.get_or_insert(PodVerdict::Pulling(format!(
-                    "pulling {image} from {registry}, retry {} (waiting up to {} s for the kubelet's retries): {reason}: {message}",
-                    tries.failures,
-                    PULL_GRACE.as_secs()
-                )));
+            // Each try ends in ErrImagePull; the backoff between is ImagePullBackOff.
+            let new_try =
+                pull.reason == PullReason::ErrImagePull && tries.last_reason != Some(pull.reason);
+            if new_try || tries.failures == 0 {
+                tries.failures += 1;
             }
-            "ImagePullBackOff"
-            | "ErrImagePull"
-            | "ErrImageNeverPull"
-            | "InvalidImageName"
-            | "CreateContainerConfigError"
-            | "CreateContainerError" => {
-                return Some(PodVerdict::Failed(format!(
-                    "pod {name}: container {}: {reason}: {message}",
-                    c.name
-                )))
+            tries.last_reason = Some(pull.reason);
+            let waited = now.duration_since(tries.since);
+            if waited >= PULL_GRACE {
+                return Some(PodVerdict::Failed(RolloutFailure::PullGaveUp {
+                    pod: name.to_string(),
+                    tries: tries.failures,
+                    waited,
+                    pull,
+                }));
             }
-            _ => {}
+            Some(PodVerdict::Pulling(format!(
+                "pulling {} from {}, retry {} (waiting up to {} s for the kubelet's retries): {}: {}",
+                pull.image,
+                pull.registry,
+                tries.failures,
+                PULL_GRACE.as_secs(),
+                pull.reason.as_str(),
+                pull.message
+            )))
         }
-    }
-    let unschedulable = status.conditions.iter().flatten().find(|c| {
-        c.type_ == "PodScheduled"
-            && c.status == "False"
-            && c.reason.as_deref() == Some("Unschedulable")
-    });
-    match unschedulable {
-        Some(c) => {
+        f @ PodFailure::CrashLoop { restarts, .. } if restarts >= 2 => fail(f),
+        f @ (PodFailure::ImagePull(_)
+        | PodFailure::ImageNeverPull { .. }
+        | PodFailure::InvalidImageName { .. }
+        | PodFailure::CreateContainerConfigError { .. }
+        | PodFailure::CreateContainerError { .. }) => fail(f),
+        f @ PodFailure::Unschedulable { .. } => {
             let since = *memory.unschedulable_since.entry(uid).or_insert(now);
-            (now.duration_since(since) >= UNSCHEDULABLE_GRACE).then(|| {
-                PodVerdict::Failed(format!(
-                    "pod {name} cannot be scheduled: {}",
-                    c.message.as_deref().unwrap_or("Unschedulable")
-                ))
-            })
+            if now.duration_since(since) >= UNSCHEDULABLE_GRACE {
+                fail(f)
+            } else {
+                None
+            }
         }
-        None => {
-            memory.unschedulable_since.remove(&uid);
-            pulling
-        }
-    }
-}
-
-/// The image the pod spec names for `container`.
-fn spec_image<'a>(pod: &'a Pod, container: &str) -> Option<&'a str> {
-    let spec = pod.spec.as_ref()?;
-    spec.init_containers
-        .iter()
-        .flatten()
-        .chain(&spec.containers)
-        .find(|c| c.name == container)?
-        .image
-        .as_deref()
-}
-
-/// The waiting reasons of a failing pull.
-const PULL_REASONS: [&str; 2] = ["ErrImagePull", "ImagePullBackOff"];
-
-/// The registry an image reference is pulled from, as Docker names it: the
-/// first path component when it looks like a host, else Docker Hub.
-pub fn registry_of(image: &str) -> &str {
-    match image.split_once('/') {
-        Some((first, _)) if first.contains(['.', ':']) || first == "localhost" => first,
-        _ => "docker.io",
+        // Starting, restarting, or waiting for readiness: the rollout waits.
+        _ => None,
     }
 }
 
 /// Why a workload's pods are not ready, as a user would dig it out with
 /// kubectl describe / logs.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug)]
 pub struct Diagnosis {
     pub pod: Option<String>,
-    pub container: Option<String>,
-    /// CrashLoopBackOff, ImagePullBackOff, OOMKilled, Unschedulable, ...
-    pub reason: String,
-    pub message: String,
+    pub finding: Finding,
     pub events: Vec<String>,
     /// The log tail and whether it is the previous (crashed) instance's.
     pub logs: Option<(bool, String)>,
     pub hint: Option<String>,
+}
+
+/// What the diagnosis found.
+#[derive(Debug)]
+pub enum Finding {
+    /// The worst of the workload's pods.
+    Pod(PodFailure),
+    NoPods {
+        selector: String,
+    },
+    CannotList(kube::Error),
+}
+
+impl Diagnosis {
+    fn without_pod(finding: Finding) -> Diagnosis {
+        Diagnosis {
+            pod: None,
+            finding,
+            events: Vec::new(),
+            logs: None,
+            hint: None,
+        }
+    }
+
+    /// CrashLoopBackOff, ImagePullBackOff, OOMKilled, Unschedulable, ...
+    pub fn reason(&self) -> &str {
+        match &self.finding {
+            Finding::Pod(f) => f.reason(),
+            Finding::NoPods { .. } => "NoPods",
+            Finding::CannotList(_) => "Unknown",
+        }
+    }
+
+    pub fn detail(&self) -> String {
+        match &self.finding {
+            Finding::Pod(f) => f.detail(),
+            Finding::NoPods { selector } => format!("no pods match {selector}"),
+            Finding::CannotList(e) => format!("cannot list pods: {e}"),
+        }
+    }
+
+    pub fn container(&self) -> Option<&str> {
+        match &self.finding {
+            Finding::Pod(f) => f.container(),
+            _ => None,
+        }
+    }
 }
 
 const LOG_LINES: i64 = 30;
@@ -650,26 +740,19 @@ pub async fn diagnose(
         .await
     {
         Ok(l) => l.items,
-        Err(e) => {
-            return Diagnosis {
-                reason: "Unknown".into(),
-                message: format!("cannot list pods: {e}"),
-                ..Default::default()
-            }
-        }
+        Err(e) => return Diagnosis::without_pod(Finding::CannotList(e)),
     };
-    let Some((pod, mut d)) = list
+    let Some((pod, failure)) = list
         .iter()
-        .filter_map(|p| pod_problem(p).map(|d| (p, d)))
-        .max_by_key(|(_, d)| severity(&d.reason))
+        .filter_map(|p| classify(p, &w.built_images).map(|f| (p, f)))
+        .max_by_key(|(_, f)| f.severity())
     else {
-        return Diagnosis {
-            reason: "NoPods".into(),
-            message: format!("no pods match {}", selector.join(",")),
-            ..Default::default()
-        };
+        return Diagnosis::without_pod(Finding::NoPods {
+            selector: selector.join(","),
+        });
     };
     let pod_name = pod.metadata.name.clone().unwrap_or_default();
+    let mut d = Diagnosis::without_pod(Finding::Pod(failure.clone()));
     let events: Api<Event> = Api::namespaced(client.clone(), namespace);
     let fields = format!("involvedObject.name={pod_name},involvedObject.kind=Pod");
     if let Ok(list) = events.list(&ListParams::default().fields(&fields)).await {
@@ -694,10 +777,11 @@ pub async fn diagnose(
             })
             .collect();
     }
-    if let Some(container) = &d.container {
-        let crashed = d.reason == "CrashLoopBackOff" || restarts(pod, container) > 0;
+    if let Some(container) = failure.container() {
+        let crashed =
+            matches!(failure, PodFailure::CrashLoop { .. }) || restarts(pod, container) > 0;
         let lp = |previous| LogParams {
-            container: Some(container.clone()),
+            container: Some(container.to_string()),
             previous,
             tail_lines: Some(LOG_LINES),
             ..Default::default()
@@ -713,17 +797,7 @@ pub async fn diagnose(
         };
         d.logs = logs.filter(|(_, t)| !t.trim().is_empty());
     }
-    let image = d
-        .container
-        .as_deref()
-        .and_then(|c| spec_image(pod, c))
-        .map(str::to_string);
-    d.hint = match image {
-        Some(image) if PULL_REASONS.contains(&d.reason.as_str()) => {
-            Some(pull_hint(&image, w.built_images.contains(&image)))
-        }
-        _ => hint(&d.reason).map(str::to_string),
-    };
+    d.hint = failure.hint();
     d.pod = Some(pod_name);
     d
 }
@@ -753,125 +827,20 @@ fn restarts(pod: &Pod, container: &str) -> i32 {
         .map_or(0, |c| c.restart_count)
 }
 
-/// What is wrong with one pod, if anything.
-fn pod_problem(pod: &Pod) -> Option<Diagnosis> {
-    let status = pod.status.as_ref()?;
-    for c in status.container_statuses.iter().flatten() {
-        let state = c.state.as_ref();
-        if let Some(w) = state.and_then(|s| s.waiting.as_ref()) {
-            let reason = w.reason.clone().unwrap_or_default();
-            if reason != "ContainerCreating" && reason != "PodInitializing" {
-                let mut message = w.message.clone().unwrap_or_default();
-                if let Some(t) = c.last_state.as_ref().and_then(|s| s.terminated.as_ref()) {
-                    message = format!(
-                        "last exit: {} (code {}); {message}",
-                        t.reason.clone().unwrap_or_default(),
-                        t.exit_code
-                    );
-                }
-                let oom = c
-                    .last_state
-                    .as_ref()
-                    .and_then(|s| s.terminated.as_ref())
-                    .and_then(|t| t.reason.as_deref())
-                    == Some("OOMKilled");
-                return Some(Diagnosis {
-                    container: Some(c.name.clone()),
-                    reason: if oom { "OOMKilled".into() } else { reason },
-                    message,
-                    ..Default::default()
-                });
-            }
-        }
-        if let Some(t) = state.and_then(|s| s.terminated.as_ref()) {
-            return Some(Diagnosis {
-                container: Some(c.name.clone()),
-                reason: t.reason.clone().unwrap_or_else(|| "Terminated".into()),
-                message: format!("exited with code {}", t.exit_code),
-                ..Default::default()
-            });
-        }
-        if !c.ready {
-            return Some(Diagnosis {
-                container: Some(c.name.clone()),
-                reason: "NotReady".into(),
-                message: "running but its readiness probe does not pass".into(),
-                ..Default::default()
-            });
-        }
-    }
-    let unscheduled = status
-        .conditions
-        .iter()
-        .flatten()
-        .find(|c| c.type_ == "PodScheduled" && c.status == "False");
-    if let Some(c) = unscheduled {
-        return Some(Diagnosis {
-            reason: c.reason.clone().unwrap_or_else(|| "Unschedulable".into()),
-            message: c.message.clone().unwrap_or_default(),
-            ..Default::default()
-        });
-    }
-    (status.phase.as_deref() == Some("Pending")).then(|| Diagnosis {
-        reason: "Pending".into(),
-        message: "the pod has not started yet".into(),
-        ..Default::default()
-    })
-}
-
-fn severity(reason: &str) -> u8 {
-    match reason {
-        "CrashLoopBackOff" | "OOMKilled" | "Error" => 5,
-        "ImagePullBackOff"
-        | "ErrImagePull"
-        | "ErrImageNeverPull"
-        | "CreateContainerConfigError"
-        | "InvalidImageName" => 4,
-        "Unschedulable" => 3,
-        "NotReady" => 2,
-        _ => 1,
-    }
-}
-
-fn hint(reason: &str) -> Option<&'static str> {
-    Some(match reason {
-        "CrashLoopBackOff" | "Error" => "the container starts and exits: read its log above",
-        "OOMKilled" => "the container ran out of memory: raise its memory limit or find the leak",
-        "ErrImageNeverPull" => BUILT_NOT_ON_NODE,
-        "CreateContainerConfigError" => "a Secret or ConfigMap the pod needs is missing: check DATABASE_URL and .env, then deploy again",
-        "Unschedulable" => "the cluster lacks room: give Minikube more CPUs/memory (cluster.cpus/memory) or lower replicas",
-        "NotReady" => "the app answers its liveness probe but not readiness: check its /ready endpoint (database reachable?)",
-        _ => return None,
-    })
-}
-
-const BUILT_NOT_ON_NODE: &str = "the image is not in the node's Docker daemon: `todo-dev up` builds into Minikube's daemon (no registry), so build and deploy with `todo-dev up`, not `deploy` alone, against the same cluster";
-
-/// Why a pull failed, for an image todo-dev built (the node's daemon lacks
-/// it) or one from a registry (the node's way to that registry).
-fn pull_hint(image: &str, built: bool) -> String {
-    if built {
-        return BUILT_NOT_ON_NODE.to_string();
-    }
-    let registry = registry_of(image);
-    format!(
-        "the node could not pull {image} from {registry}: check that the node reaches {registry} (network, proxy, DNS), that the name and tag exist there, and the registry's pull rate limit (Docker Hub limits anonymous pulls: `docker login` on the node); on Minikube `minikube image load {image}` copies an image you have locally onto the node"
-    )
-}
-
 /// A ready-to-run question for kubectl-ai, when it is installed.
 pub fn kubectl_ai_question(namespace: &str, d: &Diagnosis) -> Option<String> {
     which::which("kubectl-ai").ok()?;
     let pod = d.pod.as_ref()?;
     Some(format!(
         "kubectl-ai --quiet \"why is pod {pod} in namespace {namespace} failing with {} and how do I fix it?\"",
-        d.reason
+        d.reason()
     ))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::deploy::pod_failure::{pull_hint, registry_of};
 
     fn deployment(generation: i64, replicas: i32, status: &str) -> Deployment {
         serde_json::from_str(&format!(
@@ -984,7 +953,8 @@ mod tests {
         );
         match verdict(&mut memory, "ImagePullBackOff", PULL_GRACE) {
             Some(PodVerdict::Failed(why)) => assert!(
-                why.contains("could not pull postgres:16.4 from docker.io: 2 tries in 150 s"),
+                why.to_string()
+                    .contains("could not pull postgres:16.4 from docker.io: 2 tries in 150 s"),
                 "{why}"
             ),
             other => panic!("the grace is over: {other:?}"),
@@ -1036,6 +1006,96 @@ mod tests {
     }
 
     #[test]
+    fn rollout_failures_read_as_they_always_have() {
+        let pod = |status: serde_json::Value| -> Pod {
+            serde_json::from_value(serde_json::json!({
+                "metadata": {"name": "backend-1", "uid": "u1"},
+                "spec": {"containers": [{"name": "backend", "image": "todo-backend:td-1"}]},
+                "status": status,
+            }))
+            .unwrap()
+        };
+        let waiting = |reason: &str, restarts: i32| {
+            serde_json::json!({"phase": "Pending", "containerStatuses": [{"name": "backend", "image": "todo-backend:td-1", "imageID": "", "ready": false, "restartCount": restarts,
+                "state": {"waiting": {"reason": reason, "message": "m"}}}]})
+        };
+        let built: BTreeSet<String> = ["todo-backend:td-1".to_string()].into();
+        let t0 = Instant::now();
+        let said = |status, at| match pod_verdict(
+            &pod(status),
+            t0 + at,
+            &built,
+            &mut PodMemory::default(),
+        ) {
+            Some(PodVerdict::Failed(f)) => Some(f.to_string()),
+            _ => None,
+        };
+        assert_eq!(
+            said(waiting("CrashLoopBackOff", 2), Duration::ZERO).as_deref(),
+            Some("pod backend-1: container backend is in CrashLoopBackOff (restarted 2 times)")
+        );
+        assert_eq!(said(waiting("CrashLoopBackOff", 1), Duration::ZERO), None);
+        assert_eq!(
+            said(waiting("CreateContainerConfigError", 0), Duration::ZERO).as_deref(),
+            Some("pod backend-1: container backend: CreateContainerConfigError: m")
+        );
+        assert_eq!(
+            said(waiting("ErrImagePull", 0), Duration::ZERO).as_deref(),
+            Some("pod backend-1: container backend: ErrImagePull: m")
+        );
+        assert_eq!(said(waiting("RunContainerError", 0), Duration::ZERO), None);
+        let unschedulable = serde_json::json!({"phase": "Pending", "conditions": [{"type": "PodScheduled", "status": "False", "reason": "Unschedulable", "message": "0/1 nodes are available"}]});
+        let mut memory = PodMemory::default();
+        assert_eq!(
+            pod_verdict(&pod(unschedulable.clone()), t0, &built, &mut memory),
+            None
+        );
+        match pod_verdict(
+            &pod(unschedulable),
+            t0 + UNSCHEDULABLE_GRACE,
+            &built,
+            &mut memory,
+        ) {
+            Some(PodVerdict::Failed(f)) => assert_eq!(
+                f.to_string(),
+                "pod backend-1 cannot be scheduled: 0/1 nodes are available"
+            ),
+            other => panic!("past the grace: {other:?}"),
+        }
+        let timeout = |last| RolloutFailure::Timeout {
+            after: Duration::from_secs(180),
+            last,
+        };
+        assert_eq!(
+            timeout(LastStatus::Waiting(
+                "Waiting for 1 pods to be ready...".into()
+            ))
+            .to_string(),
+            "timed out after 180s: Waiting for 1 pods to be ready..."
+        );
+        assert_eq!(
+            timeout(LastStatus::Unreadable("503".into())).to_string(),
+            "timed out after 180s: its status could not be read: 503"
+        );
+        assert_eq!(
+            timeout(LastStatus::Nothing).to_string(),
+            "timed out after 180s: no status yet"
+        );
+        assert_eq!(
+            RolloutFailure::WatchEnded {
+                workload: "Deployment/backend".into()
+            }
+            .to_string(),
+            "the watch of Deployment/backend ended"
+        );
+    }
+
+    /// What `diagnose` reads of one pod.
+    fn pod_problem(pod: &Pod) -> Option<PodFailure> {
+        classify(pod, &BTreeSet::new())
+    }
+
+    #[test]
     fn pod_problems_from_real_states() {
         let pod = |status: &str| -> Pod {
             serde_json::from_str(&format!(
@@ -1048,24 +1108,24 @@ mod tests {
         );
         let d = pod_problem(&crash).unwrap();
         assert_eq!(
-            (d.reason.as_str(), d.container.as_deref()),
+            (d.reason(), d.container()),
             ("CrashLoopBackOff", Some("backend"))
         );
-        assert!(d.message.contains("last exit: Error (code 1)"));
+        assert!(d.detail().contains("last exit: Error (code 1)"));
         let oom = pod(
             r#"{"phase":"Running","containerStatuses":[{"name":"b","image":"i","imageID":"","ready":false,"restartCount":2,"state":{"waiting":{"reason":"CrashLoopBackOff"}},"lastState":{"terminated":{"exitCode":137,"reason":"OOMKilled"}}}]}"#,
         );
-        assert_eq!(pod_problem(&oom).unwrap().reason, "OOMKilled");
+        assert_eq!(pod_problem(&oom).unwrap().reason(), "OOMKilled");
         let never = pod(
             r#"{"phase":"Pending","containerStatuses":[{"name":"b","image":"i","imageID":"","ready":false,"restartCount":0,"state":{"waiting":{"reason":"ErrImageNeverPull","message":"Container image \"todo-backend:td-1234\" is not present with pull policy of Never"}}}]}"#,
         );
-        assert_eq!(pod_problem(&never).unwrap().reason, "ErrImageNeverPull");
+        assert_eq!(pod_problem(&never).unwrap().reason(), "ErrImageNeverPull");
         let unsched = pod(
             r#"{"phase":"Pending","conditions":[{"type":"PodScheduled","status":"False","reason":"Unschedulable","message":"0/1 nodes are available: 1 Insufficient memory."}]}"#,
         );
         let d = pod_problem(&unsched).unwrap();
         assert_eq!(
-            (d.reason.as_str(), d.message.as_str()),
+            (d.reason(), d.detail().as_str()),
             (
                 "Unschedulable",
                 "0/1 nodes are available: 1 Insufficient memory."
@@ -1075,6 +1135,9 @@ mod tests {
             r#"{"phase":"Running","containerStatuses":[{"name":"b","image":"i","imageID":"","ready":true,"restartCount":0,"state":{"running":{}}}]}"#,
         );
         assert!(pod_problem(&fine).is_none());
-        assert!(severity("CrashLoopBackOff") > severity("NotReady"));
+        let not_ready = PodFailure::NotReady {
+            container: "b".into(),
+        };
+        assert!(pod_problem(&crash).unwrap().severity() > not_ready.severity());
     }
 }

@@ -3,6 +3,7 @@
 //! engine ([`super::Engine`]) owns the client and calls these.
 
 use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Arc;
 use std::time::Duration;
 
 use super::cancel::Cancel;
@@ -11,7 +12,7 @@ use super::{Images, PipelineError};
 use crate::cluster::context::KubeContext;
 use crate::deploy::apply::{self, ApplyError};
 use crate::deploy::render::Manifest;
-use crate::deploy::rollout::{self, RolloutState, Workload};
+use crate::deploy::rollout::{self, RolloutFailure, RolloutReady, RolloutState, Workload};
 use crate::deploy::values::{DevVariant, Ownership};
 use crate::deploy::{plan, recreate};
 use crate::project::Project;
@@ -262,12 +263,8 @@ fn interrupted_after(events: &Events, manifests: &[Manifest]) -> PipelineError {
 }
 
 /// A rollout's end: ready, or why not (the message the user reads).
-fn rolled_out(state: Result<RolloutState, kube::Error>) -> Result<(), String> {
-    match state {
-        Ok(RolloutState::Done(_)) => Ok(()),
-        Ok(RolloutState::Failed(m) | RolloutState::Waiting(m)) => Err(m),
-        Err(e) => Err(format!("cannot read its status: {e}")),
-    }
+fn rolled_out(state: Result<RolloutReady, RolloutFailure>) -> Result<(), String> {
+    state.map(|_| ()).map_err(|failure| failure.to_string())
 }
 
 async fn diagnose(
@@ -283,7 +280,7 @@ async fn diagnose(
         workload: w.id(),
         message: message.to_string(),
         kubectl_ai: rollout::kubectl_ai_question(&project.namespace, &d),
-        diagnosis: Box::new(d),
+        diagnosis: Arc::new(d),
     });
 }
 

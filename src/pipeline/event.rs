@@ -115,7 +115,7 @@ pub enum DeployEvent {
     Diagnosis {
         workload: String,
         message: String,
-        diagnosis: Box<Diagnosis>,
+        diagnosis: Arc<Diagnosis>,
         kubectl_ai: Option<String>,
     },
     /// Everything is ready: where to open the app (url, note).

@@ -515,8 +515,8 @@ pub fn json_of(event: &Event) -> Option<Value> {
                 kubectl_ai,
             } => line(
                 "diagnosis",
-                json!({"workload": workload, "message": message, "pod": d.pod, "container": d.container, "reason": d.reason,
-                       "detail": d.message, "events": d.events, "logs": d.logs.as_ref().map(|l| &l.1),
+                json!({"workload": workload, "message": message, "pod": d.pod, "container": d.container(), "reason": d.reason(),
+                       "detail": d.detail(), "events": d.events, "logs": d.logs.as_ref().map(|l| &l.1),
                        "previousLogs": d.logs.as_ref().map(|l| l.0), "hint": d.hint, "kubectlAi": kubectl_ai}),
             ),
             DeployEvent::Open { urls, .. } => {
@@ -618,8 +618,8 @@ fn print_diagnosis(out: &Output, workload: &str, msg: &str, d: &Diagnosis, ai: O
     let pod = d.pod.as_deref().unwrap_or("-");
     eprintln!(
         "  pod {pod}: {} {}",
-        out.paint(Tone::Bold, &d.reason),
-        d.message
+        out.paint(Tone::Bold, d.reason()),
+        d.detail()
     );
     if !d.events.is_empty() {
         eprintln!("  recent events:");
@@ -636,7 +636,7 @@ fn print_diagnosis(out: &Output, workload: &str, msg: &str, d: &Diagnosis, ai: O
         eprintln!(
             "  last {} log lines ({which}, {}):",
             logs.lines().count(),
-            d.container.as_deref().unwrap_or("?")
+            d.container().unwrap_or("?")
         );
         for l in logs.lines() {
             eprintln!("    | {l}");
