@@ -10,6 +10,8 @@
 //! owns kept on apply, ingress-nginx's webhook refusing until ready.
 //! A test fixture, never part of the product.
 
+use base64::{engine::general_purpose::STANDARD as BASE64, Engine};
+use k8s_openapi::jiff::Timestamp;
 use serde_json::{json, Map, Value};
 use std::collections::{BTreeMap, HashMap};
 use std::io::{self, BufRead, BufReader, Write};
@@ -351,36 +353,103 @@ impl Drop for FakeApiServer {
 // Resources
 // ---------------------------------------------------------------------------
 
+/// One served resource; `flags` say what the server keeps for it.
 struct Resource {
     plural: &'static str,
-    singular: &'static str,
+    kind: &'static str,
     group: &'static str,
     version: &'static str,
-    kind: &'static str,
+    short: &'static [&'static str],
     namespaced: bool,
     /// Has a status subresource: writes to the main resource keep `status`.
     status: bool,
     /// Keeps metadata.generation, bumped when spec changes.
     generation: bool,
-    short: &'static [&'static str],
 }
+
+const CLUSTER: u8 = 1;
+const STATUS: u8 = 2;
+const GENERATION: u8 = 4;
+
+const fn res(
+    gv: (&'static str, &'static str),
+    kind: &'static str,
+    plural: &'static str,
+    short: &'static [&'static str],
+    flags: u8,
+) -> Resource {
+    Resource {
+        plural,
+        kind,
+        group: gv.0,
+        version: gv.1,
+        short,
+        namespaced: flags & CLUSTER == 0,
+        status: flags & STATUS != 0,
+        generation: flags & GENERATION != 0,
+    }
+}
+
+const CORE: (&str, &str) = ("", "v1");
+const APPS: (&str, &str) = ("apps", "v1");
+const NET: (&str, &str) = ("networking.k8s.io", "v1");
+/// Workloads and the like: a status subresource and a generation.
+const KEPT: u8 = STATUS | GENERATION;
+
+const RESOURCES: &[Resource] = &[
+    res(CORE, "Namespace", "namespaces", &["ns"], CLUSTER | STATUS),
+    res(CORE, "ConfigMap", "configmaps", &["cm"], 0),
+    res(CORE, "Secret", "secrets", &[], 0),
+    res(CORE, "Service", "services", &["svc"], STATUS),
+    res(
+        CORE,
+        "PersistentVolumeClaim",
+        "persistentvolumeclaims",
+        &["pvc"],
+        STATUS,
+    ),
+    res(CORE, "ServiceAccount", "serviceaccounts", &["sa"], 0),
+    res(CORE, "Pod", "pods", &["po"], STATUS),
+    res(CORE, "Event", "events", &["ev"], 0),
+    res(APPS, "Deployment", "deployments", &["deploy"], KEPT),
+    res(APPS, "StatefulSet", "statefulsets", &["sts"], KEPT),
+    res(APPS, "ReplicaSet", "replicasets", &["rs"], KEPT),
+    res(NET, "Ingress", "ingresses", &["ing"], KEPT),
+    res(NET, "NetworkPolicy", "networkpolicies", &["netpol"], KEPT),
+    res(
+        ("autoscaling", "v2"),
+        "HorizontalPodAutoscaler",
+        "horizontalpodautoscalers",
+        &["hpa"],
+        KEPT,
+    ),
+    res(
+        ("policy", "v1"),
+        "PodDisruptionBudget",
+        "poddisruptionbudgets",
+        &["pdb"],
+        KEPT,
+    ),
+];
 
 impl Resource {
     fn api_version(&self) -> String {
-        if self.group.is_empty() {
-            self.version.to_string()
-        } else {
-            format!("{}/{}", self.group, self.version)
+        match self.group {
+            "" => self.version.to_string(),
+            g => format!("{g}/{}", self.version),
         }
     }
 
     /// `deployments.apps`, `pods`: how Status messages name a resource.
     fn qualified(&self) -> String {
-        if self.group.is_empty() {
-            self.plural.to_string()
-        } else {
-            format!("{}.{}", self.plural, self.group)
+        match self.group {
+            "" => self.plural.to_string(),
+            g => format!("{}.{g}", self.plural),
         }
+    }
+
+    fn singular(&self) -> String {
+        self.kind.to_ascii_lowercase()
     }
 
     fn details(&self, name: &str) -> Value {
@@ -391,136 +460,6 @@ impl Resource {
         d
     }
 }
-
-const fn core(
-    plural: &'static str,
-    singular: &'static str,
-    kind: &'static str,
-    status: bool,
-    short: &'static [&'static str],
-) -> Resource {
-    Resource {
-        plural,
-        singular,
-        group: "",
-        version: "v1",
-        kind,
-        namespaced: true,
-        status,
-        generation: false,
-        short,
-    }
-}
-
-const fn grouped(
-    plural: &'static str,
-    singular: &'static str,
-    group: &'static str,
-    version: &'static str,
-    kind: &'static str,
-    short: &'static [&'static str],
-) -> Resource {
-    Resource {
-        plural,
-        singular,
-        group,
-        version,
-        kind,
-        namespaced: true,
-        status: true,
-        generation: true,
-        short,
-    }
-}
-
-const RESOURCES: &[Resource] = &[
-    Resource {
-        plural: "namespaces",
-        singular: "namespace",
-        group: "",
-        version: "v1",
-        kind: "Namespace",
-        namespaced: false,
-        status: true,
-        generation: false,
-        short: &["ns"],
-    },
-    core("configmaps", "configmap", "ConfigMap", false, &["cm"]),
-    core("secrets", "secret", "Secret", false, &[]),
-    core("services", "service", "Service", true, &["svc"]),
-    core(
-        "persistentvolumeclaims",
-        "persistentvolumeclaim",
-        "PersistentVolumeClaim",
-        true,
-        &["pvc"],
-    ),
-    core(
-        "serviceaccounts",
-        "serviceaccount",
-        "ServiceAccount",
-        false,
-        &["sa"],
-    ),
-    core("pods", "pod", "Pod", true, &["po"]),
-    core("events", "event", "Event", false, &["ev"]),
-    grouped(
-        "deployments",
-        "deployment",
-        "apps",
-        "v1",
-        "Deployment",
-        &["deploy"],
-    ),
-    grouped(
-        "statefulsets",
-        "statefulset",
-        "apps",
-        "v1",
-        "StatefulSet",
-        &["sts"],
-    ),
-    grouped(
-        "replicasets",
-        "replicaset",
-        "apps",
-        "v1",
-        "ReplicaSet",
-        &["rs"],
-    ),
-    grouped(
-        "ingresses",
-        "ingress",
-        "networking.k8s.io",
-        "v1",
-        "Ingress",
-        &["ing"],
-    ),
-    grouped(
-        "networkpolicies",
-        "networkpolicy",
-        "networking.k8s.io",
-        "v1",
-        "NetworkPolicy",
-        &["netpol"],
-    ),
-    grouped(
-        "horizontalpodautoscalers",
-        "horizontalpodautoscaler",
-        "autoscaling",
-        "v2",
-        "HorizontalPodAutoscaler",
-        &["hpa"],
-    ),
-    grouped(
-        "poddisruptionbudgets",
-        "poddisruptionbudget",
-        "policy",
-        "v1",
-        "PodDisruptionBudget",
-        &["pdb"],
-    ),
-];
 
 fn resource(plural: &str) -> &'static Resource {
     RESOURCES
@@ -814,72 +753,81 @@ impl State {
 
     /// Server-side defaults, keeping allocated values from `prev`.
     fn apply_defaults(&mut self, res: &Resource, obj: &mut Value, prev: Option<&Value>) {
+        let template = |obj: &mut Value| default_pod_spec(&mut obj["spec"]["template"]["spec"]);
         match res.plural {
             "namespaces" => {
                 let name = name_of(obj).to_string();
                 obj["metadata"]["labels"]["kubernetes.io/metadata.name"] = json!(name);
-                if obj["spec"]["finalizers"].is_null() {
-                    obj["spec"]["finalizers"] = json!(["kubernetes"]);
-                }
-                if obj["status"]["phase"].is_null() {
-                    obj["status"]["phase"] = json!("Active");
-                }
+                fill(
+                    obj,
+                    &[
+                        ("spec.finalizers", json!(["kubernetes"])),
+                        ("status.phase", json!("Active")),
+                    ],
+                );
             }
             "secrets" => {
                 if let Some(Value::Object(string_data)) =
                     obj.as_object_mut().and_then(|o| o.remove("stringData"))
                 {
                     for (k, v) in string_data {
-                        let plain = v.as_str().unwrap_or_default().as_bytes().to_vec();
-                        obj["data"][k.as_str()] = json!(base64(&plain));
+                        obj["data"][k.as_str()] =
+                            json!(BASE64.encode(v.as_str().unwrap_or_default()));
                     }
                 }
-                if obj["type"].is_null() {
-                    obj["type"] = json!("Opaque");
-                }
+                fill(obj, &[("type", json!("Opaque"))]);
             }
             "services" => self.default_service(obj, prev),
             "deployments" => {
-                default_to(obj, &["spec", "replicas"], json!(1));
-                default_to(
+                let strategy = json!({"type": "RollingUpdate", "rollingUpdate": {"maxUnavailable": "25%", "maxSurge": "25%"}});
+                fill(
                     obj,
-                    &["spec", "strategy"],
-                    json!({"type": "RollingUpdate", "rollingUpdate": {"maxUnavailable": "25%", "maxSurge": "25%"}}),
+                    &[
+                        ("spec.replicas", json!(1)),
+                        ("spec.strategy", strategy),
+                        ("spec.revisionHistoryLimit", json!(10)),
+                        ("spec.progressDeadlineSeconds", json!(600)),
+                    ],
                 );
-                default_to(obj, &["spec", "revisionHistoryLimit"], json!(10));
-                default_to(obj, &["spec", "progressDeadlineSeconds"], json!(600));
-                default_pod_spec(&mut obj["spec"]["template"]["spec"]);
+                template(obj);
             }
             "statefulsets" => {
-                default_to(obj, &["spec", "replicas"], json!(1));
-                default_to(obj, &["spec", "podManagementPolicy"], json!("OrderedReady"));
-                default_to(
+                let strategy = json!({"type": "RollingUpdate", "rollingUpdate": {"partition": 0}});
+                let retention = json!({"whenDeleted": "Retain", "whenScaled": "Retain"});
+                fill(
                     obj,
-                    &["spec", "updateStrategy"],
-                    json!({"type": "RollingUpdate", "rollingUpdate": {"partition": 0}}),
+                    &[
+                        ("spec.replicas", json!(1)),
+                        ("spec.podManagementPolicy", json!("OrderedReady")),
+                        ("spec.updateStrategy", strategy),
+                        ("spec.revisionHistoryLimit", json!(10)),
+                        ("spec.persistentVolumeClaimRetentionPolicy", retention),
+                    ],
                 );
-                default_to(obj, &["spec", "revisionHistoryLimit"], json!(10));
-                default_to(
-                    obj,
-                    &["spec", "persistentVolumeClaimRetentionPolicy"],
-                    json!({"whenDeleted": "Retain", "whenScaled": "Retain"}),
-                );
-                default_pod_spec(&mut obj["spec"]["template"]["spec"]);
+                template(obj);
             }
-            "replicasets" => default_pod_spec(&mut obj["spec"]["template"]["spec"]),
+            "replicasets" => template(obj),
             "pods" => default_pod_spec(&mut obj["spec"]),
-            "persistentvolumeclaims" => {
-                default_to(obj, &["spec", "storageClassName"], json!("standard"));
-                default_to(obj, &["spec", "volumeMode"], json!("Filesystem"));
-                default_to(obj, &["status", "phase"], json!("Pending"));
-            }
+            "persistentvolumeclaims" => fill(
+                obj,
+                &[
+                    ("spec.storageClassName", json!("standard")),
+                    ("spec.volumeMode", json!("Filesystem")),
+                    ("status.phase", json!("Pending")),
+                ],
+            ),
             _ => {}
         }
     }
 
     fn default_service(&mut self, obj: &mut Value, prev: Option<&Value>) {
-        default_to(obj, &["spec", "type"], json!("ClusterIP"));
-        default_to(obj, &["spec", "sessionAffinity"], json!("None"));
+        fill(
+            obj,
+            &[
+                ("spec.type", json!("ClusterIP")),
+                ("spec.sessionAffinity", json!("None")),
+            ],
+        );
         let kind = text(obj, "/spec/type").to_string();
         if kind != "ExternalName" && obj["spec"]["clusterIP"].is_null() {
             let ip = match prev.map(|p| text(p, "/spec/clusterIP")) {
@@ -899,12 +847,12 @@ impl State {
             .and_then(|p| p["spec"]["ports"].as_array().cloned())
             .unwrap_or_default();
         let node_ports = kind == "NodePort" || kind == "LoadBalancer";
-        let mut ports = obj["spec"]["ports"].as_array().cloned().unwrap_or_default();
-        for port in &mut ports {
-            default_to(port, &["protocol"], json!("TCP"));
-            if port["targetPort"].is_null() {
-                port["targetPort"] = port["port"].clone();
-            }
+        let Some(ports) = obj["spec"]["ports"].as_array_mut() else {
+            return;
+        };
+        for port in ports {
+            let target = port["port"].clone();
+            fill(port, &[("protocol", json!("TCP")), ("targetPort", target)]);
             if node_ports && port["nodePort"].is_null() {
                 let old = prev_ports
                     .iter()
@@ -917,11 +865,7 @@ impl State {
                 port["nodePort"] = json!(n);
             }
         }
-        if !ports.is_empty() {
-            obj["spec"]["ports"] = Value::Array(ports);
-        }
     }
-
     fn pod_runtime(&mut self, workload: &str) -> PodRuntime {
         let n = self.next_pod_ip;
         self.next_pod_ip += 1;
@@ -1639,7 +1583,7 @@ impl State {
         Ok(events.into_iter().map(|(_, e)| e).collect())
     }
 
-    // ---- controller -----------------------------------------------------
+    // ---- controllers ----------------------------------------------------
 
     fn tick(&mut self) {
         let now = Instant::now();
@@ -1653,29 +1597,15 @@ impl State {
         for key in due {
             self.remove(&key);
         }
-        for plural in [
-            "namespaces",
-            "deployments",
-            "replicasets",
-            "statefulsets",
-            "persistentvolumeclaims",
-            "pods",
-        ] {
+        for (plural, sync) in CONTROLLERS {
             let keys: Vec<Key> = self
                 .objects
                 .iter()
-                .filter(|(k, v)| k.plural == plural && !terminating(v))
+                .filter(|(k, v)| k.plural == *plural && !terminating(v))
                 .map(|(k, _)| k.clone())
                 .collect();
             for key in keys {
-                match plural {
-                    "namespaces" => self.sync_namespace(&key),
-                    "deployments" => self.sync_deployment(&key),
-                    "replicasets" => self.sync_replicaset(&key),
-                    "statefulsets" => self.sync_statefulset(&key),
-                    "persistentvolumeclaims" => self.sync_pvc(&key),
-                    _ => self.sync_pod(&key),
-                }
+                sync(self, &key);
             }
         }
     }
@@ -1705,6 +1635,14 @@ impl State {
         }
     }
 
+    /// Sets an object's status (read again: the sync may have changed it).
+    fn set_status(&mut self, key: &Key, status: Map<String, Value>) {
+        if let Some(mut next) = self.objects.get(key).cloned() {
+            next["status"] = Value::Object(status);
+            self.update_internal(key, next);
+        }
+    }
+
     fn sync_namespace(&mut self, key: &Key) {
         let ns = key.name.clone();
         if !self
@@ -1728,79 +1666,42 @@ impl State {
         }
     }
 
-    /// Records an event about `involved`; `count` None adds one occurrence,
-    /// Some(n) raises the count to n.
+    /// Records an event about `involved`. The scheduler writes through
+    /// events.k8s.io/v1, which core/v1 shows with eventTime and series
+    /// (count, lastObservedTime); firstTimestamp/lastTimestamp/count stay
+    /// null or absent.
     fn record_event(&mut self, involved: &Value, e: &EventSpec) {
         let ns = text(involved, "/metadata/namespace").to_string();
         if self.namespace_state(&ns) != Some(false) {
             return;
         }
-        if e.component == "default-scheduler" {
-            return self.record_series_event(involved, e);
-        }
-        let name = name_of(involved).to_string();
-        let uid = uid_of(involved).to_string();
+        let series = e.component == "default-scheduler";
+        let (name, uid) = (name_of(involved).to_string(), uid_of(involved).to_string());
         let id = fnv(&format!(
             "{uid}|{}|{}|{:?}",
             e.reason, e.message, e.field_path
         ));
-        let event_name = format!("{name}.{id:016x}");
-        let key = Key::new("events", &ns, &event_name);
-        let now = now_str();
-        if let Some(mut ev) = self.objects.get(&key).cloned() {
-            let old = ev["count"].as_i64().unwrap_or(1);
-            let new = e.count.map_or(old + 1, |n| n.max(old));
-            if new != old {
-                ev["count"] = json!(new);
-                ev["lastTimestamp"] = json!(now);
-                self.store(key, ev);
-            }
-            return;
-        }
-        let mut involved_ref = json!({
-            "kind": involved["kind"], "namespace": ns, "name": name, "uid": uid,
-            "apiVersion": involved["apiVersion"], "resourceVersion": involved["metadata"]["resourceVersion"],
-        });
-        if let Some(fp) = &e.field_path {
-            involved_ref["fieldPath"] = json!(fp);
-        }
-        let kubelet = e.component == "kubelet";
-        let source = if kubelet {
-            json!({"component": "kubelet", "host": "minikube"})
-        } else {
-            json!({"component": e.component})
-        };
-        let event = json!({
-            "metadata": {"name": event_name, "namespace": ns},
-            "involvedObject": involved_ref,
-            "reason": e.reason,
-            "message": e.message,
-            "source": source,
-            "firstTimestamp": now,
-            "lastTimestamp": now,
-            "count": e.count.unwrap_or(1).max(1),
-            "type": if e.warning { "Warning" } else { "Normal" },
-            "eventTime": null,
-            "reportingComponent": e.component,
-            "reportingInstance": if kubelet { "minikube" } else { "" },
-        });
-        self.create_internal("events", event);
-    }
-
-    /// An event the scheduler writes through events.k8s.io/v1, as core/v1
-    /// shows it: eventTime and series (count, lastObservedTime) instead of
-    /// firstTimestamp/lastTimestamp/count, which stay null or absent.
-    fn record_series_event(&mut self, involved: &Value, e: &EventSpec) {
-        let ns = text(involved, "/metadata/namespace").to_string();
-        let (name, uid) = (name_of(involved).to_string(), uid_of(involved).to_string());
-        let id = fnv(&format!("{uid}|{}|{}", e.reason, e.message));
         let key = Key::new("events", &ns, &format!("{name}.{id:016x}"));
-        let now = rfc3339_micro(SystemTime::now());
+        let now = if series {
+            rfc3339_micro(SystemTime::now())
+        } else {
+            now_str()
+        };
         if let Some(mut ev) = self.objects.get(&key).cloned() {
-            let old = ev["series"]["count"].as_i64().unwrap_or(1);
+            let count = if series {
+                &ev["series"]["count"]
+            } else {
+                &ev["count"]
+            };
+            let old = count.as_i64().unwrap_or(1);
             let new = e.count.map_or(old + 1, |n| n.max(old));
             if new != old {
-                ev["series"] = json!({"count": new, "lastObservedTime": now});
+                if series {
+                    ev["series"] = json!({"count": new, "lastObservedTime": now});
+                } else {
+                    ev["count"] = json!(new);
+                    ev["lastTimestamp"] = json!(now);
+                }
                 self.store(key, ev);
             }
             return;
@@ -1811,17 +1712,39 @@ impl State {
                                "apiVersion": involved["apiVersion"], "resourceVersion": involved["metadata"]["resourceVersion"]},
             "reason": e.reason,
             "message": e.message,
-            "source": {},
-            "firstTimestamp": null,
-            "lastTimestamp": null,
             "type": if e.warning { "Warning" } else { "Normal" },
-            "eventTime": now,
-            "action": if e.reason == "Scheduled" { "Binding" } else { "Scheduling" },
             "reportingComponent": e.component,
-            "reportingInstance": format!("{}-minikube", e.component),
         });
-        if let Some(n) = e.count.filter(|n| *n > 1) {
-            event["series"] = json!({"count": n, "lastObservedTime": now});
+        if let Some(fp) = &e.field_path {
+            event["involvedObject"]["fieldPath"] = json!(fp);
+        }
+        let kubelet = e.component == "kubelet";
+        if series {
+            let action = if e.reason == "Scheduled" {
+                "Binding"
+            } else {
+                "Scheduling"
+            };
+            merge_patch(
+                &mut event,
+                &json!({"source": {}, "eventTime": now, "action": action, "reportingInstance": format!("{}-minikube", e.component)}),
+            );
+            event["firstTimestamp"] = Value::Null;
+            event["lastTimestamp"] = Value::Null;
+            if let Some(n) = e.count.filter(|n| *n > 1) {
+                event["series"] = json!({"count": n, "lastObservedTime": now});
+            }
+        } else {
+            let source = if kubelet {
+                json!({"component": "kubelet", "host": "minikube"})
+            } else {
+                json!({"component": e.component})
+            };
+            merge_patch(
+                &mut event,
+                &json!({"source": source, "firstTimestamp": now, "lastTimestamp": now, "count": e.count.unwrap_or(1).max(1), "reportingInstance": if kubelet { "minikube" } else { "" }}),
+            );
+            event["eventTime"] = Value::Null;
         }
         self.create_internal("events", event);
     }
@@ -1837,6 +1760,9 @@ impl State {
         let hash = short_hash(&d["spec"]["template"]);
         let recreate = text(&d, "/spec/strategy/type") == "Recreate";
         let now = Instant::now();
+        let scaling = |message: String| {
+            EventSpec::once("ScalingReplicaSet", message, "deployment-controller")
+        };
 
         let rss = self.owned("replicasets", &ns, &uid);
         let max_rev = rss.iter().map(|(_, rs)| revision(rs)).max().unwrap_or(0);
@@ -1844,20 +1770,16 @@ impl State {
             .iter()
             .find(|(_, rs)| label(rs, "pod-template-hash") == Some(hash.as_str()))
             .cloned();
-        let mut created = false;
+        let created = current.is_none();
         let (new_key, new_rs) = match current {
             Some((k, mut rs)) => {
-                let mut changed = false;
-                if rs["spec"]["replicas"].as_i64() != Some(want) {
-                    rs["spec"]["replicas"] = json!(want);
-                    changed = true;
-                }
+                let before = rs.clone();
+                rs["spec"]["replicas"] = json!(want);
                 if revision(&rs) < max_rev {
                     rs["metadata"]["annotations"]["deployment.kubernetes.io/revision"] =
                         json!((max_rev + 1).to_string());
-                    changed = true;
                 }
-                if changed {
+                if rs != before {
                     rs = self.store(k.clone(), rs);
                 }
                 (k, rs)
@@ -1872,17 +1794,14 @@ impl State {
                 template["metadata"]["labels"]["pod-template-hash"] = json!(hash);
                 let mut selector = d["spec"]["selector"].clone();
                 selector["matchLabels"]["pod-template-hash"] = json!(hash);
+                let annotations = json!({
+                    "deployment.kubernetes.io/desired-replicas": want.to_string(),
+                    "deployment.kubernetes.io/max-replicas": (want + (want + 3) / 4).to_string(),
+                    "deployment.kubernetes.io/revision": (max_rev + 1).to_string(),
+                });
+                let labels = template["metadata"]["labels"].clone();
                 let rs = json!({
-                    "metadata": {
-                        "name": rs_name, "namespace": ns,
-                        "labels": template["metadata"]["labels"].clone(),
-                        "annotations": {
-                            "deployment.kubernetes.io/desired-replicas": want.to_string(),
-                            "deployment.kubernetes.io/max-replicas": (want + (want + 3) / 4).to_string(),
-                            "deployment.kubernetes.io/revision": (max_rev + 1).to_string(),
-                        },
-                        "ownerReferences": [owner_ref(&d)],
-                    },
+                    "metadata": {"name": rs_name, "namespace": ns, "labels": labels, "annotations": annotations, "ownerReferences": [owner_ref(&d)]},
                     "spec": {"replicas": want, "selector": selector, "template": template},
                 });
                 let rs = self.create_internal("replicasets", rs);
@@ -1892,41 +1811,37 @@ impl State {
                     .or_default() += 1;
                 self.record_event(
                     &d,
-                    &EventSpec::once(
-                        "ScalingReplicaSet",
-                        format!("Scaled up replica set {rs_name} from 0 to {want}"),
-                        "deployment-controller",
-                    ),
+                    &scaling(format!("Scaled up replica set {rs_name} from 0 to {want}")),
                 );
-                created = true;
                 (k, rs)
             }
         };
         let rs_name = new_key.name.clone();
         let new_pods = self.owned("pods", &ns, uid_of(&new_rs));
         let new_ready = new_pods.iter().filter(|(_, p)| is_ready(p)).count() as i64;
-        let old: Vec<(Key, Value)> = rss.into_iter().filter(|(k, _)| *k != new_key).collect();
+        let old: Vec<Key> = rss
+            .into_iter()
+            .map(|(k, _)| k)
+            .filter(|k| *k != new_key)
+            .collect();
         if recreate || (new_pods.len() as i64 >= want && new_ready >= want) {
-            for (k, mut rs) in old.clone() {
+            for k in &old {
+                let Some(mut rs) = self.objects.get(k).cloned() else {
+                    continue;
+                };
                 let n = rs["spec"]["replicas"].as_i64().unwrap_or(0);
                 if n != 0 {
                     rs["spec"]["replicas"] = json!(0);
                     self.store(k.clone(), rs);
                     self.record_event(
                         &d,
-                        &EventSpec::once(
-                            "ScalingReplicaSet",
-                            format!("Scaled down replica set {} from {n} to 0", k.name),
-                            "deployment-controller",
-                        ),
+                        &scaling(format!("Scaled down replica set {} from {n} to 0", k.name)),
                     );
                 }
             }
         }
-        let mut old_pods = 0;
-        let mut old_ready = 0;
-        let mut old_spec = 0;
-        for (k, _) in &old {
+        let (mut old_pods, mut old_ready, mut old_spec) = (0, 0, 0);
+        for k in &old {
             let rs = self.objects.get(k).cloned().unwrap_or(Value::Null);
             old_spec += rs["spec"]["replicas"].as_i64().unwrap_or(0);
             for (_, p) in self.owned("pods", &ns, uid_of(&rs)) {
@@ -1935,9 +1850,7 @@ impl State {
             }
         }
         let updated = new_pods.len() as i64;
-        let total = updated + old_pods;
         let available = new_ready + old_ready;
-        let unavailable = (want + old_spec - available).max(0);
         let complete = updated == want && old_pods == 0 && new_ready >= want;
 
         let rollout = self.rollouts.entry(key.clone()).or_insert(Rollout {
@@ -1947,24 +1860,22 @@ impl State {
             counts: (0, 0, 0),
         });
         let counts = (updated, available, new_ready);
+        let progressed = counts.0 > rollout.counts.0
+            || counts.1 > rollout.counts.1
+            || counts.2 > rollout.counts.2;
         if rollout.generation != generation
             || created
-            || counts.0 > rollout.counts.0
-            || counts.1 > rollout.counts.1
-            || counts.2 > rollout.counts.2
+            || progressed
             || (rollout.complete && !complete)
         {
             rollout.since = now;
         }
-        rollout.generation = generation;
-        rollout.counts = counts;
-        rollout.complete = complete;
+        (rollout.generation, rollout.counts, rollout.complete) = (generation, counts, complete);
         // The Deployment's own progressDeadlineSeconds (defaulted to 600).
         let deadline =
             Duration::from_secs(d["spec"]["progressDeadlineSeconds"].as_u64().unwrap_or(600));
         let timed_out = !complete && now.duration_since(rollout.since) > deadline;
 
-        let prev = &d["status"];
         let max_unavailable = if recreate {
             0
         } else {
@@ -1973,63 +1884,57 @@ impl State {
                 want,
             )
         };
-        let available_cond = if available >= want - max_unavailable {
-            condition(
-                prev,
-                "Available",
+        let (ok, reason, message) = if available >= want - max_unavailable {
+            (
                 true,
                 "MinimumReplicasAvailable",
                 "Deployment has minimum availability.",
             )
         } else {
-            condition(
-                prev,
-                "Available",
+            (
                 false,
                 "MinimumReplicasUnavailable",
                 "Deployment does not have minimum availability.",
             )
         };
-        let progressing_cond = if complete {
-            condition(
-                prev,
-                "Progressing",
+        let available_cond = condition(&d["status"], "Available", ok, reason, message);
+        let (ok, reason, message) = if complete {
+            (
                 true,
                 "NewReplicaSetAvailable",
-                &format!("ReplicaSet \"{rs_name}\" has successfully progressed."),
+                format!("ReplicaSet \"{rs_name}\" has successfully progressed."),
             )
         } else if timed_out {
-            condition(
-                prev,
-                "Progressing",
+            (
                 false,
                 "ProgressDeadlineExceeded",
-                &format!("ReplicaSet \"{rs_name}\" has timed out progressing."),
+                format!("ReplicaSet \"{rs_name}\" has timed out progressing."),
             )
         } else if created {
-            condition(
-                prev,
-                "Progressing",
+            (
                 true,
                 "NewReplicaSetCreated",
-                &format!("Created new replica set \"{rs_name}\""),
+                format!("Created new replica set \"{rs_name}\""),
             )
         } else {
-            condition(
-                prev,
-                "Progressing",
+            (
                 true,
                 "ReplicaSetUpdated",
-                &format!("ReplicaSet \"{rs_name}\" is progressing."),
+                format!("ReplicaSet \"{rs_name}\" is progressing."),
             )
         };
+        let progressing_cond = condition(&d["status"], "Progressing", ok, reason, &message);
         let mut status = Map::new();
         status.insert("observedGeneration".into(), json!(generation));
-        put_nonzero(&mut status, "replicas", total);
-        put_nonzero(&mut status, "updatedReplicas", updated);
-        put_nonzero(&mut status, "readyReplicas", available);
-        put_nonzero(&mut status, "availableReplicas", available);
-        put_nonzero(&mut status, "unavailableReplicas", unavailable);
+        let unavailable = (want + old_spec - available).max(0);
+        let counts = [
+            ("replicas", updated + old_pods),
+            ("updatedReplicas", updated),
+            ("readyReplicas", available),
+            ("availableReplicas", available),
+            ("unavailableReplicas", unavailable),
+        ];
+        put_nonzero(&mut status, &counts);
         status.insert(
             "conditions".into(),
             json!([available_cond, progressing_cond]),
@@ -2037,11 +1942,11 @@ impl State {
 
         let mut next = d.clone();
         next["status"] = Value::Object(status);
-        let rev_path: Vec<String> = vec![
-            "metadata".into(),
-            "annotations".into(),
-            "deployment.kubernetes.io/revision".into(),
-        ];
+        let rev_path = path_of(&[
+            "metadata",
+            "annotations",
+            "deployment.kubernetes.io/revision",
+        ]);
         set_path(&mut next, &rev_path, json!(revision(&new_rs).to_string()));
         self.claim(key, &rev_path, "kube-controller-manager");
         self.update_internal(key, next);
@@ -2053,72 +1958,63 @@ impl State {
         };
         let ns = key.namespace.clone();
         let uid = uid_of(&rs).to_string();
-        let want = rs["spec"]["replicas"].as_i64().unwrap_or(1);
-        let workload = rs["metadata"]["ownerReferences"]
-            .as_array()
-            .and_then(|refs| refs.iter().find(|r| r["kind"] == "Deployment"))
+        let want = rs["spec"]["replicas"].as_i64().unwrap_or(1).max(0);
+        let refs = rs["metadata"]["ownerReferences"].as_array();
+        let deployment = refs.and_then(|refs| refs.iter().find(|r| r["kind"] == "Deployment"));
+        let workload = deployment
             .and_then(|r| r["name"].as_str())
             .unwrap_or(&key.name)
             .to_string();
+        let event = |reason, message| EventSpec::once(reason, message, "replicaset-controller");
         let mut pods = self.owned("pods", &ns, &uid);
-        if (pods.len() as i64) < want {
-            for _ in pods.len() as i64..want {
-                let pod_name = format!("{}-{}", key.name, self.suffix());
-                let pod_key = Key::new("pods", &ns, &pod_name);
-                let mut pod = pod_from_template(
-                    &rs["spec"]["template"],
-                    &ns,
-                    &pod_name,
-                    &format!("{}-", key.name),
-                    &rs,
-                );
-                self.schedule_pod(&mut pod, &pod_key, &workload);
-                self.create_internal("pods", pod);
-                self.record_event(
-                    &rs,
-                    &EventSpec::once(
-                        "SuccessfulCreate",
-                        format!("Created pod: {pod_name}"),
-                        "replicaset-controller",
-                    ),
-                );
-            }
-        } else if pods.len() as i64 > want {
-            // not-ready pods go first, then the newest
-            pods.sort_by_key(|(k, p)| {
-                (
-                    is_ready(p),
-                    std::cmp::Reverse(text(p, "/metadata/creationTimestamp").to_string()),
-                    k.name.clone(),
-                )
-            });
-            let extra = pods.len() - want.max(0) as usize;
-            for (k, _) in pods.iter().take(extra) {
-                self.mark_deleted(k, "Background");
-                self.record_event(
-                    &rs,
-                    &EventSpec::once(
-                        "SuccessfulDelete",
-                        format!("Deleted pod: {}", k.name),
-                        "replicaset-controller",
-                    ),
-                );
-            }
+        for _ in pods.len() as i64..want {
+            let pod_name = format!("{}-{}", key.name, self.suffix());
+            let pod = pod_from_template(&rs["spec"]["template"], &ns, &pod_name, &rs);
+            self.create_pod(pod, &workload);
+            self.record_event(
+                &rs,
+                &event("SuccessfulCreate", format!("Created pod: {pod_name}")),
+            );
+        }
+        // not-ready pods go first, then the newest
+        pods.sort_by_key(|(k, p)| {
+            (
+                is_ready(p),
+                std::cmp::Reverse(text(p, "/metadata/creationTimestamp").to_string()),
+                k.name.clone(),
+            )
+        });
+        for (k, _) in pods.iter().take(pods.len().saturating_sub(want as usize)) {
+            self.mark_deleted(k, "Background");
+            self.record_event(
+                &rs,
+                &event("SuccessfulDelete", format!("Deleted pod: {}", k.name)),
+            );
         }
         let pods = self.owned("pods", &ns, &uid);
         let ready = pods.iter().filter(|(_, p)| is_ready(p)).count() as i64;
         let mut status = Map::new();
         status.insert("replicas".into(), json!(pods.len()));
-        put_nonzero(&mut status, "fullyLabeledReplicas", pods.len() as i64);
-        put_nonzero(&mut status, "readyReplicas", ready);
-        put_nonzero(&mut status, "availableReplicas", ready);
+        put_nonzero(
+            &mut status,
+            &[
+                ("fullyLabeledReplicas", pods.len() as i64),
+                ("readyReplicas", ready),
+                ("availableReplicas", ready),
+            ],
+        );
         status.insert(
             "observedGeneration".into(),
             rs["metadata"]["generation"].clone(),
         );
-        let mut next = self.objects.get(key).cloned().unwrap_or(rs);
-        next["status"] = Value::Object(status);
-        self.update_internal(key, next);
+        self.set_status(key, status);
+    }
+
+    /// Schedules a pod a controller made and stores it.
+    fn create_pod(&mut self, mut pod: Value, workload: &str) {
+        let key = Key::new("pods", text(&pod, "/metadata/namespace"), name_of(&pod));
+        self.schedule_pod(&mut pod, &key, workload);
+        self.create_internal("pods", pod);
     }
 
     fn sync_statefulset(&mut self, key: &Key) {
@@ -2134,57 +2030,53 @@ impl State {
         let partition = sts["spec"]["updateStrategy"]["rollingUpdate"]["partition"]
             .as_i64()
             .unwrap_or(0);
-        let pod_at = |st: &State, i: i64| -> Option<Value> {
-            st.objects
-                .get(&Key::new("pods", &ns, &format!("{name}-{i}")))
-                .filter(|p| owned_by(p, &uid))
-                .cloned()
-        };
+        let event =
+            |message| EventSpec::once("SuccessfulCreate", message, "statefulset-controller");
         // create missing ordinals (OrderedReady: one at a time, in order)
         for i in 0..want {
-            if let Some(p) = pod_at(self, i) {
-                if !parallel && (terminating(&p) || !is_ready(&p)) {
-                    break;
-                }
-                continue;
-            }
             let pod_name = format!("{name}-{i}");
             let pod_key = Key::new("pods", &ns, &pod_name);
-            if self.objects.contains_key(&pod_key) {
-                break; // someone else's pod holds the name
+            match self.objects.get(&pod_key) {
+                Some(p) if owned_by(p, &uid) => {
+                    if !parallel && (terminating(p) || !is_ready(p)) {
+                        break;
+                    }
+                    continue;
+                }
+                Some(_) => break, // someone else's pod holds the name
+                None => {}
             }
-            let mut pod = pod_from_template(
-                &sts["spec"]["template"],
-                &ns,
-                &pod_name,
-                &format!("{name}-"),
-                &sts,
-            );
-            pod["metadata"]["labels"]["controller-revision-hash"] = json!(rev);
-            pod["metadata"]["labels"]["statefulset.kubernetes.io/pod-name"] = json!(pod_name);
-            pod["metadata"]["labels"]["apps.kubernetes.io/pod-index"] = json!(i.to_string());
+            let mut pod = pod_from_template(&sts["spec"]["template"], &ns, &pod_name, &sts);
+            let labels = &mut pod["metadata"]["labels"];
+            labels["controller-revision-hash"] = json!(rev);
+            labels["statefulset.kubernetes.io/pod-name"] = json!(pod_name);
+            labels["apps.kubernetes.io/pod-index"] = json!(i.to_string());
             pod["spec"]["hostname"] = json!(pod_name);
             if let Some(svc) = sts["spec"]["serviceName"].as_str() {
                 pod["spec"]["subdomain"] = json!(svc);
             }
-            let claims = sts["spec"]["volumeClaimTemplates"]
-                .as_array()
-                .cloned()
-                .unwrap_or_default();
             let mut volumes: Vec<Value> = pod["spec"]["volumes"]
                 .as_array()
                 .cloned()
                 .unwrap_or_default();
-            for claim in &claims {
+            for claim in sts["spec"]["volumeClaimTemplates"]
+                .as_array()
+                .into_iter()
+                .flatten()
+            {
                 let claim_name = text(claim, "/metadata/name").to_string();
                 let pvc_name = format!("{claim_name}-{name}-{i}");
-                let pvc_key = Key::new("persistentvolumeclaims", &ns, &pvc_name);
-                if !self.objects.contains_key(&pvc_key) {
+                if !self
+                    .objects
+                    .contains_key(&Key::new("persistentvolumeclaims", &ns, &pvc_name))
+                {
                     let mut labels = claim["metadata"]["labels"].clone();
-                    if let Some(m) = sts["spec"]["selector"]["matchLabels"].as_object() {
-                        for (k, v) in m {
-                            labels[k.as_str()] = v.clone();
-                        }
+                    for (k, v) in sts["spec"]["selector"]["matchLabels"]
+                        .as_object()
+                        .into_iter()
+                        .flatten()
+                    {
+                        labels[k.as_str()] = v.clone();
                     }
                     let mut pvc = json!({"metadata": {"name": pvc_name, "namespace": ns}, "spec": claim["spec"].clone()});
                     if labels.is_object() {
@@ -2193,11 +2085,9 @@ impl State {
                     self.create_internal("persistentvolumeclaims", pvc);
                     self.record_event(
                         &sts,
-                        &EventSpec::once(
-                            "SuccessfulCreate",
-                            format!("create Claim {pvc_name} Pod {pod_name} in StatefulSet {name} success"),
-                            "statefulset-controller",
-                        ),
+                        &event(format!(
+                            "create Claim {pvc_name} Pod {pod_name} in StatefulSet {name} success"
+                        )),
                     );
                 }
                 volumes.retain(|v| v["name"] != claim_name.as_str());
@@ -2208,15 +2098,12 @@ impl State {
             if !volumes.is_empty() {
                 pod["spec"]["volumes"] = Value::Array(volumes);
             }
-            self.schedule_pod(&mut pod, &pod_key, &name);
-            self.create_internal("pods", pod);
+            self.create_pod(pod, &name);
             self.record_event(
                 &sts,
-                &EventSpec::once(
-                    "SuccessfulCreate",
-                    format!("create Pod {pod_name} in StatefulSet {name} successful"),
-                    "statefulset-controller",
-                ),
+                &event(format!(
+                    "create Pod {pod_name} in StatefulSet {name} successful"
+                )),
             );
             if !parallel {
                 break;
@@ -2243,13 +2130,10 @@ impl State {
             let n = if parallel { surplus.len() } else { 1 };
             for k in surplus.into_iter().take(n) {
                 self.mark_deleted(&k, "Background");
+                let message = format!("delete Pod {} in StatefulSet {name} successful", k.name);
                 self.record_event(
                     &sts,
-                    &EventSpec::once(
-                        "SuccessfulDelete",
-                        format!("delete Pod {} in StatefulSet {name} successful", k.name),
-                        "statefulset-controller",
-                    ),
+                    &EventSpec::once("SuccessfulDelete", message, "statefulset-controller"),
                 );
             }
         } else if !on_delete
@@ -2264,10 +2148,9 @@ impl State {
                     ordinal(k) >= partition
                         && label(p, "controller-revision-hash") != Some(rev.as_str())
                 })
-                .max_by_key(|(k, _)| ordinal(k))
-                .map(|(k, _)| k.clone());
-            if let Some(k) = outdated {
-                self.mark_deleted(&k, "Background");
+                .max_by_key(|(k, _)| ordinal(k));
+            if let Some((k, _)) = outdated {
+                self.mark_deleted(k, "Background");
             }
         }
         let pods = self.owned("pods", &ns, &uid);
@@ -2288,16 +2171,19 @@ impl State {
             sts["metadata"]["generation"].clone(),
         );
         status.insert("replicas".into(), json!(pods.len()));
-        put_nonzero(&mut status, "readyReplicas", ready);
-        put_nonzero(&mut status, "currentReplicas", at_rev(&current_rev));
-        put_nonzero(&mut status, "updatedReplicas", updated);
+        put_nonzero(
+            &mut status,
+            &[
+                ("readyReplicas", ready),
+                ("currentReplicas", at_rev(&current_rev)),
+                ("updatedReplicas", updated),
+            ],
+        );
         status.insert("currentRevision".into(), json!(current_rev));
         status.insert("updateRevision".into(), json!(rev));
         status.insert("availableReplicas".into(), json!(ready));
         status.insert("collisionCount".into(), json!(0));
-        let mut next = self.objects.get(key).cloned().unwrap_or(sts);
-        next["status"] = Value::Object(status);
-        self.update_internal(key, next);
+        self.set_status(key, status);
     }
 
     /// The default StorageClass provisions and binds at once.
@@ -2309,21 +2195,18 @@ impl State {
             return;
         }
         let mut next = pvc.clone();
-        let volume = format!("pvc-{}", uid_of(&pvc));
-        next["spec"]["volumeName"] = json!(volume);
-        next["status"] = json!({
-            "phase": "Bound",
-            "accessModes": pvc["spec"]["accessModes"].clone(),
-            "capacity": {"storage": pvc["spec"]["resources"]["requests"]["storage"].clone()},
-        });
+        next["spec"]["volumeName"] = json!(format!("pvc-{}", uid_of(&pvc)));
+        let capacity = json!({"storage": pvc["spec"]["resources"]["requests"]["storage"].clone()});
+        next["status"] = json!({"phase": "Bound", "accessModes": pvc["spec"]["accessModes"].clone(), "capacity": capacity});
         self.claim(
             key,
-            &["spec".into(), "volumeName".into()],
+            &path_of(&["spec", "volumeName"]),
             "kube-controller-manager",
         );
         self.update_internal(key, next);
     }
 
+    /// The kubelet: status and events as the pod's behaviour says by its age.
     fn sync_pod(&mut self, key: &Key) {
         let (Some(pod), Some(rt)) = (self.objects.get(key).cloned(), self.pods.get(key).cloned())
         else {
@@ -2333,11 +2216,14 @@ impl State {
         let age = rt.born.elapsed();
         let mut next = pod.clone();
         next["status"] = pod_status(&pod, &rt, age, &timing);
-        if let Some(id) = self.container_ids.get(&rt.workload) {
-            if let Some(statuses) = next["status"]["containerStatuses"].as_array_mut() {
-                for s in statuses.iter_mut().filter(|s| !s["containerID"].is_null()) {
-                    s["containerID"] = json!(id);
-                }
+        let id = self.container_ids.get(&rt.workload);
+        for s in next["status"]["containerStatuses"]
+            .as_array_mut()
+            .into_iter()
+            .flatten()
+        {
+            if let (Some(id), false) = (id, s["containerID"].is_null()) {
+                s["containerID"] = json!(id);
             }
         }
         if !next["status"]["podIP"].is_null() {
@@ -2351,10 +2237,23 @@ impl State {
     }
 }
 
+/// What a cluster's controllers reconcile each tick, in this order.
+type Sync = fn(&mut State, &Key);
+const CONTROLLERS: [(&str, Sync); 6] = [
+    ("namespaces", State::sync_namespace),
+    ("deployments", State::sync_deployment),
+    ("replicasets", State::sync_replicaset),
+    ("statefulsets", State::sync_statefulset),
+    ("persistentvolumeclaims", State::sync_pvc),
+    ("pods", State::sync_pod),
+];
+
 // ---------------------------------------------------------------------------
 // Pods: status and events per behaviour
 // ---------------------------------------------------------------------------
 
+/// An event a component records about an object; `count` None adds one
+/// occurrence, Some(n) raises the count to n.
 struct EventSpec {
     reason: &'static str,
     message: String,
@@ -2366,43 +2265,24 @@ struct EventSpec {
 
 impl EventSpec {
     fn once(reason: &'static str, message: String, component: &'static str) -> EventSpec {
-        EventSpec {
-            reason,
-            message,
-            warning: false,
-            component,
-            field_path: None,
-            count: None,
-        }
-    }
-
-    fn kubelet(
-        reason: &'static str,
-        message: String,
-        warning: bool,
-        container: &str,
-        count: i64,
-    ) -> EventSpec {
+        let (warning, field_path, count) = (false, None, None);
         EventSpec {
             reason,
             message,
             warning,
-            component: "kubelet",
-            field_path: Some(format!("spec.containers{{{container}}}")),
-            count: Some(count),
+            component,
+            field_path,
+            count,
         }
     }
 }
 
 fn containers_of(pod: &Value) -> Vec<(String, String)> {
-    pod["spec"]["containers"]
-        .as_array()
-        .map(|cs| {
-            cs.iter()
-                .map(|c| (text(c, "/name").to_string(), text(c, "/image").to_string()))
-                .collect()
-        })
-        .unwrap_or_default()
+    let cs = pod["spec"]["containers"].as_array();
+    cs.into_iter()
+        .flatten()
+        .map(|c| (text(c, "/name").to_string(), text(c, "/image").to_string()))
+        .collect()
 }
 
 /// How many restart periods have passed since the container first started.
@@ -2437,30 +2317,125 @@ fn after_pulls(rt: &PodRuntime, age: Duration, t: &Timing) -> (PodRuntime, Durat
     (rt.clone(), age)
 }
 
-/// How a failing pull reads in the container's waiting state: the try's
-/// error for the first half of each retry period, its back-off after.
-fn pull_state(rt: &PodRuntime, image: &str, age: Duration, t: &Timing) -> (&'static str, String) {
-    let into = (age.saturating_sub(t.ready_delay)).as_millis() % t.restart_every.as_millis().max(1);
-    if into * 2 >= t.restart_every.as_millis() {
-        return (
-            "ImagePullBackOff",
-            format!("Back-off pulling image \"{image}\""),
-        );
-    }
-    ("ErrImagePull", pull_error(rt, image))
-}
-
 /// What the node's runtime said when the pull failed.
-fn pull_error(rt: &PodRuntime, image: &str) -> String {
-    if matches!(rt.behavior, Behavior::PullFailsThenSucceeds { .. }) {
+fn pull_error(b: &Behavior, image: &str) -> String {
+    if matches!(b, Behavior::PullFailsThenSucceeds { .. }) {
         return "Error response from daemon: Get \"https://registry-1.docker.io/v2/\": net/http: TLS handshake timeout".into();
     }
     format!("Error response from daemon: pull access denied for {}, repository does not exist or may require 'docker login': denied: requested access to the resource is denied", image.split(':').next().unwrap_or_default())
 }
 
+fn never_pulled(image: &str) -> String {
+    format!("Container image \"{image}\" is not present with pull policy of Never")
+}
+
+impl Behavior {
+    /// The container process runs (Ready, NotReady, or between crashes).
+    fn runs(&self) -> bool {
+        matches!(
+            self,
+            Behavior::Ready | Behavior::NotReady | Behavior::CrashLoop { .. }
+        )
+    }
+
+    /// The waiting state (reason, message) of a started container that
+    /// never gets to run. A failing pull shows the try's error for the first
+    /// half of each retry period and its back-off after.
+    fn waiting(&self, image: &str, age: Duration, t: &Timing) -> Option<(&'static str, String)> {
+        Some(match self {
+            Behavior::ImagePullBackOff | Behavior::PullFailsThenSucceeds { .. } => {
+                let period = t.restart_every.as_millis().max(1);
+                if (age.saturating_sub(t.ready_delay)).as_millis() % period * 2
+                    >= t.restart_every.as_millis()
+                {
+                    (
+                        "ImagePullBackOff",
+                        format!("Back-off pulling image \"{image}\""),
+                    )
+                } else {
+                    ("ErrImagePull", pull_error(self, image))
+                }
+            }
+            Behavior::ErrImageNeverPull => ("ErrImageNeverPull", never_pulled(image)),
+            Behavior::CreateContainerConfigError { message } => {
+                ("CreateContainerConfigError", message.clone())
+            }
+            _ => return None,
+        })
+    }
+
+    /// The kubelet's events about container `c` by the `k`th restart
+    /// period: (reason, warning, message, count). `pod` is `name_ns(uid)`.
+    fn kubelet_events(
+        &self,
+        c: &str,
+        image: &str,
+        pod: &str,
+        k: i64,
+    ) -> Vec<(&'static str, bool, String, i64)> {
+        let pulled = format!("Container image \"{image}\" already present on machine");
+        match self {
+            Behavior::Ready | Behavior::NotReady | Behavior::CrashLoop { .. } => {
+                let crash = matches!(self, Behavior::CrashLoop { .. });
+                let runs = if crash { k } else { 1 };
+                let mut events = vec![
+                    ("Pulled", false, pulled, runs),
+                    ("Created", false, format!("Created container: {c}"), runs),
+                    ("Started", false, format!("Started container {c}"), runs),
+                ];
+                if crash {
+                    events.push((
+                        "BackOff",
+                        true,
+                        format!("Back-off restarting failed container {c} in pod {pod}"),
+                        k,
+                    ));
+                }
+                if *self == Behavior::NotReady {
+                    events.push((
+                        "Unhealthy",
+                        true,
+                        "Readiness probe failed: HTTP probe failed with statuscode: 503".into(),
+                        k,
+                    ));
+                }
+                events
+            }
+            Behavior::ImagePullBackOff | Behavior::PullFailsThenSucceeds { .. } => vec![
+                ("Pulling", false, format!("Pulling image \"{image}\""), k),
+                (
+                    "Failed",
+                    true,
+                    format!(
+                        "Failed to pull image \"{image}\": {}",
+                        pull_error(self, image)
+                    ),
+                    k,
+                ),
+                ("Failed", true, "Error: ErrImagePull".into(), k),
+                (
+                    "BackOff",
+                    false,
+                    format!("Back-off pulling image \"{image}\""),
+                    k,
+                ),
+                ("Failed", true, "Error: ImagePullBackOff".into(), k),
+            ],
+            Behavior::ErrImageNeverPull => vec![
+                ("ErrImageNeverPull", true, never_pulled(image), k),
+                ("Failed", true, "Error: ErrImageNeverPull".into(), k),
+            ],
+            Behavior::CreateContainerConfigError { message } => vec![
+                ("Pulled", false, pulled, k),
+                ("Failed", true, format!("Error: {message}"), k),
+            ],
+            Behavior::Unschedulable { .. } => Vec::new(),
+        }
+    }
+}
+
 fn pod_status(pod: &Value, rt: &PodRuntime, age: Duration, t: &Timing) -> Value {
     let (rt, age) = after_pulls(rt, age, t);
-    let rt = &rt;
     let at = |d: Duration| rfc3339(rt.born_wall + d);
     let born = at(Duration::ZERO);
     if let Behavior::Unschedulable { message } = &rt.behavior {
@@ -2475,89 +2450,59 @@ fn pod_status(pod: &Value, rt: &PodRuntime, age: Duration, t: &Timing) -> Value 
     let n = cycles(age, t);
     let (uid, pod_name, ns) = (uid_of(pod), name_of(pod), text(pod, "/metadata/namespace"));
     let containers = containers_of(pod);
+    let crash_loop = matches!(rt.behavior, Behavior::CrashLoop { .. });
     let statuses: Vec<Value> = containers
         .iter()
         .map(|(c, image)| {
             // One ID per instance: a running container keeps its own, each
             // restart (or crash loop run) gets a new one.
-            let runs = if matches!(rt.behavior, Behavior::CrashLoop { .. }) { n } else { rt.restarts.len() as i64 };
             let instance_id = |i: i64| format!("docker://{:016x}{:016x}{:016x}{:016x}", fnv(uid), fnv(c), fnv(image), i);
-            let id = instance_id(runs);
-            let image_id = format!("docker://sha256:{:016x}{:016x}{:016x}{:016x}", fnv(image), 1, 2, 3);
+            let id = instance_id(if crash_loop { n } else { rt.restarts.len() as i64 });
             let mut s = json!({"name": c, "image": image, "imageID": "", "lastState": {}, "ready": false, "restartCount": 0, "started": false});
-            let waiting = |reason: &str, message: Option<String>| {
-                let mut w = json!({"reason": reason});
-                if let Some(m) = message {
-                    w["message"] = json!(m);
-                }
-                json!({"waiting": w})
+            let waiting = |reason: &str, message: Option<String>| match message {
+                Some(m) => json!({"waiting": {"reason": reason, "message": m}}),
+                None => json!({"waiting": {"reason": reason}}),
             };
             if !started {
                 s["state"] = waiting("ContainerCreating", None);
                 return s;
             }
-            match &rt.behavior {
-                Behavior::Ready | Behavior::NotReady => {
-                    let ready = rt.behavior == Behavior::Ready;
-                    let restarts = rt.restarts.len();
-                    let running_since = rt.restarts.last().map_or(start.clone(), |t| rfc3339(*t));
-                    s["state"] = json!({"running": {"startedAt": running_since}});
-                    if restarts > 0 {
-                        let ended_start = if restarts > 1 { rfc3339(rt.restarts[restarts - 2]) } else { start.clone() };
-                        s["restartCount"] = json!(restarts);
-                        s["lastState"] = json!({"terminated": {
-                            "exitCode": 137, "reason": "Error",
-                            "startedAt": ended_start, "finishedAt": running_since.clone(),
-                            "containerID": instance_id(restarts as i64 - 1),
-                        }});
-                    }
-                    s["ready"] = json!(ready);
-                    s["started"] = json!(true);
-                    s["imageID"] = json!(image_id);
-                    s["containerID"] = json!(id);
-                }
-                Behavior::CrashLoop { exit_code, reason, .. } => {
-                    let restarts = n + 1;
-                    let run_start = t.ready_delay + t.restart_every * n as u32;
-                    s["state"] = waiting(
-                        "CrashLoopBackOff",
-                        Some(format!(
-                            "back-off {} restarting failed container={c} pod={pod_name}_{ns}({uid})",
-                            back_off(restarts)
-                        )),
-                    );
-                    s["lastState"] = json!({"terminated": {
-                        "exitCode": exit_code, "reason": reason,
-                        "startedAt": at(run_start), "finishedAt": at(run_start + t.restart_every / 5),
-                        "containerID": id,
-                    }});
-                    s["restartCount"] = json!(restarts);
-                    s["imageID"] = json!(image_id);
-                    s["containerID"] = json!(id);
-                }
-                Behavior::ImagePullBackOff | Behavior::PullFailsThenSucceeds { .. } => {
-                    let (reason, message) = pull_state(rt, image, age, t);
-                    s["state"] = waiting(reason, Some(message));
-                }
-                Behavior::ErrImageNeverPull => {
-                    s["state"] = waiting(
-                        "ErrImageNeverPull",
-                        Some(format!("Container image \"{image}\" is not present with pull policy of Never")),
-                    );
-                }
-                Behavior::CreateContainerConfigError { message } => {
-                    s["state"] = waiting("CreateContainerConfigError", Some(message.clone()));
-                }
-                Behavior::Unschedulable { .. } => unreachable!("handled above"),
+            if let Some((reason, message)) = rt.behavior.waiting(image, age, t) {
+                s["state"] = waiting(reason, Some(message));
+                return s;
             }
+            s["imageID"] = json!(format!("docker://sha256:{:016x}{:016x}{:016x}{:016x}", fnv(image), 1, 2, 3));
+            s["containerID"] = json!(id);
+            if let Behavior::CrashLoop { exit_code, reason, .. } = &rt.behavior {
+                let run_start = t.ready_delay + t.restart_every * n as u32;
+                let message = format!("back-off {} restarting failed container={c} pod={pod_name}_{ns}({uid})", back_off(n + 1));
+                s["state"] = waiting("CrashLoopBackOff", Some(message));
+                s["lastState"] = json!({"terminated": {
+                    "exitCode": exit_code, "reason": reason,
+                    "startedAt": at(run_start), "finishedAt": at(run_start + t.restart_every / 5),
+                    "containerID": id,
+                }});
+                s["restartCount"] = json!(n + 1);
+                return s;
+            }
+            let restarts = rt.restarts.len();
+            let running_since = rt.restarts.last().map_or(start.clone(), |t| rfc3339(*t));
+            s["state"] = json!({"running": {"startedAt": running_since}});
+            if restarts > 0 {
+                let ended_start = if restarts > 1 { rfc3339(rt.restarts[restarts - 2]) } else { start.clone() };
+                s["restartCount"] = json!(restarts);
+                s["lastState"] = json!({"terminated": {
+                    "exitCode": 137, "reason": "Error",
+                    "startedAt": ended_start, "finishedAt": running_since.clone(),
+                    "containerID": instance_id(restarts as i64 - 1),
+                }});
+            }
+            s["ready"] = json!(rt.behavior == Behavior::Ready);
+            s["started"] = json!(true);
             s
         })
         .collect();
-    let running = started
-        && matches!(
-            rt.behavior,
-            Behavior::Ready | Behavior::NotReady | Behavior::CrashLoop { .. }
-        );
+    let running = started && rt.behavior.runs();
     let ready = started && rt.behavior == Behavior::Ready;
     let names: Vec<&str> = containers.iter().map(|(n, _)| n.as_str()).collect();
     let cond = |ctype: &str, ok: bool, since: &str| {
@@ -2571,12 +2516,8 @@ fn pod_status(pod: &Value, rt: &PodRuntime, age: Duration, t: &Timing) -> Value 
         }
         c
     };
-    let ready_since = if ready { start.as_str() } else { born.as_str() };
-    let sandbox_since = if started {
-        start.as_str()
-    } else {
-        born.as_str()
-    };
+    let ready_since = if ready { &start } else { &born };
+    let sandbox_since = if started { &start } else { &born };
     let mut status = json!({
         "phase": if running { "Running" } else { "Pending" },
         "conditions": [
@@ -2601,127 +2542,52 @@ fn pod_status(pod: &Value, rt: &PodRuntime, age: Duration, t: &Timing) -> Value 
 /// The events a pod has accumulated by `age` (counts only grow).
 fn pod_events(pod: &Value, rt: &PodRuntime, age: Duration, t: &Timing) -> Vec<EventSpec> {
     let (rt, age) = after_pulls(rt, age, t);
-    let rt = &rt;
     let (pod_name, ns, uid) = (name_of(pod), text(pod, "/metadata/namespace"), uid_of(pod));
+    let scheduler = |reason, message, warning, count| EventSpec {
+        reason,
+        message,
+        warning,
+        component: "default-scheduler",
+        field_path: None,
+        count: Some(count),
+    };
     if let Behavior::Unschedulable { message } = &rt.behavior {
         // The scheduler retries; one event whose series grows.
         let tries = 1 + (age.as_millis() / t.restart_every.as_millis().max(1)) as i64;
-        return vec![EventSpec {
-            reason: "FailedScheduling",
-            message: message.clone(),
-            warning: true,
-            component: "default-scheduler",
-            field_path: None,
-            count: Some(tries),
-        }];
+        return vec![scheduler("FailedScheduling", message.clone(), true, tries)];
     }
-    let mut events = vec![EventSpec {
-        reason: "Scheduled",
-        message: format!("Successfully assigned {ns}/{pod_name} to minikube"),
-        warning: false,
-        component: "default-scheduler",
-        field_path: None,
-        count: Some(1),
-    }];
+    let assigned = format!("Successfully assigned {ns}/{pod_name} to minikube");
+    let mut events = vec![scheduler("Scheduled", assigned, false, 1)];
     if age < t.ready_delay {
         return events;
     }
     let k = cycles(age, t) + 1;
     for (c, image) in containers_of(pod) {
-        let ev = |reason, message: String, warning, count| {
-            EventSpec::kubelet(reason, message, warning, &c, count)
-        };
-        let pulled = format!("Container image \"{image}\" already present on machine");
-        match &rt.behavior {
-            Behavior::Ready | Behavior::NotReady | Behavior::CrashLoop { .. } => {
-                let runs = if matches!(rt.behavior, Behavior::CrashLoop { .. }) {
-                    k
-                } else {
-                    1
-                };
-                events.push(ev("Pulled", pulled, false, runs));
-                events.push(ev(
-                    "Created",
-                    format!("Created container: {c}"),
-                    false,
-                    runs,
-                ));
-                events.push(ev("Started", format!("Started container {c}"), false, runs));
-                if matches!(rt.behavior, Behavior::CrashLoop { .. }) {
-                    events.push(ev(
-                        "BackOff",
-                        format!("Back-off restarting failed container {c} in pod {pod_name}_{ns}({uid})"),
-                        true,
-                        k,
-                    ));
-                }
-                if rt.behavior == Behavior::NotReady {
-                    events.push(ev(
-                        "Unhealthy",
-                        "Readiness probe failed: HTTP probe failed with statuscode: 503".into(),
-                        true,
-                        k,
-                    ));
-                }
-            }
-            Behavior::ImagePullBackOff | Behavior::PullFailsThenSucceeds { .. } => {
-                events.push(ev(
-                    "Pulling",
-                    format!("Pulling image \"{image}\""),
-                    false,
-                    k,
-                ));
-                events.push(ev(
-                    "Failed",
-                    format!(
-                        "Failed to pull image \"{image}\": {}",
-                        pull_error(rt, &image)
-                    ),
-                    true,
-                    k,
-                ));
-                events.push(ev("Failed", "Error: ErrImagePull".into(), true, k));
-                events.push(ev(
-                    "BackOff",
-                    format!("Back-off pulling image \"{image}\""),
-                    false,
-                    k,
-                ));
-                events.push(ev("Failed", "Error: ImagePullBackOff".into(), true, k));
-            }
-            Behavior::ErrImageNeverPull => {
-                events.push(ev(
-                    "ErrImageNeverPull",
-                    format!("Container image \"{image}\" is not present with pull policy of Never"),
-                    true,
-                    k,
-                ));
-                events.push(ev("Failed", "Error: ErrImageNeverPull".into(), true, k));
-            }
-            Behavior::CreateContainerConfigError { message } => {
-                events.push(ev("Pulled", pulled, false, k));
-                events.push(ev("Failed", format!("Error: {message}"), true, k));
-            }
-            Behavior::Unschedulable { .. } => {}
+        let about = format!("{pod_name}_{ns}({uid})");
+        for (reason, warning, message, count) in rt.behavior.kubelet_events(&c, &image, &about, k) {
+            let field_path = Some(format!("spec.containers{{{c}}}"));
+            let (component, count) = ("kubelet", Some(count));
+            events.push(EventSpec {
+                reason,
+                message,
+                warning,
+                component,
+                field_path,
+                count,
+            });
         }
     }
     events
 }
 
-fn pod_from_template(
-    template: &Value,
-    ns: &str,
-    name: &str,
-    generate_name: &str,
-    owner: &Value,
-) -> Value {
+fn pod_from_template(template: &Value, ns: &str, name: &str, owner: &Value) -> Value {
     let mut meta = match &template["metadata"] {
         Value::Object(m) => Value::Object(m.clone()),
         _ => json!({}),
     };
     meta["name"] = json!(name);
     meta["namespace"] = json!(ns);
-    meta["generateName"] = json!(generate_name);
+    meta["generateName"] = json!(format!("{}-", name_of(owner)));
     meta["ownerReferences"] = json!([owner_ref(owner)]);
     json!({"metadata": meta, "spec": template["spec"].clone()})
 }
@@ -2730,26 +2596,24 @@ fn default_pod_spec(spec: &mut Value) {
     if !spec.is_object() {
         return;
     }
-    default_to(spec, &["restartPolicy"], json!("Always"));
-    default_to(spec, &["terminationGracePeriodSeconds"], json!(30));
-    default_to(spec, &["dnsPolicy"], json!("ClusterFirst"));
-    default_to(spec, &["schedulerName"], json!("default-scheduler"));
-    default_to(spec, &["serviceAccountName"], json!("default"));
-    if let Some(containers) = spec["containers"].as_array_mut() {
-        for c in containers {
-            let image = text(c, "/image").to_string();
-            let tag = image.rsplit('/').next().unwrap_or_default();
-            let latest =
-                !image.contains('@') && tag.split_once(':').is_none_or(|(_, t)| t == "latest");
-            default_to(
-                c,
-                &["imagePullPolicy"],
-                json!(if latest { "Always" } else { "IfNotPresent" }),
-            );
-        }
+    fill(
+        spec,
+        &[
+            ("restartPolicy", json!("Always")),
+            ("terminationGracePeriodSeconds", json!(30)),
+            ("dnsPolicy", json!("ClusterFirst")),
+            ("schedulerName", json!("default-scheduler")),
+            ("serviceAccountName", json!("default")),
+        ],
+    );
+    for c in spec["containers"].as_array_mut().into_iter().flatten() {
+        let image = text(c, "/image").to_string();
+        let tag = image.rsplit('/').next().unwrap_or_default();
+        let latest = !image.contains('@') && tag.split_once(':').is_none_or(|(_, t)| t == "latest");
+        let policy = if latest { "Always" } else { "IfNotPresent" };
+        fill(c, &[("imagePullPolicy", json!(policy))]);
     }
 }
-
 // ---------------------------------------------------------------------------
 // Object helpers
 // ---------------------------------------------------------------------------
@@ -2818,10 +2682,15 @@ fn scaled(v: &Value, total: i64) -> i64 {
     }
 }
 
-fn put_nonzero(map: &mut Map<String, Value>, key: &str, n: i64) {
-    if n != 0 {
-        map.insert(key.into(), json!(n));
+/// Status counts as the real controllers write them: zero ones left out.
+fn put_nonzero(map: &mut Map<String, Value>, counts: &[(&str, i64)]) {
+    for (key, n) in counts.iter().filter(|(_, n)| *n != 0) {
+        map.insert(key.to_string(), json!(n));
     }
+}
+
+fn path_of(keys: &[&str]) -> Vec<String> {
+    keys.iter().map(|k| k.to_string()).collect()
 }
 
 /// A condition keeping its timestamps while nothing about it changes.
@@ -2858,10 +2727,13 @@ fn set_managed(obj: &mut Value, writer: &Writer, api_version: &str) {
     obj["metadata"]["managedFields"] = Value::Array(entries);
 }
 
-fn default_to(obj: &mut Value, path: &[&str], value: Value) {
-    let path: Vec<String> = path.iter().map(|s| s.to_string()).collect();
-    if get_path(obj, &path).is_none_or(Value::is_null) {
-        set_path(obj, &path, value);
+/// Sets each dotted `path` that is absent or null, as API defaulting does.
+fn fill(obj: &mut Value, defaults: &[(&str, Value)]) {
+    for (path, value) in defaults {
+        let path: Vec<String> = path.split('.').map(str::to_string).collect();
+        if get_path(obj, &path).is_none_or(Value::is_null) {
+            set_path(obj, &path, value.clone());
+        }
     }
 }
 
@@ -3473,7 +3345,7 @@ fn resource_list(g: &str, v: &str) -> Option<Reply> {
     }
     let mut resources = Vec::new();
     for r in RESOURCES.iter().filter(|r| r.group == g && r.version == v) {
-        resources.push(json!({"name": r.plural, "singularName": r.singular, "namespaced": r.namespaced, "kind": r.kind, "verbs": VERBS, "shortNames": r.short}));
+        resources.push(json!({"name": r.plural, "singularName": r.singular(), "namespaced": r.namespaced, "kind": r.kind, "verbs": VERBS, "shortNames": r.short}));
         for (sub, verbs) in subresources(r) {
             resources.push(json!({"name": format!("{}/{sub}", r.plural), "singularName": "", "namespaced": r.namespaced, "kind": r.kind, "verbs": verbs}));
         }
@@ -3502,7 +3374,7 @@ fn aggregated_discovery(gvs: &[(&str, &str)]) -> Reply {
                         .into_iter()
                         .map(|(sub, verbs)| json!({"subresource": sub, "responseKind": kind, "verbs": verbs}))
                         .collect();
-                    json!({"resource": r.plural, "responseKind": kind, "scope": if r.namespaced { "Namespaced" } else { "Cluster" }, "singularResource": r.singular, "verbs": VERBS, "shortNames": r.short, "subresources": subs})
+                    json!({"resource": r.plural, "responseKind": kind, "scope": if r.namespaced { "Namespaced" } else { "Cluster" }, "singularResource": r.singular(), "verbs": VERBS, "shortNames": r.short, "subresources": subs})
                 })
                 .collect();
             let mut meta = json!({"creationTimestamp": null});
@@ -4130,76 +4002,23 @@ fn fnv(s: &str) -> u64 {
     })
 }
 
-/// Keys sorted at every level, so the hash does not depend on key order.
-fn canonical(v: &Value) -> String {
-    match v {
-        Value::Object(m) => {
-            let mut keys: Vec<&String> = m.keys().collect();
-            keys.sort();
-            let inner: Vec<String> = keys
-                .into_iter()
-                .map(|k| format!("{}:{}", Value::from(k.as_str()), canonical(&m[k])))
-                .collect();
-            format!("{{{}}}", inner.join(","))
-        }
-        Value::Array(a) => format!(
-            "[{}]",
-            a.iter().map(canonical).collect::<Vec<_>>().join(",")
-        ),
-        other => other.to_string(),
-    }
-}
-
-/// Ten hex characters naming a pod template.
+/// Ten hex characters naming a pod template (serde_json sorts object keys).
 fn short_hash(template: &Value) -> String {
-    format!("{:016x}", fnv(&canonical(template)))[..10].to_string()
+    format!("{:016x}", fnv(&template.to_string()))[..10].to_string()
 }
 
-fn base64(data: &[u8]) -> String {
-    const T: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-    let mut out = String::new();
-    for chunk in data.chunks(3) {
-        let b = [
-            chunk[0],
-            *chunk.get(1).unwrap_or(&0),
-            *chunk.get(2).unwrap_or(&0),
-        ];
-        let n = (u32::from(b[0]) << 16) | (u32::from(b[1]) << 8) | u32::from(b[2]);
-        out.push(T[(n >> 18) as usize & 63] as char);
-        out.push(T[(n >> 12) as usize & 63] as char);
-        out.push(if chunk.len() > 1 {
-            T[(n >> 6) as usize & 63] as char
-        } else {
-            '='
-        });
-        out.push(if chunk.len() > 2 {
-            T[n as usize & 63] as char
-        } else {
-            '='
-        });
-    }
-    out
-}
-
-/// MicroTime, as eventTime and series.lastObservedTime carry it.
 /// A log line as the kubelet serves it, with `timestamps=true` the
 /// runtime's RFC 3339 time (nanoseconds) first.
 fn log_line(at: SystemTime, line: &str, timestamps: bool) -> String {
     if !timestamps {
         return format!("{line}\n");
     }
-    let nanos = at
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| d.subsec_nanos());
-    let stamp = rfc3339(at).replace('Z', &format!(".{nanos:09}Z"));
-    format!("{stamp} {line}\n")
+    format!("{:.9} {line}\n", timestamp(at))
 }
 
+/// MicroTime, as eventTime and series.lastObservedTime carry it.
 fn rfc3339_micro(t: SystemTime) -> String {
-    let micros = t
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| d.subsec_micros());
-    rfc3339(t).replace('Z', &format!(".{micros:06}Z"))
+    format!("{:.6}", timestamp(t))
 }
 
 fn now_str() -> String {
@@ -4207,22 +4026,9 @@ fn now_str() -> String {
 }
 
 fn rfc3339(t: SystemTime) -> String {
-    let secs = t.duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs()) as i64;
-    let (days, sod) = (secs.div_euclid(86_400), secs.rem_euclid(86_400));
-    // civil_from_days (Howard Hinnant)
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = doy - (153 * mp + 2) / 5 + 1;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 };
-    let y = yoe + era * 400 + i64::from(m <= 2);
-    format!(
-        "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}Z",
-        sod / 3600,
-        sod % 3600 / 60,
-        sod % 60
-    )
+    format!("{:.0}", timestamp(t))
+}
+
+fn timestamp(t: SystemTime) -> Timestamp {
+    Timestamp::try_from(t).unwrap_or(Timestamp::UNIX_EPOCH)
 }
