@@ -21,7 +21,7 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::thread::{self, JoinHandle};
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant, SystemTime};
 
 // The streaming subresources of pods: exec, portforward, log?follow=true.
 pub mod streams;
@@ -108,22 +108,17 @@ impl FakeApiServer {
         });
         let accept = {
             let shared = shared.clone();
-            thread::Builder::new()
-                .name("fake-apiserver-accept".into())
-                .spawn(move || accept_loop(listener, shared))
-                .expect("spawn accept thread")
+            spawn("accept", move || accept_loop(listener, shared))
         };
-        let controller = {
+        let controller = spawn("controller", {
             let shared = shared.clone();
-            thread::Builder::new()
-                .name("fake-apiserver-controller".into())
-                .spawn(move || controller_loop(shared))
-                .expect("spawn controller thread")
-        };
+            move || controller_loop(shared)
+        });
+        let threads = vec![accept, controller];
         FakeApiServer {
             addr,
             shared,
-            threads: vec![accept, controller],
+            threads,
         }
     }
 
@@ -219,30 +214,36 @@ impl FakeApiServer {
 
     /// Stores an object as if someone else had made it (kind/apiVersion
     /// required; namespace defaults to `default`; status kept as given).
-    pub fn insert(&self, object: Value) {
+    pub fn insert(&self, mut obj: Value) {
         let mut st = self.state();
-        let kind = object["kind"].as_str().unwrap_or_default();
-        let api_version = object["apiVersion"].as_str().unwrap_or_default();
+        let (kind, api_version) = (text(&obj, "/kind"), text(&obj, "/apiVersion"));
         let res = RESOURCES
             .iter()
-            .find(|r| r.kind == kind && r.api_version() == api_version)
-            .unwrap_or_else(|| panic!("fake API server: no resource for {api_version} {kind}"));
-        let mut obj = object;
-        if res.namespaced && obj["metadata"]["namespace"].as_str().is_none() {
-            obj["metadata"]["namespace"] = json!("default");
-        }
-        if obj["metadata"]["uid"].as_str().is_none() {
-            obj["metadata"]["uid"] = json!(st.uid());
-        }
-        if obj["metadata"]["creationTimestamp"].as_str().is_none() {
-            obj["metadata"]["creationTimestamp"] = json!(now_str());
-        }
-        if res.generation && obj["metadata"]["generation"].as_i64().is_none() {
-            obj["metadata"]["generation"] = json!(1);
+            .find(|r| r.kind == kind && r.api_version() == api_version);
+        let res =
+            res.unwrap_or_else(|| panic!("fake API server: no resource for {api_version} {kind}"));
+        let namespace = if res.namespaced {
+            json!("default")
+        } else {
+            Value::Null
+        };
+        let generation = if res.generation {
+            json!(1)
+        } else {
+            Value::Null
+        };
+        let uid = st.uid();
+        let server_set = [("uid", json!(uid)), ("creationTimestamp", json!(now_str()))];
+        for (field, value) in [("namespace", namespace), ("generation", generation)]
+            .into_iter()
+            .chain(server_set)
+        {
+            if obj["metadata"][field].is_null() && !value.is_null() {
+                obj["metadata"][field] = value;
+            }
         }
         st.apply_defaults(res, &mut obj, None);
-        let key = Key::of(res, &obj);
-        st.store(key, obj);
+        st.store(Key::of(res, &obj), obj);
     }
 
     /// One stored object; `namespace` None for cluster-scoped resources.
@@ -274,10 +275,11 @@ impl FakeApiServer {
     /// Namespaces get a `default` ServiceAccount and a `kube-root-ca.crt`
     /// ConfigMap, as in a real cluster.
     pub fn list(&self, plural: &str, namespace: Option<&str>) -> Vec<Value> {
-        self.state()
-            .objects
+        let in_scope = |k: &Key| k.plural == plural && namespace.is_none_or(|ns| k.namespace == ns);
+        let st = self.state();
+        st.objects
             .iter()
-            .filter(|(k, _)| k.plural == plural && namespace.is_none_or(|ns| k.namespace == ns))
+            .filter(|(k, _)| in_scope(k))
             .map(|(_, v)| v.clone())
             .collect()
     }
@@ -288,9 +290,10 @@ impl FakeApiServer {
 
     /// ReplicaSets ever created for this Deployment.
     pub fn replicaset_count(&self, namespace: &str, deployment: &str) -> usize {
+        let key = (namespace.to_string(), deployment.to_string());
         self.state()
             .replicasets_created
-            .get(&(namespace.to_string(), deployment.to_string()))
+            .get(&key)
             .copied()
             .unwrap_or(0)
     }
@@ -518,11 +521,24 @@ impl Key {
 
 #[derive(Clone, Copy)]
 struct Timing {
+    /// How often the controllers run.
     tick: Duration,
     ready_delay: Duration,
     delete_delay: Duration,
     /// Period of crash restarts, failing probes and image pull retries.
     restart_every: Duration,
+}
+
+impl Default for Timing {
+    fn default() -> Timing {
+        let ms = Duration::from_millis;
+        Timing {
+            tick: ms(50),
+            ready_delay: ms(300),
+            delete_delay: ms(200),
+            restart_every: ms(500),
+        }
+    }
 }
 
 #[derive(Clone)]
@@ -590,6 +606,7 @@ struct FlakyReads {
     left: u32,
 }
 
+#[derive(Default)]
 struct State {
     objects: BTreeMap<Key, Value>,
     rv: u64,
@@ -618,7 +635,6 @@ struct State {
     /// Requests answered with an error status instead (method, path, code).
     faults: Vec<(String, String, u16)>,
     panics: Vec<String>,
-    rng: u64,
     next_pod_ip: u32,
     next_service_ip: u32,
     next_node_port: u64,
@@ -636,41 +652,12 @@ const NODE_IP: &str = "192.168.49.2";
 
 impl State {
     fn new() -> State {
-        let seed = SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .map(|d| d.as_nanos() as u64)
-            .unwrap_or(0x9e37_79b9_7f4a_7c15);
         let mut st = State {
-            objects: BTreeMap::new(),
             rv: 100,
-            created: HashMap::new(),
-            compacted: 0,
-            ingress_webhook_ready_at: None,
-            flaky_reads: Vec::new(),
-            tombstones: Vec::new(),
-            deletions: Vec::new(),
-            owners: HashMap::new(),
-            applied_keys: HashMap::new(),
-            behaviors: HashMap::new(),
-            container_ids: HashMap::new(),
-            logs: HashMap::new(),
-            appended: HashMap::new(),
-            pods: HashMap::new(),
-            rollouts: HashMap::new(),
-            replicasets_created: HashMap::new(),
-            timing: Timing {
-                tick: Duration::from_millis(50),
-                ready_delay: Duration::from_millis(300),
-                delete_delay: Duration::from_millis(200),
-                restart_every: Duration::from_millis(500),
-            },
-            requests: Vec::new(),
-            faults: Vec::new(),
-            panics: Vec::new(),
-            rng: seed | 1,
             next_pod_ip: 2,
             next_service_ip: 100,
             next_node_port: 30000,
+            ..State::default()
         };
         for ns in ["default", "kube-system", "kube-public", "kube-node-lease"] {
             let obj = json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": ns}});
@@ -681,24 +668,14 @@ impl State {
     }
 
     fn random(&mut self) -> u64 {
-        let mut x = self.rng;
-        x ^= x << 13;
-        x ^= x >> 7;
-        x ^= x << 17;
-        self.rng = x;
-        x
+        getrandom::u64().expect("the OS's random numbers")
     }
 
     fn uid(&mut self) -> String {
         let (a, b) = (self.random(), self.random());
-        format!(
-            "{:08x}-{:04x}-4{:03x}-{:04x}-{:012x}",
-            a >> 32,
-            (a >> 16) & 0xffff,
-            a & 0xfff,
-            0x8000 | ((b >> 48) & 0x3fff),
-            b & 0xffff_ffff_ffff
-        )
+        let (a1, a2, a3) = (a >> 32, (a >> 16) & 0xffff, a & 0xfff);
+        let (b1, b2) = (0x8000 | ((b >> 48) & 0x3fff), b & 0xffff_ffff_ffff);
+        format!("{a1:08x}-{a2:04x}-4{a3:03x}-{b1:04x}-{b2:012x}")
     }
 
     /// Five characters as in generated pod names.
@@ -866,104 +843,91 @@ impl State {
             }
         }
     }
-    fn pod_runtime(&mut self, workload: &str) -> PodRuntime {
-        let n = self.next_pod_ip;
-        self.next_pod_ip += 1;
-        PodRuntime {
-            behavior: self
-                .behaviors
-                .get(workload)
-                .cloned()
-                .unwrap_or(Behavior::Ready),
-            born: Instant::now(),
-            born_wall: SystemTime::now(),
-            workload: workload.to_string(),
-            ip: format!("10.244.{}.{}", n / 250, n % 250 + 2),
-            restarts: Vec::new(),
-        }
-    }
-
     /// Schedules a new pod (unless its behaviour says it cannot be) and
     /// attaches its runtime, before the pod is stored.
     fn schedule_pod(&mut self, pod: &mut Value, key: &Key, workload: &str) {
-        let rt = self.pod_runtime(workload);
-        if !matches!(rt.behavior, Behavior::Unschedulable { .. }) {
+        let behavior = self
+            .behaviors
+            .get(workload)
+            .cloned()
+            .unwrap_or(Behavior::Ready);
+        if !matches!(behavior, Behavior::Unschedulable { .. }) {
             pod["spec"]["nodeName"] = json!("minikube");
-            self.claim(key, &["spec".into(), "nodeName".into()], "kube-scheduler");
+            self.claim(key, &path_of(&["spec", "nodeName"]), "kube-scheduler");
         }
         pod["status"] = json!({"phase": "Pending", "qosClass": "BestEffort"});
-        self.pods.insert(key.clone(), rt);
-    }
-
-    fn namespace_state(&self, ns: &str) -> Option<bool> {
-        self.objects
-            .get(&Key::new("namespaces", "", ns))
-            .map(terminating)
+        let n = self.next_pod_ip;
+        self.next_pod_ip += 1;
+        let (born, born_wall) = (Instant::now(), SystemTime::now());
+        let (workload, ip) = (
+            workload.to_string(),
+            format!("10.244.{}.{}", n / 250, n % 250 + 2),
+        );
+        let restarts = Vec::new();
+        self.pods.insert(
+            key.clone(),
+            PodRuntime {
+                behavior,
+                born,
+                born_wall,
+                workload,
+                ip,
+                restarts,
+            },
+        );
     }
 
     /// New content needs a namespace that exists and is not terminating.
     fn check_namespace(&self, t: &Target, name: &str) -> Result<(), Reply> {
-        if !t.res.namespaced {
-            return Ok(());
-        }
         let ns = t.namespace.as_deref().unwrap_or_default();
-        match self.namespace_state(ns) {
-            None => Err(failure(
-                404,
-                "NotFound",
-                format!("namespaces \"{ns}\" not found"),
-                Some(json!({"name": ns, "kind": "namespaces"})),
-            )),
-            Some(true) => Err(failure(
-                403,
-                "Forbidden",
-                format!(
-                    "{} \"{name}\" is forbidden: unable to create new content in namespace {ns} because it is being terminated",
-                    t.res.qualified()
-                ),
-                Some(t.res.details(name)),
-            )),
+        match self
+            .objects
+            .get(&Key::new("namespaces", "", ns))
+            .map(terminating)
+        {
+            _ if !t.res.namespaced => Ok(()),
+            None => Err(not_found(resource("namespaces"), ns)),
+            Some(true) => {
+                let qualified = t.res.qualified();
+                let message = format!("{qualified} \"{name}\" is forbidden: unable to create new content in namespace {ns} because it is being terminated");
+                Err(failure(
+                    403,
+                    "Forbidden",
+                    message,
+                    Some(t.res.details(name)),
+                ))
+            }
             Some(false) => Ok(()),
         }
     }
 
     // ---- requests -------------------------------------------------------
 
-    fn arm_flaky_reads(&mut self, key: &Key) {
-        for f in self.flaky_reads.iter_mut().filter(|f| &f.key == key) {
-            f.armed = true;
-        }
-    }
-
     /// A 500 for a read of an object whose reads were made flaky.
     fn injected_failure(&mut self, method: &str, t: &Target, q: &Query) -> Option<Reply> {
-        if method != "GET" {
-            return None;
-        }
         let ns = t.namespace.as_deref().unwrap_or_default();
         let by_field = param(q, "fieldSelector").unwrap_or_default();
+        let reads = |f: &FlakyReads| match &t.name {
+            Some(n) => *n == f.key.name && t.sub.is_none(),
+            None => by_field
+                .split(',')
+                .any(|term| term.trim() == format!("metadata.name={}", f.key.name)),
+        };
         let flaky = self.flaky_reads.iter_mut().find(|f| {
-            f.armed
-                && f.left > 0
-                && f.key.plural == t.res.plural
-                && f.key.namespace == ns
-                && match &t.name {
-                    Some(n) => *n == f.key.name && t.sub.is_none(),
-                    None => by_field
-                        .split(',')
-                        .any(|term| term.trim() == format!("metadata.name={}", f.key.name)),
-                }
+            let object = f.key.plural == t.res.plural && f.key.namespace == ns;
+            method == "GET" && f.armed && f.left > 0 && object && reads(f)
         })?;
         flaky.left -= 1;
         // Not a 503: kube's client retries 429/503/504 by itself.
+        let cause = "etcdserver: request timed out";
+        let message = format!("Internal error occurred: {cause}");
         Some(failure(
             500,
             "InternalError",
-            "Internal error occurred: etcdserver: request timed out".into(),
-            Some(json!({"causes": [{"message": "etcdserver: request timed out"}]})),
+            message,
+            Some(json!({"causes": [{"message": cause}]})),
         ))
     }
-
     fn dispatch(
         &mut self,
         method: &str,
@@ -975,48 +939,74 @@ impl State {
         match t.sub.as_deref() {
             None => {}
             Some("status") if t.res.status && t.name.is_some() => {}
+            Some("log") if t.res.plural == "pods" && t.name.is_some() && method == "GET" => {
+                return self.logs(t, q)
+            }
             Some("log") if t.res.plural == "pods" && t.name.is_some() => {
-                return match method {
-                    "GET" => self.logs(t, q),
-                    _ => Err(method_not_allowed(method)),
-                };
+                return Err(method_not_allowed(method))
             }
             Some(_) => return Err(unknown_resource()),
         }
+        let webhook_down = self
+            .ingress_webhook_ready_at
+            .is_some_and(|at| Instant::now() < at);
         if t.res.plural == "ingresses"
             && t.sub.is_none()
             && matches!(method, "POST" | "PUT" | "PATCH")
-            && self
-                .ingress_webhook_ready_at
-                .is_some_and(|at| Instant::now() < at)
+            && webhook_down
         {
             return Err(webhook_unavailable());
         }
         match (method, t.name.as_deref()) {
-            ("GET", None) => self.list(t, q),
-            ("GET", Some(name)) => self
-                .objects
-                .get(&t.key(name))
-                .map(|o| Reply::json(200, o))
-                .ok_or_else(|| not_found(t.res, name)),
+            ("GET", None) => {
+                let items = self.select(t.res, t.namespace.as_deref(), q)?;
+                let items = items.into_iter().map(|(_, v)| v).collect();
+                Ok(Reply::json(200, &self.list_body(t.res, items)))
+            }
+            ("GET", Some(name)) => match self.objects.get(&t.key(name)) {
+                Some(o) => Ok(Reply::json(200, o)),
+                None => Err(not_found(t.res, name)),
+            },
             ("POST", None) => self.create(t, q, body),
-            ("PUT", Some(name)) => self.replace(t, name, q, body),
+            ("PUT", Some(name)) => self.update(t, name, q, body, false),
             ("PATCH", Some(name)) => match media {
                 "application/apply-patch+yaml" => self.apply(t, name, q, body),
-                "application/merge-patch+json" | "application/strategic-merge-patch+json" => {
-                    self.merge(t, name, q, body)
-                }
+                MERGE_PATCH | STRATEGIC_MERGE_PATCH => self.update(t, name, q, body, true),
                 _ => Err(failure(
                     415,
                     "UnsupportedMediaType",
-                    format!("the body of the request was in an unknown format ({media}) - accepted media types (by this fake) include: application/merge-patch+json, application/strategic-merge-patch+json, application/apply-patch+yaml"),
+                    unsupported_media(media),
                     None,
                 )),
             },
-            ("DELETE", Some(name)) if t.sub.is_none() => self.delete(t, name, q, body),
-            ("DELETE", None) => self.delete_collection(t, q, body),
+            ("DELETE", Some(name)) if t.sub.is_none() => {
+                let key = t.key(name);
+                let existing = self.get(t, name)?;
+                if dry_run(q) {
+                    return Ok(Reply::json(200, &existing));
+                }
+                let policy = propagation_policy(q, body);
+                Ok(Reply::json(200, &self.mark_deleted(&key, &policy)))
+            }
+            ("DELETE", None) => {
+                let policy = propagation_policy(q, body);
+                let mut deleted = Vec::new();
+                for (key, obj) in self.select(t.res, t.namespace.as_deref(), q)? {
+                    deleted.push(match dry_run(q) {
+                        true => obj,
+                        false => self.mark_deleted(&key, &policy),
+                    });
+                }
+                Ok(Reply::json(200, &self.list_body(t.res, deleted)))
+            }
             _ => Err(method_not_allowed(method)),
         }
+    }
+
+    /// The stored object the request names, or 404.
+    fn get(&self, t: &Target, name: &str) -> Result<Value, Reply> {
+        let found = self.objects.get(&t.key(name)).cloned();
+        found.ok_or_else(|| not_found(t.res, name))
     }
 
     fn select(
@@ -1025,35 +1015,19 @@ impl State {
         namespace: Option<&str>,
         q: &Query,
     ) -> Result<Vec<(Key, Value)>, Reply> {
-        let labels = parse_label_selector(param(q, "labelSelector").unwrap_or_default())
-            .map_err(|m| failure(400, "BadRequest", m, None))?;
-        let fields = parse_field_selector(res, param(q, "fieldSelector").unwrap_or_default())?;
+        let matches = selector(res, q)?;
+        let in_scope =
+            |k: &Key| k.plural == res.plural && namespace.is_none_or(|ns| k.namespace == ns);
         Ok(self
             .objects
             .iter()
-            .filter(|(k, v)| {
-                k.plural == res.plural
-                    && namespace.is_none_or(|ns| k.namespace == ns)
-                    && labels_match(v, &labels)
-                    && fields_match(v, &fields)
-            })
+            .filter(|(k, v)| in_scope(k) && matches(v))
             .map(|(k, v)| (k.clone(), v.clone()))
             .collect())
     }
 
     fn list_body(&self, res: &Resource, items: Vec<Value>) -> Value {
-        json!({
-            "kind": format!("{}List", res.kind),
-            "apiVersion": res.api_version(),
-            "metadata": {"resourceVersion": self.rv.to_string()},
-            "items": items,
-        })
-    }
-
-    fn list(&self, t: &Target, q: &Query) -> Answer {
-        let items = self.select(t.res, t.namespace.as_deref(), q)?;
-        let items = items.into_iter().map(|(_, v)| v).collect();
-        Ok(Reply::json(200, &self.list_body(t.res, items)))
+        json!({"kind": format!("{}List", res.kind), "apiVersion": res.api_version(), "metadata": {"resourceVersion": self.rv.to_string()}, "items": items})
     }
 
     fn create(&mut self, t: &Target, q: &Query, body: &[u8]) -> Answer {
@@ -1061,14 +1035,13 @@ impl State {
             return Err(unknown_resource());
         }
         let mut obj = parse_object(body)?;
-        let name = match (text(&obj, "/metadata/name"), text(&obj, "/metadata/generateName")) {
+        let name = match (
+            text(&obj, "/metadata/name"),
+            text(&obj, "/metadata/generateName"),
+        ) {
             ("", "") => {
-                return Err(failure(
-                    422,
-                    "Invalid",
-                    format!("{} \"\" is invalid: metadata.name: Required value: name or generateName is required", t.res.kind),
-                    None,
-                ))
+                let message = format!("{} \"\" is invalid: metadata.name: Required value: name or generateName is required", t.res.kind);
+                return Err(failure(422, "Invalid", message, None));
             }
             ("", generate) => format!("{generate}{}", self.suffix()),
             (name, _) => name.to_string(),
@@ -1077,49 +1050,41 @@ impl State {
         self.check_namespace(t, &name)?;
         let key = t.key(&name);
         if self.objects.contains_key(&key) {
+            let message = format!("{} \"{name}\" already exists", t.res.qualified());
             return Err(failure(
                 409,
                 "AlreadyExists",
-                format!("{} \"{name}\" already exists", t.res.qualified()),
+                message,
                 Some(t.res.details(&name)),
             ));
         }
+        self.create_new(t, &key, obj, &writer(q, "Update"))
+    }
+
+    /// A client's new object: stored (unless dry run) with its defaults,
+    /// without the fields only the server sets; a pod gets scheduled.
+    fn create_new(&mut self, t: &Target, key: &Key, mut obj: Value, writer: &Writer) -> Answer {
         strip_server_fields(&mut obj);
         if t.res.status {
             remove_key(&mut obj, "status");
         }
-        let manager = param(q, "fieldManager").unwrap_or("unknown").to_string();
-        let writer = Writer {
-            manager: &manager,
-            operation: "Update",
-            dry_run: dry_run(q),
-        };
-        let mut obj = self.new_object(t.res, obj, &writer);
+        let mut obj = self.new_object(t.res, obj, writer);
         if writer.dry_run {
             return Ok(Reply::json(201, &obj));
         }
         if t.res.plural == "pods" {
-            self.schedule_pod(&mut obj, &key, &name);
+            self.schedule_pod(&mut obj, key, &key.name);
         }
-        Ok(Reply::json(201, &self.store(key, obj)))
+        Ok(Reply::json(201, &self.store(key.clone(), obj)))
     }
 
     fn apply(&mut self, t: &Target, name: &str, q: &Query, body: &[u8]) -> Answer {
         let Some(manager) = param(q, "fieldManager").filter(|m| !m.is_empty()) else {
-            return Err(failure(
-                422,
-                "Invalid",
-                "PatchOptions.meta.k8s.io \"\" is invalid: fieldManager: Required value: is required for apply patch".into(),
-                Some(json!({"group": "meta.k8s.io", "kind": "PatchOptions", "causes": [{"reason": "FieldValueRequired", "message": "Required value: is required for apply patch", "field": "fieldManager"}]})),
-            ));
+            let message = "PatchOptions.meta.k8s.io \"\" is invalid: fieldManager: Required value: is required for apply patch";
+            let details = json!({"group": "meta.k8s.io", "kind": "PatchOptions", "causes": [{"reason": "FieldValueRequired", "message": "Required value: is required for apply patch", "field": "fieldManager"}]});
+            return Err(failure(422, "Invalid", message.into(), Some(details)));
         };
-        let manager = manager.to_string();
-        let force = param(q, "force") == Some("true");
-        let writer = Writer {
-            manager: &manager,
-            operation: "Apply",
-            dry_run: dry_run(q),
-        };
+        let writer = writer(q, "Apply");
         let mut applied = parse_object(body)?;
         check_body(t, name, &mut applied, true)?;
         strip_server_fields(&mut applied);
@@ -1129,140 +1094,105 @@ impl State {
                 return Err(not_found(t.res, name));
             }
             self.check_namespace(t, name)?;
-            if t.res.status {
-                remove_key(&mut applied, "status");
+            let reply = self.create_new(t, &key, applied.clone(), &writer)?;
+            if !writer.dry_run {
+                self.record_applied_keys(&key, manager, &applied);
             }
-            let keys_applied = applied.clone();
-            let mut obj = self.new_object(t.res, applied, &writer);
-            if writer.dry_run {
-                return Ok(Reply::json(201, &obj));
-            }
-            self.record_applied_keys(&key, &manager, &keys_applied);
-            if t.res.plural == "pods" {
-                self.schedule_pod(&mut obj, &key, name);
-            }
-            return Ok(Reply::json(201, &self.store(key, obj)));
+            return Ok(reply);
         };
         if t.sub.is_some() {
             let mut new = existing.clone();
             copy_field(&applied, &mut new, "status");
             return Ok(self.finish_update(t.res, &key, &existing, new, &writer));
         }
-        let others: Vec<FieldOwner> = self
+        let others = self
             .owners
             .get(&key)
-            .map(|o| o.iter().filter(|o| o.manager != manager).cloned().collect())
-            .unwrap_or_default();
-        let (conflicts, kept): (Vec<FieldOwner>, Vec<FieldOwner>) =
-            others.into_iter().partition(|o| {
-                get_path(&applied, &o.path).is_some_and(|v| Some(v) != get_path(&existing, &o.path))
-            });
-        if !conflicts.is_empty() {
-            if !force {
-                return Err(conflict(t.res, &conflicts));
-            }
-            if !writer.dry_run {
-                if let Some(owners) = self.owners.get_mut(&key) {
-                    owners.retain(|o| !conflicts.iter().any(|c| c.path == o.path));
-                }
+            .into_iter()
+            .flatten()
+            .filter(|o| o.manager != manager)
+            .cloned();
+        let changes = |o: &FieldOwner| {
+            get_path(&applied, &o.path).is_some_and(|v| Some(v) != get_path(&existing, &o.path))
+        };
+        let (conflicts, kept): (Vec<FieldOwner>, Vec<FieldOwner>) = others.partition(changes);
+        if !conflicts.is_empty() && param(q, "force") != Some("true") {
+            return Err(conflict(t.res, &conflicts));
+        }
+        if !writer.dry_run {
+            if let Some(owners) = self.owners.get_mut(&key) {
+                owners.retain(|o| !conflicts.iter().any(|c| c.path == o.path));
             }
         }
         let previous = self
             .applied_keys
             .get(&key)
-            .and_then(|m| m.get(&manager))
+            .and_then(|m| m.get(manager))
             .cloned()
             .unwrap_or_default();
         let mut new = merge_intent(&existing, &applied, &previous);
         if !writer.dry_run {
-            self.record_applied_keys(&key, &manager, &applied);
+            self.record_applied_keys(&key, manager, &applied);
         }
-        for owner in &kept {
-            if get_path(&applied, &owner.path).is_none() {
-                if let Some(v) = get_path(&existing, &owner.path) {
-                    set_path(&mut new, &owner.path, v.clone());
-                }
+        // What others own and this apply leaves out stays as it is.
+        for owner in kept
+            .iter()
+            .filter(|o| get_path(&applied, &o.path).is_none())
+        {
+            if let Some(v) = get_path(&existing, &owner.path) {
+                set_path(&mut new, &owner.path, v.clone());
             }
         }
         self.apply_defaults(t.res, &mut new, Some(&existing));
         Ok(self.finish_update(t.res, &key, &existing, new, &writer))
     }
 
-    fn replace(&mut self, t: &Target, name: &str, q: &Query, body: &[u8]) -> Answer {
-        let mut obj = parse_object(body)?;
-        check_body(t, name, &mut obj, false)?;
+    /// PUT (`merge` false) or a merge patch: the body (merged into the
+    /// stored object) with the server's fields kept, `status` from the
+    /// main resource or the main resource from `status` left as stored.
+    fn update(&mut self, t: &Target, name: &str, q: &Query, body: &[u8], merge: bool) -> Answer {
+        let mut body = parse_object(body)?;
+        if !merge {
+            check_body(t, name, &mut body, false)?;
+        }
         let key = t.key(name);
         let existing = self
             .objects
             .get(&key)
             .cloned()
             .ok_or_else(|| not_found(t.res, name))?;
-        check_precondition(t.res, name, &obj, &existing)?;
-        let new = if t.sub.is_some() {
-            let mut n = existing.clone();
-            copy_field(&obj, &mut n, "status");
-            n
-        } else {
-            let mut n = obj;
-            copy_server_fields(&existing, &mut n);
-            if t.res.status {
-                copy_field(&existing, &mut n, "status");
-            }
-            n
-        };
-        let mut new = new;
-        self.apply_defaults(t.res, &mut new, Some(&existing));
-        let manager = param(q, "fieldManager").unwrap_or("unknown").to_string();
-        let writer = Writer {
-            manager: &manager,
-            operation: "Update",
-            dry_run: dry_run(q),
-        };
-        Ok(self.finish_update(t.res, &key, &existing, new, &writer))
-    }
-
-    fn merge(&mut self, t: &Target, name: &str, q: &Query, body: &[u8]) -> Answer {
-        let patch = parse_object(body)?;
-        let key = t.key(name);
-        let existing = self
-            .objects
-            .get(&key)
-            .cloned()
-            .ok_or_else(|| not_found(t.res, name))?;
-        check_precondition(t.res, name, &patch, &existing)?;
-        let mut patched = existing.clone();
-        merge_patch(&mut patched, &patch);
-        copy_server_fields(&existing, &mut patched);
-        let mut new = if t.sub.is_some() {
-            let mut n = existing.clone();
-            copy_field(&patched, &mut n, "status");
-            n
-        } else {
-            if t.res.status {
-                copy_field(&existing, &mut patched, "status");
-            }
+        check_precondition(t.res, name, &body, &existing)?;
+        let mut new = if merge {
+            let mut patched = existing.clone();
+            merge_patch(&mut patched, &body);
             patched
+        } else {
+            body.clone()
         };
+        copy_server_fields(&existing, &mut new);
+        if t.sub.is_some() {
+            let status = new;
+            new = existing.clone();
+            copy_field(&status, &mut new, "status");
+        } else if t.res.status {
+            copy_field(&existing, &mut new, "status");
+        }
         self.apply_defaults(t.res, &mut new, Some(&existing));
-        let manager = param(q, "fieldManager").unwrap_or("unknown").to_string();
-        let writer = Writer {
-            manager: &manager,
-            operation: "Update",
-            dry_run: dry_run(q),
-        };
+        let writer = writer(q, "Update");
         let reply = self.finish_update(t.res, &key, &existing, new, &writer);
-        if reply.code == 200 && !writer.dry_run && t.sub.is_none() {
+        if merge && reply.code == 200 && !writer.dry_run && t.sub.is_none() {
             // An Update owns what it set (`kubectl rollout restart`'s
             // annotation, `kubectl set env`): a later apply by another
             // manager that leaves it out keeps it.
             let mut paths = Vec::new();
-            leaf_paths(&patch, &mut Vec::new(), &mut paths);
-            for path in paths.iter().filter(|p| {
+            leaf_paths(&body, &mut Vec::new(), &mut paths);
+            let owned = |p: &&Vec<String>| {
                 p.first().is_some_and(|f| f != "status" && f != "metadata")
                     || p.get(1)
                         .is_some_and(|f| f == "labels" || f == "annotations")
-            }) {
-                self.claim(&key, path, &manager);
+            };
+            for path in paths.iter().filter(owned) {
+                self.claim(&key, path, writer.manager);
             }
         }
         Ok(reply)
@@ -1285,12 +1215,12 @@ impl State {
         if let Some(invalid) = immutable_change(res, &key.name, existing, &new) {
             return invalid;
         }
+        let annotations = |v: &Value| v["metadata"]["annotations"].clone();
         let spec_changed = new["spec"] != existing["spec"]
-            || (res.plural == "deployments"
-                && new["metadata"]["annotations"] != existing["metadata"]["annotations"]);
+            || (res.plural == "deployments" && annotations(&new) != annotations(existing));
         if res.generation && spec_changed {
-            let generation = existing["metadata"]["generation"].as_i64().unwrap_or(1);
-            new["metadata"]["generation"] = json!(generation + 1);
+            new["metadata"]["generation"] =
+                json!(existing["metadata"]["generation"].as_i64().unwrap_or(1) + 1);
         }
         set_managed(&mut new, writer, &res.api_version());
         if writer.dry_run {
@@ -1298,37 +1228,6 @@ impl State {
         }
         Reply::json(200, &self.store(key.clone(), new))
     }
-
-    fn delete(&mut self, t: &Target, name: &str, q: &Query, body: &[u8]) -> Answer {
-        let key = t.key(name);
-        let existing = self
-            .objects
-            .get(&key)
-            .cloned()
-            .ok_or_else(|| not_found(t.res, name))?;
-        if dry_run(q) {
-            return Ok(Reply::json(200, &existing));
-        }
-        let policy = propagation_policy(q, body);
-        Ok(Reply::json(200, &self.mark_deleted(&key, &policy)))
-    }
-
-    fn delete_collection(&mut self, t: &Target, q: &Query, body: &[u8]) -> Answer {
-        let policy = propagation_policy(q, body);
-        let items = self.select(t.res, t.namespace.as_deref(), q)?;
-        let deleted = items
-            .into_iter()
-            .map(|(key, obj)| {
-                if dry_run(q) {
-                    obj
-                } else {
-                    self.mark_deleted(&key, &policy)
-                }
-            })
-            .collect();
-        Ok(Reply::json(200, &self.list_body(t.res, deleted)))
-    }
-
     /// Sets deletionTimestamp (the object goes after the delete delay) and
     /// cascades to dependents (ownerReferences) or, for a namespace, to
     /// everything in it.
@@ -1342,12 +1241,14 @@ impl State {
         obj["metadata"]["deletionTimestamp"] = json!(now_str());
         obj["metadata"]["deletionGracePeriodSeconds"] = json!(0);
         if policy == "Foreground" {
-            let mut finalizers = obj["metadata"]["finalizers"]
-                .as_array()
-                .cloned()
-                .unwrap_or_default();
-            finalizers.push(json!("foregroundDeletion"));
-            obj["metadata"]["finalizers"] = Value::Array(finalizers);
+            let finalizers = &mut obj["metadata"]["finalizers"];
+            if !finalizers.is_array() {
+                *finalizers = json!([]);
+            }
+            finalizers
+                .as_array_mut()
+                .into_iter()
+                .for_each(|f| f.push(json!("foregroundDeletion")));
         }
         if key.plural == "namespaces" {
             obj["status"]["phase"] = json!("Terminating");
@@ -1356,29 +1257,32 @@ impl State {
         self.deletions
             .push((Instant::now() + self.timing.delete_delay, key.clone()));
         let uid = uid_of(&obj).to_string();
-        let namespace = (key.plural == "namespaces").then(|| key.name.clone());
-        let dependents: Vec<Key> = self
-            .objects
-            .iter()
-            .filter(|(k, v)| match &namespace {
-                Some(ns) => &k.namespace == ns,
-                None => owned_by(v, &uid),
-            })
-            .map(|(k, _)| k.clone())
-            .collect();
-        for dep in dependents {
-            if policy == "Orphan" && namespace.is_none() {
-                if let Some(mut d) = self.objects.get(&dep).cloned() {
-                    if let Some(refs) = d["metadata"]["ownerReferences"].as_array_mut() {
-                        refs.retain(|r| r["uid"] != uid.as_str());
-                    }
+        let orphan = policy == "Orphan" && key.plural != "namespaces";
+        for dep in self.dependents(key, &uid) {
+            match self.objects.get(&dep).cloned() {
+                Some(mut d) if orphan => {
+                    let refs = d["metadata"]["ownerReferences"].as_array_mut();
+                    refs.into_iter()
+                        .for_each(|refs| refs.retain(|r| r["uid"] != uid.as_str()));
                     self.store(dep, d);
                 }
-            } else {
-                self.mark_deleted(&dep, "Background");
+                _ => {
+                    self.mark_deleted(&dep, "Background");
+                }
             }
         }
         obj
+    }
+
+    /// What goes with an object: what it owns, or a namespace's content.
+    fn dependents(&self, key: &Key, uid: &str) -> Vec<Key> {
+        let is_namespace = key.plural == "namespaces";
+        let depends = |k: &Key, v: &Value| match is_namespace {
+            true => k.namespace == key.name,
+            false => owned_by(v, uid),
+        };
+        let deps = self.objects.iter().filter(|(k, v)| depends(k, v));
+        deps.map(|(k, _)| k.clone()).collect()
     }
 
     /// Removes an object for good, with its dependents or namespace content.
@@ -1389,26 +1293,13 @@ impl State {
         self.rv += 1;
         obj["metadata"]["resourceVersion"] = json!(self.rv.to_string());
         self.tombstones.push((self.rv, key.clone(), obj.clone()));
+        // What the store keeps beside an object goes with it.
         self.created.remove(key);
         self.pods.remove(key);
         self.owners.remove(key);
         self.applied_keys.remove(key);
         self.rollouts.remove(key);
-        let uid = uid_of(&obj).to_string();
-        let is_namespace = key.plural == "namespaces";
-        let dependents: Vec<Key> = self
-            .objects
-            .iter()
-            .filter(|(k, v)| {
-                if is_namespace {
-                    k.namespace == key.name
-                } else {
-                    owned_by(v, &uid)
-                }
-            })
-            .map(|(k, _)| k.clone())
-            .collect();
-        for dep in dependents {
+        for dep in self.dependents(key, uid_of(&obj)) {
             self.remove(&dep);
         }
     }
@@ -1551,14 +1442,11 @@ impl State {
 
     /// Watch events after `from` (all current objects, ADDED, when 0).
     fn changes_since(&self, t: &Target, from: u64, q: &Query) -> Result<Vec<Value>, Reply> {
-        let labels = parse_label_selector(param(q, "labelSelector").unwrap_or_default())
-            .map_err(|m| failure(400, "BadRequest", m, None))?;
-        let fields = parse_field_selector(t.res, param(q, "fieldSelector").unwrap_or_default())?;
+        let matches = selector(t.res, q)?;
         let in_scope = |k: &Key, v: &Value| {
             k.plural == t.res.plural
                 && t.namespace.as_deref().is_none_or(|ns| k.namespace == ns)
-                && labels_match(v, &labels)
-                && fields_match(v, &fields)
+                && matches(v)
         };
         let mut events: Vec<(u64, Value)> = self
             .objects
@@ -1672,7 +1560,8 @@ impl State {
     /// null or absent.
     fn record_event(&mut self, involved: &Value, e: &EventSpec) {
         let ns = text(involved, "/metadata/namespace").to_string();
-        if self.namespace_state(&ns) != Some(false) {
+        let namespace = self.objects.get(&Key::new("namespaces", "", &ns));
+        if namespace.is_none_or(terminating) {
             return;
         }
         let series = e.component == "default-scheduler";
@@ -3003,6 +2892,24 @@ fn propagation_policy(q: &Query, body: &[u8]) -> String {
     "Background".into()
 }
 
+/// The request's writer for managedFields: its fieldManager ("unknown"
+/// when none) and whether it is a dry run.
+fn writer<'a>(q: &'a Query, operation: &'static str) -> Writer<'a> {
+    let manager = param(q, "fieldManager").unwrap_or("unknown");
+    Writer {
+        manager,
+        operation,
+        dry_run: dry_run(q),
+    }
+}
+
+const MERGE_PATCH: &str = "application/merge-patch+json";
+const STRATEGIC_MERGE_PATCH: &str = "application/strategic-merge-patch+json";
+
+fn unsupported_media(media: &str) -> String {
+    format!("the body of the request was in an unknown format ({media}) - accepted media types (by this fake) include: {MERGE_PATCH}, {STRATEGIC_MERGE_PATCH}, application/apply-patch+yaml")
+}
+
 fn dry_run(q: &Query) -> bool {
     param(q, "dryRun").is_some_and(|v| !v.is_empty())
 }
@@ -3018,6 +2925,14 @@ enum LabelReq {
     NotExists(String),
     In(String, Vec<String>),
     NotIn(String, Vec<String>),
+}
+
+/// The request's label and field selectors as one test of an object.
+fn selector(res: &Resource, q: &Query) -> Result<impl Fn(&Value) -> bool, Reply> {
+    let labels = parse_label_selector(param(q, "labelSelector").unwrap_or_default())
+        .map_err(|m| failure(400, "BadRequest", m, None))?;
+    let fields = parse_field_selector(res, param(q, "fieldSelector").unwrap_or_default())?;
+    Ok(move |v: &Value| labels_match(v, &labels) && fields_match(v, &fields))
 }
 
 fn parse_label_selector(s: &str) -> Result<Vec<LabelReq>, String> {
@@ -3690,6 +3605,11 @@ fn header<'a>(headers: &'a [(String, String)], name: &str) -> Option<&'a str> {
         .map(|(_, v)| v.as_str())
 }
 
+fn spawn(name: &str, run: impl FnOnce() + Send + 'static) -> JoinHandle<()> {
+    let thread = thread::Builder::new().name(format!("fake-apiserver-{name}"));
+    thread.spawn(run).expect("spawn a fake API server thread")
+}
+
 fn accept_loop(listener: TcpListener, shared: Arc<Shared>) {
     for stream in listener.incoming() {
         if shared.stop.load(Ordering::SeqCst) {
@@ -3700,9 +3620,7 @@ fn accept_loop(listener: TcpListener, shared: Arc<Shared>) {
             lock(&shared.conns).push(clone);
         }
         let shared = shared.clone();
-        let _ = thread::Builder::new()
-            .name("fake-apiserver-conn".into())
-            .spawn(move || serve_connection(stream, &shared));
+        spawn("conn", move || serve_connection(stream, &shared));
     }
 }
 
@@ -3851,7 +3769,11 @@ fn handle(shared: &Shared, req: &HttpRequest) -> Handled {
         .unwrap_or_else(|e| e);
     if req.method == "PATCH" && reply.code < 300 {
         if let Some(name) = &target.name {
-            st.arm_flaky_reads(&target.key(name));
+            let key = target.key(name);
+            st.flaky_reads
+                .iter_mut()
+                .filter(|f| f.key == key)
+                .for_each(|f| f.armed = true);
         }
     }
     Handled::Reply(reply)
