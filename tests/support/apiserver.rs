@@ -971,7 +971,9 @@ impl State {
             ("PUT", Some(name)) => self.update(t, name, q, body, false),
             ("PATCH", Some(name)) => match media {
                 "application/apply-patch+yaml" => self.apply(t, name, q, body),
-                MERGE_PATCH | STRATEGIC_MERGE_PATCH => self.update(t, name, q, body, true),
+                "application/merge-patch+json" | "application/strategic-merge-patch+json" => {
+                    self.update(t, name, q, body, true)
+                }
                 _ => Err(failure(
                     415,
                     "UnsupportedMediaType",
@@ -2521,6 +2523,11 @@ fn uid_of(v: &Value) -> &str {
     text(v, "/metadata/uid")
 }
 
+/// The elements of an array, none for anything else.
+fn items(v: &Value) -> &[Value] {
+    v.as_array().map_or(&[], Vec::as_slice)
+}
+
 fn terminating(v: &Value) -> bool {
     v["metadata"]["deletionTimestamp"].is_string()
 }
@@ -2530,9 +2537,9 @@ fn label<'a>(v: &'a Value, key: &str) -> Option<&'a str> {
 }
 
 fn owned_by(v: &Value, uid: &str) -> bool {
-    v["metadata"]["ownerReferences"]
-        .as_array()
-        .is_some_and(|refs| refs.iter().any(|r| r["uid"] == uid))
+    items(&v["metadata"]["ownerReferences"])
+        .iter()
+        .any(|r| r["uid"] == uid)
 }
 
 fn owner_ref(owner: &Value) -> Value {
@@ -2544,29 +2551,25 @@ fn owner_ref(owner: &Value) -> Value {
 }
 
 fn is_ready(pod: &Value) -> bool {
-    pod["status"]["conditions"].as_array().is_some_and(|cs| {
-        cs.iter()
-            .any(|c| c["type"] == "Ready" && c["status"] == "True")
-    })
+    let conditions = items(&pod["status"]["conditions"]);
+    conditions
+        .iter()
+        .any(|c| c["type"] == "Ready" && c["status"] == "True")
 }
 
 fn revision(rs: &Value) -> i64 {
-    text(
-        rs,
-        "/metadata/annotations/deployment.kubernetes.io~1revision",
-    )
-    .parse()
-    .unwrap_or(0)
+    let annotation = "/metadata/annotations/deployment.kubernetes.io~1revision";
+    text(rs, annotation).parse().unwrap_or(0)
 }
 
 /// An int-or-percent of `total`, rounded down; 25% when absent.
 fn scaled(v: &Value, total: i64) -> i64 {
     match v {
         Value::Number(n) => n.as_i64().unwrap_or(0),
-        Value::String(s) => s
-            .strip_suffix('%')
-            .and_then(|p| p.parse::<i64>().ok())
-            .map_or(0, |p| total * p / 100),
+        Value::String(s) => {
+            let percent = s.strip_suffix('%').and_then(|p| p.parse::<i64>().ok());
+            percent.map_or(0, |p| total * p / 100)
+        }
         _ => total / 4,
     }
 }
@@ -2585,32 +2588,20 @@ fn path_of(keys: &[&str]) -> Vec<String> {
 /// A condition keeping its timestamps while nothing about it changes.
 fn condition(prev_status: &Value, ctype: &str, ok: bool, reason: &str, message: &str) -> Value {
     let status = if ok { "True" } else { "False" };
-    let prev = prev_status["conditions"]
-        .as_array()
-        .and_then(|cs| cs.iter().find(|c| c["type"] == ctype));
-    let now = now_str();
-    let (transition, update) = match prev {
-        Some(p) if p["status"] == status => {
-            let same = p["reason"] == reason && p["message"] == message;
-            (
-                p["lastTransitionTime"].clone(),
-                if same {
-                    p["lastUpdateTime"].clone()
-                } else {
-                    json!(now)
-                },
-            )
+    let conditions = items(&prev_status["conditions"]);
+    let now = json!(now_str());
+    let (transition, update) = match conditions.iter().find(|c| c["type"] == ctype) {
+        Some(p) if p["status"] == status && p["reason"] == reason && p["message"] == message => {
+            (p["lastTransitionTime"].clone(), p["lastUpdateTime"].clone())
         }
-        _ => (json!(now), json!(now)),
+        Some(p) if p["status"] == status => (p["lastTransitionTime"].clone(), now),
+        _ => (now.clone(), now),
     };
     json!({"type": ctype, "status": status, "lastUpdateTime": update, "lastTransitionTime": transition, "reason": reason, "message": message})
 }
 
 fn set_managed(obj: &mut Value, writer: &Writer, api_version: &str) {
-    let mut entries = obj["metadata"]["managedFields"]
-        .as_array()
-        .cloned()
-        .unwrap_or_default();
+    let mut entries = items(&obj["metadata"]["managedFields"]).to_vec();
     entries.retain(|e| !(e["manager"] == writer.manager && e["operation"] == writer.operation));
     entries.push(json!({"manager": writer.manager, "operation": writer.operation, "apiVersion": api_version, "time": now_str(), "fieldsType": "FieldsV1"}));
     obj["metadata"]["managedFields"] = Value::Array(entries);
@@ -2672,6 +2663,7 @@ fn copy_field(from: &Value, to: &mut Value, key: &str) {
     }
 }
 
+/// What only the server writes in metadata.
 const SERVER_METADATA: &[&str] = &[
     "uid",
     "resourceVersion",
@@ -2684,10 +2676,8 @@ const SERVER_METADATA: &[&str] = &[
 ];
 
 fn strip_server_fields(obj: &mut Value) {
-    if let Some(meta) = obj["metadata"].as_object_mut() {
-        for k in SERVER_METADATA {
-            meta.remove(*k);
-        }
+    for k in SERVER_METADATA {
+        remove_key(&mut obj["metadata"], k);
     }
 }
 
@@ -2697,17 +2687,11 @@ fn copy_server_fields(from: &Value, to: &mut Value) {
     for k in SERVER_METADATA.iter().chain(&["name", "namespace"]) {
         match from["metadata"].get(*k) {
             Some(v) => to["metadata"][*k] = v.clone(),
-            None => {
-                if let Some(m) = to["metadata"].as_object_mut() {
-                    m.remove(*k);
-                }
-            }
+            None => remove_key(&mut to["metadata"], k),
         }
     }
 }
 
-/// One manager's apply as its full intent: everything but metadata/status
-/// is replaced, and so are labels, annotations and ownerReferences.
 /// Label and annotation keys one manager applied (`[labels, annotations]`).
 type MapKeys = [Vec<String>; 2];
 
@@ -2715,10 +2699,8 @@ const MAP_FIELDS: [&str; 2] = ["labels", "annotations"];
 
 fn map_keys(applied: &Value) -> MapKeys {
     MAP_FIELDS.map(|field| {
-        applied["metadata"][field]
-            .as_object()
-            .map(|m| m.keys().cloned().collect())
-            .unwrap_or_default()
+        let map = applied["metadata"][field].as_object();
+        map.map(|m| m.keys().cloned().collect()).unwrap_or_default()
     })
 }
 
@@ -2730,11 +2712,8 @@ fn merge_intent(existing: &Value, applied: &Value, previous: &MapKeys) -> Value 
     let mut new = existing.clone();
     if let (Some(n), Some(a)) = (new.as_object_mut(), applied.as_object()) {
         n.retain(|k, _| KEEP.contains(&k.as_str()));
-        for (k, v) in a {
-            if !KEEP.contains(&k.as_str()) {
-                n.insert(k.clone(), v.clone());
-            }
-        }
+        let intent = a.iter().filter(|(k, _)| !KEEP.contains(&k.as_str()));
+        n.extend(intent.map(|(k, v)| (k.clone(), v.clone())));
     }
     for (field, previous) in MAP_FIELDS.iter().zip(previous) {
         let mut map = existing["metadata"][*field]
@@ -2742,29 +2721,23 @@ fn merge_intent(existing: &Value, applied: &Value, previous: &MapKeys) -> Value 
             .cloned()
             .unwrap_or_default();
         let wanted = applied["metadata"][*field].as_object();
-        for k in previous {
-            if wanted.is_none_or(|w| !w.contains_key(k)) {
-                map.remove(k);
-            }
-        }
-        for (k, v) in wanted.into_iter().flatten() {
-            map.insert(k.clone(), v.clone());
-        }
-        match new["metadata"].as_object_mut() {
-            Some(meta) if map.is_empty() => {
-                meta.remove(*field);
-            }
-            _ => new["metadata"][*field] = Value::Object(map),
+        map.retain(|k, _| !previous.contains(k) || wanted.is_some_and(|w| w.contains_key(k)));
+        map.extend(
+            wanted
+                .into_iter()
+                .flatten()
+                .map(|(k, v)| (k.clone(), v.clone())),
+        );
+        match map.is_empty() {
+            true => remove_key(&mut new["metadata"], field),
+            false => new["metadata"][*field] = Value::Object(map),
         }
     }
-    match applied["metadata"].get("ownerReferences") {
-        Some(v) if !v.is_null() => new["metadata"]["ownerReferences"] = v.clone(),
-        _ => {
-            if let Some(m) = new["metadata"].as_object_mut() {
-                m.remove("ownerReferences");
-            }
-        }
-    }
+    copy_field(
+        &applied["metadata"],
+        &mut new["metadata"],
+        "ownerReferences",
+    );
     if let Some(f) = applied["metadata"].get("finalizers") {
         new["metadata"]["finalizers"] = f.clone();
     }
@@ -2780,34 +2753,26 @@ fn merge_patch(target: &mut Value, patch: &Value) {
     if !target.is_object() {
         *target = json!({});
     }
-    if let Some(t) = target.as_object_mut() {
-        for (k, v) in p {
-            if v.is_null() {
-                t.remove(k);
-            } else {
-                merge_patch(t.entry(k.clone()).or_insert(Value::Null), v);
-            }
+    let Some(t) = target.as_object_mut() else {
+        return;
+    };
+    for (k, v) in p {
+        if v.is_null() {
+            t.remove(k);
+        } else {
+            merge_patch(t.entry(k.clone()).or_insert(Value::Null), v);
         }
     }
 }
 
 fn parse_object(body: &[u8]) -> Result<Value, Reply> {
+    let bad = |m: String| failure(400, "BadRequest", m, None);
     match serde_json::from_slice::<Value>(body) {
         Ok(v) if v.is_object() => Ok(v),
-        Ok(_) => Err(failure(
-            400,
-            "BadRequest",
-            "the request body is not a JSON object".into(),
-            None,
-        )),
-        Err(e) => Err(failure(
-            400,
-            "BadRequest",
-            format!(
-                "the body of the request was in an unknown format (this fake reads JSON only): {e}"
-            ),
-            None,
-        )),
+        Ok(_) => Err(bad("the request body is not a JSON object".into())),
+        Err(e) => Err(bad(format!(
+            "the body of the request was in an unknown format (this fake reads JSON only): {e}"
+        ))),
     }
 }
 
@@ -2815,47 +2780,40 @@ fn parse_object(body: &[u8]) -> Result<Value, Reply> {
 /// missing (apply requires kind and apiVersion).
 fn check_body(t: &Target, name: &str, obj: &mut Value, apply: bool) -> Result<(), Reply> {
     let bad = |m: String| Err(failure(400, "BadRequest", m, None));
-    let api_version = t.res.api_version();
-    match (obj["kind"].as_str(), obj["apiVersion"].as_str()) {
-        (None, _) | (Some(""), _) if apply => {
-            return bad(format!("Object 'Kind' is missing in '{obj}'"));
+    let (kind, api_version) = (t.res.kind, t.res.api_version());
+    match (text(obj, "/kind"), text(obj, "/apiVersion")) {
+        ("", _) if apply => return bad(format!("Object 'Kind' is missing in '{obj}'")),
+        (_, "") if apply => return bad(format!("Object 'apiVersion' is missing in '{obj}'")),
+        (k, _) if !k.is_empty() && k != kind => {
+            let qualified = t.res.qualified();
+            let message = format!(
+                "the kind in the body ({k}) does not match the resource {qualified} ({kind})"
+            );
+            return bad(message);
         }
-        (_, None) | (_, Some("")) if apply => {
-            return bad(format!("Object 'apiVersion' is missing in '{obj}'"));
-        }
-        (Some(k), _) if !k.is_empty() && k != t.res.kind => {
-            return bad(format!(
-                "the kind in the body ({k}) does not match the resource {} ({})",
-                t.res.qualified(),
-                t.res.kind
-            ));
-        }
-        (_, Some(v)) if !v.is_empty() && v != api_version => {
+        (_, v) if !v.is_empty() && v != api_version => {
             return bad(format!("the API version in the data ({v}) does not match the expected API version ({api_version})"));
         }
         _ => {}
     }
-    obj["kind"] = json!(t.res.kind);
+    obj["kind"] = json!(kind);
     obj["apiVersion"] = json!(api_version);
     match text(obj, "/metadata/name") {
         "" => obj["metadata"]["name"] = json!(name),
         n if n != name => {
-            return bad(format!(
-                "the name of the object ({n}) does not match the name on the URL ({name})"
-            ));
+            let message =
+                format!("the name of the object ({n}) does not match the name on the URL ({name})");
+            return bad(message);
         }
         _ => {}
     }
-    if let Some(ns) = &t.namespace {
-        match text(obj, "/metadata/namespace") {
-            "" => obj["metadata"]["namespace"] = json!(ns),
-            n if n != ns => {
-                return bad("the namespace of the provided object does not match the namespace sent on the request".into());
-            }
-            _ => {}
+    match (&t.namespace, text(obj, "/metadata/namespace")) {
+        (None, _) => remove_key(&mut obj["metadata"], "namespace"),
+        (Some(ns), "") => obj["metadata"]["namespace"] = json!(ns),
+        (Some(ns), n) if n != ns => {
+            return bad("the namespace of the provided object does not match the namespace sent on the request".into());
         }
-    } else if let Some(m) = obj["metadata"].as_object_mut() {
-        m.remove("namespace");
+        _ => {}
     }
     Ok(())
 }
@@ -2867,29 +2825,12 @@ fn check_precondition(
     existing: &Value,
 ) -> Result<(), Reply> {
     let wanted = text(body, "/metadata/resourceVersion");
-    if !wanted.is_empty() && wanted != text(existing, "/metadata/resourceVersion") {
-        return Err(failure(
-            409,
-            "Conflict",
-            format!("Operation cannot be fulfilled on {} \"{name}\": the object has been modified; please apply your changes to the latest version and try again", res.qualified()),
-            Some(res.details(name)),
-        ));
+    if wanted.is_empty() || wanted == text(existing, "/metadata/resourceVersion") {
+        return Ok(());
     }
-    Ok(())
-}
-
-fn propagation_policy(q: &Query, body: &[u8]) -> String {
-    let opts: Value = serde_json::from_slice(body).unwrap_or(Value::Null);
-    if let Some(p) = opts["propagationPolicy"].as_str() {
-        return p.to_string();
-    }
-    if let Some(p) = param(q, "propagationPolicy") {
-        return p.to_string();
-    }
-    if opts["orphanDependents"] == true || param(q, "orphanDependents") == Some("true") {
-        return "Orphan".into();
-    }
-    "Background".into()
+    let qualified = res.qualified();
+    let message = format!("Operation cannot be fulfilled on {qualified} \"{name}\": the object has been modified; please apply your changes to the latest version and try again");
+    Err(failure(409, "Conflict", message, Some(res.details(name))))
 }
 
 /// The request's writer for managedFields: its fieldManager ("unknown"
@@ -2903,29 +2844,27 @@ fn writer<'a>(q: &'a Query, operation: &'static str) -> Writer<'a> {
     }
 }
 
-const MERGE_PATCH: &str = "application/merge-patch+json";
-const STRATEGIC_MERGE_PATCH: &str = "application/strategic-merge-patch+json";
-
-fn unsupported_media(media: &str) -> String {
-    format!("the body of the request was in an unknown format ({media}) - accepted media types (by this fake) include: {MERGE_PATCH}, {STRATEGIC_MERGE_PATCH}, application/apply-patch+yaml")
-}
-
 fn dry_run(q: &Query) -> bool {
     param(q, "dryRun").is_some_and(|v| !v.is_empty())
+}
+
+fn unsupported_media(media: &str) -> String {
+    format!("the body of the request was in an unknown format ({media}) - accepted media types (by this fake) include: application/merge-patch+json, application/strategic-merge-patch+json, application/apply-patch+yaml")
+}
+
+fn propagation_policy(q: &Query, body: &[u8]) -> String {
+    let opts: Value = serde_json::from_slice(body).unwrap_or(Value::Null);
+    let given = opts["propagationPolicy"]
+        .as_str()
+        .or_else(|| param(q, "propagationPolicy"));
+    let orphan = opts["orphanDependents"] == true || param(q, "orphanDependents") == Some("true");
+    let policy = given.unwrap_or(if orphan { "Orphan" } else { "Background" });
+    policy.to_string()
 }
 
 // ---------------------------------------------------------------------------
 // Selectors
 // ---------------------------------------------------------------------------
-
-enum LabelReq {
-    Eq(String, String),
-    NotEq(String, String),
-    Exists(String),
-    NotExists(String),
-    In(String, Vec<String>),
-    NotIn(String, Vec<String>),
-}
 
 /// The request's label and field selectors as one test of an object.
 fn selector(res: &Resource, q: &Query) -> Result<impl Fn(&Value) -> bool, Reply> {
@@ -2935,9 +2874,16 @@ fn selector(res: &Resource, q: &Query) -> Result<impl Fn(&Value) -> bool, Reply>
     Ok(move |v: &Value| labels_match(v, &labels) && fields_match(v, &fields))
 }
 
-fn parse_label_selector(s: &str) -> Result<Vec<LabelReq>, String> {
-    let mut terms = Vec::new();
-    let (mut depth, mut start) = (0, 0);
+/// One requirement of a label selector: the key, the operator, the values.
+struct LabelReq {
+    key: String,
+    op: &'static str,
+    values: Vec<String>,
+}
+
+/// Terms split at top-level commas (not those inside `in (a,b)`).
+fn selector_terms(s: &str) -> Vec<&str> {
+    let (mut terms, mut depth, mut start) = (Vec::new(), 0, 0);
     for (i, ch) in s.char_indices() {
         match ch {
             '(' => depth += 1,
@@ -2950,48 +2896,62 @@ fn parse_label_selector(s: &str) -> Result<Vec<LabelReq>, String> {
         }
     }
     terms.push(&s[start..]);
+    terms
+        .into_iter()
+        .map(str::trim)
+        .filter(|t| !t.is_empty())
+        .collect()
+}
+
+fn parse_label_selector(s: &str) -> Result<Vec<LabelReq>, String> {
+    let req = |key: &str, op, values: Vec<String>| LabelReq {
+        key: key.trim().into(),
+        op,
+        values,
+    };
     let mut out = Vec::new();
-    for term in terms.into_iter().map(str::trim).filter(|t| !t.is_empty()) {
-        let req = if let Some(k) = term.strip_prefix('!') {
-            LabelReq::NotExists(k.trim().to_string())
+    for term in selector_terms(s) {
+        out.push(if let Some(k) = term.strip_prefix('!') {
+            req(k, "!", Vec::new())
         } else if let Some(open) = term.find('(') {
             let close = term.rfind(')').ok_or_else(|| {
                 format!("unable to parse requirement: found '{term}', expected: ')'")
             })?;
-            let values: Vec<String> = term[open + 1..close]
-                .split(',')
-                .map(|v| v.trim().to_string())
+            let values = term[open + 1..close].split(',').map(str::trim);
+            let values = values
                 .filter(|v| !v.is_empty())
+                .map(str::to_string)
                 .collect();
             match term[..open]
                 .split_whitespace()
                 .collect::<Vec<_>>()
                 .as_slice()
             {
-                [k, "in"] => LabelReq::In(k.to_string(), values),
-                [k, "notin"] => LabelReq::NotIn(k.to_string(), values),
+                [k, "in"] => req(k, "in", values),
+                [k, "notin"] => req(k, "notin", values),
                 _ => return Err(format!("unable to parse requirement: found '{term}'")),
             }
         } else if let Some((k, v)) = term.split_once("!=") {
-            LabelReq::NotEq(k.trim().into(), v.trim().into())
+            req(k, "!=", vec![v.trim().into()])
         } else if let Some((k, v)) = term.split_once("==").or_else(|| term.split_once('=')) {
-            LabelReq::Eq(k.trim().into(), v.trim().into())
+            req(k, "in", vec![v.trim().into()])
         } else {
-            LabelReq::Exists(term.to_string())
-        };
-        out.push(req);
+            req(term, "exists", Vec::new())
+        });
     }
     Ok(out)
 }
 
 fn labels_match(obj: &Value, reqs: &[LabelReq]) -> bool {
-    reqs.iter().all(|r| match r {
-        LabelReq::Eq(k, v) => label(obj, k) == Some(v.as_str()),
-        LabelReq::NotEq(k, v) => label(obj, k) != Some(v.as_str()),
-        LabelReq::Exists(k) => label(obj, k).is_some(),
-        LabelReq::NotExists(k) => label(obj, k).is_none(),
-        LabelReq::In(k, vs) => label(obj, k).is_some_and(|l| vs.iter().any(|v| v == l)),
-        LabelReq::NotIn(k, vs) => label(obj, k).is_none_or(|l| !vs.iter().any(|v| v == l)),
+    reqs.iter().all(|r| {
+        let l = label(obj, &r.key);
+        let listed = l.is_some_and(|l| r.values.iter().any(|v| v == l));
+        match r.op {
+            "!" => l.is_none(),
+            "exists" => l.is_some(),
+            "in" => listed,
+            _ => !listed, // != and notin
+        }
     })
 }
 
@@ -3003,59 +2963,50 @@ struct FieldReq {
 
 /// The fields the real API server accepts in a fieldSelector, per resource.
 fn field_supported(res: &Resource, field: &str) -> bool {
-    if field == "metadata.name" || field == "metadata.namespace" {
-        return true;
-    }
-    match res.plural {
-        "events" => {
-            field.starts_with("involvedObject.")
-                || matches!(field, "reason" | "reportingComponent" | "source" | "type")
-        }
-        "pods" => matches!(
-            field,
-            "spec.nodeName"
-                | "spec.restartPolicy"
-                | "spec.schedulerName"
-                | "spec.serviceAccountName"
-                | "spec.hostNetwork"
-                | "status.phase"
-                | "status.podIP"
-                | "status.nominatedNodeName"
-        ),
-        "secrets" => field == "type",
-        "namespaces" => field == "status.phase",
-        "replicasets" => field == "status.replicas",
+    const POD_FIELDS: &[&str] = &[
+        "spec.nodeName",
+        "spec.restartPolicy",
+        "spec.schedulerName",
+        "spec.serviceAccountName",
+        "spec.hostNetwork",
+        "status.phase",
+        "status.podIP",
+        "status.nominatedNodeName",
+    ];
+    const EVENT_FIELDS: &[&str] = &["reason", "reportingComponent", "source", "type"];
+    match (res.plural, field) {
+        (_, "metadata.name" | "metadata.namespace") => true,
+        ("events", f) => f.starts_with("involvedObject.") || EVENT_FIELDS.contains(&f),
+        ("pods", f) => POD_FIELDS.contains(&f),
+        ("secrets", f) => f == "type",
+        ("namespaces", f) => f == "status.phase",
+        ("replicasets", f) => f == "status.replicas",
         _ => false,
     }
 }
 
 fn parse_field_selector(res: &Resource, s: &str) -> Result<Vec<FieldReq>, Reply> {
+    let bad = |m: String| failure(400, "BadRequest", m, None);
     let mut out = Vec::new();
     for term in s.split(',').map(str::trim).filter(|t| !t.is_empty()) {
-        let (field, value, negate) = if let Some((f, v)) = term.split_once("!=") {
-            (f, v, true)
-        } else if let Some((f, v)) = term.split_once("==").or_else(|| term.split_once('=')) {
-            (f, v, false)
-        } else {
-            return Err(failure(
-                400,
-                "BadRequest",
-                format!("invalid selector: '{s}'; can't understand '{term}'"),
-                None,
-            ));
+        let (field, value, negate) = match term.split_once("!=") {
+            Some((f, v)) => (f, v, true),
+            None => match term.split_once("==").or_else(|| term.split_once('=')) {
+                Some((f, v)) => (f, v, false),
+                None => {
+                    return Err(bad(format!(
+                        "invalid selector: '{s}'; can't understand '{term}'"
+                    )))
+                }
+            },
         };
-        let field = field.trim();
-        if !field_supported(res, field) {
-            return Err(failure(
-                400,
-                "BadRequest",
-                format!("field label not supported: {field}"),
-                None,
-            ));
+        let (field, value) = (field.trim().to_string(), value.trim().to_string());
+        if !field_supported(res, &field) {
+            return Err(bad(format!("field label not supported: {field}")));
         }
         out.push(FieldReq {
-            field: field.to_string(),
-            value: value.trim().to_string(),
+            field,
+            value,
             negate,
         });
     }
@@ -3069,8 +3020,7 @@ fn fields_match(obj: &Value, reqs: &[FieldReq]) -> bool {
         } else {
             &r.field
         };
-        let v = path.split('.').try_fold(obj, |cur, k| cur.get(k));
-        let actual = match v {
+        let actual = match path.split('.').try_fold(obj, |cur, k| cur.get(k)) {
             Some(Value::String(s)) => s.clone(),
             Some(Value::Null) | None => String::new(),
             Some(other) => other.to_string(),
@@ -3083,29 +3033,19 @@ fn conflict(res: &Resource, conflicts: &[FieldOwner]) -> Reply {
     let gv = res.api_version();
     let path = |o: &FieldOwner| format!(".{}", o.path.join("."));
     let message = if let [c] = conflicts {
-        format!(
-            "Apply failed with 1 conflict: conflict with \"{}\" using {gv}: {}",
-            c.manager,
-            path(c)
-        )
+        let (manager, field) = (&c.manager, path(c));
+        format!("Apply failed with 1 conflict: conflict with \"{manager}\" using {gv}: {field}")
     } else {
         let mut managers: Vec<&str> = conflicts.iter().map(|c| c.manager.as_str()).collect();
         managers.dedup();
         let mut lines = Vec::new();
         for m in managers {
             lines.push(format!("conflicts with \"{m}\" using {gv}:"));
-            lines.extend(
-                conflicts
-                    .iter()
-                    .filter(|c| c.manager == m)
-                    .map(|c| format!("- {}", path(c))),
-            );
+            let fields = conflicts.iter().filter(|c| c.manager == m);
+            lines.extend(fields.map(|c| format!("- {}", path(c))));
         }
-        format!(
-            "Apply failed with {} conflicts: {}",
-            conflicts.len(),
-            lines.join("\n")
-        )
+        let n = conflicts.len();
+        format!("Apply failed with {n} conflicts: {}", lines.join("\n"))
     };
     let causes: Vec<Value> = conflicts
         .iter()
@@ -3143,6 +3083,7 @@ fn route(segs: &[String]) -> Result<Target, Reply> {
         }
         _ => return Err(unknown_resource()),
     };
+    // `namespaces/NAME/status` is the namespace's own status, not a resource in it.
     let (namespace, rest) = match rest {
         [word, ns, plural, more @ ..]
             if word == "namespaces"
@@ -3158,14 +3099,11 @@ fn route(segs: &[String]) -> Result<Target, Reply> {
         [p, n, s] => (p, Some(n.clone()), Some(s.clone())),
         _ => return Err(unknown_resource()),
     };
-    let res = RESOURCES
-        .iter()
-        .find(|r| r.plural == plural && r.group == group && r.version == version)
-        .ok_or_else(unknown_resource)?;
-    let scoped_right = if res.namespaced {
-        namespace.is_some() || name.is_none()
-    } else {
-        namespace.is_none()
+    let served = |r: &&Resource| r.plural == plural && r.group == group && r.version == version;
+    let res = RESOURCES.iter().find(served).ok_or_else(unknown_resource)?;
+    let scoped_right = match res.namespaced {
+        true => namespace.is_some() || name.is_none(),
+        false => namespace.is_none(),
     };
     if !scoped_right {
         return Err(unknown_resource());
@@ -3190,7 +3128,7 @@ const VERBS: &[&str] = &[
 ];
 
 fn group_versions() -> Vec<(&'static str, &'static str)> {
-    let mut gvs: Vec<(&str, &str)> = Vec::new();
+    let mut gvs = Vec::new();
     for r in RESOURCES {
         if !gvs.contains(&(r.group, r.version)) {
             gvs.push((r.group, r.version));
@@ -3200,21 +3138,25 @@ fn group_versions() -> Vec<(&'static str, &'static str)> {
 }
 
 fn subresources(r: &Resource) -> Vec<(&'static str, &'static [&'static str])> {
-    let mut subs: Vec<(&str, &[&str])> = Vec::new();
-    if r.status {
-        subs.push(("status", &["get", "patch", "update"]));
-    }
-    if r.plural == "pods" {
-        subs.push(("log", &["get"]));
-    }
-    subs
+    let status = r
+        .status
+        .then_some(("status", &["get", "patch", "update"][..]));
+    let log = (r.plural == "pods").then_some(("log", &["get"][..]));
+    status.into_iter().chain(log).collect()
+}
+
+fn served_in<'a>(g: &'a str, v: &'a str) -> impl Iterator<Item = &'static Resource> + 'a {
+    RESOURCES
+        .iter()
+        .filter(move |r| r.group == g && r.version == v)
 }
 
 fn discovery(segs: &[String], accept: &str) -> Option<Reply> {
     let aggregated = accept.contains("as=APIGroupDiscoveryList");
     let segs: Vec<&str> = segs.iter().map(String::as_str).collect();
     let gvs = group_versions();
-    let reply = match segs.as_slice() {
+    let groups: Vec<(&str, &str)> = gvs.iter().copied().filter(|(g, _)| !g.is_empty()).collect();
+    Some(match segs.as_slice() {
         ["version"] => Reply::json(
             200,
             &json!({"major": "1", "minor": "33", "gitVersion": "v1.33.1", "gitCommit": "8adc0f041b8e7ad1d30e29cc59c6ae7a15e19828", "gitTreeState": "clean", "buildDate": "2025-05-15T08:19:08Z", "goVersion": "go1.24.2", "compiler": "gc", "platform": "linux/amd64"}),
@@ -3224,18 +3166,13 @@ fn discovery(segs: &[String], accept: &str) -> Option<Reply> {
             200,
             &json!({"kind": "APIVersions", "versions": ["v1"], "serverAddressByClientCIDRs": [{"clientCIDR": "0.0.0.0/0", "serverAddress": format!("{NODE_IP}:8443")}]}),
         ),
+        ["apis"] if aggregated => aggregated_discovery(&groups),
         ["apis"] => {
-            let groups: Vec<(&str, &str)> =
-                gvs.iter().copied().filter(|(g, _)| !g.is_empty()).collect();
-            if aggregated {
-                aggregated_discovery(&groups)
-            } else {
-                let items: Vec<Value> = groups.iter().map(|(g, v)| api_group(g, v)).collect();
-                Reply::json(
-                    200,
-                    &json!({"kind": "APIGroupList", "apiVersion": "v1", "groups": items}),
-                )
-            }
+            let items: Vec<Value> = groups.iter().map(|(g, v)| api_group(g, v)).collect();
+            Reply::json(
+                200,
+                &json!({"kind": "APIGroupList", "apiVersion": "v1", "groups": items}),
+            )
         }
         ["apis", g] => match gvs.iter().find(|(group, _)| group == g) {
             Some((g, v)) => Reply::json(200, &api_group(g, v)),
@@ -3244,8 +3181,7 @@ fn discovery(segs: &[String], accept: &str) -> Option<Reply> {
         ["api", v] => resource_list("", v)?,
         ["apis", g, v] => resource_list(g, v)?,
         _ => return None,
-    };
-    Some(reply)
+    })
 }
 
 fn api_group(g: &str, v: &str) -> Value {
@@ -3259,7 +3195,7 @@ fn resource_list(g: &str, v: &str) -> Option<Reply> {
         return None;
     }
     let mut resources = Vec::new();
-    for r in RESOURCES.iter().filter(|r| r.group == g && r.version == v) {
+    for r in served_in(g, v) {
         resources.push(json!({"name": r.plural, "singularName": r.singular(), "namespaced": r.namespaced, "kind": r.kind, "verbs": VERBS, "shortNames": r.short}));
         for (sub, verbs) in subresources(r) {
             resources.push(json!({"name": format!("{}/{sub}", r.plural), "singularName": "", "namespaced": r.namespaced, "kind": r.kind, "verbs": verbs}));
@@ -3270,35 +3206,30 @@ fn resource_list(g: &str, v: &str) -> Option<Reply> {
     } else {
         format!("{g}/{v}")
     };
-    Some(Reply::json(
-        200,
-        &json!({"kind": "APIResourceList", "apiVersion": "v1", "groupVersion": gv, "resources": resources}),
-    ))
+    let list = json!({"kind": "APIResourceList", "apiVersion": "v1", "groupVersion": gv, "resources": resources});
+    Some(Reply::json(200, &list))
 }
 
 fn aggregated_discovery(gvs: &[(&str, &str)]) -> Reply {
-    let items: Vec<Value> = gvs
-        .iter()
-        .map(|(g, v)| {
-            let resources: Vec<Value> = RESOURCES
-                .iter()
-                .filter(|r| r.group == *g && r.version == *v)
-                .map(|r| {
-                    let kind = json!({"group": g, "version": v, "kind": r.kind});
-                    let subs: Vec<Value> = subresources(r)
-                        .into_iter()
-                        .map(|(sub, verbs)| json!({"subresource": sub, "responseKind": kind, "verbs": verbs}))
-                        .collect();
-                    json!({"resource": r.plural, "responseKind": kind, "scope": if r.namespaced { "Namespaced" } else { "Cluster" }, "singularResource": r.singular(), "verbs": VERBS, "shortNames": r.short, "subresources": subs})
-                })
-                .collect();
-            let mut meta = json!({"creationTimestamp": null});
-            if !g.is_empty() {
-                meta["name"] = json!(g);
-            }
-            json!({"metadata": meta, "versions": [{"version": v, "resources": resources, "freshness": "Current"}]})
-        })
-        .collect();
+    let group = |(g, v): &(&str, &str)| {
+        let resources: Vec<Value> = served_in(g, v)
+            .map(|r| {
+                let kind = json!({"group": g, "version": v, "kind": r.kind});
+                let subs: Vec<Value> = subresources(r)
+                    .into_iter()
+                    .map(|(sub, verbs)| json!({"subresource": sub, "responseKind": kind, "verbs": verbs}))
+                    .collect();
+                let scope = if r.namespaced { "Namespaced" } else { "Cluster" };
+                json!({"resource": r.plural, "responseKind": kind, "scope": scope, "singularResource": r.singular(), "verbs": VERBS, "shortNames": r.short, "subresources": subs})
+            })
+            .collect();
+        let mut meta = json!({"creationTimestamp": null});
+        if !g.is_empty() {
+            meta["name"] = json!(g);
+        }
+        json!({"metadata": meta, "versions": [{"version": v, "resources": resources, "freshness": "Current"}]})
+    };
+    let items: Vec<Value> = gvs.iter().map(group).collect();
     let body = json!({"kind": "APIGroupDiscoveryList", "apiVersion": "apidiscovery.k8s.io/v2", "metadata": {}, "items": items});
     let mut reply = Reply::json(200, &body);
     reply.content_type =
