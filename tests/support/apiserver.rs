@@ -12,7 +12,7 @@
 
 use base64::{engine::general_purpose::STANDARD as BASE64, Engine};
 use k8s_openapi::jiff::Timestamp;
-use serde_json::{json, Map, Value};
+use serde_json::{json, Value};
 use std::collections::{BTreeMap, HashMap};
 use std::io::{self, BufRead, BufReader, Write};
 use std::net::{Shutdown, SocketAddr, TcpListener, TcpStream};
@@ -1526,9 +1526,9 @@ impl State {
     }
 
     /// Sets an object's status (read again: the sync may have changed it).
-    fn set_status(&mut self, key: &Key, status: Map<String, Value>) {
+    fn set_status(&mut self, key: &Key, status: Value) {
         if let Some(mut next) = self.objects.get(key).cloned() {
-            next["status"] = Value::Object(status);
+            next["status"] = status;
             self.update_internal(key, next);
         }
     }
@@ -1651,24 +1651,20 @@ impl State {
         let hash = short_hash(&d["spec"]["template"]);
         let recreate = text(&d, "/spec/strategy/type") == "Recreate";
         let now = Instant::now();
-        let scaling = |message: String| {
-            EventSpec::once("ScalingReplicaSet", message, "deployment-controller")
-        };
+        let scaling = |m| EventSpec::once("ScalingReplicaSet", m, "deployment-controller");
 
         let rss = self.owned("replicasets", &ns, &uid);
         let max_rev = rss.iter().map(|(_, rs)| revision(rs)).max().unwrap_or(0);
-        let current = rss
-            .iter()
-            .find(|(_, rs)| label(rs, "pod-template-hash") == Some(hash.as_str()))
-            .cloned();
+        let hashed = |rs: &&(Key, Value)| label(&rs.1, "pod-template-hash") == Some(&hash);
+        let current = rss.iter().find(hashed).cloned();
         let created = current.is_none();
         let (new_key, new_rs) = match current {
             Some((k, mut rs)) => {
                 let before = rs.clone();
                 rs["spec"]["replicas"] = json!(want);
                 if revision(&rs) < max_rev {
-                    rs["metadata"]["annotations"]["deployment.kubernetes.io/revision"] =
-                        json!((max_rev + 1).to_string());
+                    let next = json!((max_rev + 1).to_string());
+                    rs["metadata"]["annotations"]["deployment.kubernetes.io/revision"] = next;
                 }
                 if rs != before {
                     rs = self.store(k.clone(), rs);
@@ -1696,14 +1692,10 @@ impl State {
                     "spec": {"replicas": want, "selector": selector, "template": template},
                 });
                 let rs = self.create_internal("replicasets", rs);
-                *self
-                    .replicasets_created
-                    .entry((ns.clone(), name.clone()))
-                    .or_default() += 1;
-                self.record_event(
-                    &d,
-                    &scaling(format!("Scaled up replica set {rs_name} from 0 to {want}")),
-                );
+                let count = self.replicasets_created.entry((ns.clone(), name.clone()));
+                *count.or_default() += 1;
+                let message = format!("Scaled up replica set {rs_name} from 0 to {want}");
+                self.record_event(&d, &scaling(message));
                 (k, rs)
             }
         };
@@ -1724,10 +1716,8 @@ impl State {
                 if n != 0 {
                     rs["spec"]["replicas"] = json!(0);
                     self.store(k.clone(), rs);
-                    self.record_event(
-                        &d,
-                        &scaling(format!("Scaled down replica set {} from {n} to 0", k.name)),
-                    );
+                    let message = format!("Scaled down replica set {} from {n} to 0", k.name);
+                    self.record_event(&d, &scaling(message));
                 }
             }
         }
@@ -1744,95 +1734,64 @@ impl State {
         let available = new_ready + old_ready;
         let complete = updated == want && old_pods == 0 && new_ready >= want;
 
-        let rollout = self.rollouts.entry(key.clone()).or_insert(Rollout {
+        // Progress: a new generation or ReplicaSet, more pods updated,
+        // available or ready, or a complete rollout undone.
+        let (counts, since) = ((updated, available, new_ready), now);
+        let rollout = self.rollouts.entry(key.clone());
+        let rollout = rollout.or_insert(Rollout {
             generation,
-            since: now,
+            since,
             complete: false,
             counts: (0, 0, 0),
         });
-        let counts = (updated, available, new_ready);
-        let progressed = counts.0 > rollout.counts.0
-            || counts.1 > rollout.counts.1
-            || counts.2 > rollout.counts.2;
-        if rollout.generation != generation
-            || created
-            || progressed
-            || (rollout.complete && !complete)
-        {
+        let (was, is) = (rollout.counts, counts);
+        let progressed = is.0 > was.0 || is.1 > was.1 || is.2 > was.2;
+        let undone = rollout.complete && !complete;
+        if rollout.generation != generation || created || progressed || undone {
             rollout.since = now;
         }
         (rollout.generation, rollout.counts, rollout.complete) = (generation, counts, complete);
         // The Deployment's own progressDeadlineSeconds (defaulted to 600).
-        let deadline =
-            Duration::from_secs(d["spec"]["progressDeadlineSeconds"].as_u64().unwrap_or(600));
-        let timed_out = !complete && now.duration_since(rollout.since) > deadline;
+        let deadline = d["spec"]["progressDeadlineSeconds"].as_u64().unwrap_or(600);
+        let stalled = now.duration_since(rollout.since);
+        let timed_out = !complete && stalled > Duration::from_secs(deadline);
 
+        let max_unavailable = &d["spec"]["strategy"]["rollingUpdate"]["maxUnavailable"];
         let max_unavailable = if recreate {
             0
         } else {
-            scaled(
-                &d["spec"]["strategy"]["rollingUpdate"]["maxUnavailable"],
-                want,
-            )
+            scaled(max_unavailable, want)
         };
-        let (ok, reason, message) = if available >= want - max_unavailable {
-            (
-                true,
-                "MinimumReplicasAvailable",
-                "Deployment has minimum availability.",
-            )
-        } else {
-            (
-                false,
-                "MinimumReplicasUnavailable",
-                "Deployment does not have minimum availability.",
-            )
+        let available_reason = match available >= want - max_unavailable {
+            true => "MinimumReplicasAvailable",
+            false => "MinimumReplicasUnavailable",
         };
-        let available_cond = condition(&d["status"], "Available", ok, reason, message);
-        let (ok, reason, message) = if complete {
-            (
-                true,
-                "NewReplicaSetAvailable",
-                format!("ReplicaSet \"{rs_name}\" has successfully progressed."),
-            )
-        } else if timed_out {
-            (
-                false,
-                "ProgressDeadlineExceeded",
-                format!("ReplicaSet \"{rs_name}\" has timed out progressing."),
-            )
-        } else if created {
-            (
-                true,
-                "NewReplicaSetCreated",
-                format!("Created new replica set \"{rs_name}\""),
-            )
-        } else {
-            (
-                true,
-                "ReplicaSetUpdated",
-                format!("ReplicaSet \"{rs_name}\" is progressing."),
-            )
+        let progressing_reason = match () {
+            _ if complete => "NewReplicaSetAvailable",
+            _ if timed_out => "ProgressDeadlineExceeded",
+            _ if created => "NewReplicaSetCreated",
+            _ => "ReplicaSetUpdated",
         };
-        let progressing_cond = condition(&d["status"], "Progressing", ok, reason, &message);
-        let mut status = Map::new();
-        status.insert("observedGeneration".into(), json!(generation));
-        let unavailable = (want + old_spec - available).max(0);
-        let counts = [
-            ("replicas", updated + old_pods),
-            ("updatedReplicas", updated),
-            ("readyReplicas", available),
-            ("availableReplicas", available),
-            ("unavailableReplicas", unavailable),
+        let reasons = [
+            ("Available", available_reason),
+            ("Progressing", progressing_reason),
         ];
-        put_nonzero(&mut status, &counts);
-        status.insert(
-            "conditions".into(),
-            json!([available_cond, progressing_cond]),
-        );
-
+        let conditions = reasons.map(|(t, r)| deployment_condition(&d["status"], t, r, &rs_name));
+        let unavailable = (want + old_spec - available).max(0);
+        let status = json!({
+            "observedGeneration": generation, "replicas": updated + old_pods, "updatedReplicas": updated,
+            "readyReplicas": available, "availableReplicas": available, "unavailableReplicas": unavailable,
+            "conditions": conditions,
+        });
+        let counts = [
+            "replicas",
+            "updatedReplicas",
+            "readyReplicas",
+            "availableReplicas",
+            "unavailableReplicas",
+        ];
         let mut next = d.clone();
-        next["status"] = Value::Object(status);
+        next["status"] = without_zero(status, &counts);
         let rev_path = path_of(&[
             "metadata",
             "annotations",
@@ -1884,20 +1843,12 @@ impl State {
         }
         let pods = self.owned("pods", &ns, &uid);
         let ready = pods.iter().filter(|(_, p)| is_ready(p)).count() as i64;
-        let mut status = Map::new();
-        status.insert("replicas".into(), json!(pods.len()));
-        put_nonzero(
-            &mut status,
-            &[
-                ("fullyLabeledReplicas", pods.len() as i64),
-                ("readyReplicas", ready),
-                ("availableReplicas", ready),
-            ],
-        );
-        status.insert(
-            "observedGeneration".into(),
-            rs["metadata"]["generation"].clone(),
-        );
+        let status = json!({
+            "replicas": pods.len(), "fullyLabeledReplicas": pods.len(), "readyReplicas": ready,
+            "availableReplicas": ready, "observedGeneration": rs["metadata"]["generation"],
+        });
+        let counts = ["fullyLabeledReplicas", "readyReplicas", "availableReplicas"];
+        let status = without_zero(status, &counts);
         self.set_status(key, status);
     }
 
@@ -1918,163 +1869,124 @@ impl State {
         let rev = format!("{name}-{}", short_hash(&sts["spec"]["template"]));
         let parallel = text(&sts, "/spec/podManagementPolicy") == "Parallel";
         let on_delete = text(&sts, "/spec/updateStrategy/type") == "OnDelete";
-        let partition = sts["spec"]["updateStrategy"]["rollingUpdate"]["partition"]
-            .as_i64()
-            .unwrap_or(0);
-        let event =
-            |message| EventSpec::once("SuccessfulCreate", message, "statefulset-controller");
+        let partition = &sts["spec"]["updateStrategy"]["rollingUpdate"]["partition"];
+        let partition = partition.as_i64().unwrap_or(0);
         // create missing ordinals (OrderedReady: one at a time, in order)
         for i in 0..want {
-            let pod_name = format!("{name}-{i}");
-            let pod_key = Key::new("pods", &ns, &pod_name);
-            match self.objects.get(&pod_key) {
-                Some(p) if owned_by(p, &uid) => {
-                    if !parallel && (terminating(p) || !is_ready(p)) {
-                        break;
-                    }
-                    continue;
-                }
-                Some(_) => break, // someone else's pod holds the name
-                None => {}
-            }
-            let mut pod = pod_from_template(&sts["spec"]["template"], &ns, &pod_name, &sts);
-            let labels = &mut pod["metadata"]["labels"];
-            labels["controller-revision-hash"] = json!(rev);
-            labels["statefulset.kubernetes.io/pod-name"] = json!(pod_name);
-            labels["apps.kubernetes.io/pod-index"] = json!(i.to_string());
-            pod["spec"]["hostname"] = json!(pod_name);
-            if let Some(svc) = sts["spec"]["serviceName"].as_str() {
-                pod["spec"]["subdomain"] = json!(svc);
-            }
-            let mut volumes: Vec<Value> = pod["spec"]["volumes"]
-                .as_array()
-                .cloned()
-                .unwrap_or_default();
-            for claim in sts["spec"]["volumeClaimTemplates"]
-                .as_array()
-                .into_iter()
-                .flatten()
+            match self
+                .objects
+                .get(&Key::new("pods", &ns, &format!("{name}-{i}")))
             {
-                let claim_name = text(claim, "/metadata/name").to_string();
-                let pvc_name = format!("{claim_name}-{name}-{i}");
-                if !self
-                    .objects
-                    .contains_key(&Key::new("persistentvolumeclaims", &ns, &pvc_name))
-                {
-                    let mut labels = claim["metadata"]["labels"].clone();
-                    for (k, v) in sts["spec"]["selector"]["matchLabels"]
-                        .as_object()
-                        .into_iter()
-                        .flatten()
-                    {
-                        labels[k.as_str()] = v.clone();
-                    }
-                    let mut pvc = json!({"metadata": {"name": pvc_name, "namespace": ns}, "spec": claim["spec"].clone()});
-                    if labels.is_object() {
-                        pvc["metadata"]["labels"] = labels;
-                    }
-                    self.create_internal("persistentvolumeclaims", pvc);
-                    self.record_event(
-                        &sts,
-                        &event(format!(
-                            "create Claim {pvc_name} Pod {pod_name} in StatefulSet {name} success"
-                        )),
-                    );
+                Some(p) if owned_by(p, &uid) && (parallel || (!terminating(p) && is_ready(p))) => {
+                    continue
                 }
-                volumes.retain(|v| v["name"] != claim_name.as_str());
-                volumes.push(
-                    json!({"name": claim_name, "persistentVolumeClaim": {"claimName": pvc_name}}),
-                );
+                Some(_) => break, // not ready yet, or someone else's pod holds the name
+                None => self.create_ordinal(&sts, &rev, i),
             }
-            if !volumes.is_empty() {
-                pod["spec"]["volumes"] = Value::Array(volumes);
-            }
-            self.create_pod(pod, &name);
-            self.record_event(
-                &sts,
-                &event(format!(
-                    "create Pod {pod_name} in StatefulSet {name} successful"
-                )),
-            );
             if !parallel {
                 break;
             }
         }
         let pods = self.owned("pods", &ns, &uid);
         let ordinal = |k: &Key| {
-            k.name
+            let n = k
+                .name
                 .rsplit_once('-')
-                .and_then(|(_, n)| n.parse::<i64>().ok())
-                .unwrap_or(-1)
+                .and_then(|(_, n)| n.parse::<i64>().ok());
+            n.unwrap_or(-1)
         };
         let any_terminating = self.objects.iter().any(|(k, v)| {
             k.plural == "pods" && k.namespace == ns && terminating(v) && owned_by(v, &uid)
         });
         // scale down from the highest ordinal
-        let mut surplus: Vec<Key> = pods
-            .iter()
-            .map(|(k, _)| k.clone())
-            .filter(|k| ordinal(k) >= want)
-            .collect();
+        let mut surplus: Vec<Key> = pods.iter().map(|(k, _)| k.clone()).collect();
+        surplus.retain(|k| ordinal(k) >= want);
         surplus.sort_by_key(|k| std::cmp::Reverse(ordinal(k)));
+        let all_ready = pods.len() as i64 == want && pods.iter().all(|(_, p)| is_ready(p));
         if !surplus.is_empty() && (parallel || !any_terminating) {
             let n = if parallel { surplus.len() } else { 1 };
             for k in surplus.into_iter().take(n) {
                 self.mark_deleted(&k, "Background");
                 let message = format!("delete Pod {} in StatefulSet {name} successful", k.name);
-                self.record_event(
-                    &sts,
-                    &EventSpec::once("SuccessfulDelete", message, "statefulset-controller"),
-                );
+                let event = EventSpec::once("SuccessfulDelete", message, "statefulset-controller");
+                self.record_event(&sts, &event);
             }
-        } else if !on_delete
-            && !any_terminating
-            && pods.len() as i64 == want
-            && pods.iter().all(|(_, p)| is_ready(p))
-        {
+        } else if !on_delete && !any_terminating && all_ready {
             // rolling update: replace the highest outdated pod
-            let outdated = pods
-                .iter()
-                .filter(|(k, p)| {
-                    ordinal(k) >= partition
-                        && label(p, "controller-revision-hash") != Some(rev.as_str())
-                })
-                .max_by_key(|(k, _)| ordinal(k));
-            if let Some((k, _)) = outdated {
+            let outdated = pods.iter().filter(|(k, p)| {
+                ordinal(k) >= partition && label(p, "controller-revision-hash") != Some(&rev)
+            });
+            if let Some((k, _)) = outdated.max_by_key(|(k, _)| ordinal(k)) {
                 self.mark_deleted(k, "Background");
             }
         }
         let pods = self.owned("pods", &ns, &uid);
         let ready = pods.iter().filter(|(_, p)| is_ready(p)).count() as i64;
         let at_rev = |r: &str| {
-            pods.iter()
-                .filter(|(_, p)| label(p, "controller-revision-hash") == Some(r))
-                .count() as i64
+            let at = pods
+                .iter()
+                .filter(|(_, p)| label(p, "controller-revision-hash") == Some(r));
+            at.count() as i64
         };
         let updated = at_rev(&rev);
         let mut current_rev = text(&sts, "/status/currentRevision").to_string();
         if current_rev.is_empty() || (updated == want && ready == want) {
             current_rev = rev.clone();
         }
-        let mut status = Map::new();
-        status.insert(
-            "observedGeneration".into(),
-            sts["metadata"]["generation"].clone(),
-        );
-        status.insert("replicas".into(), json!(pods.len()));
-        put_nonzero(
-            &mut status,
-            &[
-                ("readyReplicas", ready),
-                ("currentReplicas", at_rev(&current_rev)),
-                ("updatedReplicas", updated),
-            ],
-        );
-        status.insert("currentRevision".into(), json!(current_rev));
-        status.insert("updateRevision".into(), json!(rev));
-        status.insert("availableReplicas".into(), json!(ready));
-        status.insert("collisionCount".into(), json!(0));
-        self.set_status(key, status);
+        let status = json!({
+            "observedGeneration": sts["metadata"]["generation"], "replicas": pods.len(),
+            "readyReplicas": ready, "currentReplicas": at_rev(&current_rev), "updatedReplicas": updated,
+            "currentRevision": current_rev, "updateRevision": rev, "availableReplicas": ready, "collisionCount": 0,
+        });
+        let omitted = ["readyReplicas", "currentReplicas", "updatedReplicas"];
+        self.set_status(key, without_zero(status, &omitted));
+    }
+
+    /// A StatefulSet's pod `i`, with its claims made from the templates.
+    fn create_ordinal(&mut self, sts: &Value, rev: &str, i: i64) {
+        let (ns, name) = (text(sts, "/metadata/namespace"), name_of(sts));
+        let pod_name = format!("{name}-{i}");
+        let event = |m| EventSpec::once("SuccessfulCreate", m, "statefulset-controller");
+        let mut pod = pod_from_template(&sts["spec"]["template"], ns, &pod_name, sts);
+        let labels = &mut pod["metadata"]["labels"];
+        labels["controller-revision-hash"] = json!(rev);
+        labels["statefulset.kubernetes.io/pod-name"] = json!(pod_name);
+        labels["apps.kubernetes.io/pod-index"] = json!(i.to_string());
+        pod["spec"]["hostname"] = json!(pod_name);
+        if let Some(svc) = sts["spec"]["serviceName"].as_str() {
+            pod["spec"]["subdomain"] = json!(svc);
+        }
+        let mut volumes = items(&pod["spec"]["volumes"]).to_vec();
+        for claim in items(&sts["spec"]["volumeClaimTemplates"]) {
+            let claim_name = text(claim, "/metadata/name").to_string();
+            let pvc_name = format!("{claim_name}-{name}-{i}");
+            let pvc_key = Key::new("persistentvolumeclaims", ns, &pvc_name);
+            if !self.objects.contains_key(&pvc_key) {
+                let mut labels = claim["metadata"]["labels"].clone();
+                let selected = sts["spec"]["selector"]["matchLabels"].as_object();
+                for (k, v) in selected.into_iter().flatten() {
+                    labels[k.as_str()] = v.clone();
+                }
+                let meta = json!({"name": pvc_name, "namespace": ns});
+                let mut pvc = json!({"metadata": meta, "spec": claim["spec"].clone()});
+                if labels.is_object() {
+                    pvc["metadata"]["labels"] = labels;
+                }
+                self.create_internal("persistentvolumeclaims", pvc);
+                let message =
+                    format!("create Claim {pvc_name} Pod {pod_name} in StatefulSet {name} success");
+                self.record_event(sts, &event(message));
+            }
+            volumes.retain(|v| v["name"] != claim_name.as_str());
+            let claim = json!({"claimName": pvc_name});
+            volumes.push(json!({"name": claim_name, "persistentVolumeClaim": claim}));
+        }
+        if !volumes.is_empty() {
+            pod["spec"]["volumes"] = Value::Array(volumes);
+        }
+        self.create_pod(pod, name);
+        let message = format!("create Pod {pod_name} in StatefulSet {name} successful");
+        self.record_event(sts, &event(message));
     }
 
     /// The default StorageClass provisions and binds at once.
@@ -2574,15 +2486,32 @@ fn scaled(v: &Value, total: i64) -> i64 {
     }
 }
 
-/// Status counts as the real controllers write them: zero ones left out.
-fn put_nonzero(map: &mut Map<String, Value>, counts: &[(&str, i64)]) {
-    for (key, n) in counts.iter().filter(|(_, n)| *n != 0) {
-        map.insert(key.to_string(), json!(n));
+/// A status as the real controllers write it: these counts left out when zero.
+fn without_zero(mut status: Value, counts: &[&str]) -> Value {
+    for key in counts {
+        if status[*key] == 0 {
+            remove_key(&mut status, key);
+        }
     }
+    status
 }
 
 fn path_of(keys: &[&str]) -> Vec<String> {
     keys.iter().map(|k| k.to_string()).collect()
+}
+
+/// A Deployment's condition by its reason, worded as the deployment
+/// controller words it (`{rs}`: its new ReplicaSet).
+fn deployment_condition(prev: &Value, ctype: &str, reason: &str, rs: &str) -> Value {
+    let (ok, message) = match reason {
+        "MinimumReplicasAvailable" => (true, "Deployment has minimum availability."),
+        "MinimumReplicasUnavailable" => (false, "Deployment does not have minimum availability."),
+        "NewReplicaSetAvailable" => (true, "ReplicaSet \"{rs}\" has successfully progressed."),
+        "ProgressDeadlineExceeded" => (false, "ReplicaSet \"{rs}\" has timed out progressing."),
+        "NewReplicaSetCreated" => (true, "Created new replica set \"{rs}\""),
+        _ => (true, "ReplicaSet \"{rs}\" is progressing."),
+    };
+    condition(prev, ctype, ok, reason, &message.replace("{rs}", rs))
 }
 
 /// A condition keeping its timestamps while nothing about it changes.
@@ -3364,42 +3293,31 @@ fn immutable_change(res: &Resource, name: &str, existing: &Value, new: &Value) -
     let (old, next) = (&existing["spec"], &new["spec"]);
     let without = |v: &Value, keys: &[&str]| {
         let mut v = v.clone();
-        if let Some(m) = v.as_object_mut() {
-            for k in keys {
-                m.remove(*k);
-            }
-        }
+        keys.iter().for_each(|k| remove_key(&mut v, k));
         v
     };
     let (field, detail) = match res.plural {
-        "deployments" | "replicasets" if old["selector"] != next["selector"] => (
-            "spec.selector",
-            format!(
-                "Invalid value: {}: field is immutable",
-                go_label_selector(&next["selector"])
-            ),
-        ),
+        "deployments" | "replicasets" if old["selector"] != next["selector"] => {
+            let selector = go_label_selector(&next["selector"]);
+            (
+                "spec.selector",
+                format!("Invalid value: {selector}: field is immutable"),
+            )
+        }
         "statefulsets" => {
-            let allowed = [
-                "replicas",
-                "ordinals",
-                "template",
-                "updateStrategy",
-                "persistentVolumeClaimRetentionPolicy",
-                "minReadySeconds",
-            ];
+            let allowed = STATEFULSET_MUTABLE;
             if without(old, &allowed) == without(next, &allowed) {
                 return None;
             }
-            ("spec", "Forbidden: updates to statefulset spec for fields other than 'replicas', 'ordinals', 'template', 'updateStrategy', 'persistentVolumeClaimRetentionPolicy' and 'minReadySeconds' are forbidden".to_string())
+            let listed = allowed.map(|f| format!("'{f}'"));
+            let (last, rest) = listed.split_last()?;
+            ("spec", format!("Forbidden: updates to statefulset spec for fields other than {} and {last} are forbidden", rest.join(", ")))
         }
         "persistentvolumeclaims" => {
             let size = |v: &Value| quantity_bytes(text(v, "/resources/requests/storage"));
             let rest = |v: &Value| {
                 let mut v = without(v, &["volumeAttributesClassName"]);
-                if let Some(r) = v["resources"]["requests"].as_object_mut() {
-                    r.remove("storage");
-                }
+                remove_key(&mut v["resources"]["requests"], "storage");
                 v
             };
             if rest(old) == rest(next) && size(next) >= size(old) {
@@ -3412,45 +3330,48 @@ fn immutable_change(res: &Resource, name: &str, existing: &Value, new: &Value) -
             if was.is_empty() || was == now {
                 return None;
             }
-            (
-                "spec.clusterIPs[0]",
-                format!("Invalid value: []string{{\"{now}\"}}: may not change once set"),
-            )
+            let detail = format!("Invalid value: []string{{\"{now}\"}}: may not change once set");
+            ("spec.clusterIPs[0]", detail)
         }
         _ => return None,
     };
-    let qualified_kind = if res.group.is_empty() {
-        res.kind.to_string()
+    let (kind, group) = (res.kind, res.group);
+    let qualified_kind = if group.is_empty() {
+        kind.to_string()
     } else {
-        format!("{}.{}", res.kind, res.group)
+        format!("{kind}.{group}")
     };
-    let mut details = json!({"name": name, "kind": res.kind,
-        "causes": [{"reason": if detail.starts_with("Forbidden") { "FieldValueForbidden" } else { "FieldValueInvalid" }, "message": detail, "field": field}]});
-    if !res.group.is_empty() {
-        details["group"] = json!(res.group);
+    let reason = if detail.starts_with("Forbidden") {
+        "FieldValueForbidden"
+    } else {
+        "FieldValueInvalid"
+    };
+    let message = format!("{qualified_kind} \"{name}\" is invalid: {field}: {detail}");
+    let mut details = json!({"name": name, "kind": kind, "causes": [{"reason": reason, "message": detail, "field": field}]});
+    if !group.is_empty() {
+        details["group"] = json!(group);
     }
-    Some(failure(
-        422,
-        "Invalid",
-        format!("{qualified_kind} \"{name}\" is invalid: {field}: {detail}"),
-        Some(details),
-    ))
+    Some(failure(422, "Invalid", message, Some(details)))
 }
+
+/// The parts of a StatefulSet's spec an update may change.
+const STATEFULSET_MUTABLE: [&str; 6] = [
+    "replicas",
+    "ordinals",
+    "template",
+    "updateStrategy",
+    "persistentVolumeClaimRetentionPolicy",
+    "minReadySeconds",
+];
 
 /// `v1.LabelSelector{MatchLabels:map[string]string{"a":"b"}, ...}` as Go prints it.
 fn go_label_selector(selector: &Value) -> String {
-    let labels: Vec<String> = selector["matchLabels"]
-        .as_object()
-        .map(|m| {
-            m.iter()
-                .map(|(k, v)| format!("{k:?}:{:?}", v.as_str().unwrap_or_default()))
-                .collect()
-        })
-        .unwrap_or_default();
-    format!(
-        "v1.LabelSelector{{MatchLabels:map[string]string{{{}}}, MatchExpressions:[]v1.LabelSelectorRequirement(nil)}}",
-        labels.join(", ")
-    )
+    let labels = selector["matchLabels"].as_object().into_iter().flatten();
+    let labels: Vec<String> = labels
+        .map(|(k, v)| format!("{k:?}:{:?}", v.as_str().unwrap_or_default()))
+        .collect();
+    let labels = labels.join(", ");
+    format!("v1.LabelSelector{{MatchLabels:map[string]string{{{labels}}}, MatchExpressions:[]v1.LabelSelectorRequirement(nil)}}")
 }
 
 /// Bytes of a storage quantity (`1Gi`, `500Mi`, `10G`); 0 when unreadable.
@@ -3458,45 +3379,29 @@ fn quantity_bytes(q: &str) -> u128 {
     let split = q.find(|c: char| !c.is_ascii_digit()).unwrap_or(q.len());
     let (n, unit) = q.split_at(split);
     let n: u128 = n.parse().unwrap_or(0);
-    let scale: u128 = match unit {
-        "Ki" => 1 << 10,
-        "Mi" => 1 << 20,
-        "Gi" => 1 << 30,
-        "Ti" => 1 << 40,
-        "k" => 1_000,
-        "M" => 1_000_000,
-        "G" => 1_000_000_000,
-        "T" => 1_000_000_000_000,
-        _ => 1,
-    };
-    n * scale
+    let binary = ["Ki", "Mi", "Gi", "Ti"].iter().position(|u| *u == unit);
+    let decimal = ["k", "M", "G", "T"].iter().position(|u| *u == unit);
+    match (binary, decimal) {
+        (Some(i), _) => n << (10 * (i + 1)),
+        (_, Some(i)) => n * 1000u128.pow(i as u32 + 1),
+        _ => n,
+    }
 }
 
 fn not_found(res: &Resource, name: &str) -> Reply {
-    failure(
-        404,
-        "NotFound",
-        format!("{} \"{name}\" not found", res.qualified()),
-        Some(res.details(name)),
-    )
+    let message = format!("{} \"{name}\" not found", res.qualified());
+    failure(404, "NotFound", message, Some(res.details(name)))
 }
 
 fn unknown_resource() -> Reply {
-    failure(
-        404,
-        "NotFound",
-        "the server could not find the requested resource".into(),
-        Some(json!({})),
-    )
+    let message = "the server could not find the requested resource";
+    failure(404, "NotFound", message.into(), Some(json!({})))
 }
 
 fn method_not_allowed(method: &str) -> Reply {
-    failure(
-        405,
-        "MethodNotAllowed",
-        format!("the server does not allow this method on the requested resource ({method})"),
-        Some(json!({})),
-    )
+    let message =
+        format!("the server does not allow this method on the requested resource ({method})");
+    failure(405, "MethodNotAllowed", message, Some(json!({})))
 }
 
 fn reason_phrase(code: u16) -> &'static str {
@@ -3510,7 +3415,6 @@ fn reason_phrase(code: u16) -> &'static str {
         409 => "Conflict",
         415 => "Unsupported Media Type",
         422 => "Unprocessable Entity",
-        500 => "Internal Server Error",
         503 => "Service Unavailable",
         _ => "Internal Server Error",
     }
@@ -3588,24 +3492,27 @@ fn serve_connection(stream: TcpStream, shared: &Shared) {
         if streams::take_over(shared, &req, &mut reader, &mut writer) {
             return;
         }
-        let close = header(&req.headers, "connection")
-            .is_some_and(|c| c.eq_ignore_ascii_case("close"))
-            || req.version == "HTTP/1.0";
+        let asks_close =
+            header(&req.headers, "connection").is_some_and(|c| c.eq_ignore_ascii_case("close"));
+        let close = asks_close || req.version == "HTTP/1.0";
         let reply = match catch_unwind(AssertUnwindSafe(|| handle(shared, &req))) {
-            Ok(Handled::Reply(r)) => r,
-            Ok(Handled::Watch(target, query)) => {
+            Ok(Ok(Handled::Reply(r)) | Err(r)) => r,
+            Ok(Ok(Handled::Watch(target, query))) => {
                 if stream_watch(&mut writer, shared, &target, &query).is_err() || close {
                     return;
                 }
                 continue;
             }
             Err(panic) => {
-                let msg = panic
-                    .downcast_ref::<String>()
-                    .cloned()
-                    .or_else(|| panic.downcast_ref::<&str>().map(|s| s.to_string()))
-                    .unwrap_or_default();
-                let msg = format!("{} {}?{}: {msg}", req.method, req.path, req.query);
+                let text = panic.downcast_ref::<String>().cloned();
+                let text = text.or_else(|| panic.downcast_ref::<&str>().map(|s| s.to_string()));
+                let msg = format!(
+                    "{} {}?{}: {}",
+                    req.method,
+                    req.path,
+                    req.query,
+                    text.unwrap_or_default()
+                );
                 shared.state().panics.push(msg.clone());
                 failure(
                     500,
@@ -3627,36 +3534,36 @@ enum Handled {
     Watch(Target, Vec<(String, String)>),
 }
 
-fn handle(shared: &Shared, req: &HttpRequest) -> Handled {
+fn handle(shared: &Shared, req: &HttpRequest) -> Result<Handled, Reply> {
     let content_type = header(&req.headers, "content-type")
         .unwrap_or_default()
         .to_string();
-    shared.state().requests.push(Recorded {
-        method: req.method.clone(),
-        path: req.path.clone(),
-        query: req.query.clone(),
+    let (method, path, query) = (req.method.clone(), req.path.clone(), req.query.clone());
+    let (body, headers) = (
+        String::from_utf8_lossy(&req.body).into_owned(),
+        req.headers.clone(),
+    );
+    let recorded = Recorded {
+        method,
+        path,
+        query,
         content_type: content_type.clone(),
-        body: String::from_utf8_lossy(&req.body).into_owned(),
-        headers: req.headers.clone(),
-    });
-    let fault = shared
-        .state()
-        .faults
+        body,
+        headers,
+    };
+    shared.state().requests.push(recorded);
+    let faults = shared.state().faults.clone();
+    if let Some((_, _, code)) = faults
         .iter()
         .find(|(m, p, _)| *m == req.method && *p == req.path)
-        .map(|f| f.2);
-    if let Some(code) = fault {
+    {
         let reason = match code {
             403 => "Forbidden",
             503 => "ServiceUnavailable",
             _ => "InternalError",
         };
-        return Handled::Reply(failure(
-            code,
-            reason,
-            format!("injected failure for {} {}", req.method, req.path),
-            None,
-        ));
+        let message = format!("injected failure for {} {}", req.method, req.path);
+        return Err(failure(*code, reason, message, None));
     }
     let query = query_pairs(&req.query);
     let segs: Vec<String> = req
@@ -3666,27 +3573,21 @@ fn handle(shared: &Shared, req: &HttpRequest) -> Handled {
         .map(|p| percent_decode(p, false))
         .collect();
     if let Some(reply) = discovery(&segs, header(&req.headers, "accept").unwrap_or_default()) {
-        return Handled::Reply(if req.method == "GET" {
-            reply
-        } else {
-            method_not_allowed(&req.method)
-        });
+        return match req.method.as_str() {
+            "GET" => Ok(Handled::Reply(reply)),
+            _ => Err(method_not_allowed(&req.method)),
+        };
     }
-    let target = match route(&segs) {
-        Ok(t) => t,
-        Err(r) => return Handled::Reply(r),
-    };
+    let target = route(&segs)?;
     if let Some(reply) = shared
         .state()
         .injected_failure(&req.method, &target, &query)
     {
-        return Handled::Reply(reply);
+        return Err(reply);
     }
-    if req.method == "GET"
-        && target.name.is_none()
-        && matches!(param(&query, "watch"), Some("true" | "1"))
-    {
-        return Handled::Watch(target, query);
+    let watch = matches!(param(&query, "watch"), Some("true" | "1"));
+    if req.method == "GET" && target.name.is_none() && watch {
+        return Ok(Handled::Watch(target, query));
     }
     let media = content_type
         .split(';')
@@ -3695,19 +3596,16 @@ fn handle(shared: &Shared, req: &HttpRequest) -> Handled {
         .trim()
         .to_ascii_lowercase();
     let mut st = shared.state();
-    let reply = st
-        .dispatch(&req.method, &target, &query, &media, &req.body)
-        .unwrap_or_else(|e| e);
-    if req.method == "PATCH" && reply.code < 300 {
-        if let Some(name) = &target.name {
-            let key = target.key(name);
-            st.flaky_reads
-                .iter_mut()
-                .filter(|f| f.key == key)
-                .for_each(|f| f.armed = true);
-        }
+    let reply = st.dispatch(&req.method, &target, &query, &media, &req.body)?;
+    // An applied object's flaky reads start failing now.
+    if let (Some(name), "PATCH", true) = (&target.name, req.method.as_str(), reply.code < 300) {
+        let key = target.key(name);
+        st.flaky_reads
+            .iter_mut()
+            .filter(|f| f.key == key)
+            .for_each(|f| f.armed = true);
     }
-    Handled::Reply(reply)
+    Ok(Handled::Reply(reply))
 }
 
 fn invalid(msg: &str) -> io::Error {
