@@ -730,81 +730,34 @@ impl State {
 
     /// Server-side defaults, keeping allocated values from `prev`.
     fn apply_defaults(&mut self, res: &Resource, obj: &mut Value, prev: Option<&Value>) {
-        let template = |obj: &mut Value| default_pod_spec(&mut obj["spec"]["template"]["spec"]);
+        fill(obj, defaults_of(res.plural));
         match res.plural {
             "namespaces" => {
                 let name = name_of(obj).to_string();
                 obj["metadata"]["labels"]["kubernetes.io/metadata.name"] = json!(name);
-                fill(
-                    obj,
-                    &[
-                        ("spec.finalizers", json!(["kubernetes"])),
-                        ("status.phase", json!("Active")),
-                    ],
-                );
             }
             "secrets" => {
-                if let Some(Value::Object(string_data)) =
-                    obj.as_object_mut().and_then(|o| o.remove("stringData"))
+                let string_data = obj.as_object_mut().and_then(|o| o.remove("stringData"));
+                for (k, v) in string_data
+                    .as_ref()
+                    .and_then(Value::as_object)
+                    .into_iter()
+                    .flatten()
                 {
-                    for (k, v) in string_data {
-                        obj["data"][k.as_str()] =
-                            json!(BASE64.encode(v.as_str().unwrap_or_default()));
-                    }
+                    obj["data"][k.as_str()] = json!(BASE64.encode(v.as_str().unwrap_or_default()));
                 }
-                fill(obj, &[("type", json!("Opaque"))]);
             }
             "services" => self.default_service(obj, prev),
-            "deployments" => {
-                let strategy = json!({"type": "RollingUpdate", "rollingUpdate": {"maxUnavailable": "25%", "maxSurge": "25%"}});
-                fill(
-                    obj,
-                    &[
-                        ("spec.replicas", json!(1)),
-                        ("spec.strategy", strategy),
-                        ("spec.revisionHistoryLimit", json!(10)),
-                        ("spec.progressDeadlineSeconds", json!(600)),
-                    ],
-                );
-                template(obj);
+            "deployments" | "statefulsets" | "replicasets" => {
+                default_pod_spec(&mut obj["spec"]["template"]["spec"])
             }
-            "statefulsets" => {
-                let strategy = json!({"type": "RollingUpdate", "rollingUpdate": {"partition": 0}});
-                let retention = json!({"whenDeleted": "Retain", "whenScaled": "Retain"});
-                fill(
-                    obj,
-                    &[
-                        ("spec.replicas", json!(1)),
-                        ("spec.podManagementPolicy", json!("OrderedReady")),
-                        ("spec.updateStrategy", strategy),
-                        ("spec.revisionHistoryLimit", json!(10)),
-                        ("spec.persistentVolumeClaimRetentionPolicy", retention),
-                    ],
-                );
-                template(obj);
-            }
-            "replicasets" => template(obj),
             "pods" => default_pod_spec(&mut obj["spec"]),
-            "persistentvolumeclaims" => fill(
-                obj,
-                &[
-                    ("spec.storageClassName", json!("standard")),
-                    ("spec.volumeMode", json!("Filesystem")),
-                    ("status.phase", json!("Pending")),
-                ],
-            ),
             _ => {}
         }
     }
 
+    /// A Service's clusterIP and node ports, kept from `prev` once allocated.
     fn default_service(&mut self, obj: &mut Value, prev: Option<&Value>) {
-        fill(
-            obj,
-            &[
-                ("spec.type", json!("ClusterIP")),
-                ("spec.sessionAffinity", json!("None")),
-            ],
-        );
         let kind = text(obj, "/spec/type").to_string();
         if kind != "ExternalName" && obj["spec"]["clusterIP"].is_null() {
             let ip = match prev.map(|p| text(p, "/spec/clusterIP")) {
@@ -820,22 +773,13 @@ impl State {
         if !obj["spec"]["clusterIP"].is_null() && obj["spec"]["clusterIPs"].is_null() {
             obj["spec"]["clusterIPs"] = json!([obj["spec"]["clusterIP"].clone()]);
         }
-        let prev_ports = prev
-            .and_then(|p| p["spec"]["ports"].as_array().cloned())
-            .unwrap_or_default();
+        let prev_ports = prev.map_or(&[][..], |p| items(&p["spec"]["ports"]));
         let node_ports = kind == "NodePort" || kind == "LoadBalancer";
-        let Some(ports) = obj["spec"]["ports"].as_array_mut() else {
-            return;
-        };
-        for port in ports {
-            let target = port["port"].clone();
-            fill(port, &[("protocol", json!("TCP")), ("targetPort", target)]);
+        for port in obj["spec"]["ports"].as_array_mut().into_iter().flatten() {
+            fill(port, json!({"protocol": "TCP", "targetPort": port["port"]}));
             if node_ports && port["nodePort"].is_null() {
-                let old = prev_ports
-                    .iter()
-                    .find(|p| p["port"] == port["port"])
-                    .and_then(|p| p["nodePort"].as_u64());
-                let n = old.unwrap_or_else(|| {
+                let old = prev_ports.iter().find(|p| p["port"] == port["port"]);
+                let n = old.and_then(|p| p["nodePort"].as_u64()).unwrap_or_else(|| {
                     self.next_node_port += 1;
                     self.next_node_port
                 });
@@ -843,6 +787,7 @@ impl State {
             }
         }
     }
+
     /// Schedules a new pod (unless its behaviour says it cannot be) and
     /// attaches its runtime, before the pod is stored.
     fn schedule_pod(&mut self, pod: &mut Value, key: &Key, workload: &str) {
@@ -2401,22 +2346,17 @@ fn default_pod_spec(spec: &mut Value) {
     }
     fill(
         spec,
-        &[
-            ("restartPolicy", json!("Always")),
-            ("terminationGracePeriodSeconds", json!(30)),
-            ("dnsPolicy", json!("ClusterFirst")),
-            ("schedulerName", json!("default-scheduler")),
-            ("serviceAccountName", json!("default")),
-        ],
+        json!({"restartPolicy": "Always", "terminationGracePeriodSeconds": 30, "dnsPolicy": "ClusterFirst", "schedulerName": "default-scheduler", "serviceAccountName": "default"}),
     );
     for c in spec["containers"].as_array_mut().into_iter().flatten() {
-        let image = text(c, "/image").to_string();
+        let image = text(c, "/image");
         let tag = image.rsplit('/').next().unwrap_or_default();
         let latest = !image.contains('@') && tag.split_once(':').is_none_or(|(_, t)| t == "latest");
         let policy = if latest { "Always" } else { "IfNotPresent" };
-        fill(c, &[("imagePullPolicy", json!(policy))]);
+        fill(c, json!({"imagePullPolicy": policy}));
     }
 }
+
 // ---------------------------------------------------------------------------
 // Object helpers
 // ---------------------------------------------------------------------------
@@ -2536,9 +2476,31 @@ fn set_managed(obj: &mut Value, writer: &Writer, api_version: &str) {
     obj["metadata"]["managedFields"] = Value::Array(entries);
 }
 
-/// Sets each dotted `path` that is absent or null, as API defaulting does.
-fn fill(obj: &mut Value, defaults: &[(&str, Value)]) {
-    for (path, value) in defaults {
+/// Server-side defaults per resource: dotted path -> value when absent.
+fn defaults_of(plural: &str) -> Value {
+    match plural {
+        "namespaces" => json!({"spec.finalizers": ["kubernetes"], "status.phase": "Active"}),
+        "secrets" => json!({"type": "Opaque"}),
+        "services" => json!({"spec.type": "ClusterIP", "spec.sessionAffinity": "None"}),
+        "deployments" => json!({
+            "spec.replicas": 1, "spec.revisionHistoryLimit": 10, "spec.progressDeadlineSeconds": 600,
+            "spec.strategy": {"type": "RollingUpdate", "rollingUpdate": {"maxUnavailable": "25%", "maxSurge": "25%"}},
+        }),
+        "statefulsets" => json!({
+            "spec.replicas": 1, "spec.podManagementPolicy": "OrderedReady", "spec.revisionHistoryLimit": 10,
+            "spec.updateStrategy": {"type": "RollingUpdate", "rollingUpdate": {"partition": 0}},
+            "spec.persistentVolumeClaimRetentionPolicy": {"whenDeleted": "Retain", "whenScaled": "Retain"},
+        }),
+        "persistentvolumeclaims" => {
+            json!({"spec.storageClassName": "standard", "spec.volumeMode": "Filesystem", "status.phase": "Pending"})
+        }
+        _ => json!({}),
+    }
+}
+
+/// Sets each dotted path of `defaults` that is absent or null in `obj`.
+fn fill(obj: &mut Value, defaults: Value) {
+    for (path, value) in defaults.as_object().into_iter().flatten() {
         let path: Vec<String> = path.split('.').map(str::to_string).collect();
         if get_path(obj, &path).is_none_or(Value::is_null) {
             set_path(obj, &path, value.clone());
