@@ -2073,10 +2073,6 @@ fn pull_error(b: &Behavior, image: &str) -> String {
     format!("Error response from daemon: pull access denied for {}, repository does not exist or may require 'docker login': denied: requested access to the resource is denied", image.split(':').next().unwrap_or_default())
 }
 
-fn never_pulled(image: &str) -> String {
-    format!("Container image \"{image}\" is not present with pull policy of Never")
-}
-
 impl Behavior {
     /// The container process runs (Ready, NotReady, or between crashes).
     fn runs(&self) -> bool {
@@ -2104,7 +2100,10 @@ impl Behavior {
                     ("ErrImagePull", pull_error(self, image))
                 }
             }
-            Behavior::ErrImageNeverPull => ("ErrImageNeverPull", never_pulled(image)),
+            Behavior::ErrImageNeverPull => (
+                "ErrImageNeverPull",
+                NEVER_PULLED.2.replace("{image}", image),
+            ),
             Behavior::CreateContainerConfigError { message } => {
                 ("CreateContainerConfigError", message.clone())
             }
@@ -2112,75 +2111,58 @@ impl Behavior {
         })
     }
 
-    /// The kubelet's events about container `c` by the `k`th restart
-    /// period: (reason, warning, message, count). `pod` is `name_ns(uid)`.
-    fn kubelet_events(
-        &self,
-        c: &str,
-        image: &str,
-        pod: &str,
-        k: i64,
-    ) -> Vec<(&'static str, bool, String, i64)> {
-        let pulled = format!("Container image \"{image}\" already present on machine");
+    /// The kubelet's events about a container in this scenario, as it
+    /// words them: (reason, warning, message). In messages `{c}` is the
+    /// container, `{image}` its image, `{pod}` `name_namespace(uid)`,
+    /// `{error}` the failed pull's error, `{message}` the behaviour's.
+    fn kubelet_script(&self) -> &'static [KubeletEvent] {
         match self {
-            Behavior::Ready | Behavior::NotReady | Behavior::CrashLoop { .. } => {
-                let crash = matches!(self, Behavior::CrashLoop { .. });
-                let runs = if crash { k } else { 1 };
-                let mut events = vec![
-                    ("Pulled", false, pulled, runs),
-                    ("Created", false, format!("Created container: {c}"), runs),
-                    ("Started", false, format!("Started container {c}"), runs),
-                ];
-                if crash {
-                    events.push((
-                        "BackOff",
-                        true,
-                        format!("Back-off restarting failed container {c} in pod {pod}"),
-                        k,
-                    ));
-                }
-                if *self == Behavior::NotReady {
-                    events.push((
-                        "Unhealthy",
-                        true,
-                        "Readiness probe failed: HTTP probe failed with statuscode: 503".into(),
-                        k,
-                    ));
-                }
-                events
+            Behavior::Ready => &[PULLED, CREATED, STARTED],
+            Behavior::NotReady => &[PULLED, CREATED, STARTED, UNHEALTHY],
+            Behavior::CrashLoop { .. } => &[PULLED, CREATED, STARTED, CRASH_BACK_OFF],
+            Behavior::ImagePullBackOff | Behavior::PullFailsThenSucceeds { .. } => &[
+                ("Pulling", false, "Pulling image \"{image}\""),
+                ("Failed", true, "Failed to pull image \"{image}\": {error}"),
+                ("Failed", true, "Error: ErrImagePull"),
+                ("BackOff", false, "Back-off pulling image \"{image}\""),
+                ("Failed", true, "Error: ImagePullBackOff"),
+            ],
+            Behavior::ErrImageNeverPull => {
+                &[NEVER_PULLED, ("Failed", true, "Error: ErrImageNeverPull")]
             }
-            Behavior::ImagePullBackOff | Behavior::PullFailsThenSucceeds { .. } => vec![
-                ("Pulling", false, format!("Pulling image \"{image}\""), k),
-                (
-                    "Failed",
-                    true,
-                    format!(
-                        "Failed to pull image \"{image}\": {}",
-                        pull_error(self, image)
-                    ),
-                    k,
-                ),
-                ("Failed", true, "Error: ErrImagePull".into(), k),
-                (
-                    "BackOff",
-                    false,
-                    format!("Back-off pulling image \"{image}\""),
-                    k,
-                ),
-                ("Failed", true, "Error: ImagePullBackOff".into(), k),
-            ],
-            Behavior::ErrImageNeverPull => vec![
-                ("ErrImageNeverPull", true, never_pulled(image), k),
-                ("Failed", true, "Error: ErrImageNeverPull".into(), k),
-            ],
-            Behavior::CreateContainerConfigError { message } => vec![
-                ("Pulled", false, pulled, k),
-                ("Failed", true, format!("Error: {message}"), k),
-            ],
-            Behavior::Unschedulable { .. } => Vec::new(),
+            Behavior::CreateContainerConfigError { .. } => {
+                &[PULLED, ("Failed", true, "Error: {message}")]
+            }
+            Behavior::Unschedulable { .. } => &[],
         }
     }
 }
+
+/// An event the kubelet records: reason, whether a Warning, message.
+type KubeletEvent = (&'static str, bool, &'static str);
+
+const PULLED: KubeletEvent = (
+    "Pulled",
+    false,
+    "Container image \"{image}\" already present on machine",
+);
+const CREATED: KubeletEvent = ("Created", false, "Created container: {c}");
+const STARTED: KubeletEvent = ("Started", false, "Started container {c}");
+const UNHEALTHY: KubeletEvent = (
+    "Unhealthy",
+    true,
+    "Readiness probe failed: HTTP probe failed with statuscode: 503",
+);
+const CRASH_BACK_OFF: KubeletEvent = (
+    "BackOff",
+    true,
+    "Back-off restarting failed container {c} in pod {pod}",
+);
+const NEVER_PULLED: KubeletEvent = (
+    "ErrImageNeverPull",
+    true,
+    "Container image \"{image}\" is not present with pull policy of Never",
+);
 
 fn pod_status(pod: &Value, rt: &PodRuntime, age: Duration, t: &Timing) -> Value {
     let (rt, age) = after_pulls(rt, age, t);
@@ -2291,13 +2273,10 @@ fn pod_status(pod: &Value, rt: &PodRuntime, age: Duration, t: &Timing) -> Value 
 fn pod_events(pod: &Value, rt: &PodRuntime, age: Duration, t: &Timing) -> Vec<EventSpec> {
     let (rt, age) = after_pulls(rt, age, t);
     let (pod_name, ns, uid) = (name_of(pod), text(pod, "/metadata/namespace"), uid_of(pod));
-    let scheduler = |reason, message, warning, count| EventSpec {
-        reason,
-        message,
-        warning,
-        component: "default-scheduler",
-        field_path: None,
-        count: Some(count),
+    let scheduler = |reason, message, warning, count| {
+        let mut e = EventSpec::once(reason, message, "default-scheduler");
+        (e.warning, e.count) = (warning, Some(count));
+        e
     };
     if let Behavior::Unschedulable { message } = &rt.behavior {
         // The scheduler retries; one event whose series grows.
@@ -2310,19 +2289,31 @@ fn pod_events(pod: &Value, rt: &PodRuntime, age: Duration, t: &Timing) -> Vec<Ev
         return events;
     }
     let k = cycles(age, t) + 1;
+    // Started once for a container that keeps running; each crash loop run anew.
+    let once = matches!(rt.behavior, Behavior::Ready | Behavior::NotReady);
+    let message = match &rt.behavior {
+        Behavior::CreateContainerConfigError { message } => message.as_str(),
+        _ => "",
+    };
     for (c, image) in containers_of(pod) {
         let about = format!("{pod_name}_{ns}({uid})");
-        for (reason, warning, message, count) in rt.behavior.kubelet_events(&c, &image, &about, k) {
-            let field_path = Some(format!("spec.containers{{{c}}}"));
-            let (component, count) = ("kubelet", Some(count));
-            events.push(EventSpec {
-                reason,
-                message,
-                warning,
-                component,
-                field_path,
-                count,
-            });
+        let error = pull_error(&rt.behavior, &image);
+        let words = [
+            ("{c}", c.as_str()),
+            ("{image}", &image),
+            ("{pod}", &about),
+            ("{error}", &error),
+            ("{message}", message),
+        ];
+        for (reason, warning, template) in rt.behavior.kubelet_script() {
+            let message = words
+                .iter()
+                .fold(template.to_string(), |m, (k, v)| m.replace(k, v));
+            let first_run = matches!(*reason, "Pulled" | "Created" | "Started");
+            let mut e = EventSpec::once(reason, message, "kubelet");
+            e.field_path = Some(format!("spec.containers{{{c}}}"));
+            (e.warning, e.count) = (*warning, Some(if once && first_run { 1 } else { k }));
+            events.push(e);
         }
     }
     events
