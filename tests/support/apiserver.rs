@@ -1254,11 +1254,11 @@ impl State {
     fn logs(&self, t: &Target, q: &Query) -> Answer {
         let view = self.log_view(t, q)?;
         let timestamps = matches!(param(q, "timestamps"), Some("true" | "1"));
-        let mut logs: String = view
+        let lines = view
             .lines
             .iter()
-            .map(|(at, line)| log_line(*at, line, timestamps))
-            .collect();
+            .map(|(at, line)| log_line(*at, line, timestamps));
+        let mut logs: String = lines.collect();
         if let Some(limit) = param(q, "limitBytes").and_then(|n| n.parse::<usize>().ok()) {
             let mut cut = limit.min(logs.len());
             while !logs.is_char_boundary(cut) {
@@ -1281,100 +1281,89 @@ impl State {
             .get(&t.key(name))
             .ok_or_else(|| not_found(t.res, name))?;
         let containers: Vec<String> = containers_of(pod).into_iter().map(|(n, _)| n).collect();
-        let bad = |m: String| failure(400, "BadRequest", m, None);
+        let bad = |m: String| Err(failure(400, "BadRequest", m, None));
         let container = match param(q, "container") {
             Some(c) if containers.iter().any(|n| n == c) => c.to_string(),
-            Some(c) => return Err(bad(format!("container {c} is not valid for pod {name}"))),
+            Some(c) => return bad(format!("container {c} is not valid for pod {name}")),
             None if containers.len() == 1 => containers[0].clone(),
             None => {
-                return Err(bad(format!(
-                    "a container name must be specified for pod {name}, choose one of: [{}]",
-                    containers.join(" ")
-                )))
+                let choices = containers.join(" ");
+                let message = format!(
+                    "a container name must be specified for pod {name}, choose one of: [{choices}]"
+                );
+                return bad(message);
             }
         };
         let appended = self.appended.get(name).map_or(&[][..], Vec::as_slice);
+        let (lines, running, appended_seen) = (Vec::new(), None, appended.len());
         let mut view = LogView {
-            lines: Vec::new(),
+            lines,
             container: container.clone(),
-            running: None,
-            appended_seen: appended.len(),
+            running,
+            appended_seen,
         };
         if text(pod, "/spec/nodeName").is_empty() {
             return Ok(view);
         }
-        let key = t.key(name);
-        let rt = self.pods.get(&key);
+        let rt = self.pods.get(&t.key(name));
         let workload = rt.map_or(name, |r| r.workload.as_str());
-        let started = |instance: usize| -> SystemTime {
-            match rt {
-                Some(r) if instance > 0 => r.restarts[instance - 1],
-                Some(r) => r.born_wall + self.timing.ready_delay,
-                None => SystemTime::now(),
-            }
-        };
+        let timing = self.timing;
         // An instance's log: the lines it prints at start, then what it printed since.
         let instance_lines = |instance: usize| -> Vec<(SystemTime, String)> {
-            let base = self
-                .logs
-                .get(workload)
-                .cloned()
-                .unwrap_or_else(|| DEFAULT_LOGS.to_string());
-            let at = started(instance);
+            let at = match rt {
+                Some(r) if instance > 0 => r.restarts[instance - 1],
+                Some(r) => r.born_wall + timing.ready_delay,
+                None => SystemTime::now(),
+            };
+            let base = self.logs.get(workload).map_or(DEFAULT_LOGS, String::as_str);
+            let since = appended.iter().filter(|e| e.instance == instance);
+            let since = since.map(|e| (e.at, e.text.clone()));
             base.lines()
                 .map(|l| (at, l.to_string()))
-                .chain(
-                    appended
-                        .iter()
-                        .filter(|e| e.instance == instance)
-                        .map(|e| (e.at, e.text.clone())),
-                )
+                .chain(since)
                 .collect()
         };
         let crashed = |status: &Value| -> Vec<(SystemTime, String)> {
-            let logs = match rt.map(|r| &r.behavior) {
-                Some(Behavior::CrashLoop { logs, .. }) => logs.clone(),
-                _ => return instance_lines(rt.map_or(0, |r| r.restarts.len().saturating_sub(1))),
+            let Some(Behavior::CrashLoop { logs, .. }) = rt.map(|r| &r.behavior) else {
+                return instance_lines(rt.map_or(0, |r| r.restarts.len().saturating_sub(1)));
             };
             // The ended run's start: its restart count says which run it was.
             let runs = status["restartCount"].as_i64().unwrap_or(1).max(1) - 1;
-            let at = rt.map_or(SystemTime::now(), |r| {
-                r.born_wall + self.timing.ready_delay + self.timing.restart_every * runs as u32
-            });
+            let run_start = timing.ready_delay + timing.restart_every * runs as u32;
+            let at = rt.map_or(SystemTime::now(), |r| r.born_wall + run_start);
             logs.lines().map(|l| (at, l.to_string())).collect()
         };
-        let status = pod["status"]["containerStatuses"]
-            .as_array()
-            .and_then(|a| a.iter().find(|c| c["name"] == container.as_str()))
-            .cloned()
-            .unwrap_or(Value::Null);
+        let statuses = items(&pod["status"]["containerStatuses"]);
+        let status = statuses.iter().find(|c| c["name"] == container.as_str());
+        let status = status.cloned().unwrap_or(Value::Null);
+        let state = &status["state"];
         let last_terminated = status["lastState"]["terminated"].is_object();
+        let waiting = |why: &str| {
+            bad(format!(
+                "container \"{container}\" in pod \"{name}\" is waiting to start{why}"
+            ))
+        };
         view.lines = if param(q, "previous") == Some("true") {
             if !last_terminated {
-                return Err(bad(format!(
+                let message = format!(
                     "previous terminated container \"{container}\" in pod \"{name}\" not found"
-                )));
+                );
+                return bad(message);
             }
             crashed(&status)
-        } else if status["state"]["running"].is_object() {
+        } else if state["running"].is_object() {
             let instance = rt.map_or(0, |r| r.restarts.len());
             view.running = Some(instance);
             instance_lines(instance)
-        } else if status["state"]["terminated"].is_object() || last_terminated {
+        } else if state["terminated"].is_object() || last_terminated {
             crashed(&status)
-        } else if let Some(reason) = status["state"]["waiting"]["reason"].as_str() {
-            let why = match reason {
-                "ErrImagePull" => "image can't be pulled",
-                "ImagePullBackOff" => "trying and failing to pull image",
-                other => other,
-            };
-            return Err(bad(format!(
-                "container \"{container}\" in pod \"{name}\" is waiting to start: {why}"
-            )));
         } else {
-            return Err(bad(format!(
-                "container \"{container}\" in pod \"{name}\" is waiting to start - no logs yet"
-            )));
+            return match state["waiting"]["reason"].as_str() {
+                Some("ErrImagePull") => waiting(": image can't be pulled"),
+                Some("ImagePullBackOff") => waiting(": trying and failing to pull image"),
+                Some(reason) => waiting(&format!(": {reason}")),
+                None => waiting(" - no logs yet"),
+            };
         };
         if let Some(secs) = param(q, "sinceSeconds").and_then(|n| n.parse::<u64>().ok()) {
             let from = SystemTime::now() - Duration::from_secs(secs);
@@ -1507,12 +1496,15 @@ impl State {
     /// null or absent.
     fn record_event(&mut self, involved: &Value, e: &EventSpec) {
         let ns = text(involved, "/metadata/namespace").to_string();
-        let namespace = self.objects.get(&Key::new("namespaces", "", &ns));
-        if namespace.is_none_or(terminating) {
+        if self
+            .objects
+            .get(&Key::new("namespaces", "", &ns))
+            .is_none_or(terminating)
+        {
             return;
         }
         let series = e.component == "default-scheduler";
-        let (name, uid) = (name_of(involved).to_string(), uid_of(involved).to_string());
+        let (name, uid) = (name_of(involved), uid_of(involved));
         let id = fnv(&format!(
             "{uid}|{}|{}|{:?}",
             e.reason, e.message, e.field_path
@@ -1524,63 +1516,47 @@ impl State {
             now_str()
         };
         if let Some(mut ev) = self.objects.get(&key).cloned() {
-            let count = if series {
-                &ev["series"]["count"]
-            } else {
-                &ev["count"]
-            };
-            let old = count.as_i64().unwrap_or(1);
+            let count_at = if series { "/series/count" } else { "/count" };
+            let old = ev.pointer(count_at).and_then(Value::as_i64).unwrap_or(1);
             let new = e.count.map_or(old + 1, |n| n.max(old));
+            let update = match series {
+                true => json!({"series": {"count": new, "lastObservedTime": now}}),
+                false => json!({"count": new, "lastTimestamp": now}),
+            };
             if new != old {
-                if series {
-                    ev["series"] = json!({"count": new, "lastObservedTime": now});
-                } else {
-                    ev["count"] = json!(new);
-                    ev["lastTimestamp"] = json!(now);
-                }
+                merge_patch(&mut ev, &update);
                 self.store(key, ev);
             }
             return;
         }
-        let mut event = json!({
-            "metadata": {"name": key.name, "namespace": ns},
-            "involvedObject": {"kind": involved["kind"], "namespace": ns, "name": name, "uid": uid,
-                               "apiVersion": involved["apiVersion"], "resourceVersion": involved["metadata"]["resourceVersion"]},
-            "reason": e.reason,
-            "message": e.message,
-            "type": if e.warning { "Warning" } else { "Normal" },
-            "reportingComponent": e.component,
-        });
+        let mut reference = json!({"kind": involved["kind"], "namespace": ns, "name": name, "uid": uid, "apiVersion": involved["apiVersion"], "resourceVersion": involved["metadata"]["resourceVersion"]});
         if let Some(fp) = &e.field_path {
-            event["involvedObject"]["fieldPath"] = json!(fp);
+            reference["fieldPath"] = json!(fp);
         }
-        let kubelet = e.component == "kubelet";
-        if series {
+        let meta = json!({"name": key.name, "namespace": ns});
+        let (kind, component) = (if e.warning { "Warning" } else { "Normal" }, e.component);
+        let kubelet = component == "kubelet";
+        let mut event = if series {
             let action = if e.reason == "Scheduled" {
                 "Binding"
             } else {
                 "Scheduling"
             };
-            merge_patch(
-                &mut event,
-                &json!({"source": {}, "eventTime": now, "action": action, "reportingInstance": format!("{}-minikube", e.component)}),
-            );
-            event["firstTimestamp"] = Value::Null;
-            event["lastTimestamp"] = Value::Null;
-            if let Some(n) = e.count.filter(|n| *n > 1) {
-                event["series"] = json!({"count": n, "lastObservedTime": now});
-            }
+            json!({"metadata": meta, "involvedObject": reference, "reason": e.reason, "message": e.message, "source": {},
+                   "firstTimestamp": null, "lastTimestamp": null, "type": kind, "eventTime": now, "action": action,
+                   "reportingComponent": component, "reportingInstance": format!("{component}-minikube")})
         } else {
             let source = if kubelet {
                 json!({"component": "kubelet", "host": "minikube"})
             } else {
-                json!({"component": e.component})
+                json!({"component": component})
             };
-            merge_patch(
-                &mut event,
-                &json!({"source": source, "firstTimestamp": now, "lastTimestamp": now, "count": e.count.unwrap_or(1).max(1), "reportingInstance": if kubelet { "minikube" } else { "" }}),
-            );
-            event["eventTime"] = Value::Null;
+            json!({"metadata": meta, "involvedObject": reference, "reason": e.reason, "message": e.message, "source": source,
+                   "firstTimestamp": now, "lastTimestamp": now, "count": e.count.unwrap_or(1).max(1), "type": kind, "eventTime": null,
+                   "reportingComponent": component, "reportingInstance": if kubelet { "minikube" } else { "" }})
+        };
+        if let Some(n) = e.count.filter(|n| *n > 1 && series) {
+            event["series"] = json!({"count": n, "lastObservedTime": now});
         }
         self.create_internal("events", event);
     }
