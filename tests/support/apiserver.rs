@@ -865,14 +865,18 @@ impl State {
         flaky.left -= 1;
         // Not a 503: kube's client retries 429/503/504 by itself.
         let cause = "etcdserver: request timed out";
-        let message = format!("Internal error occurred: {cause}");
+        let (message, causes) = (
+            format!("Internal error occurred: {cause}"),
+            json!([{"message": cause}]),
+        );
         Some(failure(
             500,
             "InternalError",
             message,
-            Some(json!({"causes": [{"message": cause}]})),
+            Some(json!({ "causes": causes })),
         ))
     }
+
     fn dispatch(
         &mut self,
         method: &str,
@@ -2162,7 +2166,8 @@ fn pod_status(pod: &Value, rt: &PodRuntime, age: Duration, t: &Timing) -> Value 
         .map(|(c, image)| {
             // One ID per instance: a running container keeps its own, each
             // restart (or crash loop run) gets a new one.
-            let instance_id = |i: i64| format!("docker://{:016x}{:016x}{:016x}{:016x}", fnv(uid), fnv(c), fnv(image), i);
+            let ids = (fnv(uid), fnv(c), fnv(image));
+            let instance_id = |i: i64| format!("docker://{:016x}{:016x}{:016x}{i:016x}", ids.0, ids.1, ids.2);
             let id = instance_id(if crash_loop { n } else { rt.restarts.len() as i64 });
             let mut s = json!({"name": c, "image": image, "imageID": "", "lastState": {}, "ready": false, "restartCount": 0, "started": false});
             let waiting = |reason: &str, message: Option<String>| match message {
@@ -2177,11 +2182,12 @@ fn pod_status(pod: &Value, rt: &PodRuntime, age: Duration, t: &Timing) -> Value 
                 s["state"] = waiting(reason, Some(message));
                 return s;
             }
-            s["imageID"] = json!(format!("docker://sha256:{:016x}{:016x}{:016x}{:016x}", fnv(image), 1, 2, 3));
+            s["imageID"] = json!(format!("docker://sha256:{:016x}{:016x}{:016x}{:016x}", ids.2, 1, 2, 3));
             s["containerID"] = json!(id);
             if let Behavior::CrashLoop { exit_code, reason, .. } = &rt.behavior {
                 let run_start = t.ready_delay + t.restart_every * n as u32;
-                let message = format!("back-off {} restarting failed container={c} pod={pod_name}_{ns}({uid})", back_off(n + 1));
+                let back_off = back_off(n + 1);
+                let message = format!("back-off {back_off} restarting failed container={c} pod={pod_name}_{ns}({uid})");
                 s["state"] = waiting("CrashLoopBackOff", Some(message));
                 s["lastState"] = json!({"terminated": {
                     "exitCode": exit_code, "reason": reason,
@@ -2195,7 +2201,8 @@ fn pod_status(pod: &Value, rt: &PodRuntime, age: Duration, t: &Timing) -> Value 
             let running_since = rt.restarts.last().map_or(start.clone(), |t| rfc3339(*t));
             s["state"] = json!({"running": {"startedAt": running_since}});
             if restarts > 0 {
-                let ended_start = if restarts > 1 { rfc3339(rt.restarts[restarts - 2]) } else { start.clone() };
+                let ended = restarts.checked_sub(2).map(|i| rfc3339(rt.restarts[i]));
+                let ended_start = ended.unwrap_or(start.clone());
                 s["restartCount"] = json!(restarts);
                 s["lastState"] = json!({"terminated": {
                     "exitCode": 137, "reason": "Error",
