@@ -276,12 +276,8 @@ impl FakeApiServer {
     /// ConfigMap, as in a real cluster.
     pub fn list(&self, plural: &str, namespace: Option<&str>) -> Vec<Value> {
         let in_scope = |k: &Key| k.plural == plural && namespace.is_none_or(|ns| k.namespace == ns);
-        let st = self.state();
-        st.objects
-            .iter()
-            .filter(|(k, _)| in_scope(k))
-            .map(|(_, v)| v.clone())
-            .collect()
+        let picked = self.state().pick(|k, _| in_scope(k));
+        picked.into_iter().map(|(_, v)| v).collect()
     }
 
     pub fn requests(&self) -> Vec<Recorded> {
@@ -698,10 +694,8 @@ impl State {
     }
 
     fn record_applied_keys(&mut self, key: &Key, manager: &str, applied: &Value) {
-        self.applied_keys
-            .entry(key.clone())
-            .or_default()
-            .insert(manager.to_string(), map_keys(applied));
+        let managers = self.applied_keys.entry(key.clone()).or_default();
+        managers.insert(manager.to_string(), map_keys(applied));
     }
 
     fn claim(&mut self, key: &Key, path: &[String], manager: &str) {
@@ -791,11 +785,8 @@ impl State {
     /// Schedules a new pod (unless its behaviour says it cannot be) and
     /// attaches its runtime, before the pod is stored.
     fn schedule_pod(&mut self, pod: &mut Value, key: &Key, workload: &str) {
-        let behavior = self
-            .behaviors
-            .get(workload)
-            .cloned()
-            .unwrap_or(Behavior::Ready);
+        let behavior = self.behaviors.get(workload).cloned();
+        let behavior = behavior.unwrap_or(Behavior::Ready);
         if !matches!(behavior, Behavior::Unschedulable { .. }) {
             pod["spec"]["nodeName"] = json!("minikube");
             self.claim(key, &path_of(&["spec", "nodeName"]), "kube-scheduler");
@@ -969,12 +960,7 @@ impl State {
         let matches = selector(res, q)?;
         let in_scope =
             |k: &Key| k.plural == res.plural && namespace.is_none_or(|ns| k.namespace == ns);
-        Ok(self
-            .objects
-            .iter()
-            .filter(|(k, v)| in_scope(k) && matches(v))
-            .map(|(k, v)| (k.clone(), v.clone()))
-            .collect())
+        Ok(self.pick(|k, v| in_scope(k) && matches(v)))
     }
 
     fn list_body(&self, res: &Resource, items: Vec<Value>) -> Value {
@@ -1107,11 +1093,7 @@ impl State {
             check_body(t, name, &mut body, false)?;
         }
         let key = t.key(name);
-        let existing = self
-            .objects
-            .get(&key)
-            .cloned()
-            .ok_or_else(|| not_found(t.res, name))?;
+        let existing = self.get(t, name)?;
         check_precondition(t.res, name, &body, &existing)?;
         let mut new = if merge {
             let mut patched = existing.clone();
@@ -1232,8 +1214,7 @@ impl State {
             true => k.namespace == key.name,
             false => owned_by(v, uid),
         };
-        let deps = self.objects.iter().filter(|(k, v)| depends(k, v));
-        deps.map(|(k, _)| k.clone()).collect()
+        self.pick(depends).into_iter().map(|(k, _)| k).collect()
     }
 
     /// Removes an object for good, with its dependents or namespace content.
@@ -1415,24 +1396,15 @@ impl State {
 
     fn tick(&mut self) {
         let now = Instant::now();
-        let due: Vec<Key> = self
-            .deletions
-            .iter()
-            .filter(|(at, _)| *at <= now)
-            .map(|(_, k)| k.clone())
-            .collect();
-        self.deletions.retain(|(at, _)| *at > now);
-        for key in due {
+        let (due, later) = std::mem::take(&mut self.deletions)
+            .into_iter()
+            .partition(|(at, _)| *at <= now);
+        self.deletions = later;
+        for (_, key) in due {
             self.remove(&key);
         }
         for (plural, sync) in CONTROLLERS {
-            let keys: Vec<Key> = self
-                .objects
-                .iter()
-                .filter(|(k, v)| k.plural == *plural && !terminating(v))
-                .map(|(k, _)| k.clone())
-                .collect();
-            for key in keys {
+            for (key, _) in self.pick(|k, v| k.plural == *plural && !terminating(v)) {
                 sync(self, &key);
             }
         }
@@ -1440,13 +1412,15 @@ impl State {
 
     /// Non-terminating objects of `plural` in `ns` owned by `uid`.
     fn owned(&self, plural: &str, ns: &str, uid: &str) -> Vec<(Key, Value)> {
-        self.objects
-            .iter()
-            .filter(|(k, v)| {
-                k.plural == plural && k.namespace == ns && !terminating(v) && owned_by(v, uid)
-            })
-            .map(|(k, v)| (k.clone(), v.clone()))
-            .collect()
+        self.pick(|k, v| {
+            k.plural == plural && k.namespace == ns && !terminating(v) && owned_by(v, uid)
+        })
+    }
+
+    /// The stored objects `pick` chooses, copied out.
+    fn pick(&self, pick: impl Fn(&Key, &Value) -> bool) -> Vec<(Key, Value)> {
+        let picked = self.objects.iter().filter(|(k, v)| pick(k, v));
+        picked.map(|(k, v)| (k.clone(), v.clone())).collect()
     }
 
     fn create_internal(&mut self, plural: &str, obj: Value) -> Value {
@@ -1627,11 +1601,8 @@ impl State {
         let rs_name = new_key.name.clone();
         let new_pods = self.owned("pods", &ns, uid_of(&new_rs));
         let new_ready = new_pods.iter().filter(|(_, p)| is_ready(p)).count() as i64;
-        let old: Vec<Key> = rss
-            .into_iter()
-            .map(|(k, _)| k)
-            .filter(|k| *k != new_key)
-            .collect();
+        let mut old: Vec<Key> = rss.into_iter().map(|(k, _)| k).collect();
+        old.retain(|k| *k != new_key);
         if recreate || (new_pods.len() as i64 >= want && new_ready >= want) {
             for k in &old {
                 let Some(mut rs) = self.objects.get(k).cloned() else {
