@@ -12,7 +12,7 @@
 
 use base64::{engine::general_purpose::STANDARD as BASE64, Engine};
 use k8s_openapi::jiff::Timestamp;
-use serde_json::{json, Value};
+use serde_json::{json, Map, Value};
 use std::collections::{BTreeMap, HashMap};
 use std::io::{self, BufRead, BufReader, Write};
 use std::net::{Shutdown, SocketAddr, TcpListener, TcpStream};
@@ -287,22 +287,16 @@ impl FakeApiServer {
     /// ReplicaSets ever created for this Deployment.
     pub fn replicaset_count(&self, namespace: &str, deployment: &str) -> usize {
         let key = (namespace.to_string(), deployment.to_string());
-        self.state()
-            .replicasets_created
-            .get(&key)
-            .copied()
-            .unwrap_or(0)
+        let created = self.state().replicasets_created.get(&key).copied();
+        created.unwrap_or(0)
     }
 
     /// Marks `field` (like `.spec.replicas`) of an object as owned by another
     /// field manager: an apply that sets it to another value without
     /// force=true gets 409; an apply that leaves it out keeps its value.
     pub fn own_field(&self, plural: &str, namespace: &str, name: &str, field: &str, manager: &str) {
-        let path: Vec<String> = field
-            .trim_start_matches('.')
-            .split('.')
-            .map(str::to_string)
-            .collect();
+        let path = field.trim_start_matches('.').split('.');
+        let path: Vec<String> = path.map(str::to_string).collect();
         self.state()
             .claim(&Key::new(plural, namespace, name), &path, manager);
     }
@@ -732,12 +726,7 @@ impl State {
             }
             "secrets" => {
                 let string_data = obj.as_object_mut().and_then(|o| o.remove("stringData"));
-                for (k, v) in string_data
-                    .as_ref()
-                    .and_then(Value::as_object)
-                    .into_iter()
-                    .flatten()
-                {
+                for (k, v) in entries(string_data.as_ref().unwrap_or(&Value::Null)) {
                     obj["data"][k.as_str()] = json!(BASE64.encode(v.as_str().unwrap_or_default()));
                 }
             }
@@ -1061,12 +1050,8 @@ impl State {
                 owners.retain(|o| !conflicts.iter().any(|c| c.path == o.path));
             }
         }
-        let previous = self
-            .applied_keys
-            .get(&key)
-            .and_then(|m| m.get(manager))
-            .cloned()
-            .unwrap_or_default();
+        let previous = self.applied_keys.get(&key).and_then(|m| m.get(manager));
+        let previous = previous.cloned().unwrap_or_default();
         let mut new = merge_intent(&existing, &applied, &previous);
         if !writer.dry_run {
             self.record_applied_keys(&key, manager, &applied);
@@ -1178,10 +1163,9 @@ impl State {
             if !finalizers.is_array() {
                 *finalizers = json!([]);
             }
-            finalizers
-                .as_array_mut()
-                .into_iter()
-                .for_each(|f| f.push(json!("foregroundDeletion")));
+            if let Some(f) = finalizers.as_array_mut() {
+                f.push(json!("foregroundDeletion"));
+            }
         }
         if key.plural == "namespaces" {
             obj["status"]["phase"] = json!("Terminating");
@@ -1709,8 +1693,8 @@ impl State {
         let deployment = refs.and_then(|refs| refs.iter().find(|r| r["kind"] == "Deployment"));
         let workload = deployment
             .and_then(|r| r["name"].as_str())
-            .unwrap_or(&key.name)
-            .to_string();
+            .unwrap_or(&key.name);
+        let workload = workload.to_string();
         let event = |reason, message| EventSpec::once(reason, message, "replicaset-controller");
         let mut pods = self.owned("pods", &ns, &uid);
         for _ in pods.len() as i64..want {
@@ -1859,8 +1843,7 @@ impl State {
             let pvc_key = Key::new("persistentvolumeclaims", ns, &pvc_name);
             if !self.objects.contains_key(&pvc_key) {
                 let mut labels = claim["metadata"]["labels"].clone();
-                let selected = sts["spec"]["selector"]["matchLabels"].as_object();
-                for (k, v) in selected.into_iter().flatten() {
+                for (k, v) in entries(&sts["spec"]["selector"]["matchLabels"]) {
                     labels[k.as_str()] = v.clone();
                 }
                 let meta = json!({"name": pvc_name, "namespace": ns});
@@ -1916,11 +1899,7 @@ impl State {
         let mut next = pod.clone();
         next["status"] = pod_status(&pod, &rt, age, &timing);
         let id = self.container_ids.get(&rt.workload);
-        for s in next["status"]["containerStatuses"]
-            .as_array_mut()
-            .into_iter()
-            .flatten()
-        {
+        for s in items_mut(&mut next["status"]["containerStatuses"]) {
             if let (Some(id), false) = (id, s["containerID"].is_null()) {
                 s["containerID"] = json!(id);
             }
@@ -1977,9 +1956,8 @@ impl EventSpec {
 }
 
 fn containers_of(pod: &Value) -> Vec<(String, String)> {
-    let cs = pod["spec"]["containers"].as_array();
-    cs.into_iter()
-        .flatten()
+    let containers = items(&pod["spec"]["containers"]).iter();
+    containers
         .map(|c| (text(c, "/name").to_string(), text(c, "/image").to_string()))
         .collect()
 }
@@ -2325,6 +2303,15 @@ fn items(v: &Value) -> &[Value] {
     v.as_array().map_or(&[], Vec::as_slice)
 }
 
+fn items_mut(v: &mut Value) -> impl Iterator<Item = &mut Value> {
+    v.as_array_mut().into_iter().flatten()
+}
+
+/// The entries of an object, none for anything else.
+fn entries(v: &Value) -> impl Iterator<Item = (&String, &Value)> {
+    v.as_object().into_iter().flatten()
+}
+
 fn terminating(v: &Value) -> bool {
     v["metadata"]["deletionTimestamp"].is_string()
 }
@@ -2445,7 +2432,7 @@ fn defaults_of(plural: &str) -> Value {
 
 /// Sets each dotted path of `defaults` that is absent or null in `obj`.
 fn fill(obj: &mut Value, defaults: Value) {
-    for (path, value) in defaults.as_object().into_iter().flatten() {
+    for (path, value) in entries(&defaults) {
         let path: Vec<String> = path.split('.').map(str::to_string).collect();
         if get_path(obj, &path).is_none_or(Value::is_null) {
             set_path(obj, &path, value.clone());
@@ -2552,18 +2539,12 @@ fn merge_intent(existing: &Value, applied: &Value, previous: &MapKeys) -> Value 
         n.extend(intent.map(|(k, v)| (k.clone(), v.clone())));
     }
     for (field, previous) in MAP_FIELDS.iter().zip(previous) {
-        let mut map = existing["metadata"][*field]
-            .as_object()
-            .cloned()
-            .unwrap_or_default();
+        let mut map: Map<String, Value> = entries(&existing["metadata"][*field])
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect();
         let wanted = applied["metadata"][*field].as_object();
         map.retain(|k, _| !previous.contains(k) || wanted.is_some_and(|w| w.contains_key(k)));
-        map.extend(
-            wanted
-                .into_iter()
-                .flatten()
-                .map(|(k, v)| (k.clone(), v.clone())),
-        );
+        map.extend(entries(&applied["metadata"][*field]).map(|(k, v)| (k.clone(), v.clone())));
         match map.is_empty() {
             true => remove_key(&mut new["metadata"], field),
             false => new["metadata"][*field] = Value::Object(map),
@@ -3273,7 +3254,7 @@ const STATEFULSET_MUTABLE: [&str; 6] = [
 
 /// `v1.LabelSelector{MatchLabels:map[string]string{"a":"b"}, ...}` as Go prints it.
 fn go_label_selector(selector: &Value) -> String {
-    let labels = selector["matchLabels"].as_object().into_iter().flatten();
+    let labels = entries(&selector["matchLabels"]);
     let labels: Vec<String> = labels
         .map(|(k, v)| format!("{k:?}:{:?}", v.as_str().unwrap_or_default()))
         .collect();
@@ -3338,6 +3319,12 @@ struct HttpRequest {
     version: String,
     headers: Vec<(String, String)>,
     body: Vec<u8>,
+}
+
+/// A request path's decoded segments.
+fn segments(path: &str) -> Vec<String> {
+    let parts = path.split('/').filter(|p| !p.is_empty());
+    parts.map(|p| percent_decode(p, false)).collect()
 }
 
 fn header<'a>(headers: &'a [(String, String)], name: &str) -> Option<&'a str> {
@@ -3473,12 +3460,7 @@ fn handle(shared: &Shared, req: &HttpRequest) -> Result<Handled, Reply> {
         return Err(failure(*code, reason, message, None));
     }
     let query = query_pairs(&req.query);
-    let segs: Vec<String> = req
-        .path
-        .split('/')
-        .filter(|p| !p.is_empty())
-        .map(|p| percent_decode(p, false))
-        .collect();
+    let segs = segments(&req.path);
     if let Some(reply) = discovery(&segs, header(&req.headers, "accept").unwrap_or_default()) {
         return match req.method.as_str() {
             "GET" => Ok(Handled::Reply(reply)),
@@ -3496,21 +3478,16 @@ fn handle(shared: &Shared, req: &HttpRequest) -> Result<Handled, Reply> {
     if req.method == "GET" && target.name.is_none() && watch {
         return Ok(Handled::Watch(target, query));
     }
-    let media = content_type
-        .split(';')
-        .next()
-        .unwrap_or_default()
-        .trim()
-        .to_ascii_lowercase();
+    let media = content_type.split(';').next().unwrap_or_default();
+    let media = media.trim().to_ascii_lowercase();
     let mut st = shared.state();
     let reply = st.dispatch(&req.method, &target, &query, &media, &req.body)?;
     // An applied object's flaky reads start failing now.
     if let (Some(name), "PATCH", true) = (&target.name, req.method.as_str(), reply.code < 300) {
         let key = target.key(name);
-        st.flaky_reads
-            .iter_mut()
-            .filter(|f| f.key == key)
-            .for_each(|f| f.armed = true);
+        for flaky in st.flaky_reads.iter_mut().filter(|f| f.key == key) {
+            flaky.armed = true;
+        }
     }
     Ok(Handled::Reply(reply))
 }
