@@ -161,11 +161,10 @@ impl FakeApiServer {
     /// its name) answer 500 "etcdserver: request timed out", as an API
     /// server does while its etcd is busy.
     pub fn fail_reads_after_apply(&self, plural: &str, namespace: &str, name: &str, n: u32) {
-        self.state().flaky_reads.push(FlakyReads {
-            key: Key::new(plural, namespace, name),
-            armed: false,
-            left: n,
-        });
+        let (key, armed, left) = (Key::new(plural, namespace, name), false, n);
+        self.state()
+            .flaky_reads
+            .push(FlakyReads { key, armed, left });
     }
 
     /// Forgets the history before now, as etcd compaction does: a watch from
@@ -189,12 +188,10 @@ impl FakeApiServer {
     /// The `containerID` the running pods of `workload` report, e.g.
     /// `docker://<id>` of a container started on the real dockerd.
     pub fn set_container_id(&self, workload: &str, id: &str) {
-        self.state()
-            .container_ids
-            .insert(workload.to_string(), id.to_string());
+        let ids = &mut self.state().container_ids;
+        ids.insert(workload.to_string(), id.to_string());
     }
 
-    /// Current logs of the pods of `workload` (default: a few uvicorn lines).
     /// Restarts the container of a running pod (as a liveness probe or an
     /// OOM kill does): restartCount grows, the ended instance becomes
     /// `lastState.terminated`, followers of its log see their stream end.
@@ -206,10 +203,10 @@ impl FakeApiServer {
         st.sync_pod(&key);
     }
 
+    /// Current logs of the pods of `workload` (default: a few uvicorn lines).
     pub fn set_logs(&self, workload: &str, text: &str) {
-        self.state()
-            .logs
-            .insert(workload.to_string(), text.to_string());
+        let logs = &mut self.state().logs;
+        logs.insert(workload.to_string(), text.to_string());
     }
 
     /// Stores an object as if someone else had made it (kind/apiVersion
@@ -222,26 +219,15 @@ impl FakeApiServer {
             .find(|r| r.kind == kind && r.api_version() == api_version);
         let res =
             res.unwrap_or_else(|| panic!("fake API server: no resource for {api_version} {kind}"));
-        let namespace = if res.namespaced {
-            json!("default")
-        } else {
-            Value::Null
-        };
-        let generation = if res.generation {
-            json!(1)
-        } else {
-            Value::Null
-        };
-        let uid = st.uid();
-        let server_set = [("uid", json!(uid)), ("creationTimestamp", json!(now_str()))];
-        for (field, value) in [("namespace", namespace), ("generation", generation)]
-            .into_iter()
-            .chain(server_set)
-        {
-            if obj["metadata"][field].is_null() && !value.is_null() {
-                obj["metadata"][field] = value;
-            }
+        let meta = &mut obj["metadata"];
+        if res.namespaced && meta["namespace"].is_null() {
+            meta["namespace"] = json!("default");
         }
+        if res.generation && meta["generation"].is_null() {
+            meta["generation"] = json!(1);
+        }
+        let (uid, created) = (st.uid(), now_str());
+        fill(meta, json!({"uid": uid, "creationTimestamp": created}));
         st.apply_defaults(res, &mut obj, None);
         st.store(Key::of(res, &obj), obj);
     }
