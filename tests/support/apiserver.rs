@@ -10,6 +10,8 @@
 //! owns kept on apply, ingress-nginx's webhook refusing until ready.
 //! A test fixture, never part of the product.
 
+use base64::{engine::general_purpose::STANDARD as BASE64, Engine};
+use k8s_openapi::jiff::Timestamp;
 use serde_json::{json, Map, Value};
 use std::collections::{BTreeMap, HashMap};
 use std::io::{self, BufRead, BufReader, Write};
@@ -19,7 +21,7 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::thread::{self, JoinHandle};
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant, SystemTime};
 
 // The streaming subresources of pods: exec, portforward, log?follow=true.
 pub mod streams;
@@ -106,22 +108,17 @@ impl FakeApiServer {
         });
         let accept = {
             let shared = shared.clone();
-            thread::Builder::new()
-                .name("fake-apiserver-accept".into())
-                .spawn(move || accept_loop(listener, shared))
-                .expect("spawn accept thread")
+            spawn("accept", move || accept_loop(listener, shared))
         };
-        let controller = {
+        let controller = spawn("controller", {
             let shared = shared.clone();
-            thread::Builder::new()
-                .name("fake-apiserver-controller".into())
-                .spawn(move || controller_loop(shared))
-                .expect("spawn controller thread")
-        };
+            move || controller_loop(shared)
+        });
+        let threads = vec![accept, controller];
         FakeApiServer {
             addr,
             shared,
-            threads: vec![accept, controller],
+            threads,
         }
     }
 
@@ -164,11 +161,10 @@ impl FakeApiServer {
     /// its name) answer 500 "etcdserver: request timed out", as an API
     /// server does while its etcd is busy.
     pub fn fail_reads_after_apply(&self, plural: &str, namespace: &str, name: &str, n: u32) {
-        self.state().flaky_reads.push(FlakyReads {
-            key: Key::new(plural, namespace, name),
-            armed: false,
-            left: n,
-        });
+        let (key, armed, left) = (Key::new(plural, namespace, name), false, n);
+        self.state()
+            .flaky_reads
+            .push(FlakyReads { key, armed, left });
     }
 
     /// Forgets the history before now, as etcd compaction does: a watch from
@@ -192,12 +188,10 @@ impl FakeApiServer {
     /// The `containerID` the running pods of `workload` report, e.g.
     /// `docker://<id>` of a container started on the real dockerd.
     pub fn set_container_id(&self, workload: &str, id: &str) {
-        self.state()
-            .container_ids
-            .insert(workload.to_string(), id.to_string());
+        let ids = &mut self.state().container_ids;
+        ids.insert(workload.to_string(), id.to_string());
     }
 
-    /// Current logs of the pods of `workload` (default: a few uvicorn lines).
     /// Restarts the container of a running pod (as a liveness probe or an
     /// OOM kill does): restartCount grows, the ended instance becomes
     /// `lastState.terminated`, followers of its log see their stream end.
@@ -209,38 +203,33 @@ impl FakeApiServer {
         st.sync_pod(&key);
     }
 
+    /// Current logs of the pods of `workload` (default: a few uvicorn lines).
     pub fn set_logs(&self, workload: &str, text: &str) {
-        self.state()
-            .logs
-            .insert(workload.to_string(), text.to_string());
+        let logs = &mut self.state().logs;
+        logs.insert(workload.to_string(), text.to_string());
     }
 
     /// Stores an object as if someone else had made it (kind/apiVersion
     /// required; namespace defaults to `default`; status kept as given).
-    pub fn insert(&self, object: Value) {
+    pub fn insert(&self, mut obj: Value) {
         let mut st = self.state();
-        let kind = object["kind"].as_str().unwrap_or_default();
-        let api_version = object["apiVersion"].as_str().unwrap_or_default();
+        let (kind, api_version) = (text(&obj, "/kind"), text(&obj, "/apiVersion"));
         let res = RESOURCES
             .iter()
-            .find(|r| r.kind == kind && r.api_version() == api_version)
-            .unwrap_or_else(|| panic!("fake API server: no resource for {api_version} {kind}"));
-        let mut obj = object;
-        if res.namespaced && obj["metadata"]["namespace"].as_str().is_none() {
-            obj["metadata"]["namespace"] = json!("default");
+            .find(|r| r.kind == kind && r.api_version() == api_version);
+        let res =
+            res.unwrap_or_else(|| panic!("fake API server: no resource for {api_version} {kind}"));
+        let meta = &mut obj["metadata"];
+        if res.namespaced && meta["namespace"].is_null() {
+            meta["namespace"] = json!("default");
         }
-        if obj["metadata"]["uid"].as_str().is_none() {
-            obj["metadata"]["uid"] = json!(st.uid());
+        if res.generation && meta["generation"].is_null() {
+            meta["generation"] = json!(1);
         }
-        if obj["metadata"]["creationTimestamp"].as_str().is_none() {
-            obj["metadata"]["creationTimestamp"] = json!(now_str());
-        }
-        if res.generation && obj["metadata"]["generation"].as_i64().is_none() {
-            obj["metadata"]["generation"] = json!(1);
-        }
+        let (uid, created) = (st.uid(), now_str());
+        fill(meta, json!({"uid": uid, "creationTimestamp": created}));
         st.apply_defaults(res, &mut obj, None);
-        let key = Key::of(res, &obj);
-        st.store(key, obj);
+        st.store(Key::of(res, &obj), obj);
     }
 
     /// One stored object; `namespace` None for cluster-scoped resources.
@@ -272,12 +261,9 @@ impl FakeApiServer {
     /// Namespaces get a `default` ServiceAccount and a `kube-root-ca.crt`
     /// ConfigMap, as in a real cluster.
     pub fn list(&self, plural: &str, namespace: Option<&str>) -> Vec<Value> {
-        self.state()
-            .objects
-            .iter()
-            .filter(|(k, _)| k.plural == plural && namespace.is_none_or(|ns| k.namespace == ns))
-            .map(|(_, v)| v.clone())
-            .collect()
+        let in_scope = |k: &Key| k.plural == plural && namespace.is_none_or(|ns| k.namespace == ns);
+        let picked = self.state().pick(|k, _| in_scope(k));
+        picked.into_iter().map(|(_, v)| v).collect()
     }
 
     pub fn requests(&self) -> Vec<Recorded> {
@@ -286,22 +272,17 @@ impl FakeApiServer {
 
     /// ReplicaSets ever created for this Deployment.
     pub fn replicaset_count(&self, namespace: &str, deployment: &str) -> usize {
-        self.state()
-            .replicasets_created
-            .get(&(namespace.to_string(), deployment.to_string()))
-            .copied()
-            .unwrap_or(0)
+        let key = (namespace.to_string(), deployment.to_string());
+        let created = self.state().replicasets_created.get(&key).copied();
+        created.unwrap_or(0)
     }
 
     /// Marks `field` (like `.spec.replicas`) of an object as owned by another
     /// field manager: an apply that sets it to another value without
     /// force=true gets 409; an apply that leaves it out keeps its value.
     pub fn own_field(&self, plural: &str, namespace: &str, name: &str, field: &str, manager: &str) {
-        let path: Vec<String> = field
-            .trim_start_matches('.')
-            .split('.')
-            .map(str::to_string)
-            .collect();
+        let path = field.trim_start_matches('.').split('.');
+        let path: Vec<String> = path.map(str::to_string).collect();
         self.state()
             .claim(&Key::new(plural, namespace, name), &path, manager);
     }
@@ -351,36 +332,103 @@ impl Drop for FakeApiServer {
 // Resources
 // ---------------------------------------------------------------------------
 
+/// One served resource; `flags` say what the server keeps for it.
 struct Resource {
     plural: &'static str,
-    singular: &'static str,
+    kind: &'static str,
     group: &'static str,
     version: &'static str,
-    kind: &'static str,
+    short: &'static [&'static str],
     namespaced: bool,
     /// Has a status subresource: writes to the main resource keep `status`.
     status: bool,
     /// Keeps metadata.generation, bumped when spec changes.
     generation: bool,
-    short: &'static [&'static str],
 }
+
+const CLUSTER: u8 = 1;
+const STATUS: u8 = 2;
+const GENERATION: u8 = 4;
+
+const fn res(
+    gv: (&'static str, &'static str),
+    kind: &'static str,
+    plural: &'static str,
+    short: &'static [&'static str],
+    flags: u8,
+) -> Resource {
+    Resource {
+        plural,
+        kind,
+        group: gv.0,
+        version: gv.1,
+        short,
+        namespaced: flags & CLUSTER == 0,
+        status: flags & STATUS != 0,
+        generation: flags & GENERATION != 0,
+    }
+}
+
+const CORE: (&str, &str) = ("", "v1");
+const APPS: (&str, &str) = ("apps", "v1");
+const NET: (&str, &str) = ("networking.k8s.io", "v1");
+/// Workloads and the like: a status subresource and a generation.
+const KEPT: u8 = STATUS | GENERATION;
+
+const RESOURCES: &[Resource] = &[
+    res(CORE, "Namespace", "namespaces", &["ns"], CLUSTER | STATUS),
+    res(CORE, "ConfigMap", "configmaps", &["cm"], 0),
+    res(CORE, "Secret", "secrets", &[], 0),
+    res(CORE, "Service", "services", &["svc"], STATUS),
+    res(
+        CORE,
+        "PersistentVolumeClaim",
+        "persistentvolumeclaims",
+        &["pvc"],
+        STATUS,
+    ),
+    res(CORE, "ServiceAccount", "serviceaccounts", &["sa"], 0),
+    res(CORE, "Pod", "pods", &["po"], STATUS),
+    res(CORE, "Event", "events", &["ev"], 0),
+    res(APPS, "Deployment", "deployments", &["deploy"], KEPT),
+    res(APPS, "StatefulSet", "statefulsets", &["sts"], KEPT),
+    res(APPS, "ReplicaSet", "replicasets", &["rs"], KEPT),
+    res(NET, "Ingress", "ingresses", &["ing"], KEPT),
+    res(NET, "NetworkPolicy", "networkpolicies", &["netpol"], KEPT),
+    res(
+        ("autoscaling", "v2"),
+        "HorizontalPodAutoscaler",
+        "horizontalpodautoscalers",
+        &["hpa"],
+        KEPT,
+    ),
+    res(
+        ("policy", "v1"),
+        "PodDisruptionBudget",
+        "poddisruptionbudgets",
+        &["pdb"],
+        KEPT,
+    ),
+];
 
 impl Resource {
     fn api_version(&self) -> String {
-        if self.group.is_empty() {
-            self.version.to_string()
-        } else {
-            format!("{}/{}", self.group, self.version)
+        match self.group {
+            "" => self.version.to_string(),
+            g => format!("{g}/{}", self.version),
         }
     }
 
     /// `deployments.apps`, `pods`: how Status messages name a resource.
     fn qualified(&self) -> String {
-        if self.group.is_empty() {
-            self.plural.to_string()
-        } else {
-            format!("{}.{}", self.plural, self.group)
+        match self.group {
+            "" => self.plural.to_string(),
+            g => format!("{}.{g}", self.plural),
         }
+    }
+
+    fn singular(&self) -> String {
+        self.kind.to_ascii_lowercase()
     }
 
     fn details(&self, name: &str) -> Value {
@@ -391,136 +439,6 @@ impl Resource {
         d
     }
 }
-
-const fn core(
-    plural: &'static str,
-    singular: &'static str,
-    kind: &'static str,
-    status: bool,
-    short: &'static [&'static str],
-) -> Resource {
-    Resource {
-        plural,
-        singular,
-        group: "",
-        version: "v1",
-        kind,
-        namespaced: true,
-        status,
-        generation: false,
-        short,
-    }
-}
-
-const fn grouped(
-    plural: &'static str,
-    singular: &'static str,
-    group: &'static str,
-    version: &'static str,
-    kind: &'static str,
-    short: &'static [&'static str],
-) -> Resource {
-    Resource {
-        plural,
-        singular,
-        group,
-        version,
-        kind,
-        namespaced: true,
-        status: true,
-        generation: true,
-        short,
-    }
-}
-
-const RESOURCES: &[Resource] = &[
-    Resource {
-        plural: "namespaces",
-        singular: "namespace",
-        group: "",
-        version: "v1",
-        kind: "Namespace",
-        namespaced: false,
-        status: true,
-        generation: false,
-        short: &["ns"],
-    },
-    core("configmaps", "configmap", "ConfigMap", false, &["cm"]),
-    core("secrets", "secret", "Secret", false, &[]),
-    core("services", "service", "Service", true, &["svc"]),
-    core(
-        "persistentvolumeclaims",
-        "persistentvolumeclaim",
-        "PersistentVolumeClaim",
-        true,
-        &["pvc"],
-    ),
-    core(
-        "serviceaccounts",
-        "serviceaccount",
-        "ServiceAccount",
-        false,
-        &["sa"],
-    ),
-    core("pods", "pod", "Pod", true, &["po"]),
-    core("events", "event", "Event", false, &["ev"]),
-    grouped(
-        "deployments",
-        "deployment",
-        "apps",
-        "v1",
-        "Deployment",
-        &["deploy"],
-    ),
-    grouped(
-        "statefulsets",
-        "statefulset",
-        "apps",
-        "v1",
-        "StatefulSet",
-        &["sts"],
-    ),
-    grouped(
-        "replicasets",
-        "replicaset",
-        "apps",
-        "v1",
-        "ReplicaSet",
-        &["rs"],
-    ),
-    grouped(
-        "ingresses",
-        "ingress",
-        "networking.k8s.io",
-        "v1",
-        "Ingress",
-        &["ing"],
-    ),
-    grouped(
-        "networkpolicies",
-        "networkpolicy",
-        "networking.k8s.io",
-        "v1",
-        "NetworkPolicy",
-        &["netpol"],
-    ),
-    grouped(
-        "horizontalpodautoscalers",
-        "horizontalpodautoscaler",
-        "autoscaling",
-        "v2",
-        "HorizontalPodAutoscaler",
-        &["hpa"],
-    ),
-    grouped(
-        "poddisruptionbudgets",
-        "poddisruptionbudget",
-        "policy",
-        "v1",
-        "PodDisruptionBudget",
-        &["pdb"],
-    ),
-];
 
 fn resource(plural: &str) -> &'static Resource {
     RESOURCES
@@ -579,11 +497,24 @@ impl Key {
 
 #[derive(Clone, Copy)]
 struct Timing {
+    /// How often the controllers run.
     tick: Duration,
     ready_delay: Duration,
     delete_delay: Duration,
     /// Period of crash restarts, failing probes and image pull retries.
     restart_every: Duration,
+}
+
+impl Default for Timing {
+    fn default() -> Timing {
+        let ms = Duration::from_millis;
+        Timing {
+            tick: ms(50),
+            ready_delay: ms(300),
+            delete_delay: ms(200),
+            restart_every: ms(500),
+        }
+    }
 }
 
 #[derive(Clone)]
@@ -651,6 +582,7 @@ struct FlakyReads {
     left: u32,
 }
 
+#[derive(Default)]
 struct State {
     objects: BTreeMap<Key, Value>,
     rv: u64,
@@ -679,7 +611,6 @@ struct State {
     /// Requests answered with an error status instead (method, path, code).
     faults: Vec<(String, String, u16)>,
     panics: Vec<String>,
-    rng: u64,
     next_pod_ip: u32,
     next_service_ip: u32,
     next_node_port: u64,
@@ -697,41 +628,12 @@ const NODE_IP: &str = "192.168.49.2";
 
 impl State {
     fn new() -> State {
-        let seed = SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .map(|d| d.as_nanos() as u64)
-            .unwrap_or(0x9e37_79b9_7f4a_7c15);
         let mut st = State {
-            objects: BTreeMap::new(),
             rv: 100,
-            created: HashMap::new(),
-            compacted: 0,
-            ingress_webhook_ready_at: None,
-            flaky_reads: Vec::new(),
-            tombstones: Vec::new(),
-            deletions: Vec::new(),
-            owners: HashMap::new(),
-            applied_keys: HashMap::new(),
-            behaviors: HashMap::new(),
-            container_ids: HashMap::new(),
-            logs: HashMap::new(),
-            appended: HashMap::new(),
-            pods: HashMap::new(),
-            rollouts: HashMap::new(),
-            replicasets_created: HashMap::new(),
-            timing: Timing {
-                tick: Duration::from_millis(50),
-                ready_delay: Duration::from_millis(300),
-                delete_delay: Duration::from_millis(200),
-                restart_every: Duration::from_millis(500),
-            },
-            requests: Vec::new(),
-            faults: Vec::new(),
-            panics: Vec::new(),
-            rng: seed | 1,
             next_pod_ip: 2,
             next_service_ip: 100,
             next_node_port: 30000,
+            ..State::default()
         };
         for ns in ["default", "kube-system", "kube-public", "kube-node-lease"] {
             let obj = json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": ns}});
@@ -742,24 +644,14 @@ impl State {
     }
 
     fn random(&mut self) -> u64 {
-        let mut x = self.rng;
-        x ^= x << 13;
-        x ^= x >> 7;
-        x ^= x << 17;
-        self.rng = x;
-        x
+        getrandom::u64().expect("the OS's random numbers")
     }
 
     fn uid(&mut self) -> String {
         let (a, b) = (self.random(), self.random());
-        format!(
-            "{:08x}-{:04x}-4{:03x}-{:04x}-{:012x}",
-            a >> 32,
-            (a >> 16) & 0xffff,
-            a & 0xfff,
-            0x8000 | ((b >> 48) & 0x3fff),
-            b & 0xffff_ffff_ffff
-        )
+        let (a1, a2, a3) = (a >> 32, (a >> 16) & 0xffff, a & 0xfff);
+        let (b1, b2) = (0x8000 | ((b >> 48) & 0x3fff), b & 0xffff_ffff_ffff);
+        format!("{a1:08x}-{a2:04x}-4{a3:03x}-{b1:04x}-{b2:012x}")
     }
 
     /// Five characters as in generated pod names.
@@ -782,10 +674,8 @@ impl State {
     }
 
     fn record_applied_keys(&mut self, key: &Key, manager: &str, applied: &Value) {
-        self.applied_keys
-            .entry(key.clone())
-            .or_default()
-            .insert(manager.to_string(), map_keys(applied));
+        let managers = self.applied_keys.entry(key.clone()).or_default();
+        managers.insert(manager.to_string(), map_keys(applied));
     }
 
     fn claim(&mut self, key: &Key, path: &[String], manager: &str) {
@@ -814,72 +704,29 @@ impl State {
 
     /// Server-side defaults, keeping allocated values from `prev`.
     fn apply_defaults(&mut self, res: &Resource, obj: &mut Value, prev: Option<&Value>) {
+        fill(obj, defaults_of(res.plural));
         match res.plural {
             "namespaces" => {
                 let name = name_of(obj).to_string();
                 obj["metadata"]["labels"]["kubernetes.io/metadata.name"] = json!(name);
-                if obj["spec"]["finalizers"].is_null() {
-                    obj["spec"]["finalizers"] = json!(["kubernetes"]);
-                }
-                if obj["status"]["phase"].is_null() {
-                    obj["status"]["phase"] = json!("Active");
-                }
             }
             "secrets" => {
-                if let Some(Value::Object(string_data)) =
-                    obj.as_object_mut().and_then(|o| o.remove("stringData"))
-                {
-                    for (k, v) in string_data {
-                        let plain = v.as_str().unwrap_or_default().as_bytes().to_vec();
-                        obj["data"][k.as_str()] = json!(base64(&plain));
-                    }
-                }
-                if obj["type"].is_null() {
-                    obj["type"] = json!("Opaque");
+                let string_data = obj.as_object_mut().and_then(|o| o.remove("stringData"));
+                for (k, v) in entries(string_data.as_ref().unwrap_or(&Value::Null)) {
+                    obj["data"][k.as_str()] = json!(BASE64.encode(v.as_str().unwrap_or_default()));
                 }
             }
             "services" => self.default_service(obj, prev),
-            "deployments" => {
-                default_to(obj, &["spec", "replicas"], json!(1));
-                default_to(
-                    obj,
-                    &["spec", "strategy"],
-                    json!({"type": "RollingUpdate", "rollingUpdate": {"maxUnavailable": "25%", "maxSurge": "25%"}}),
-                );
-                default_to(obj, &["spec", "revisionHistoryLimit"], json!(10));
-                default_to(obj, &["spec", "progressDeadlineSeconds"], json!(600));
-                default_pod_spec(&mut obj["spec"]["template"]["spec"]);
+            "deployments" | "statefulsets" | "replicasets" => {
+                default_pod_spec(&mut obj["spec"]["template"]["spec"])
             }
-            "statefulsets" => {
-                default_to(obj, &["spec", "replicas"], json!(1));
-                default_to(obj, &["spec", "podManagementPolicy"], json!("OrderedReady"));
-                default_to(
-                    obj,
-                    &["spec", "updateStrategy"],
-                    json!({"type": "RollingUpdate", "rollingUpdate": {"partition": 0}}),
-                );
-                default_to(obj, &["spec", "revisionHistoryLimit"], json!(10));
-                default_to(
-                    obj,
-                    &["spec", "persistentVolumeClaimRetentionPolicy"],
-                    json!({"whenDeleted": "Retain", "whenScaled": "Retain"}),
-                );
-                default_pod_spec(&mut obj["spec"]["template"]["spec"]);
-            }
-            "replicasets" => default_pod_spec(&mut obj["spec"]["template"]["spec"]),
             "pods" => default_pod_spec(&mut obj["spec"]),
-            "persistentvolumeclaims" => {
-                default_to(obj, &["spec", "storageClassName"], json!("standard"));
-                default_to(obj, &["spec", "volumeMode"], json!("Filesystem"));
-                default_to(obj, &["status", "phase"], json!("Pending"));
-            }
             _ => {}
         }
     }
 
+    /// A Service's clusterIP and node ports, kept from `prev` once allocated.
     fn default_service(&mut self, obj: &mut Value, prev: Option<&Value>) {
-        default_to(obj, &["spec", "type"], json!("ClusterIP"));
-        default_to(obj, &["spec", "sessionAffinity"], json!("None"));
         let kind = text(obj, "/spec/type").to_string();
         if kind != "ExternalName" && obj["spec"]["clusterIP"].is_null() {
             let ip = match prev.map(|p| text(p, "/spec/clusterIP")) {
@@ -895,128 +742,104 @@ impl State {
         if !obj["spec"]["clusterIP"].is_null() && obj["spec"]["clusterIPs"].is_null() {
             obj["spec"]["clusterIPs"] = json!([obj["spec"]["clusterIP"].clone()]);
         }
-        let prev_ports = prev
-            .and_then(|p| p["spec"]["ports"].as_array().cloned())
-            .unwrap_or_default();
+        let prev_ports = prev.map_or(&[][..], |p| items(&p["spec"]["ports"]));
         let node_ports = kind == "NodePort" || kind == "LoadBalancer";
-        let mut ports = obj["spec"]["ports"].as_array().cloned().unwrap_or_default();
-        for port in &mut ports {
-            default_to(port, &["protocol"], json!("TCP"));
-            if port["targetPort"].is_null() {
-                port["targetPort"] = port["port"].clone();
-            }
+        for port in obj["spec"]["ports"].as_array_mut().into_iter().flatten() {
+            fill(port, json!({"protocol": "TCP", "targetPort": port["port"]}));
             if node_ports && port["nodePort"].is_null() {
-                let old = prev_ports
-                    .iter()
-                    .find(|p| p["port"] == port["port"])
-                    .and_then(|p| p["nodePort"].as_u64());
-                let n = old.unwrap_or_else(|| {
+                let old = prev_ports.iter().find(|p| p["port"] == port["port"]);
+                let n = old.and_then(|p| p["nodePort"].as_u64()).unwrap_or_else(|| {
                     self.next_node_port += 1;
                     self.next_node_port
                 });
                 port["nodePort"] = json!(n);
             }
         }
-        if !ports.is_empty() {
-            obj["spec"]["ports"] = Value::Array(ports);
-        }
-    }
-
-    fn pod_runtime(&mut self, workload: &str) -> PodRuntime {
-        let n = self.next_pod_ip;
-        self.next_pod_ip += 1;
-        PodRuntime {
-            behavior: self
-                .behaviors
-                .get(workload)
-                .cloned()
-                .unwrap_or(Behavior::Ready),
-            born: Instant::now(),
-            born_wall: SystemTime::now(),
-            workload: workload.to_string(),
-            ip: format!("10.244.{}.{}", n / 250, n % 250 + 2),
-            restarts: Vec::new(),
-        }
     }
 
     /// Schedules a new pod (unless its behaviour says it cannot be) and
     /// attaches its runtime, before the pod is stored.
     fn schedule_pod(&mut self, pod: &mut Value, key: &Key, workload: &str) {
-        let rt = self.pod_runtime(workload);
-        if !matches!(rt.behavior, Behavior::Unschedulable { .. }) {
+        let behavior = self.behaviors.get(workload).cloned();
+        let behavior = behavior.unwrap_or(Behavior::Ready);
+        if !matches!(behavior, Behavior::Unschedulable { .. }) {
             pod["spec"]["nodeName"] = json!("minikube");
-            self.claim(key, &["spec".into(), "nodeName".into()], "kube-scheduler");
+            self.claim(key, &path_of(&["spec", "nodeName"]), "kube-scheduler");
         }
         pod["status"] = json!({"phase": "Pending", "qosClass": "BestEffort"});
-        self.pods.insert(key.clone(), rt);
-    }
-
-    fn namespace_state(&self, ns: &str) -> Option<bool> {
-        self.objects
-            .get(&Key::new("namespaces", "", ns))
-            .map(terminating)
+        let n = self.next_pod_ip;
+        self.next_pod_ip += 1;
+        let (born, born_wall) = (Instant::now(), SystemTime::now());
+        let (workload, ip) = (
+            workload.to_string(),
+            format!("10.244.{}.{}", n / 250, n % 250 + 2),
+        );
+        let restarts = Vec::new();
+        self.pods.insert(
+            key.clone(),
+            PodRuntime {
+                behavior,
+                born,
+                born_wall,
+                workload,
+                ip,
+                restarts,
+            },
+        );
     }
 
     /// New content needs a namespace that exists and is not terminating.
     fn check_namespace(&self, t: &Target, name: &str) -> Result<(), Reply> {
-        if !t.res.namespaced {
-            return Ok(());
-        }
         let ns = t.namespace.as_deref().unwrap_or_default();
-        match self.namespace_state(ns) {
-            None => Err(failure(
-                404,
-                "NotFound",
-                format!("namespaces \"{ns}\" not found"),
-                Some(json!({"name": ns, "kind": "namespaces"})),
-            )),
-            Some(true) => Err(failure(
-                403,
-                "Forbidden",
-                format!(
-                    "{} \"{name}\" is forbidden: unable to create new content in namespace {ns} because it is being terminated",
-                    t.res.qualified()
-                ),
-                Some(t.res.details(name)),
-            )),
+        match self
+            .objects
+            .get(&Key::new("namespaces", "", ns))
+            .map(terminating)
+        {
+            _ if !t.res.namespaced => Ok(()),
+            None => Err(not_found(resource("namespaces"), ns)),
+            Some(true) => {
+                let qualified = t.res.qualified();
+                let message = format!("{qualified} \"{name}\" is forbidden: unable to create new content in namespace {ns} because it is being terminated");
+                Err(failure(
+                    403,
+                    "Forbidden",
+                    message,
+                    Some(t.res.details(name)),
+                ))
+            }
             Some(false) => Ok(()),
         }
     }
 
     // ---- requests -------------------------------------------------------
 
-    fn arm_flaky_reads(&mut self, key: &Key) {
-        for f in self.flaky_reads.iter_mut().filter(|f| &f.key == key) {
-            f.armed = true;
-        }
-    }
-
     /// A 500 for a read of an object whose reads were made flaky.
     fn injected_failure(&mut self, method: &str, t: &Target, q: &Query) -> Option<Reply> {
-        if method != "GET" {
-            return None;
-        }
         let ns = t.namespace.as_deref().unwrap_or_default();
         let by_field = param(q, "fieldSelector").unwrap_or_default();
+        let reads = |f: &FlakyReads| match &t.name {
+            Some(n) => *n == f.key.name && t.sub.is_none(),
+            None => by_field
+                .split(',')
+                .any(|term| term.trim() == format!("metadata.name={}", f.key.name)),
+        };
         let flaky = self.flaky_reads.iter_mut().find(|f| {
-            f.armed
-                && f.left > 0
-                && f.key.plural == t.res.plural
-                && f.key.namespace == ns
-                && match &t.name {
-                    Some(n) => *n == f.key.name && t.sub.is_none(),
-                    None => by_field
-                        .split(',')
-                        .any(|term| term.trim() == format!("metadata.name={}", f.key.name)),
-                }
+            let object = f.key.plural == t.res.plural && f.key.namespace == ns;
+            method == "GET" && f.armed && f.left > 0 && object && reads(f)
         })?;
         flaky.left -= 1;
         // Not a 503: kube's client retries 429/503/504 by itself.
+        let cause = "etcdserver: request timed out";
+        let (message, causes) = (
+            format!("Internal error occurred: {cause}"),
+            json!([{"message": cause}]),
+        );
         Some(failure(
             500,
             "InternalError",
-            "Internal error occurred: etcdserver: request timed out".into(),
-            Some(json!({"causes": [{"message": "etcdserver: request timed out"}]})),
+            message,
+            Some(json!({ "causes": causes })),
         ))
     }
 
@@ -1031,48 +854,76 @@ impl State {
         match t.sub.as_deref() {
             None => {}
             Some("status") if t.res.status && t.name.is_some() => {}
+            Some("log") if t.res.plural == "pods" && t.name.is_some() && method == "GET" => {
+                return self.logs(t, q)
+            }
             Some("log") if t.res.plural == "pods" && t.name.is_some() => {
-                return match method {
-                    "GET" => self.logs(t, q),
-                    _ => Err(method_not_allowed(method)),
-                };
+                return Err(method_not_allowed(method))
             }
             Some(_) => return Err(unknown_resource()),
         }
+        let webhook_down = self
+            .ingress_webhook_ready_at
+            .is_some_and(|at| Instant::now() < at);
         if t.res.plural == "ingresses"
             && t.sub.is_none()
             && matches!(method, "POST" | "PUT" | "PATCH")
-            && self
-                .ingress_webhook_ready_at
-                .is_some_and(|at| Instant::now() < at)
+            && webhook_down
         {
             return Err(webhook_unavailable());
         }
         match (method, t.name.as_deref()) {
-            ("GET", None) => self.list(t, q),
-            ("GET", Some(name)) => self
-                .objects
-                .get(&t.key(name))
-                .map(|o| Reply::json(200, o))
-                .ok_or_else(|| not_found(t.res, name)),
+            ("GET", None) => {
+                let items = self.select(t.res, t.namespace.as_deref(), q)?;
+                let items = items.into_iter().map(|(_, v)| v).collect();
+                Ok(Reply::json(200, &self.list_body(t.res, items)))
+            }
+            ("GET", Some(name)) => match self.objects.get(&t.key(name)) {
+                Some(o) => Ok(Reply::json(200, o)),
+                None => Err(not_found(t.res, name)),
+            },
             ("POST", None) => self.create(t, q, body),
-            ("PUT", Some(name)) => self.replace(t, name, q, body),
+            ("PUT", Some(name)) => self.update(t, name, q, body, false),
             ("PATCH", Some(name)) => match media {
                 "application/apply-patch+yaml" => self.apply(t, name, q, body),
                 "application/merge-patch+json" | "application/strategic-merge-patch+json" => {
-                    self.merge(t, name, q, body)
+                    self.update(t, name, q, body, true)
                 }
                 _ => Err(failure(
                     415,
                     "UnsupportedMediaType",
-                    format!("the body of the request was in an unknown format ({media}) - accepted media types (by this fake) include: application/merge-patch+json, application/strategic-merge-patch+json, application/apply-patch+yaml"),
+                    unsupported_media(media),
                     None,
                 )),
             },
-            ("DELETE", Some(name)) if t.sub.is_none() => self.delete(t, name, q, body),
-            ("DELETE", None) => self.delete_collection(t, q, body),
+            ("DELETE", Some(name)) if t.sub.is_none() => {
+                let key = t.key(name);
+                let existing = self.get(t, name)?;
+                if dry_run(q) {
+                    return Ok(Reply::json(200, &existing));
+                }
+                let policy = propagation_policy(q, body);
+                Ok(Reply::json(200, &self.mark_deleted(&key, &policy)))
+            }
+            ("DELETE", None) => {
+                let policy = propagation_policy(q, body);
+                let mut deleted = Vec::new();
+                for (key, obj) in self.select(t.res, t.namespace.as_deref(), q)? {
+                    deleted.push(match dry_run(q) {
+                        true => obj,
+                        false => self.mark_deleted(&key, &policy),
+                    });
+                }
+                Ok(Reply::json(200, &self.list_body(t.res, deleted)))
+            }
             _ => Err(method_not_allowed(method)),
         }
+    }
+
+    /// The stored object the request names, or 404.
+    fn get(&self, t: &Target, name: &str) -> Result<Value, Reply> {
+        let found = self.objects.get(&t.key(name)).cloned();
+        found.ok_or_else(|| not_found(t.res, name))
     }
 
     fn select(
@@ -1081,35 +932,14 @@ impl State {
         namespace: Option<&str>,
         q: &Query,
     ) -> Result<Vec<(Key, Value)>, Reply> {
-        let labels = parse_label_selector(param(q, "labelSelector").unwrap_or_default())
-            .map_err(|m| failure(400, "BadRequest", m, None))?;
-        let fields = parse_field_selector(res, param(q, "fieldSelector").unwrap_or_default())?;
-        Ok(self
-            .objects
-            .iter()
-            .filter(|(k, v)| {
-                k.plural == res.plural
-                    && namespace.is_none_or(|ns| k.namespace == ns)
-                    && labels_match(v, &labels)
-                    && fields_match(v, &fields)
-            })
-            .map(|(k, v)| (k.clone(), v.clone()))
-            .collect())
+        let matches = selector(res, q)?;
+        let in_scope =
+            |k: &Key| k.plural == res.plural && namespace.is_none_or(|ns| k.namespace == ns);
+        Ok(self.pick(|k, v| in_scope(k) && matches(v)))
     }
 
     fn list_body(&self, res: &Resource, items: Vec<Value>) -> Value {
-        json!({
-            "kind": format!("{}List", res.kind),
-            "apiVersion": res.api_version(),
-            "metadata": {"resourceVersion": self.rv.to_string()},
-            "items": items,
-        })
-    }
-
-    fn list(&self, t: &Target, q: &Query) -> Answer {
-        let items = self.select(t.res, t.namespace.as_deref(), q)?;
-        let items = items.into_iter().map(|(_, v)| v).collect();
-        Ok(Reply::json(200, &self.list_body(t.res, items)))
+        json!({"kind": format!("{}List", res.kind), "apiVersion": res.api_version(), "metadata": {"resourceVersion": self.rv.to_string()}, "items": items})
     }
 
     fn create(&mut self, t: &Target, q: &Query, body: &[u8]) -> Answer {
@@ -1117,14 +947,13 @@ impl State {
             return Err(unknown_resource());
         }
         let mut obj = parse_object(body)?;
-        let name = match (text(&obj, "/metadata/name"), text(&obj, "/metadata/generateName")) {
+        let name = match (
+            text(&obj, "/metadata/name"),
+            text(&obj, "/metadata/generateName"),
+        ) {
             ("", "") => {
-                return Err(failure(
-                    422,
-                    "Invalid",
-                    format!("{} \"\" is invalid: metadata.name: Required value: name or generateName is required", t.res.kind),
-                    None,
-                ))
+                let message = format!("{} \"\" is invalid: metadata.name: Required value: name or generateName is required", t.res.kind);
+                return Err(failure(422, "Invalid", message, None));
             }
             ("", generate) => format!("{generate}{}", self.suffix()),
             (name, _) => name.to_string(),
@@ -1133,49 +962,41 @@ impl State {
         self.check_namespace(t, &name)?;
         let key = t.key(&name);
         if self.objects.contains_key(&key) {
+            let message = format!("{} \"{name}\" already exists", t.res.qualified());
             return Err(failure(
                 409,
                 "AlreadyExists",
-                format!("{} \"{name}\" already exists", t.res.qualified()),
+                message,
                 Some(t.res.details(&name)),
             ));
         }
+        self.create_new(t, &key, obj, &writer(q, "Update"))
+    }
+
+    /// A client's new object: stored (unless dry run) with its defaults,
+    /// without the fields only the server sets; a pod gets scheduled.
+    fn create_new(&mut self, t: &Target, key: &Key, mut obj: Value, writer: &Writer) -> Answer {
         strip_server_fields(&mut obj);
         if t.res.status {
             remove_key(&mut obj, "status");
         }
-        let manager = param(q, "fieldManager").unwrap_or("unknown").to_string();
-        let writer = Writer {
-            manager: &manager,
-            operation: "Update",
-            dry_run: dry_run(q),
-        };
-        let mut obj = self.new_object(t.res, obj, &writer);
+        let mut obj = self.new_object(t.res, obj, writer);
         if writer.dry_run {
             return Ok(Reply::json(201, &obj));
         }
         if t.res.plural == "pods" {
-            self.schedule_pod(&mut obj, &key, &name);
+            self.schedule_pod(&mut obj, key, &key.name);
         }
-        Ok(Reply::json(201, &self.store(key, obj)))
+        Ok(Reply::json(201, &self.store(key.clone(), obj)))
     }
 
     fn apply(&mut self, t: &Target, name: &str, q: &Query, body: &[u8]) -> Answer {
         let Some(manager) = param(q, "fieldManager").filter(|m| !m.is_empty()) else {
-            return Err(failure(
-                422,
-                "Invalid",
-                "PatchOptions.meta.k8s.io \"\" is invalid: fieldManager: Required value: is required for apply patch".into(),
-                Some(json!({"group": "meta.k8s.io", "kind": "PatchOptions", "causes": [{"reason": "FieldValueRequired", "message": "Required value: is required for apply patch", "field": "fieldManager"}]})),
-            ));
+            let message = "PatchOptions.meta.k8s.io \"\" is invalid: fieldManager: Required value: is required for apply patch";
+            let details = json!({"group": "meta.k8s.io", "kind": "PatchOptions", "causes": [{"reason": "FieldValueRequired", "message": "Required value: is required for apply patch", "field": "fieldManager"}]});
+            return Err(failure(422, "Invalid", message.into(), Some(details)));
         };
-        let manager = manager.to_string();
-        let force = param(q, "force") == Some("true");
-        let writer = Writer {
-            manager: &manager,
-            operation: "Apply",
-            dry_run: dry_run(q),
-        };
+        let writer = writer(q, "Apply");
         let mut applied = parse_object(body)?;
         check_body(t, name, &mut applied, true)?;
         strip_server_fields(&mut applied);
@@ -1185,140 +1006,97 @@ impl State {
                 return Err(not_found(t.res, name));
             }
             self.check_namespace(t, name)?;
-            if t.res.status {
-                remove_key(&mut applied, "status");
+            let reply = self.create_new(t, &key, applied.clone(), &writer)?;
+            if !writer.dry_run {
+                self.record_applied_keys(&key, manager, &applied);
             }
-            let keys_applied = applied.clone();
-            let mut obj = self.new_object(t.res, applied, &writer);
-            if writer.dry_run {
-                return Ok(Reply::json(201, &obj));
-            }
-            self.record_applied_keys(&key, &manager, &keys_applied);
-            if t.res.plural == "pods" {
-                self.schedule_pod(&mut obj, &key, name);
-            }
-            return Ok(Reply::json(201, &self.store(key, obj)));
+            return Ok(reply);
         };
         if t.sub.is_some() {
             let mut new = existing.clone();
             copy_field(&applied, &mut new, "status");
             return Ok(self.finish_update(t.res, &key, &existing, new, &writer));
         }
-        let others: Vec<FieldOwner> = self
+        let others = self
             .owners
             .get(&key)
-            .map(|o| o.iter().filter(|o| o.manager != manager).cloned().collect())
-            .unwrap_or_default();
-        let (conflicts, kept): (Vec<FieldOwner>, Vec<FieldOwner>) =
-            others.into_iter().partition(|o| {
-                get_path(&applied, &o.path).is_some_and(|v| Some(v) != get_path(&existing, &o.path))
-            });
-        if !conflicts.is_empty() {
-            if !force {
-                return Err(conflict(t.res, &conflicts));
-            }
-            if !writer.dry_run {
-                if let Some(owners) = self.owners.get_mut(&key) {
-                    owners.retain(|o| !conflicts.iter().any(|c| c.path == o.path));
-                }
+            .into_iter()
+            .flatten()
+            .filter(|o| o.manager != manager)
+            .cloned();
+        let changes = |o: &FieldOwner| {
+            get_path(&applied, &o.path).is_some_and(|v| Some(v) != get_path(&existing, &o.path))
+        };
+        let (conflicts, kept): (Vec<FieldOwner>, Vec<FieldOwner>) = others.partition(changes);
+        if !conflicts.is_empty() && param(q, "force") != Some("true") {
+            return Err(conflict(t.res, &conflicts));
+        }
+        if !writer.dry_run {
+            if let Some(owners) = self.owners.get_mut(&key) {
+                owners.retain(|o| !conflicts.iter().any(|c| c.path == o.path));
             }
         }
-        let previous = self
-            .applied_keys
-            .get(&key)
-            .and_then(|m| m.get(&manager))
-            .cloned()
-            .unwrap_or_default();
+        let previous = self.applied_keys.get(&key).and_then(|m| m.get(manager));
+        let previous = previous.cloned().unwrap_or_default();
         let mut new = merge_intent(&existing, &applied, &previous);
         if !writer.dry_run {
-            self.record_applied_keys(&key, &manager, &applied);
+            self.record_applied_keys(&key, manager, &applied);
         }
-        for owner in &kept {
-            if get_path(&applied, &owner.path).is_none() {
-                if let Some(v) = get_path(&existing, &owner.path) {
-                    set_path(&mut new, &owner.path, v.clone());
-                }
+        // What others own and this apply leaves out stays as it is.
+        for owner in kept
+            .iter()
+            .filter(|o| get_path(&applied, &o.path).is_none())
+        {
+            if let Some(v) = get_path(&existing, &owner.path) {
+                set_path(&mut new, &owner.path, v.clone());
             }
         }
         self.apply_defaults(t.res, &mut new, Some(&existing));
         Ok(self.finish_update(t.res, &key, &existing, new, &writer))
     }
 
-    fn replace(&mut self, t: &Target, name: &str, q: &Query, body: &[u8]) -> Answer {
-        let mut obj = parse_object(body)?;
-        check_body(t, name, &mut obj, false)?;
+    /// PUT (`merge` false) or a merge patch: the body (merged into the
+    /// stored object) with the server's fields kept, `status` from the
+    /// main resource or the main resource from `status` left as stored.
+    fn update(&mut self, t: &Target, name: &str, q: &Query, body: &[u8], merge: bool) -> Answer {
+        let mut body = parse_object(body)?;
+        if !merge {
+            check_body(t, name, &mut body, false)?;
+        }
         let key = t.key(name);
-        let existing = self
-            .objects
-            .get(&key)
-            .cloned()
-            .ok_or_else(|| not_found(t.res, name))?;
-        check_precondition(t.res, name, &obj, &existing)?;
-        let new = if t.sub.is_some() {
-            let mut n = existing.clone();
-            copy_field(&obj, &mut n, "status");
-            n
-        } else {
-            let mut n = obj;
-            copy_server_fields(&existing, &mut n);
-            if t.res.status {
-                copy_field(&existing, &mut n, "status");
-            }
-            n
-        };
-        let mut new = new;
-        self.apply_defaults(t.res, &mut new, Some(&existing));
-        let manager = param(q, "fieldManager").unwrap_or("unknown").to_string();
-        let writer = Writer {
-            manager: &manager,
-            operation: "Update",
-            dry_run: dry_run(q),
-        };
-        Ok(self.finish_update(t.res, &key, &existing, new, &writer))
-    }
-
-    fn merge(&mut self, t: &Target, name: &str, q: &Query, body: &[u8]) -> Answer {
-        let patch = parse_object(body)?;
-        let key = t.key(name);
-        let existing = self
-            .objects
-            .get(&key)
-            .cloned()
-            .ok_or_else(|| not_found(t.res, name))?;
-        check_precondition(t.res, name, &patch, &existing)?;
-        let mut patched = existing.clone();
-        merge_patch(&mut patched, &patch);
-        copy_server_fields(&existing, &mut patched);
-        let mut new = if t.sub.is_some() {
-            let mut n = existing.clone();
-            copy_field(&patched, &mut n, "status");
-            n
-        } else {
-            if t.res.status {
-                copy_field(&existing, &mut patched, "status");
-            }
+        let existing = self.get(t, name)?;
+        check_precondition(t.res, name, &body, &existing)?;
+        let mut new = if merge {
+            let mut patched = existing.clone();
+            merge_patch(&mut patched, &body);
             patched
+        } else {
+            body.clone()
         };
+        copy_server_fields(&existing, &mut new);
+        if t.sub.is_some() {
+            let status = new;
+            new = existing.clone();
+            copy_field(&status, &mut new, "status");
+        } else if t.res.status {
+            copy_field(&existing, &mut new, "status");
+        }
         self.apply_defaults(t.res, &mut new, Some(&existing));
-        let manager = param(q, "fieldManager").unwrap_or("unknown").to_string();
-        let writer = Writer {
-            manager: &manager,
-            operation: "Update",
-            dry_run: dry_run(q),
-        };
+        let writer = writer(q, "Update");
         let reply = self.finish_update(t.res, &key, &existing, new, &writer);
-        if reply.code == 200 && !writer.dry_run && t.sub.is_none() {
+        if merge && reply.code == 200 && !writer.dry_run && t.sub.is_none() {
             // An Update owns what it set (`kubectl rollout restart`'s
             // annotation, `kubectl set env`): a later apply by another
             // manager that leaves it out keeps it.
             let mut paths = Vec::new();
-            leaf_paths(&patch, &mut Vec::new(), &mut paths);
-            for path in paths.iter().filter(|p| {
+            leaf_paths(&body, &mut Vec::new(), &mut paths);
+            let owned = |p: &&Vec<String>| {
                 p.first().is_some_and(|f| f != "status" && f != "metadata")
                     || p.get(1)
                         .is_some_and(|f| f == "labels" || f == "annotations")
-            }) {
-                self.claim(&key, path, &manager);
+            };
+            for path in paths.iter().filter(owned) {
+                self.claim(&key, path, writer.manager);
             }
         }
         Ok(reply)
@@ -1341,12 +1119,12 @@ impl State {
         if let Some(invalid) = immutable_change(res, &key.name, existing, &new) {
             return invalid;
         }
+        let annotations = |v: &Value| v["metadata"]["annotations"].clone();
         let spec_changed = new["spec"] != existing["spec"]
-            || (res.plural == "deployments"
-                && new["metadata"]["annotations"] != existing["metadata"]["annotations"]);
+            || (res.plural == "deployments" && annotations(&new) != annotations(existing));
         if res.generation && spec_changed {
-            let generation = existing["metadata"]["generation"].as_i64().unwrap_or(1);
-            new["metadata"]["generation"] = json!(generation + 1);
+            new["metadata"]["generation"] =
+                json!(existing["metadata"]["generation"].as_i64().unwrap_or(1) + 1);
         }
         set_managed(&mut new, writer, &res.api_version());
         if writer.dry_run {
@@ -1354,37 +1132,6 @@ impl State {
         }
         Reply::json(200, &self.store(key.clone(), new))
     }
-
-    fn delete(&mut self, t: &Target, name: &str, q: &Query, body: &[u8]) -> Answer {
-        let key = t.key(name);
-        let existing = self
-            .objects
-            .get(&key)
-            .cloned()
-            .ok_or_else(|| not_found(t.res, name))?;
-        if dry_run(q) {
-            return Ok(Reply::json(200, &existing));
-        }
-        let policy = propagation_policy(q, body);
-        Ok(Reply::json(200, &self.mark_deleted(&key, &policy)))
-    }
-
-    fn delete_collection(&mut self, t: &Target, q: &Query, body: &[u8]) -> Answer {
-        let policy = propagation_policy(q, body);
-        let items = self.select(t.res, t.namespace.as_deref(), q)?;
-        let deleted = items
-            .into_iter()
-            .map(|(key, obj)| {
-                if dry_run(q) {
-                    obj
-                } else {
-                    self.mark_deleted(&key, &policy)
-                }
-            })
-            .collect();
-        Ok(Reply::json(200, &self.list_body(t.res, deleted)))
-    }
-
     /// Sets deletionTimestamp (the object goes after the delete delay) and
     /// cascades to dependents (ownerReferences) or, for a namespace, to
     /// everything in it.
@@ -1398,12 +1145,13 @@ impl State {
         obj["metadata"]["deletionTimestamp"] = json!(now_str());
         obj["metadata"]["deletionGracePeriodSeconds"] = json!(0);
         if policy == "Foreground" {
-            let mut finalizers = obj["metadata"]["finalizers"]
-                .as_array()
-                .cloned()
-                .unwrap_or_default();
-            finalizers.push(json!("foregroundDeletion"));
-            obj["metadata"]["finalizers"] = Value::Array(finalizers);
+            let finalizers = &mut obj["metadata"]["finalizers"];
+            if !finalizers.is_array() {
+                *finalizers = json!([]);
+            }
+            if let Some(f) = finalizers.as_array_mut() {
+                f.push(json!("foregroundDeletion"));
+            }
         }
         if key.plural == "namespaces" {
             obj["status"]["phase"] = json!("Terminating");
@@ -1412,29 +1160,31 @@ impl State {
         self.deletions
             .push((Instant::now() + self.timing.delete_delay, key.clone()));
         let uid = uid_of(&obj).to_string();
-        let namespace = (key.plural == "namespaces").then(|| key.name.clone());
-        let dependents: Vec<Key> = self
-            .objects
-            .iter()
-            .filter(|(k, v)| match &namespace {
-                Some(ns) => &k.namespace == ns,
-                None => owned_by(v, &uid),
-            })
-            .map(|(k, _)| k.clone())
-            .collect();
-        for dep in dependents {
-            if policy == "Orphan" && namespace.is_none() {
-                if let Some(mut d) = self.objects.get(&dep).cloned() {
-                    if let Some(refs) = d["metadata"]["ownerReferences"].as_array_mut() {
-                        refs.retain(|r| r["uid"] != uid.as_str());
-                    }
+        let orphan = policy == "Orphan" && key.plural != "namespaces";
+        for dep in self.dependents(key, &uid) {
+            match self.objects.get(&dep).cloned() {
+                Some(mut d) if orphan => {
+                    let refs = d["metadata"]["ownerReferences"].as_array_mut();
+                    refs.into_iter()
+                        .for_each(|refs| refs.retain(|r| r["uid"] != uid.as_str()));
                     self.store(dep, d);
                 }
-            } else {
-                self.mark_deleted(&dep, "Background");
+                _ => {
+                    self.mark_deleted(&dep, "Background");
+                }
             }
         }
         obj
+    }
+
+    /// What goes with an object: what it owns, or a namespace's content.
+    fn dependents(&self, key: &Key, uid: &str) -> Vec<Key> {
+        let is_namespace = key.plural == "namespaces";
+        let depends = |k: &Key, v: &Value| match is_namespace {
+            true => k.namespace == key.name,
+            false => owned_by(v, uid),
+        };
+        self.pick(depends).into_iter().map(|(k, _)| k).collect()
     }
 
     /// Removes an object for good, with its dependents or namespace content.
@@ -1445,26 +1195,13 @@ impl State {
         self.rv += 1;
         obj["metadata"]["resourceVersion"] = json!(self.rv.to_string());
         self.tombstones.push((self.rv, key.clone(), obj.clone()));
+        // What the store keeps beside an object goes with it.
         self.created.remove(key);
         self.pods.remove(key);
         self.owners.remove(key);
         self.applied_keys.remove(key);
         self.rollouts.remove(key);
-        let uid = uid_of(&obj).to_string();
-        let is_namespace = key.plural == "namespaces";
-        let dependents: Vec<Key> = self
-            .objects
-            .iter()
-            .filter(|(k, v)| {
-                if is_namespace {
-                    k.namespace == key.name
-                } else {
-                    owned_by(v, &uid)
-                }
-            })
-            .map(|(k, _)| k.clone())
-            .collect();
-        for dep in dependents {
+        for dep in self.dependents(key, uid_of(&obj)) {
             self.remove(&dep);
         }
     }
@@ -1472,11 +1209,11 @@ impl State {
     fn logs(&self, t: &Target, q: &Query) -> Answer {
         let view = self.log_view(t, q)?;
         let timestamps = matches!(param(q, "timestamps"), Some("true" | "1"));
-        let mut logs: String = view
+        let lines = view
             .lines
             .iter()
-            .map(|(at, line)| log_line(*at, line, timestamps))
-            .collect();
+            .map(|(at, line)| log_line(*at, line, timestamps));
+        let mut logs: String = lines.collect();
         if let Some(limit) = param(q, "limitBytes").and_then(|n| n.parse::<usize>().ok()) {
             let mut cut = limit.min(logs.len());
             while !logs.is_char_boundary(cut) {
@@ -1499,100 +1236,89 @@ impl State {
             .get(&t.key(name))
             .ok_or_else(|| not_found(t.res, name))?;
         let containers: Vec<String> = containers_of(pod).into_iter().map(|(n, _)| n).collect();
-        let bad = |m: String| failure(400, "BadRequest", m, None);
+        let bad = |m: String| Err(failure(400, "BadRequest", m, None));
         let container = match param(q, "container") {
             Some(c) if containers.iter().any(|n| n == c) => c.to_string(),
-            Some(c) => return Err(bad(format!("container {c} is not valid for pod {name}"))),
+            Some(c) => return bad(format!("container {c} is not valid for pod {name}")),
             None if containers.len() == 1 => containers[0].clone(),
             None => {
-                return Err(bad(format!(
-                    "a container name must be specified for pod {name}, choose one of: [{}]",
-                    containers.join(" ")
-                )))
+                let choices = containers.join(" ");
+                let message = format!(
+                    "a container name must be specified for pod {name}, choose one of: [{choices}]"
+                );
+                return bad(message);
             }
         };
         let appended = self.appended.get(name).map_or(&[][..], Vec::as_slice);
+        let (lines, running, appended_seen) = (Vec::new(), None, appended.len());
         let mut view = LogView {
-            lines: Vec::new(),
+            lines,
             container: container.clone(),
-            running: None,
-            appended_seen: appended.len(),
+            running,
+            appended_seen,
         };
         if text(pod, "/spec/nodeName").is_empty() {
             return Ok(view);
         }
-        let key = t.key(name);
-        let rt = self.pods.get(&key);
+        let rt = self.pods.get(&t.key(name));
         let workload = rt.map_or(name, |r| r.workload.as_str());
-        let started = |instance: usize| -> SystemTime {
-            match rt {
-                Some(r) if instance > 0 => r.restarts[instance - 1],
-                Some(r) => r.born_wall + self.timing.ready_delay,
-                None => SystemTime::now(),
-            }
-        };
+        let timing = self.timing;
         // An instance's log: the lines it prints at start, then what it printed since.
         let instance_lines = |instance: usize| -> Vec<(SystemTime, String)> {
-            let base = self
-                .logs
-                .get(workload)
-                .cloned()
-                .unwrap_or_else(|| DEFAULT_LOGS.to_string());
-            let at = started(instance);
+            let at = match rt {
+                Some(r) if instance > 0 => r.restarts[instance - 1],
+                Some(r) => r.born_wall + timing.ready_delay,
+                None => SystemTime::now(),
+            };
+            let base = self.logs.get(workload).map_or(DEFAULT_LOGS, String::as_str);
+            let since = appended.iter().filter(|e| e.instance == instance);
+            let since = since.map(|e| (e.at, e.text.clone()));
             base.lines()
                 .map(|l| (at, l.to_string()))
-                .chain(
-                    appended
-                        .iter()
-                        .filter(|e| e.instance == instance)
-                        .map(|e| (e.at, e.text.clone())),
-                )
+                .chain(since)
                 .collect()
         };
         let crashed = |status: &Value| -> Vec<(SystemTime, String)> {
-            let logs = match rt.map(|r| &r.behavior) {
-                Some(Behavior::CrashLoop { logs, .. }) => logs.clone(),
-                _ => return instance_lines(rt.map_or(0, |r| r.restarts.len().saturating_sub(1))),
+            let Some(Behavior::CrashLoop { logs, .. }) = rt.map(|r| &r.behavior) else {
+                return instance_lines(rt.map_or(0, |r| r.restarts.len().saturating_sub(1)));
             };
             // The ended run's start: its restart count says which run it was.
             let runs = status["restartCount"].as_i64().unwrap_or(1).max(1) - 1;
-            let at = rt.map_or(SystemTime::now(), |r| {
-                r.born_wall + self.timing.ready_delay + self.timing.restart_every * runs as u32
-            });
+            let run_start = timing.ready_delay + timing.restart_every * runs as u32;
+            let at = rt.map_or(SystemTime::now(), |r| r.born_wall + run_start);
             logs.lines().map(|l| (at, l.to_string())).collect()
         };
-        let status = pod["status"]["containerStatuses"]
-            .as_array()
-            .and_then(|a| a.iter().find(|c| c["name"] == container.as_str()))
-            .cloned()
-            .unwrap_or(Value::Null);
+        let statuses = items(&pod["status"]["containerStatuses"]);
+        let status = statuses.iter().find(|c| c["name"] == container.as_str());
+        let status = status.cloned().unwrap_or(Value::Null);
+        let state = &status["state"];
         let last_terminated = status["lastState"]["terminated"].is_object();
+        let waiting = |why: &str| {
+            bad(format!(
+                "container \"{container}\" in pod \"{name}\" is waiting to start{why}"
+            ))
+        };
         view.lines = if param(q, "previous") == Some("true") {
             if !last_terminated {
-                return Err(bad(format!(
+                let message = format!(
                     "previous terminated container \"{container}\" in pod \"{name}\" not found"
-                )));
+                );
+                return bad(message);
             }
             crashed(&status)
-        } else if status["state"]["running"].is_object() {
+        } else if state["running"].is_object() {
             let instance = rt.map_or(0, |r| r.restarts.len());
             view.running = Some(instance);
             instance_lines(instance)
-        } else if status["state"]["terminated"].is_object() || last_terminated {
+        } else if state["terminated"].is_object() || last_terminated {
             crashed(&status)
-        } else if let Some(reason) = status["state"]["waiting"]["reason"].as_str() {
-            let why = match reason {
-                "ErrImagePull" => "image can't be pulled",
-                "ImagePullBackOff" => "trying and failing to pull image",
-                other => other,
-            };
-            return Err(bad(format!(
-                "container \"{container}\" in pod \"{name}\" is waiting to start: {why}"
-            )));
         } else {
-            return Err(bad(format!(
-                "container \"{container}\" in pod \"{name}\" is waiting to start - no logs yet"
-            )));
+            return match state["waiting"]["reason"].as_str() {
+                Some("ErrImagePull") => waiting(": image can't be pulled"),
+                Some("ImagePullBackOff") => waiting(": trying and failing to pull image"),
+                Some(reason) => waiting(&format!(": {reason}")),
+                None => waiting(" - no logs yet"),
+            };
         };
         if let Some(secs) = param(q, "sinceSeconds").and_then(|n| n.parse::<u64>().ok()) {
             let from = SystemTime::now() - Duration::from_secs(secs);
@@ -1607,14 +1333,11 @@ impl State {
 
     /// Watch events after `from` (all current objects, ADDED, when 0).
     fn changes_since(&self, t: &Target, from: u64, q: &Query) -> Result<Vec<Value>, Reply> {
-        let labels = parse_label_selector(param(q, "labelSelector").unwrap_or_default())
-            .map_err(|m| failure(400, "BadRequest", m, None))?;
-        let fields = parse_field_selector(t.res, param(q, "fieldSelector").unwrap_or_default())?;
+        let matches = selector(t.res, q)?;
         let in_scope = |k: &Key, v: &Value| {
             k.plural == t.res.plural
                 && t.namespace.as_deref().is_none_or(|ns| k.namespace == ns)
-                && labels_match(v, &labels)
-                && fields_match(v, &fields)
+                && matches(v)
         };
         let mut events: Vec<(u64, Value)> = self
             .objects
@@ -1639,56 +1362,35 @@ impl State {
         Ok(events.into_iter().map(|(_, e)| e).collect())
     }
 
-    // ---- controller -----------------------------------------------------
+    // ---- controllers ----------------------------------------------------
 
     fn tick(&mut self) {
         let now = Instant::now();
-        let due: Vec<Key> = self
-            .deletions
-            .iter()
-            .filter(|(at, _)| *at <= now)
-            .map(|(_, k)| k.clone())
-            .collect();
-        self.deletions.retain(|(at, _)| *at > now);
-        for key in due {
+        let (due, later) = std::mem::take(&mut self.deletions)
+            .into_iter()
+            .partition(|(at, _)| *at <= now);
+        self.deletions = later;
+        for (_, key) in due {
             self.remove(&key);
         }
-        for plural in [
-            "namespaces",
-            "deployments",
-            "replicasets",
-            "statefulsets",
-            "persistentvolumeclaims",
-            "pods",
-        ] {
-            let keys: Vec<Key> = self
-                .objects
-                .iter()
-                .filter(|(k, v)| k.plural == plural && !terminating(v))
-                .map(|(k, _)| k.clone())
-                .collect();
-            for key in keys {
-                match plural {
-                    "namespaces" => self.sync_namespace(&key),
-                    "deployments" => self.sync_deployment(&key),
-                    "replicasets" => self.sync_replicaset(&key),
-                    "statefulsets" => self.sync_statefulset(&key),
-                    "persistentvolumeclaims" => self.sync_pvc(&key),
-                    _ => self.sync_pod(&key),
-                }
+        for (plural, sync) in CONTROLLERS {
+            for (key, _) in self.pick(|k, v| k.plural == *plural && !terminating(v)) {
+                sync(self, &key);
             }
         }
     }
 
     /// Non-terminating objects of `plural` in `ns` owned by `uid`.
     fn owned(&self, plural: &str, ns: &str, uid: &str) -> Vec<(Key, Value)> {
-        self.objects
-            .iter()
-            .filter(|(k, v)| {
-                k.plural == plural && k.namespace == ns && !terminating(v) && owned_by(v, uid)
-            })
-            .map(|(k, v)| (k.clone(), v.clone()))
-            .collect()
+        self.pick(|k, v| {
+            k.plural == plural && k.namespace == ns && !terminating(v) && owned_by(v, uid)
+        })
+    }
+
+    /// The stored objects `pick` chooses, copied out.
+    fn pick(&self, pick: impl Fn(&Key, &Value) -> bool) -> Vec<(Key, Value)> {
+        let picked = self.objects.iter().filter(|(k, v)| pick(k, v));
+        picked.map(|(k, v)| (k.clone(), v.clone())).collect()
     }
 
     fn create_internal(&mut self, plural: &str, obj: Value) -> Value {
@@ -1702,6 +1404,14 @@ impl State {
     fn update_internal(&mut self, key: &Key, new: Value) {
         if self.objects.get(key) != Some(&new) {
             self.store(key.clone(), new);
+        }
+    }
+
+    /// Sets an object's status (read again: the sync may have changed it).
+    fn set_status(&mut self, key: &Key, status: Value) {
+        if let Some(mut next) = self.objects.get(key).cloned() {
+            next["status"] = status;
+            self.update_internal(key, next);
         }
     }
 
@@ -1728,99 +1438,72 @@ impl State {
         }
     }
 
-    /// Records an event about `involved`; `count` None adds one occurrence,
-    /// Some(n) raises the count to n.
+    /// Records an event about `involved`. The scheduler writes through
+    /// events.k8s.io/v1, which core/v1 shows with eventTime and series
+    /// (count, lastObservedTime); firstTimestamp/lastTimestamp/count stay
+    /// null or absent.
     fn record_event(&mut self, involved: &Value, e: &EventSpec) {
         let ns = text(involved, "/metadata/namespace").to_string();
-        if self.namespace_state(&ns) != Some(false) {
+        if self
+            .objects
+            .get(&Key::new("namespaces", "", &ns))
+            .is_none_or(terminating)
+        {
             return;
         }
-        if e.component == "default-scheduler" {
-            return self.record_series_event(involved, e);
-        }
-        let name = name_of(involved).to_string();
-        let uid = uid_of(involved).to_string();
+        let series = e.component == "default-scheduler";
+        let (name, uid) = (name_of(involved), uid_of(involved));
         let id = fnv(&format!(
             "{uid}|{}|{}|{:?}",
             e.reason, e.message, e.field_path
         ));
-        let event_name = format!("{name}.{id:016x}");
-        let key = Key::new("events", &ns, &event_name);
-        let now = now_str();
-        if let Some(mut ev) = self.objects.get(&key).cloned() {
-            let old = ev["count"].as_i64().unwrap_or(1);
-            let new = e.count.map_or(old + 1, |n| n.max(old));
-            if new != old {
-                ev["count"] = json!(new);
-                ev["lastTimestamp"] = json!(now);
-                self.store(key, ev);
-            }
-            return;
-        }
-        let mut involved_ref = json!({
-            "kind": involved["kind"], "namespace": ns, "name": name, "uid": uid,
-            "apiVersion": involved["apiVersion"], "resourceVersion": involved["metadata"]["resourceVersion"],
-        });
-        if let Some(fp) = &e.field_path {
-            involved_ref["fieldPath"] = json!(fp);
-        }
-        let kubelet = e.component == "kubelet";
-        let source = if kubelet {
-            json!({"component": "kubelet", "host": "minikube"})
-        } else {
-            json!({"component": e.component})
-        };
-        let event = json!({
-            "metadata": {"name": event_name, "namespace": ns},
-            "involvedObject": involved_ref,
-            "reason": e.reason,
-            "message": e.message,
-            "source": source,
-            "firstTimestamp": now,
-            "lastTimestamp": now,
-            "count": e.count.unwrap_or(1).max(1),
-            "type": if e.warning { "Warning" } else { "Normal" },
-            "eventTime": null,
-            "reportingComponent": e.component,
-            "reportingInstance": if kubelet { "minikube" } else { "" },
-        });
-        self.create_internal("events", event);
-    }
-
-    /// An event the scheduler writes through events.k8s.io/v1, as core/v1
-    /// shows it: eventTime and series (count, lastObservedTime) instead of
-    /// firstTimestamp/lastTimestamp/count, which stay null or absent.
-    fn record_series_event(&mut self, involved: &Value, e: &EventSpec) {
-        let ns = text(involved, "/metadata/namespace").to_string();
-        let (name, uid) = (name_of(involved).to_string(), uid_of(involved).to_string());
-        let id = fnv(&format!("{uid}|{}|{}", e.reason, e.message));
         let key = Key::new("events", &ns, &format!("{name}.{id:016x}"));
-        let now = rfc3339_micro(SystemTime::now());
+        let now = if series {
+            rfc3339_micro(SystemTime::now())
+        } else {
+            now_str()
+        };
         if let Some(mut ev) = self.objects.get(&key).cloned() {
-            let old = ev["series"]["count"].as_i64().unwrap_or(1);
+            let count_at = if series { "/series/count" } else { "/count" };
+            let old = ev.pointer(count_at).and_then(Value::as_i64).unwrap_or(1);
             let new = e.count.map_or(old + 1, |n| n.max(old));
+            let update = match series {
+                true => json!({"series": {"count": new, "lastObservedTime": now}}),
+                false => json!({"count": new, "lastTimestamp": now}),
+            };
             if new != old {
-                ev["series"] = json!({"count": new, "lastObservedTime": now});
+                merge_patch(&mut ev, &update);
                 self.store(key, ev);
             }
             return;
         }
-        let mut event = json!({
-            "metadata": {"name": key.name, "namespace": ns},
-            "involvedObject": {"kind": involved["kind"], "namespace": ns, "name": name, "uid": uid,
-                               "apiVersion": involved["apiVersion"], "resourceVersion": involved["metadata"]["resourceVersion"]},
-            "reason": e.reason,
-            "message": e.message,
-            "source": {},
-            "firstTimestamp": null,
-            "lastTimestamp": null,
-            "type": if e.warning { "Warning" } else { "Normal" },
-            "eventTime": now,
-            "action": if e.reason == "Scheduled" { "Binding" } else { "Scheduling" },
-            "reportingComponent": e.component,
-            "reportingInstance": format!("{}-minikube", e.component),
-        });
-        if let Some(n) = e.count.filter(|n| *n > 1) {
+        let mut reference = json!({"kind": involved["kind"], "namespace": ns, "name": name, "uid": uid, "apiVersion": involved["apiVersion"], "resourceVersion": involved["metadata"]["resourceVersion"]});
+        if let Some(fp) = &e.field_path {
+            reference["fieldPath"] = json!(fp);
+        }
+        let meta = json!({"name": key.name, "namespace": ns});
+        let (kind, component) = (if e.warning { "Warning" } else { "Normal" }, e.component);
+        let kubelet = component == "kubelet";
+        let mut event = if series {
+            let action = if e.reason == "Scheduled" {
+                "Binding"
+            } else {
+                "Scheduling"
+            };
+            json!({"metadata": meta, "involvedObject": reference, "reason": e.reason, "message": e.message, "source": {},
+                   "firstTimestamp": null, "lastTimestamp": null, "type": kind, "eventTime": now, "action": action,
+                   "reportingComponent": component, "reportingInstance": format!("{component}-minikube")})
+        } else {
+            let source = if kubelet {
+                json!({"component": "kubelet", "host": "minikube"})
+            } else {
+                json!({"component": component})
+            };
+            json!({"metadata": meta, "involvedObject": reference, "reason": e.reason, "message": e.message, "source": source,
+                   "firstTimestamp": now, "lastTimestamp": now, "count": e.count.unwrap_or(1).max(1), "type": kind, "eventTime": null,
+                   "reportingComponent": component, "reportingInstance": if kubelet { "minikube" } else { "" }})
+        };
+        if let Some(n) = e.count.filter(|n| *n > 1 && series) {
             event["series"] = json!({"count": n, "lastObservedTime": now});
         }
         self.create_internal("events", event);
@@ -1837,27 +1520,22 @@ impl State {
         let hash = short_hash(&d["spec"]["template"]);
         let recreate = text(&d, "/spec/strategy/type") == "Recreate";
         let now = Instant::now();
+        let scaling = |m| EventSpec::once("ScalingReplicaSet", m, "deployment-controller");
 
         let rss = self.owned("replicasets", &ns, &uid);
         let max_rev = rss.iter().map(|(_, rs)| revision(rs)).max().unwrap_or(0);
-        let current = rss
-            .iter()
-            .find(|(_, rs)| label(rs, "pod-template-hash") == Some(hash.as_str()))
-            .cloned();
-        let mut created = false;
+        let hashed = |rs: &&(Key, Value)| label(&rs.1, "pod-template-hash") == Some(&hash);
+        let current = rss.iter().find(hashed).cloned();
+        let created = current.is_none();
         let (new_key, new_rs) = match current {
             Some((k, mut rs)) => {
-                let mut changed = false;
-                if rs["spec"]["replicas"].as_i64() != Some(want) {
-                    rs["spec"]["replicas"] = json!(want);
-                    changed = true;
-                }
+                let before = rs.clone();
+                rs["spec"]["replicas"] = json!(want);
                 if revision(&rs) < max_rev {
-                    rs["metadata"]["annotations"]["deployment.kubernetes.io/revision"] =
-                        json!((max_rev + 1).to_string());
-                    changed = true;
+                    let next = json!((max_rev + 1).to_string());
+                    rs["metadata"]["annotations"]["deployment.kubernetes.io/revision"] = next;
                 }
-                if changed {
+                if rs != before {
                     rs = self.store(k.clone(), rs);
                 }
                 (k, rs)
@@ -1872,61 +1550,45 @@ impl State {
                 template["metadata"]["labels"]["pod-template-hash"] = json!(hash);
                 let mut selector = d["spec"]["selector"].clone();
                 selector["matchLabels"]["pod-template-hash"] = json!(hash);
+                let annotations = json!({
+                    "deployment.kubernetes.io/desired-replicas": want.to_string(),
+                    "deployment.kubernetes.io/max-replicas": (want + (want + 3) / 4).to_string(),
+                    "deployment.kubernetes.io/revision": (max_rev + 1).to_string(),
+                });
+                let labels = template["metadata"]["labels"].clone();
                 let rs = json!({
-                    "metadata": {
-                        "name": rs_name, "namespace": ns,
-                        "labels": template["metadata"]["labels"].clone(),
-                        "annotations": {
-                            "deployment.kubernetes.io/desired-replicas": want.to_string(),
-                            "deployment.kubernetes.io/max-replicas": (want + (want + 3) / 4).to_string(),
-                            "deployment.kubernetes.io/revision": (max_rev + 1).to_string(),
-                        },
-                        "ownerReferences": [owner_ref(&d)],
-                    },
+                    "metadata": {"name": rs_name, "namespace": ns, "labels": labels, "annotations": annotations, "ownerReferences": [owner_ref(&d)]},
                     "spec": {"replicas": want, "selector": selector, "template": template},
                 });
                 let rs = self.create_internal("replicasets", rs);
-                *self
-                    .replicasets_created
-                    .entry((ns.clone(), name.clone()))
-                    .or_default() += 1;
-                self.record_event(
-                    &d,
-                    &EventSpec::once(
-                        "ScalingReplicaSet",
-                        format!("Scaled up replica set {rs_name} from 0 to {want}"),
-                        "deployment-controller",
-                    ),
-                );
-                created = true;
+                let count = self.replicasets_created.entry((ns.clone(), name.clone()));
+                *count.or_default() += 1;
+                let message = format!("Scaled up replica set {rs_name} from 0 to {want}");
+                self.record_event(&d, &scaling(message));
                 (k, rs)
             }
         };
         let rs_name = new_key.name.clone();
         let new_pods = self.owned("pods", &ns, uid_of(&new_rs));
         let new_ready = new_pods.iter().filter(|(_, p)| is_ready(p)).count() as i64;
-        let old: Vec<(Key, Value)> = rss.into_iter().filter(|(k, _)| *k != new_key).collect();
+        let mut old: Vec<Key> = rss.into_iter().map(|(k, _)| k).collect();
+        old.retain(|k| *k != new_key);
         if recreate || (new_pods.len() as i64 >= want && new_ready >= want) {
-            for (k, mut rs) in old.clone() {
+            for k in &old {
+                let Some(mut rs) = self.objects.get(k).cloned() else {
+                    continue;
+                };
                 let n = rs["spec"]["replicas"].as_i64().unwrap_or(0);
                 if n != 0 {
                     rs["spec"]["replicas"] = json!(0);
                     self.store(k.clone(), rs);
-                    self.record_event(
-                        &d,
-                        &EventSpec::once(
-                            "ScalingReplicaSet",
-                            format!("Scaled down replica set {} from {n} to 0", k.name),
-                            "deployment-controller",
-                        ),
-                    );
+                    let message = format!("Scaled down replica set {} from {n} to 0", k.name);
+                    self.record_event(&d, &scaling(message));
                 }
             }
         }
-        let mut old_pods = 0;
-        let mut old_ready = 0;
-        let mut old_spec = 0;
-        for (k, _) in &old {
+        let (mut old_pods, mut old_ready, mut old_spec) = (0, 0, 0);
+        for k in &old {
             let rs = self.objects.get(k).cloned().unwrap_or(Value::Null);
             old_spec += rs["spec"]["replicas"].as_i64().unwrap_or(0);
             for (_, p) in self.owned("pods", &ns, uid_of(&rs)) {
@@ -1935,113 +1597,72 @@ impl State {
             }
         }
         let updated = new_pods.len() as i64;
-        let total = updated + old_pods;
         let available = new_ready + old_ready;
-        let unavailable = (want + old_spec - available).max(0);
         let complete = updated == want && old_pods == 0 && new_ready >= want;
 
-        let rollout = self.rollouts.entry(key.clone()).or_insert(Rollout {
+        // Progress: a new generation or ReplicaSet, more pods updated,
+        // available or ready, or a complete rollout undone.
+        let (counts, since) = ((updated, available, new_ready), now);
+        let rollout = self.rollouts.entry(key.clone());
+        let rollout = rollout.or_insert(Rollout {
             generation,
-            since: now,
+            since,
             complete: false,
             counts: (0, 0, 0),
         });
-        let counts = (updated, available, new_ready);
-        if rollout.generation != generation
-            || created
-            || counts.0 > rollout.counts.0
-            || counts.1 > rollout.counts.1
-            || counts.2 > rollout.counts.2
-            || (rollout.complete && !complete)
-        {
+        let (was, is) = (rollout.counts, counts);
+        let progressed = is.0 > was.0 || is.1 > was.1 || is.2 > was.2;
+        let undone = rollout.complete && !complete;
+        if rollout.generation != generation || created || progressed || undone {
             rollout.since = now;
         }
-        rollout.generation = generation;
-        rollout.counts = counts;
-        rollout.complete = complete;
+        (rollout.generation, rollout.counts, rollout.complete) = (generation, counts, complete);
         // The Deployment's own progressDeadlineSeconds (defaulted to 600).
-        let deadline =
-            Duration::from_secs(d["spec"]["progressDeadlineSeconds"].as_u64().unwrap_or(600));
-        let timed_out = !complete && now.duration_since(rollout.since) > deadline;
+        let deadline = d["spec"]["progressDeadlineSeconds"].as_u64().unwrap_or(600);
+        let stalled = now.duration_since(rollout.since);
+        let timed_out = !complete && stalled > Duration::from_secs(deadline);
 
-        let prev = &d["status"];
+        let max_unavailable = &d["spec"]["strategy"]["rollingUpdate"]["maxUnavailable"];
         let max_unavailable = if recreate {
             0
         } else {
-            scaled(
-                &d["spec"]["strategy"]["rollingUpdate"]["maxUnavailable"],
-                want,
-            )
+            scaled(max_unavailable, want)
         };
-        let available_cond = if available >= want - max_unavailable {
-            condition(
-                prev,
-                "Available",
-                true,
-                "MinimumReplicasAvailable",
-                "Deployment has minimum availability.",
-            )
-        } else {
-            condition(
-                prev,
-                "Available",
-                false,
-                "MinimumReplicasUnavailable",
-                "Deployment does not have minimum availability.",
-            )
+        let available_reason = match available >= want - max_unavailable {
+            true => "MinimumReplicasAvailable",
+            false => "MinimumReplicasUnavailable",
         };
-        let progressing_cond = if complete {
-            condition(
-                prev,
-                "Progressing",
-                true,
-                "NewReplicaSetAvailable",
-                &format!("ReplicaSet \"{rs_name}\" has successfully progressed."),
-            )
-        } else if timed_out {
-            condition(
-                prev,
-                "Progressing",
-                false,
-                "ProgressDeadlineExceeded",
-                &format!("ReplicaSet \"{rs_name}\" has timed out progressing."),
-            )
-        } else if created {
-            condition(
-                prev,
-                "Progressing",
-                true,
-                "NewReplicaSetCreated",
-                &format!("Created new replica set \"{rs_name}\""),
-            )
-        } else {
-            condition(
-                prev,
-                "Progressing",
-                true,
-                "ReplicaSetUpdated",
-                &format!("ReplicaSet \"{rs_name}\" is progressing."),
-            )
+        let progressing_reason = match () {
+            _ if complete => "NewReplicaSetAvailable",
+            _ if timed_out => "ProgressDeadlineExceeded",
+            _ if created => "NewReplicaSetCreated",
+            _ => "ReplicaSetUpdated",
         };
-        let mut status = Map::new();
-        status.insert("observedGeneration".into(), json!(generation));
-        put_nonzero(&mut status, "replicas", total);
-        put_nonzero(&mut status, "updatedReplicas", updated);
-        put_nonzero(&mut status, "readyReplicas", available);
-        put_nonzero(&mut status, "availableReplicas", available);
-        put_nonzero(&mut status, "unavailableReplicas", unavailable);
-        status.insert(
-            "conditions".into(),
-            json!([available_cond, progressing_cond]),
-        );
-
-        let mut next = d.clone();
-        next["status"] = Value::Object(status);
-        let rev_path: Vec<String> = vec![
-            "metadata".into(),
-            "annotations".into(),
-            "deployment.kubernetes.io/revision".into(),
+        let reasons = [
+            ("Available", available_reason),
+            ("Progressing", progressing_reason),
         ];
+        let conditions = reasons.map(|(t, r)| deployment_condition(&d["status"], t, r, &rs_name));
+        let unavailable = (want + old_spec - available).max(0);
+        let status = json!({
+            "observedGeneration": generation, "replicas": updated + old_pods, "updatedReplicas": updated,
+            "readyReplicas": available, "availableReplicas": available, "unavailableReplicas": unavailable,
+            "conditions": conditions,
+        });
+        let counts = [
+            "replicas",
+            "updatedReplicas",
+            "readyReplicas",
+            "availableReplicas",
+            "unavailableReplicas",
+        ];
+        let mut next = d.clone();
+        next["status"] = without_zero(status, &counts);
+        let rev_path = path_of(&[
+            "metadata",
+            "annotations",
+            "deployment.kubernetes.io/revision",
+        ]);
         set_path(&mut next, &rev_path, json!(revision(&new_rs).to_string()));
         self.claim(key, &rev_path, "kube-controller-manager");
         self.update_internal(key, next);
@@ -2053,72 +1674,55 @@ impl State {
         };
         let ns = key.namespace.clone();
         let uid = uid_of(&rs).to_string();
-        let want = rs["spec"]["replicas"].as_i64().unwrap_or(1);
-        let workload = rs["metadata"]["ownerReferences"]
-            .as_array()
-            .and_then(|refs| refs.iter().find(|r| r["kind"] == "Deployment"))
+        let want = rs["spec"]["replicas"].as_i64().unwrap_or(1).max(0);
+        let refs = rs["metadata"]["ownerReferences"].as_array();
+        let deployment = refs.and_then(|refs| refs.iter().find(|r| r["kind"] == "Deployment"));
+        let workload = deployment
             .and_then(|r| r["name"].as_str())
-            .unwrap_or(&key.name)
-            .to_string();
+            .unwrap_or(&key.name);
+        let workload = workload.to_string();
+        let event = |reason, message| EventSpec::once(reason, message, "replicaset-controller");
         let mut pods = self.owned("pods", &ns, &uid);
-        if (pods.len() as i64) < want {
-            for _ in pods.len() as i64..want {
-                let pod_name = format!("{}-{}", key.name, self.suffix());
-                let pod_key = Key::new("pods", &ns, &pod_name);
-                let mut pod = pod_from_template(
-                    &rs["spec"]["template"],
-                    &ns,
-                    &pod_name,
-                    &format!("{}-", key.name),
-                    &rs,
-                );
-                self.schedule_pod(&mut pod, &pod_key, &workload);
-                self.create_internal("pods", pod);
-                self.record_event(
-                    &rs,
-                    &EventSpec::once(
-                        "SuccessfulCreate",
-                        format!("Created pod: {pod_name}"),
-                        "replicaset-controller",
-                    ),
-                );
-            }
-        } else if pods.len() as i64 > want {
-            // not-ready pods go first, then the newest
-            pods.sort_by_key(|(k, p)| {
-                (
-                    is_ready(p),
-                    std::cmp::Reverse(text(p, "/metadata/creationTimestamp").to_string()),
-                    k.name.clone(),
-                )
-            });
-            let extra = pods.len() - want.max(0) as usize;
-            for (k, _) in pods.iter().take(extra) {
-                self.mark_deleted(k, "Background");
-                self.record_event(
-                    &rs,
-                    &EventSpec::once(
-                        "SuccessfulDelete",
-                        format!("Deleted pod: {}", k.name),
-                        "replicaset-controller",
-                    ),
-                );
-            }
+        for _ in pods.len() as i64..want {
+            let pod_name = format!("{}-{}", key.name, self.suffix());
+            let pod = pod_from_template(&rs["spec"]["template"], &ns, &pod_name, &rs);
+            self.create_pod(pod, &workload);
+            self.record_event(
+                &rs,
+                &event("SuccessfulCreate", format!("Created pod: {pod_name}")),
+            );
+        }
+        // not-ready pods go first, then the newest
+        pods.sort_by_key(|(k, p)| {
+            (
+                is_ready(p),
+                std::cmp::Reverse(text(p, "/metadata/creationTimestamp").to_string()),
+                k.name.clone(),
+            )
+        });
+        for (k, _) in pods.iter().take(pods.len().saturating_sub(want as usize)) {
+            self.mark_deleted(k, "Background");
+            self.record_event(
+                &rs,
+                &event("SuccessfulDelete", format!("Deleted pod: {}", k.name)),
+            );
         }
         let pods = self.owned("pods", &ns, &uid);
         let ready = pods.iter().filter(|(_, p)| is_ready(p)).count() as i64;
-        let mut status = Map::new();
-        status.insert("replicas".into(), json!(pods.len()));
-        put_nonzero(&mut status, "fullyLabeledReplicas", pods.len() as i64);
-        put_nonzero(&mut status, "readyReplicas", ready);
-        put_nonzero(&mut status, "availableReplicas", ready);
-        status.insert(
-            "observedGeneration".into(),
-            rs["metadata"]["generation"].clone(),
-        );
-        let mut next = self.objects.get(key).cloned().unwrap_or(rs);
-        next["status"] = Value::Object(status);
-        self.update_internal(key, next);
+        let status = json!({
+            "replicas": pods.len(), "fullyLabeledReplicas": pods.len(), "readyReplicas": ready,
+            "availableReplicas": ready, "observedGeneration": rs["metadata"]["generation"],
+        });
+        let counts = ["fullyLabeledReplicas", "readyReplicas", "availableReplicas"];
+        let status = without_zero(status, &counts);
+        self.set_status(key, status);
+    }
+
+    /// Schedules a pod a controller made and stores it.
+    fn create_pod(&mut self, mut pod: Value, workload: &str) {
+        let key = Key::new("pods", text(&pod, "/metadata/namespace"), name_of(&pod));
+        self.schedule_pod(&mut pod, &key, workload);
+        self.create_internal("pods", pod);
     }
 
     fn sync_statefulset(&mut self, key: &Key) {
@@ -2131,173 +1735,123 @@ impl State {
         let rev = format!("{name}-{}", short_hash(&sts["spec"]["template"]));
         let parallel = text(&sts, "/spec/podManagementPolicy") == "Parallel";
         let on_delete = text(&sts, "/spec/updateStrategy/type") == "OnDelete";
-        let partition = sts["spec"]["updateStrategy"]["rollingUpdate"]["partition"]
-            .as_i64()
-            .unwrap_or(0);
-        let pod_at = |st: &State, i: i64| -> Option<Value> {
-            st.objects
-                .get(&Key::new("pods", &ns, &format!("{name}-{i}")))
-                .filter(|p| owned_by(p, &uid))
-                .cloned()
-        };
+        let partition = &sts["spec"]["updateStrategy"]["rollingUpdate"]["partition"];
+        let partition = partition.as_i64().unwrap_or(0);
         // create missing ordinals (OrderedReady: one at a time, in order)
         for i in 0..want {
-            if let Some(p) = pod_at(self, i) {
-                if !parallel && (terminating(&p) || !is_ready(&p)) {
-                    break;
+            match self
+                .objects
+                .get(&Key::new("pods", &ns, &format!("{name}-{i}")))
+            {
+                Some(p) if owned_by(p, &uid) && (parallel || (!terminating(p) && is_ready(p))) => {
+                    continue
                 }
-                continue;
+                Some(_) => break, // not ready yet, or someone else's pod holds the name
+                None => self.create_ordinal(&sts, &rev, i),
             }
-            let pod_name = format!("{name}-{i}");
-            let pod_key = Key::new("pods", &ns, &pod_name);
-            if self.objects.contains_key(&pod_key) {
-                break; // someone else's pod holds the name
-            }
-            let mut pod = pod_from_template(
-                &sts["spec"]["template"],
-                &ns,
-                &pod_name,
-                &format!("{name}-"),
-                &sts,
-            );
-            pod["metadata"]["labels"]["controller-revision-hash"] = json!(rev);
-            pod["metadata"]["labels"]["statefulset.kubernetes.io/pod-name"] = json!(pod_name);
-            pod["metadata"]["labels"]["apps.kubernetes.io/pod-index"] = json!(i.to_string());
-            pod["spec"]["hostname"] = json!(pod_name);
-            if let Some(svc) = sts["spec"]["serviceName"].as_str() {
-                pod["spec"]["subdomain"] = json!(svc);
-            }
-            let claims = sts["spec"]["volumeClaimTemplates"]
-                .as_array()
-                .cloned()
-                .unwrap_or_default();
-            let mut volumes: Vec<Value> = pod["spec"]["volumes"]
-                .as_array()
-                .cloned()
-                .unwrap_or_default();
-            for claim in &claims {
-                let claim_name = text(claim, "/metadata/name").to_string();
-                let pvc_name = format!("{claim_name}-{name}-{i}");
-                let pvc_key = Key::new("persistentvolumeclaims", &ns, &pvc_name);
-                if !self.objects.contains_key(&pvc_key) {
-                    let mut labels = claim["metadata"]["labels"].clone();
-                    if let Some(m) = sts["spec"]["selector"]["matchLabels"].as_object() {
-                        for (k, v) in m {
-                            labels[k.as_str()] = v.clone();
-                        }
-                    }
-                    let mut pvc = json!({"metadata": {"name": pvc_name, "namespace": ns}, "spec": claim["spec"].clone()});
-                    if labels.is_object() {
-                        pvc["metadata"]["labels"] = labels;
-                    }
-                    self.create_internal("persistentvolumeclaims", pvc);
-                    self.record_event(
-                        &sts,
-                        &EventSpec::once(
-                            "SuccessfulCreate",
-                            format!("create Claim {pvc_name} Pod {pod_name} in StatefulSet {name} success"),
-                            "statefulset-controller",
-                        ),
-                    );
-                }
-                volumes.retain(|v| v["name"] != claim_name.as_str());
-                volumes.push(
-                    json!({"name": claim_name, "persistentVolumeClaim": {"claimName": pvc_name}}),
-                );
-            }
-            if !volumes.is_empty() {
-                pod["spec"]["volumes"] = Value::Array(volumes);
-            }
-            self.schedule_pod(&mut pod, &pod_key, &name);
-            self.create_internal("pods", pod);
-            self.record_event(
-                &sts,
-                &EventSpec::once(
-                    "SuccessfulCreate",
-                    format!("create Pod {pod_name} in StatefulSet {name} successful"),
-                    "statefulset-controller",
-                ),
-            );
             if !parallel {
                 break;
             }
         }
         let pods = self.owned("pods", &ns, &uid);
         let ordinal = |k: &Key| {
-            k.name
+            let n = k
+                .name
                 .rsplit_once('-')
-                .and_then(|(_, n)| n.parse::<i64>().ok())
-                .unwrap_or(-1)
+                .and_then(|(_, n)| n.parse::<i64>().ok());
+            n.unwrap_or(-1)
         };
         let any_terminating = self.objects.iter().any(|(k, v)| {
             k.plural == "pods" && k.namespace == ns && terminating(v) && owned_by(v, &uid)
         });
         // scale down from the highest ordinal
-        let mut surplus: Vec<Key> = pods
-            .iter()
-            .map(|(k, _)| k.clone())
-            .filter(|k| ordinal(k) >= want)
-            .collect();
+        let mut surplus: Vec<Key> = pods.iter().map(|(k, _)| k.clone()).collect();
+        surplus.retain(|k| ordinal(k) >= want);
         surplus.sort_by_key(|k| std::cmp::Reverse(ordinal(k)));
+        let all_ready = pods.len() as i64 == want && pods.iter().all(|(_, p)| is_ready(p));
         if !surplus.is_empty() && (parallel || !any_terminating) {
             let n = if parallel { surplus.len() } else { 1 };
             for k in surplus.into_iter().take(n) {
                 self.mark_deleted(&k, "Background");
-                self.record_event(
-                    &sts,
-                    &EventSpec::once(
-                        "SuccessfulDelete",
-                        format!("delete Pod {} in StatefulSet {name} successful", k.name),
-                        "statefulset-controller",
-                    ),
-                );
+                let message = format!("delete Pod {} in StatefulSet {name} successful", k.name);
+                let event = EventSpec::once("SuccessfulDelete", message, "statefulset-controller");
+                self.record_event(&sts, &event);
             }
-        } else if !on_delete
-            && !any_terminating
-            && pods.len() as i64 == want
-            && pods.iter().all(|(_, p)| is_ready(p))
-        {
+        } else if !on_delete && !any_terminating && all_ready {
             // rolling update: replace the highest outdated pod
-            let outdated = pods
-                .iter()
-                .filter(|(k, p)| {
-                    ordinal(k) >= partition
-                        && label(p, "controller-revision-hash") != Some(rev.as_str())
-                })
-                .max_by_key(|(k, _)| ordinal(k))
-                .map(|(k, _)| k.clone());
-            if let Some(k) = outdated {
-                self.mark_deleted(&k, "Background");
+            let outdated = pods.iter().filter(|(k, p)| {
+                ordinal(k) >= partition && label(p, "controller-revision-hash") != Some(&rev)
+            });
+            if let Some((k, _)) = outdated.max_by_key(|(k, _)| ordinal(k)) {
+                self.mark_deleted(k, "Background");
             }
         }
         let pods = self.owned("pods", &ns, &uid);
         let ready = pods.iter().filter(|(_, p)| is_ready(p)).count() as i64;
         let at_rev = |r: &str| {
-            pods.iter()
-                .filter(|(_, p)| label(p, "controller-revision-hash") == Some(r))
-                .count() as i64
+            let at = pods
+                .iter()
+                .filter(|(_, p)| label(p, "controller-revision-hash") == Some(r));
+            at.count() as i64
         };
         let updated = at_rev(&rev);
         let mut current_rev = text(&sts, "/status/currentRevision").to_string();
         if current_rev.is_empty() || (updated == want && ready == want) {
             current_rev = rev.clone();
         }
-        let mut status = Map::new();
-        status.insert(
-            "observedGeneration".into(),
-            sts["metadata"]["generation"].clone(),
-        );
-        status.insert("replicas".into(), json!(pods.len()));
-        put_nonzero(&mut status, "readyReplicas", ready);
-        put_nonzero(&mut status, "currentReplicas", at_rev(&current_rev));
-        put_nonzero(&mut status, "updatedReplicas", updated);
-        status.insert("currentRevision".into(), json!(current_rev));
-        status.insert("updateRevision".into(), json!(rev));
-        status.insert("availableReplicas".into(), json!(ready));
-        status.insert("collisionCount".into(), json!(0));
-        let mut next = self.objects.get(key).cloned().unwrap_or(sts);
-        next["status"] = Value::Object(status);
-        self.update_internal(key, next);
+        let status = json!({
+            "observedGeneration": sts["metadata"]["generation"], "replicas": pods.len(),
+            "readyReplicas": ready, "currentReplicas": at_rev(&current_rev), "updatedReplicas": updated,
+            "currentRevision": current_rev, "updateRevision": rev, "availableReplicas": ready, "collisionCount": 0,
+        });
+        let omitted = ["readyReplicas", "currentReplicas", "updatedReplicas"];
+        self.set_status(key, without_zero(status, &omitted));
+    }
+
+    /// A StatefulSet's pod `i`, with its claims made from the templates.
+    fn create_ordinal(&mut self, sts: &Value, rev: &str, i: i64) {
+        let (ns, name) = (text(sts, "/metadata/namespace"), name_of(sts));
+        let pod_name = format!("{name}-{i}");
+        let event = |m| EventSpec::once("SuccessfulCreate", m, "statefulset-controller");
+        let mut pod = pod_from_template(&sts["spec"]["template"], ns, &pod_name, sts);
+        let labels = &mut pod["metadata"]["labels"];
+        labels["controller-revision-hash"] = json!(rev);
+        labels["statefulset.kubernetes.io/pod-name"] = json!(pod_name);
+        labels["apps.kubernetes.io/pod-index"] = json!(i.to_string());
+        pod["spec"]["hostname"] = json!(pod_name);
+        if let Some(svc) = sts["spec"]["serviceName"].as_str() {
+            pod["spec"]["subdomain"] = json!(svc);
+        }
+        let mut volumes = items(&pod["spec"]["volumes"]).to_vec();
+        for claim in items(&sts["spec"]["volumeClaimTemplates"]) {
+            let claim_name = text(claim, "/metadata/name").to_string();
+            let pvc_name = format!("{claim_name}-{name}-{i}");
+            let pvc_key = Key::new("persistentvolumeclaims", ns, &pvc_name);
+            if !self.objects.contains_key(&pvc_key) {
+                let mut labels = claim["metadata"]["labels"].clone();
+                for (k, v) in entries(&sts["spec"]["selector"]["matchLabels"]) {
+                    labels[k.as_str()] = v.clone();
+                }
+                let meta = json!({"name": pvc_name, "namespace": ns});
+                let mut pvc = json!({"metadata": meta, "spec": claim["spec"].clone()});
+                if labels.is_object() {
+                    pvc["metadata"]["labels"] = labels;
+                }
+                self.create_internal("persistentvolumeclaims", pvc);
+                let message =
+                    format!("create Claim {pvc_name} Pod {pod_name} in StatefulSet {name} success");
+                self.record_event(sts, &event(message));
+            }
+            volumes.retain(|v| v["name"] != claim_name.as_str());
+            let claim = json!({"claimName": pvc_name});
+            volumes.push(json!({"name": claim_name, "persistentVolumeClaim": claim}));
+        }
+        if !volumes.is_empty() {
+            pod["spec"]["volumes"] = Value::Array(volumes);
+        }
+        self.create_pod(pod, name);
+        let message = format!("create Pod {pod_name} in StatefulSet {name} successful");
+        self.record_event(sts, &event(message));
     }
 
     /// The default StorageClass provisions and binds at once.
@@ -2309,21 +1863,18 @@ impl State {
             return;
         }
         let mut next = pvc.clone();
-        let volume = format!("pvc-{}", uid_of(&pvc));
-        next["spec"]["volumeName"] = json!(volume);
-        next["status"] = json!({
-            "phase": "Bound",
-            "accessModes": pvc["spec"]["accessModes"].clone(),
-            "capacity": {"storage": pvc["spec"]["resources"]["requests"]["storage"].clone()},
-        });
+        next["spec"]["volumeName"] = json!(format!("pvc-{}", uid_of(&pvc)));
+        let capacity = json!({"storage": pvc["spec"]["resources"]["requests"]["storage"].clone()});
+        next["status"] = json!({"phase": "Bound", "accessModes": pvc["spec"]["accessModes"].clone(), "capacity": capacity});
         self.claim(
             key,
-            &["spec".into(), "volumeName".into()],
+            &path_of(&["spec", "volumeName"]),
             "kube-controller-manager",
         );
         self.update_internal(key, next);
     }
 
+    /// The kubelet: status and events as the pod's behaviour says by its age.
     fn sync_pod(&mut self, key: &Key) {
         let (Some(pod), Some(rt)) = (self.objects.get(key).cloned(), self.pods.get(key).cloned())
         else {
@@ -2333,11 +1884,10 @@ impl State {
         let age = rt.born.elapsed();
         let mut next = pod.clone();
         next["status"] = pod_status(&pod, &rt, age, &timing);
-        if let Some(id) = self.container_ids.get(&rt.workload) {
-            if let Some(statuses) = next["status"]["containerStatuses"].as_array_mut() {
-                for s in statuses.iter_mut().filter(|s| !s["containerID"].is_null()) {
-                    s["containerID"] = json!(id);
-                }
+        let id = self.container_ids.get(&rt.workload);
+        for s in items_mut(&mut next["status"]["containerStatuses"]) {
+            if let (Some(id), false) = (id, s["containerID"].is_null()) {
+                s["containerID"] = json!(id);
             }
         }
         if !next["status"]["podIP"].is_null() {
@@ -2351,10 +1901,23 @@ impl State {
     }
 }
 
+/// What a cluster's controllers reconcile each tick, in this order.
+type Sync = fn(&mut State, &Key);
+const CONTROLLERS: [(&str, Sync); 6] = [
+    ("namespaces", State::sync_namespace),
+    ("deployments", State::sync_deployment),
+    ("replicasets", State::sync_replicaset),
+    ("statefulsets", State::sync_statefulset),
+    ("persistentvolumeclaims", State::sync_pvc),
+    ("pods", State::sync_pod),
+];
+
 // ---------------------------------------------------------------------------
 // Pods: status and events per behaviour
 // ---------------------------------------------------------------------------
 
+/// An event a component records about an object; `count` None adds one
+/// occurrence, Some(n) raises the count to n.
 struct EventSpec {
     reason: &'static str,
     message: String,
@@ -2366,43 +1929,23 @@ struct EventSpec {
 
 impl EventSpec {
     fn once(reason: &'static str, message: String, component: &'static str) -> EventSpec {
-        EventSpec {
-            reason,
-            message,
-            warning: false,
-            component,
-            field_path: None,
-            count: None,
-        }
-    }
-
-    fn kubelet(
-        reason: &'static str,
-        message: String,
-        warning: bool,
-        container: &str,
-        count: i64,
-    ) -> EventSpec {
+        let (warning, field_path, count) = (false, None, None);
         EventSpec {
             reason,
             message,
             warning,
-            component: "kubelet",
-            field_path: Some(format!("spec.containers{{{container}}}")),
-            count: Some(count),
+            component,
+            field_path,
+            count,
         }
     }
 }
 
 fn containers_of(pod: &Value) -> Vec<(String, String)> {
-    pod["spec"]["containers"]
-        .as_array()
-        .map(|cs| {
-            cs.iter()
-                .map(|c| (text(c, "/name").to_string(), text(c, "/image").to_string()))
-                .collect()
-        })
-        .unwrap_or_default()
+    let containers = items(&pod["spec"]["containers"]).iter();
+    containers
+        .map(|c| (text(c, "/name").to_string(), text(c, "/image").to_string()))
+        .collect()
 }
 
 /// How many restart periods have passed since the container first started.
@@ -2437,30 +1980,107 @@ fn after_pulls(rt: &PodRuntime, age: Duration, t: &Timing) -> (PodRuntime, Durat
     (rt.clone(), age)
 }
 
-/// How a failing pull reads in the container's waiting state: the try's
-/// error for the first half of each retry period, its back-off after.
-fn pull_state(rt: &PodRuntime, image: &str, age: Duration, t: &Timing) -> (&'static str, String) {
-    let into = (age.saturating_sub(t.ready_delay)).as_millis() % t.restart_every.as_millis().max(1);
-    if into * 2 >= t.restart_every.as_millis() {
-        return (
-            "ImagePullBackOff",
-            format!("Back-off pulling image \"{image}\""),
-        );
-    }
-    ("ErrImagePull", pull_error(rt, image))
-}
-
 /// What the node's runtime said when the pull failed.
-fn pull_error(rt: &PodRuntime, image: &str) -> String {
-    if matches!(rt.behavior, Behavior::PullFailsThenSucceeds { .. }) {
+fn pull_error(b: &Behavior, image: &str) -> String {
+    if matches!(b, Behavior::PullFailsThenSucceeds { .. }) {
         return "Error response from daemon: Get \"https://registry-1.docker.io/v2/\": net/http: TLS handshake timeout".into();
     }
     format!("Error response from daemon: pull access denied for {}, repository does not exist or may require 'docker login': denied: requested access to the resource is denied", image.split(':').next().unwrap_or_default())
 }
 
+impl Behavior {
+    /// The container process runs (Ready, NotReady, or between crashes).
+    fn runs(&self) -> bool {
+        matches!(
+            self,
+            Behavior::Ready | Behavior::NotReady | Behavior::CrashLoop { .. }
+        )
+    }
+
+    /// The waiting state (reason, message) of a started container that
+    /// never gets to run. A failing pull shows the try's error for the first
+    /// half of each retry period and its back-off after.
+    fn waiting(&self, image: &str, age: Duration, t: &Timing) -> Option<(&'static str, String)> {
+        Some(match self {
+            Behavior::ImagePullBackOff | Behavior::PullFailsThenSucceeds { .. } => {
+                let period = t.restart_every.as_millis().max(1);
+                if (age.saturating_sub(t.ready_delay)).as_millis() % period * 2
+                    >= t.restart_every.as_millis()
+                {
+                    (
+                        "ImagePullBackOff",
+                        format!("Back-off pulling image \"{image}\""),
+                    )
+                } else {
+                    ("ErrImagePull", pull_error(self, image))
+                }
+            }
+            Behavior::ErrImageNeverPull => (
+                "ErrImageNeverPull",
+                NEVER_PULLED.2.replace("{image}", image),
+            ),
+            Behavior::CreateContainerConfigError { message } => {
+                ("CreateContainerConfigError", message.clone())
+            }
+            _ => return None,
+        })
+    }
+
+    /// The kubelet's events about a container in this scenario, as it
+    /// words them: (reason, warning, message). In messages `{c}` is the
+    /// container, `{image}` its image, `{pod}` `name_namespace(uid)`,
+    /// `{error}` the failed pull's error, `{message}` the behaviour's.
+    fn kubelet_script(&self) -> &'static [KubeletEvent] {
+        match self {
+            Behavior::Ready => &[PULLED, CREATED, STARTED],
+            Behavior::NotReady => &[PULLED, CREATED, STARTED, UNHEALTHY],
+            Behavior::CrashLoop { .. } => &[PULLED, CREATED, STARTED, CRASH_BACK_OFF],
+            Behavior::ImagePullBackOff | Behavior::PullFailsThenSucceeds { .. } => &[
+                ("Pulling", false, "Pulling image \"{image}\""),
+                ("Failed", true, "Failed to pull image \"{image}\": {error}"),
+                ("Failed", true, "Error: ErrImagePull"),
+                ("BackOff", false, "Back-off pulling image \"{image}\""),
+                ("Failed", true, "Error: ImagePullBackOff"),
+            ],
+            Behavior::ErrImageNeverPull => {
+                &[NEVER_PULLED, ("Failed", true, "Error: ErrImageNeverPull")]
+            }
+            Behavior::CreateContainerConfigError { .. } => {
+                &[PULLED, ("Failed", true, "Error: {message}")]
+            }
+            Behavior::Unschedulable { .. } => &[],
+        }
+    }
+}
+
+/// An event the kubelet records: reason, whether a Warning, message.
+type KubeletEvent = (&'static str, bool, &'static str);
+
+const PULLED: KubeletEvent = (
+    "Pulled",
+    false,
+    "Container image \"{image}\" already present on machine",
+);
+const CREATED: KubeletEvent = ("Created", false, "Created container: {c}");
+const STARTED: KubeletEvent = ("Started", false, "Started container {c}");
+const UNHEALTHY: KubeletEvent = (
+    "Unhealthy",
+    true,
+    "Readiness probe failed: HTTP probe failed with statuscode: 503",
+);
+const CRASH_BACK_OFF: KubeletEvent = (
+    "BackOff",
+    true,
+    "Back-off restarting failed container {c} in pod {pod}",
+);
+const NEVER_PULLED: KubeletEvent = (
+    "ErrImageNeverPull",
+    true,
+    "Container image \"{image}\" is not present with pull policy of Never",
+);
+
 fn pod_status(pod: &Value, rt: &PodRuntime, age: Duration, t: &Timing) -> Value {
     let (rt, age) = after_pulls(rt, age, t);
-    let rt = &rt;
     let at = |d: Duration| rfc3339(rt.born_wall + d);
     let born = at(Duration::ZERO);
     if let Behavior::Unschedulable { message } = &rt.behavior {
@@ -2475,89 +2095,62 @@ fn pod_status(pod: &Value, rt: &PodRuntime, age: Duration, t: &Timing) -> Value 
     let n = cycles(age, t);
     let (uid, pod_name, ns) = (uid_of(pod), name_of(pod), text(pod, "/metadata/namespace"));
     let containers = containers_of(pod);
+    let crash_loop = matches!(rt.behavior, Behavior::CrashLoop { .. });
     let statuses: Vec<Value> = containers
         .iter()
         .map(|(c, image)| {
             // One ID per instance: a running container keeps its own, each
             // restart (or crash loop run) gets a new one.
-            let runs = if matches!(rt.behavior, Behavior::CrashLoop { .. }) { n } else { rt.restarts.len() as i64 };
-            let instance_id = |i: i64| format!("docker://{:016x}{:016x}{:016x}{:016x}", fnv(uid), fnv(c), fnv(image), i);
-            let id = instance_id(runs);
-            let image_id = format!("docker://sha256:{:016x}{:016x}{:016x}{:016x}", fnv(image), 1, 2, 3);
+            let ids = (fnv(uid), fnv(c), fnv(image));
+            let instance_id = |i: i64| format!("docker://{:016x}{:016x}{:016x}{i:016x}", ids.0, ids.1, ids.2);
+            let id = instance_id(if crash_loop { n } else { rt.restarts.len() as i64 });
             let mut s = json!({"name": c, "image": image, "imageID": "", "lastState": {}, "ready": false, "restartCount": 0, "started": false});
-            let waiting = |reason: &str, message: Option<String>| {
-                let mut w = json!({"reason": reason});
-                if let Some(m) = message {
-                    w["message"] = json!(m);
-                }
-                json!({"waiting": w})
+            let waiting = |reason: &str, message: Option<String>| match message {
+                Some(m) => json!({"waiting": {"reason": reason, "message": m}}),
+                None => json!({"waiting": {"reason": reason}}),
             };
             if !started {
                 s["state"] = waiting("ContainerCreating", None);
                 return s;
             }
-            match &rt.behavior {
-                Behavior::Ready | Behavior::NotReady => {
-                    let ready = rt.behavior == Behavior::Ready;
-                    let restarts = rt.restarts.len();
-                    let running_since = rt.restarts.last().map_or(start.clone(), |t| rfc3339(*t));
-                    s["state"] = json!({"running": {"startedAt": running_since}});
-                    if restarts > 0 {
-                        let ended_start = if restarts > 1 { rfc3339(rt.restarts[restarts - 2]) } else { start.clone() };
-                        s["restartCount"] = json!(restarts);
-                        s["lastState"] = json!({"terminated": {
-                            "exitCode": 137, "reason": "Error",
-                            "startedAt": ended_start, "finishedAt": running_since.clone(),
-                            "containerID": instance_id(restarts as i64 - 1),
-                        }});
-                    }
-                    s["ready"] = json!(ready);
-                    s["started"] = json!(true);
-                    s["imageID"] = json!(image_id);
-                    s["containerID"] = json!(id);
-                }
-                Behavior::CrashLoop { exit_code, reason, .. } => {
-                    let restarts = n + 1;
-                    let run_start = t.ready_delay + t.restart_every * n as u32;
-                    s["state"] = waiting(
-                        "CrashLoopBackOff",
-                        Some(format!(
-                            "back-off {} restarting failed container={c} pod={pod_name}_{ns}({uid})",
-                            back_off(restarts)
-                        )),
-                    );
-                    s["lastState"] = json!({"terminated": {
-                        "exitCode": exit_code, "reason": reason,
-                        "startedAt": at(run_start), "finishedAt": at(run_start + t.restart_every / 5),
-                        "containerID": id,
-                    }});
-                    s["restartCount"] = json!(restarts);
-                    s["imageID"] = json!(image_id);
-                    s["containerID"] = json!(id);
-                }
-                Behavior::ImagePullBackOff | Behavior::PullFailsThenSucceeds { .. } => {
-                    let (reason, message) = pull_state(rt, image, age, t);
-                    s["state"] = waiting(reason, Some(message));
-                }
-                Behavior::ErrImageNeverPull => {
-                    s["state"] = waiting(
-                        "ErrImageNeverPull",
-                        Some(format!("Container image \"{image}\" is not present with pull policy of Never")),
-                    );
-                }
-                Behavior::CreateContainerConfigError { message } => {
-                    s["state"] = waiting("CreateContainerConfigError", Some(message.clone()));
-                }
-                Behavior::Unschedulable { .. } => unreachable!("handled above"),
+            if let Some((reason, message)) = rt.behavior.waiting(image, age, t) {
+                s["state"] = waiting(reason, Some(message));
+                return s;
             }
+            s["imageID"] = json!(format!("docker://sha256:{:016x}{:016x}{:016x}{:016x}", ids.2, 1, 2, 3));
+            s["containerID"] = json!(id);
+            if let Behavior::CrashLoop { exit_code, reason, .. } = &rt.behavior {
+                let run_start = t.ready_delay + t.restart_every * n as u32;
+                let back_off = back_off(n + 1);
+                let message = format!("back-off {back_off} restarting failed container={c} pod={pod_name}_{ns}({uid})");
+                s["state"] = waiting("CrashLoopBackOff", Some(message));
+                s["lastState"] = json!({"terminated": {
+                    "exitCode": exit_code, "reason": reason,
+                    "startedAt": at(run_start), "finishedAt": at(run_start + t.restart_every / 5),
+                    "containerID": id,
+                }});
+                s["restartCount"] = json!(n + 1);
+                return s;
+            }
+            let restarts = rt.restarts.len();
+            let running_since = rt.restarts.last().map_or(start.clone(), |t| rfc3339(*t));
+            s["state"] = json!({"running": {"startedAt": running_since}});
+            if restarts > 0 {
+                let ended = restarts.checked_sub(2).map(|i| rfc3339(rt.restarts[i]));
+                let ended_start = ended.unwrap_or(start.clone());
+                s["restartCount"] = json!(restarts);
+                s["lastState"] = json!({"terminated": {
+                    "exitCode": 137, "reason": "Error",
+                    "startedAt": ended_start, "finishedAt": running_since.clone(),
+                    "containerID": instance_id(restarts as i64 - 1),
+                }});
+            }
+            s["ready"] = json!(rt.behavior == Behavior::Ready);
+            s["started"] = json!(true);
             s
         })
         .collect();
-    let running = started
-        && matches!(
-            rt.behavior,
-            Behavior::Ready | Behavior::NotReady | Behavior::CrashLoop { .. }
-        );
+    let running = started && rt.behavior.runs();
     let ready = started && rt.behavior == Behavior::Ready;
     let names: Vec<&str> = containers.iter().map(|(n, _)| n.as_str()).collect();
     let cond = |ctype: &str, ok: bool, since: &str| {
@@ -2571,12 +2164,8 @@ fn pod_status(pod: &Value, rt: &PodRuntime, age: Duration, t: &Timing) -> Value 
         }
         c
     };
-    let ready_since = if ready { start.as_str() } else { born.as_str() };
-    let sandbox_since = if started {
-        start.as_str()
-    } else {
-        born.as_str()
-    };
+    let ready_since = if ready { &start } else { &born };
+    let sandbox_since = if started { &start } else { &born };
     let mut status = json!({
         "phase": if running { "Running" } else { "Pending" },
         "conditions": [
@@ -2601,127 +2190,61 @@ fn pod_status(pod: &Value, rt: &PodRuntime, age: Duration, t: &Timing) -> Value 
 /// The events a pod has accumulated by `age` (counts only grow).
 fn pod_events(pod: &Value, rt: &PodRuntime, age: Duration, t: &Timing) -> Vec<EventSpec> {
     let (rt, age) = after_pulls(rt, age, t);
-    let rt = &rt;
     let (pod_name, ns, uid) = (name_of(pod), text(pod, "/metadata/namespace"), uid_of(pod));
+    let scheduler = |reason, message, warning, count| {
+        let mut e = EventSpec::once(reason, message, "default-scheduler");
+        (e.warning, e.count) = (warning, Some(count));
+        e
+    };
     if let Behavior::Unschedulable { message } = &rt.behavior {
         // The scheduler retries; one event whose series grows.
         let tries = 1 + (age.as_millis() / t.restart_every.as_millis().max(1)) as i64;
-        return vec![EventSpec {
-            reason: "FailedScheduling",
-            message: message.clone(),
-            warning: true,
-            component: "default-scheduler",
-            field_path: None,
-            count: Some(tries),
-        }];
+        return vec![scheduler("FailedScheduling", message.clone(), true, tries)];
     }
-    let mut events = vec![EventSpec {
-        reason: "Scheduled",
-        message: format!("Successfully assigned {ns}/{pod_name} to minikube"),
-        warning: false,
-        component: "default-scheduler",
-        field_path: None,
-        count: Some(1),
-    }];
+    let assigned = format!("Successfully assigned {ns}/{pod_name} to minikube");
+    let mut events = vec![scheduler("Scheduled", assigned, false, 1)];
     if age < t.ready_delay {
         return events;
     }
     let k = cycles(age, t) + 1;
+    // Started once for a container that keeps running; each crash loop run anew.
+    let once = matches!(rt.behavior, Behavior::Ready | Behavior::NotReady);
+    let message = match &rt.behavior {
+        Behavior::CreateContainerConfigError { message } => message.as_str(),
+        _ => "",
+    };
     for (c, image) in containers_of(pod) {
-        let ev = |reason, message: String, warning, count| {
-            EventSpec::kubelet(reason, message, warning, &c, count)
-        };
-        let pulled = format!("Container image \"{image}\" already present on machine");
-        match &rt.behavior {
-            Behavior::Ready | Behavior::NotReady | Behavior::CrashLoop { .. } => {
-                let runs = if matches!(rt.behavior, Behavior::CrashLoop { .. }) {
-                    k
-                } else {
-                    1
-                };
-                events.push(ev("Pulled", pulled, false, runs));
-                events.push(ev(
-                    "Created",
-                    format!("Created container: {c}"),
-                    false,
-                    runs,
-                ));
-                events.push(ev("Started", format!("Started container {c}"), false, runs));
-                if matches!(rt.behavior, Behavior::CrashLoop { .. }) {
-                    events.push(ev(
-                        "BackOff",
-                        format!("Back-off restarting failed container {c} in pod {pod_name}_{ns}({uid})"),
-                        true,
-                        k,
-                    ));
-                }
-                if rt.behavior == Behavior::NotReady {
-                    events.push(ev(
-                        "Unhealthy",
-                        "Readiness probe failed: HTTP probe failed with statuscode: 503".into(),
-                        true,
-                        k,
-                    ));
-                }
-            }
-            Behavior::ImagePullBackOff | Behavior::PullFailsThenSucceeds { .. } => {
-                events.push(ev(
-                    "Pulling",
-                    format!("Pulling image \"{image}\""),
-                    false,
-                    k,
-                ));
-                events.push(ev(
-                    "Failed",
-                    format!(
-                        "Failed to pull image \"{image}\": {}",
-                        pull_error(rt, &image)
-                    ),
-                    true,
-                    k,
-                ));
-                events.push(ev("Failed", "Error: ErrImagePull".into(), true, k));
-                events.push(ev(
-                    "BackOff",
-                    format!("Back-off pulling image \"{image}\""),
-                    false,
-                    k,
-                ));
-                events.push(ev("Failed", "Error: ImagePullBackOff".into(), true, k));
-            }
-            Behavior::ErrImageNeverPull => {
-                events.push(ev(
-                    "ErrImageNeverPull",
-                    format!("Container image \"{image}\" is not present with pull policy of Never"),
-                    true,
-                    k,
-                ));
-                events.push(ev("Failed", "Error: ErrImageNeverPull".into(), true, k));
-            }
-            Behavior::CreateContainerConfigError { message } => {
-                events.push(ev("Pulled", pulled, false, k));
-                events.push(ev("Failed", format!("Error: {message}"), true, k));
-            }
-            Behavior::Unschedulable { .. } => {}
+        let about = format!("{pod_name}_{ns}({uid})");
+        let error = pull_error(&rt.behavior, &image);
+        let words = [
+            ("{c}", c.as_str()),
+            ("{image}", &image),
+            ("{pod}", &about),
+            ("{error}", &error),
+            ("{message}", message),
+        ];
+        for (reason, warning, template) in rt.behavior.kubelet_script() {
+            let message = words
+                .iter()
+                .fold(template.to_string(), |m, (k, v)| m.replace(k, v));
+            let first_run = matches!(*reason, "Pulled" | "Created" | "Started");
+            let mut e = EventSpec::once(reason, message, "kubelet");
+            e.field_path = Some(format!("spec.containers{{{c}}}"));
+            (e.warning, e.count) = (*warning, Some(if once && first_run { 1 } else { k }));
+            events.push(e);
         }
     }
     events
 }
 
-fn pod_from_template(
-    template: &Value,
-    ns: &str,
-    name: &str,
-    generate_name: &str,
-    owner: &Value,
-) -> Value {
+fn pod_from_template(template: &Value, ns: &str, name: &str, owner: &Value) -> Value {
     let mut meta = match &template["metadata"] {
         Value::Object(m) => Value::Object(m.clone()),
         _ => json!({}),
     };
     meta["name"] = json!(name);
     meta["namespace"] = json!(ns);
-    meta["generateName"] = json!(generate_name);
+    meta["generateName"] = json!(format!("{}-", name_of(owner)));
     meta["ownerReferences"] = json!([owner_ref(owner)]);
     json!({"metadata": meta, "spec": template["spec"].clone()})
 }
@@ -2730,23 +2253,16 @@ fn default_pod_spec(spec: &mut Value) {
     if !spec.is_object() {
         return;
     }
-    default_to(spec, &["restartPolicy"], json!("Always"));
-    default_to(spec, &["terminationGracePeriodSeconds"], json!(30));
-    default_to(spec, &["dnsPolicy"], json!("ClusterFirst"));
-    default_to(spec, &["schedulerName"], json!("default-scheduler"));
-    default_to(spec, &["serviceAccountName"], json!("default"));
-    if let Some(containers) = spec["containers"].as_array_mut() {
-        for c in containers {
-            let image = text(c, "/image").to_string();
-            let tag = image.rsplit('/').next().unwrap_or_default();
-            let latest =
-                !image.contains('@') && tag.split_once(':').is_none_or(|(_, t)| t == "latest");
-            default_to(
-                c,
-                &["imagePullPolicy"],
-                json!(if latest { "Always" } else { "IfNotPresent" }),
-            );
-        }
+    fill(
+        spec,
+        json!({"restartPolicy": "Always", "terminationGracePeriodSeconds": 30, "dnsPolicy": "ClusterFirst", "schedulerName": "default-scheduler", "serviceAccountName": "default"}),
+    );
+    for c in spec["containers"].as_array_mut().into_iter().flatten() {
+        let image = text(c, "/image");
+        let tag = image.rsplit('/').next().unwrap_or_default();
+        let latest = !image.contains('@') && tag.split_once(':').is_none_or(|(_, t)| t == "latest");
+        let policy = if latest { "Always" } else { "IfNotPresent" };
+        fill(c, json!({"imagePullPolicy": policy}));
     }
 }
 
@@ -2768,6 +2284,20 @@ fn uid_of(v: &Value) -> &str {
     text(v, "/metadata/uid")
 }
 
+/// The elements of an array, none for anything else.
+fn items(v: &Value) -> &[Value] {
+    v.as_array().map_or(&[], Vec::as_slice)
+}
+
+fn items_mut(v: &mut Value) -> impl Iterator<Item = &mut Value> {
+    v.as_array_mut().into_iter().flatten()
+}
+
+/// The entries of an object, none for anything else.
+fn entries(v: &Value) -> impl Iterator<Item = (&String, &Value)> {
+    v.as_object().into_iter().flatten()
+}
+
 fn terminating(v: &Value) -> bool {
     v["metadata"]["deletionTimestamp"].is_string()
 }
@@ -2777,9 +2307,9 @@ fn label<'a>(v: &'a Value, key: &str) -> Option<&'a str> {
 }
 
 fn owned_by(v: &Value, uid: &str) -> bool {
-    v["metadata"]["ownerReferences"]
-        .as_array()
-        .is_some_and(|refs| refs.iter().any(|r| r["uid"] == uid))
+    items(&v["metadata"]["ownerReferences"])
+        .iter()
+        .any(|r| r["uid"] == uid)
 }
 
 fn owner_ref(owner: &Value) -> Value {
@@ -2791,77 +2321,108 @@ fn owner_ref(owner: &Value) -> Value {
 }
 
 fn is_ready(pod: &Value) -> bool {
-    pod["status"]["conditions"].as_array().is_some_and(|cs| {
-        cs.iter()
-            .any(|c| c["type"] == "Ready" && c["status"] == "True")
-    })
+    let conditions = items(&pod["status"]["conditions"]);
+    conditions
+        .iter()
+        .any(|c| c["type"] == "Ready" && c["status"] == "True")
 }
 
 fn revision(rs: &Value) -> i64 {
-    text(
-        rs,
-        "/metadata/annotations/deployment.kubernetes.io~1revision",
-    )
-    .parse()
-    .unwrap_or(0)
+    let annotation = "/metadata/annotations/deployment.kubernetes.io~1revision";
+    text(rs, annotation).parse().unwrap_or(0)
 }
 
 /// An int-or-percent of `total`, rounded down; 25% when absent.
 fn scaled(v: &Value, total: i64) -> i64 {
     match v {
         Value::Number(n) => n.as_i64().unwrap_or(0),
-        Value::String(s) => s
-            .strip_suffix('%')
-            .and_then(|p| p.parse::<i64>().ok())
-            .map_or(0, |p| total * p / 100),
+        Value::String(s) => {
+            let percent = s.strip_suffix('%').and_then(|p| p.parse::<i64>().ok());
+            percent.map_or(0, |p| total * p / 100)
+        }
         _ => total / 4,
     }
 }
 
-fn put_nonzero(map: &mut Map<String, Value>, key: &str, n: i64) {
-    if n != 0 {
-        map.insert(key.into(), json!(n));
+/// A status as the real controllers write it: these counts left out when zero.
+fn without_zero(mut status: Value, counts: &[&str]) -> Value {
+    for key in counts {
+        if status[*key] == 0 {
+            remove_key(&mut status, key);
+        }
     }
+    status
+}
+
+fn path_of(keys: &[&str]) -> Vec<String> {
+    keys.iter().map(|k| k.to_string()).collect()
+}
+
+/// A Deployment's condition by its reason, worded as the deployment
+/// controller words it (`{rs}`: its new ReplicaSet).
+fn deployment_condition(prev: &Value, ctype: &str, reason: &str, rs: &str) -> Value {
+    let (ok, message) = match reason {
+        "MinimumReplicasAvailable" => (true, "Deployment has minimum availability."),
+        "MinimumReplicasUnavailable" => (false, "Deployment does not have minimum availability."),
+        "NewReplicaSetAvailable" => (true, "ReplicaSet \"{rs}\" has successfully progressed."),
+        "ProgressDeadlineExceeded" => (false, "ReplicaSet \"{rs}\" has timed out progressing."),
+        "NewReplicaSetCreated" => (true, "Created new replica set \"{rs}\""),
+        _ => (true, "ReplicaSet \"{rs}\" is progressing."),
+    };
+    condition(prev, ctype, ok, reason, &message.replace("{rs}", rs))
 }
 
 /// A condition keeping its timestamps while nothing about it changes.
 fn condition(prev_status: &Value, ctype: &str, ok: bool, reason: &str, message: &str) -> Value {
     let status = if ok { "True" } else { "False" };
-    let prev = prev_status["conditions"]
-        .as_array()
-        .and_then(|cs| cs.iter().find(|c| c["type"] == ctype));
-    let now = now_str();
-    let (transition, update) = match prev {
-        Some(p) if p["status"] == status => {
-            let same = p["reason"] == reason && p["message"] == message;
-            (
-                p["lastTransitionTime"].clone(),
-                if same {
-                    p["lastUpdateTime"].clone()
-                } else {
-                    json!(now)
-                },
-            )
+    let conditions = items(&prev_status["conditions"]);
+    let now = json!(now_str());
+    let (transition, update) = match conditions.iter().find(|c| c["type"] == ctype) {
+        Some(p) if p["status"] == status && p["reason"] == reason && p["message"] == message => {
+            (p["lastTransitionTime"].clone(), p["lastUpdateTime"].clone())
         }
-        _ => (json!(now), json!(now)),
+        Some(p) if p["status"] == status => (p["lastTransitionTime"].clone(), now),
+        _ => (now.clone(), now),
     };
     json!({"type": ctype, "status": status, "lastUpdateTime": update, "lastTransitionTime": transition, "reason": reason, "message": message})
 }
 
 fn set_managed(obj: &mut Value, writer: &Writer, api_version: &str) {
-    let mut entries = obj["metadata"]["managedFields"]
-        .as_array()
-        .cloned()
-        .unwrap_or_default();
+    let mut entries = items(&obj["metadata"]["managedFields"]).to_vec();
     entries.retain(|e| !(e["manager"] == writer.manager && e["operation"] == writer.operation));
     entries.push(json!({"manager": writer.manager, "operation": writer.operation, "apiVersion": api_version, "time": now_str(), "fieldsType": "FieldsV1"}));
     obj["metadata"]["managedFields"] = Value::Array(entries);
 }
 
-fn default_to(obj: &mut Value, path: &[&str], value: Value) {
-    let path: Vec<String> = path.iter().map(|s| s.to_string()).collect();
-    if get_path(obj, &path).is_none_or(Value::is_null) {
-        set_path(obj, &path, value);
+/// Server-side defaults per resource: dotted path -> value when absent.
+fn defaults_of(plural: &str) -> Value {
+    match plural {
+        "namespaces" => json!({"spec.finalizers": ["kubernetes"], "status.phase": "Active"}),
+        "secrets" => json!({"type": "Opaque"}),
+        "services" => json!({"spec.type": "ClusterIP", "spec.sessionAffinity": "None"}),
+        "deployments" => json!({
+            "spec.replicas": 1, "spec.revisionHistoryLimit": 10, "spec.progressDeadlineSeconds": 600,
+            "spec.strategy": {"type": "RollingUpdate", "rollingUpdate": {"maxUnavailable": "25%", "maxSurge": "25%"}},
+        }),
+        "statefulsets" => json!({
+            "spec.replicas": 1, "spec.podManagementPolicy": "OrderedReady", "spec.revisionHistoryLimit": 10,
+            "spec.updateStrategy": {"type": "RollingUpdate", "rollingUpdate": {"partition": 0}},
+            "spec.persistentVolumeClaimRetentionPolicy": {"whenDeleted": "Retain", "whenScaled": "Retain"},
+        }),
+        "persistentvolumeclaims" => {
+            json!({"spec.storageClassName": "standard", "spec.volumeMode": "Filesystem", "status.phase": "Pending"})
+        }
+        _ => json!({}),
+    }
+}
+
+/// Sets each dotted path of `defaults` that is absent or null in `obj`.
+fn fill(obj: &mut Value, defaults: Value) {
+    for (path, value) in entries(&defaults) {
+        let path: Vec<String> = path.split('.').map(str::to_string).collect();
+        if get_path(obj, &path).is_none_or(Value::is_null) {
+            set_path(obj, &path, value.clone());
+        }
     }
 }
 
@@ -2911,6 +2472,7 @@ fn copy_field(from: &Value, to: &mut Value, key: &str) {
     }
 }
 
+/// What only the server writes in metadata.
 const SERVER_METADATA: &[&str] = &[
     "uid",
     "resourceVersion",
@@ -2923,10 +2485,8 @@ const SERVER_METADATA: &[&str] = &[
 ];
 
 fn strip_server_fields(obj: &mut Value) {
-    if let Some(meta) = obj["metadata"].as_object_mut() {
-        for k in SERVER_METADATA {
-            meta.remove(*k);
-        }
+    for k in SERVER_METADATA {
+        remove_key(&mut obj["metadata"], k);
     }
 }
 
@@ -2936,17 +2496,11 @@ fn copy_server_fields(from: &Value, to: &mut Value) {
     for k in SERVER_METADATA.iter().chain(&["name", "namespace"]) {
         match from["metadata"].get(*k) {
             Some(v) => to["metadata"][*k] = v.clone(),
-            None => {
-                if let Some(m) = to["metadata"].as_object_mut() {
-                    m.remove(*k);
-                }
-            }
+            None => remove_key(&mut to["metadata"], k),
         }
     }
 }
 
-/// One manager's apply as its full intent: everything but metadata/status
-/// is replaced, and so are labels, annotations and ownerReferences.
 /// Label and annotation keys one manager applied (`[labels, annotations]`).
 type MapKeys = [Vec<String>; 2];
 
@@ -2954,10 +2508,8 @@ const MAP_FIELDS: [&str; 2] = ["labels", "annotations"];
 
 fn map_keys(applied: &Value) -> MapKeys {
     MAP_FIELDS.map(|field| {
-        applied["metadata"][field]
-            .as_object()
-            .map(|m| m.keys().cloned().collect())
-            .unwrap_or_default()
+        let map = applied["metadata"][field].as_object();
+        map.map(|m| m.keys().cloned().collect()).unwrap_or_default()
     })
 }
 
@@ -2969,41 +2521,26 @@ fn merge_intent(existing: &Value, applied: &Value, previous: &MapKeys) -> Value 
     let mut new = existing.clone();
     if let (Some(n), Some(a)) = (new.as_object_mut(), applied.as_object()) {
         n.retain(|k, _| KEEP.contains(&k.as_str()));
-        for (k, v) in a {
-            if !KEEP.contains(&k.as_str()) {
-                n.insert(k.clone(), v.clone());
-            }
-        }
+        let intent = a.iter().filter(|(k, _)| !KEEP.contains(&k.as_str()));
+        n.extend(intent.map(|(k, v)| (k.clone(), v.clone())));
     }
     for (field, previous) in MAP_FIELDS.iter().zip(previous) {
-        let mut map = existing["metadata"][*field]
-            .as_object()
-            .cloned()
-            .unwrap_or_default();
+        let mut map: Map<String, Value> = entries(&existing["metadata"][*field])
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect();
         let wanted = applied["metadata"][*field].as_object();
-        for k in previous {
-            if wanted.is_none_or(|w| !w.contains_key(k)) {
-                map.remove(k);
-            }
-        }
-        for (k, v) in wanted.into_iter().flatten() {
-            map.insert(k.clone(), v.clone());
-        }
-        match new["metadata"].as_object_mut() {
-            Some(meta) if map.is_empty() => {
-                meta.remove(*field);
-            }
-            _ => new["metadata"][*field] = Value::Object(map),
+        map.retain(|k, _| !previous.contains(k) || wanted.is_some_and(|w| w.contains_key(k)));
+        map.extend(entries(&applied["metadata"][*field]).map(|(k, v)| (k.clone(), v.clone())));
+        match map.is_empty() {
+            true => remove_key(&mut new["metadata"], field),
+            false => new["metadata"][*field] = Value::Object(map),
         }
     }
-    match applied["metadata"].get("ownerReferences") {
-        Some(v) if !v.is_null() => new["metadata"]["ownerReferences"] = v.clone(),
-        _ => {
-            if let Some(m) = new["metadata"].as_object_mut() {
-                m.remove("ownerReferences");
-            }
-        }
-    }
+    copy_field(
+        &applied["metadata"],
+        &mut new["metadata"],
+        "ownerReferences",
+    );
     if let Some(f) = applied["metadata"].get("finalizers") {
         new["metadata"]["finalizers"] = f.clone();
     }
@@ -3019,34 +2556,26 @@ fn merge_patch(target: &mut Value, patch: &Value) {
     if !target.is_object() {
         *target = json!({});
     }
-    if let Some(t) = target.as_object_mut() {
-        for (k, v) in p {
-            if v.is_null() {
-                t.remove(k);
-            } else {
-                merge_patch(t.entry(k.clone()).or_insert(Value::Null), v);
-            }
+    let Some(t) = target.as_object_mut() else {
+        return;
+    };
+    for (k, v) in p {
+        if v.is_null() {
+            t.remove(k);
+        } else {
+            merge_patch(t.entry(k.clone()).or_insert(Value::Null), v);
         }
     }
 }
 
 fn parse_object(body: &[u8]) -> Result<Value, Reply> {
+    let bad = |m: String| failure(400, "BadRequest", m, None);
     match serde_json::from_slice::<Value>(body) {
         Ok(v) if v.is_object() => Ok(v),
-        Ok(_) => Err(failure(
-            400,
-            "BadRequest",
-            "the request body is not a JSON object".into(),
-            None,
-        )),
-        Err(e) => Err(failure(
-            400,
-            "BadRequest",
-            format!(
-                "the body of the request was in an unknown format (this fake reads JSON only): {e}"
-            ),
-            None,
-        )),
+        Ok(_) => Err(bad("the request body is not a JSON object".into())),
+        Err(e) => Err(bad(format!(
+            "the body of the request was in an unknown format (this fake reads JSON only): {e}"
+        ))),
     }
 }
 
@@ -3054,47 +2583,40 @@ fn parse_object(body: &[u8]) -> Result<Value, Reply> {
 /// missing (apply requires kind and apiVersion).
 fn check_body(t: &Target, name: &str, obj: &mut Value, apply: bool) -> Result<(), Reply> {
     let bad = |m: String| Err(failure(400, "BadRequest", m, None));
-    let api_version = t.res.api_version();
-    match (obj["kind"].as_str(), obj["apiVersion"].as_str()) {
-        (None, _) | (Some(""), _) if apply => {
-            return bad(format!("Object 'Kind' is missing in '{obj}'"));
+    let (kind, api_version) = (t.res.kind, t.res.api_version());
+    match (text(obj, "/kind"), text(obj, "/apiVersion")) {
+        ("", _) if apply => return bad(format!("Object 'Kind' is missing in '{obj}'")),
+        (_, "") if apply => return bad(format!("Object 'apiVersion' is missing in '{obj}'")),
+        (k, _) if !k.is_empty() && k != kind => {
+            let qualified = t.res.qualified();
+            let message = format!(
+                "the kind in the body ({k}) does not match the resource {qualified} ({kind})"
+            );
+            return bad(message);
         }
-        (_, None) | (_, Some("")) if apply => {
-            return bad(format!("Object 'apiVersion' is missing in '{obj}'"));
-        }
-        (Some(k), _) if !k.is_empty() && k != t.res.kind => {
-            return bad(format!(
-                "the kind in the body ({k}) does not match the resource {} ({})",
-                t.res.qualified(),
-                t.res.kind
-            ));
-        }
-        (_, Some(v)) if !v.is_empty() && v != api_version => {
+        (_, v) if !v.is_empty() && v != api_version => {
             return bad(format!("the API version in the data ({v}) does not match the expected API version ({api_version})"));
         }
         _ => {}
     }
-    obj["kind"] = json!(t.res.kind);
+    obj["kind"] = json!(kind);
     obj["apiVersion"] = json!(api_version);
     match text(obj, "/metadata/name") {
         "" => obj["metadata"]["name"] = json!(name),
         n if n != name => {
-            return bad(format!(
-                "the name of the object ({n}) does not match the name on the URL ({name})"
-            ));
+            let message =
+                format!("the name of the object ({n}) does not match the name on the URL ({name})");
+            return bad(message);
         }
         _ => {}
     }
-    if let Some(ns) = &t.namespace {
-        match text(obj, "/metadata/namespace") {
-            "" => obj["metadata"]["namespace"] = json!(ns),
-            n if n != ns => {
-                return bad("the namespace of the provided object does not match the namespace sent on the request".into());
-            }
-            _ => {}
+    match (&t.namespace, text(obj, "/metadata/namespace")) {
+        (None, _) => remove_key(&mut obj["metadata"], "namespace"),
+        (Some(ns), "") => obj["metadata"]["namespace"] = json!(ns),
+        (Some(ns), n) if n != ns => {
+            return bad("the namespace of the provided object does not match the namespace sent on the request".into());
         }
-    } else if let Some(m) = obj["metadata"].as_object_mut() {
-        m.remove("namespace");
+        _ => {}
     }
     Ok(())
 }
@@ -3106,51 +2628,65 @@ fn check_precondition(
     existing: &Value,
 ) -> Result<(), Reply> {
     let wanted = text(body, "/metadata/resourceVersion");
-    if !wanted.is_empty() && wanted != text(existing, "/metadata/resourceVersion") {
-        return Err(failure(
-            409,
-            "Conflict",
-            format!("Operation cannot be fulfilled on {} \"{name}\": the object has been modified; please apply your changes to the latest version and try again", res.qualified()),
-            Some(res.details(name)),
-        ));
+    if wanted.is_empty() || wanted == text(existing, "/metadata/resourceVersion") {
+        return Ok(());
     }
-    Ok(())
+    let qualified = res.qualified();
+    let message = format!("Operation cannot be fulfilled on {qualified} \"{name}\": the object has been modified; please apply your changes to the latest version and try again");
+    Err(failure(409, "Conflict", message, Some(res.details(name))))
 }
 
-fn propagation_policy(q: &Query, body: &[u8]) -> String {
-    let opts: Value = serde_json::from_slice(body).unwrap_or(Value::Null);
-    if let Some(p) = opts["propagationPolicy"].as_str() {
-        return p.to_string();
+/// The request's writer for managedFields: its fieldManager ("unknown"
+/// when none) and whether it is a dry run.
+fn writer<'a>(q: &'a Query, operation: &'static str) -> Writer<'a> {
+    let manager = param(q, "fieldManager").unwrap_or("unknown");
+    Writer {
+        manager,
+        operation,
+        dry_run: dry_run(q),
     }
-    if let Some(p) = param(q, "propagationPolicy") {
-        return p.to_string();
-    }
-    if opts["orphanDependents"] == true || param(q, "orphanDependents") == Some("true") {
-        return "Orphan".into();
-    }
-    "Background".into()
 }
 
 fn dry_run(q: &Query) -> bool {
     param(q, "dryRun").is_some_and(|v| !v.is_empty())
 }
 
+fn unsupported_media(media: &str) -> String {
+    format!("the body of the request was in an unknown format ({media}) - accepted media types (by this fake) include: application/merge-patch+json, application/strategic-merge-patch+json, application/apply-patch+yaml")
+}
+
+fn propagation_policy(q: &Query, body: &[u8]) -> String {
+    let opts: Value = serde_json::from_slice(body).unwrap_or(Value::Null);
+    let given = opts["propagationPolicy"]
+        .as_str()
+        .or_else(|| param(q, "propagationPolicy"));
+    let orphan = opts["orphanDependents"] == true || param(q, "orphanDependents") == Some("true");
+    let policy = given.unwrap_or(if orphan { "Orphan" } else { "Background" });
+    policy.to_string()
+}
+
 // ---------------------------------------------------------------------------
 // Selectors
 // ---------------------------------------------------------------------------
 
-enum LabelReq {
-    Eq(String, String),
-    NotEq(String, String),
-    Exists(String),
-    NotExists(String),
-    In(String, Vec<String>),
-    NotIn(String, Vec<String>),
+/// The request's label and field selectors as one test of an object.
+fn selector(res: &Resource, q: &Query) -> Result<impl Fn(&Value) -> bool, Reply> {
+    let labels = parse_label_selector(param(q, "labelSelector").unwrap_or_default())
+        .map_err(|m| failure(400, "BadRequest", m, None))?;
+    let fields = parse_field_selector(res, param(q, "fieldSelector").unwrap_or_default())?;
+    Ok(move |v: &Value| labels_match(v, &labels) && fields_match(v, &fields))
 }
 
-fn parse_label_selector(s: &str) -> Result<Vec<LabelReq>, String> {
-    let mut terms = Vec::new();
-    let (mut depth, mut start) = (0, 0);
+/// One requirement of a label selector: the key, the operator, the values.
+struct LabelReq {
+    key: String,
+    op: &'static str,
+    values: Vec<String>,
+}
+
+/// Terms split at top-level commas (not those inside `in (a,b)`).
+fn selector_terms(s: &str) -> Vec<&str> {
+    let (mut terms, mut depth, mut start) = (Vec::new(), 0, 0);
     for (i, ch) in s.char_indices() {
         match ch {
             '(' => depth += 1,
@@ -3163,48 +2699,62 @@ fn parse_label_selector(s: &str) -> Result<Vec<LabelReq>, String> {
         }
     }
     terms.push(&s[start..]);
+    terms
+        .into_iter()
+        .map(str::trim)
+        .filter(|t| !t.is_empty())
+        .collect()
+}
+
+fn parse_label_selector(s: &str) -> Result<Vec<LabelReq>, String> {
+    let req = |key: &str, op, values: Vec<String>| LabelReq {
+        key: key.trim().into(),
+        op,
+        values,
+    };
     let mut out = Vec::new();
-    for term in terms.into_iter().map(str::trim).filter(|t| !t.is_empty()) {
-        let req = if let Some(k) = term.strip_prefix('!') {
-            LabelReq::NotExists(k.trim().to_string())
+    for term in selector_terms(s) {
+        out.push(if let Some(k) = term.strip_prefix('!') {
+            req(k, "!", Vec::new())
         } else if let Some(open) = term.find('(') {
             let close = term.rfind(')').ok_or_else(|| {
                 format!("unable to parse requirement: found '{term}', expected: ')'")
             })?;
-            let values: Vec<String> = term[open + 1..close]
-                .split(',')
-                .map(|v| v.trim().to_string())
+            let values = term[open + 1..close].split(',').map(str::trim);
+            let values = values
                 .filter(|v| !v.is_empty())
+                .map(str::to_string)
                 .collect();
             match term[..open]
                 .split_whitespace()
                 .collect::<Vec<_>>()
                 .as_slice()
             {
-                [k, "in"] => LabelReq::In(k.to_string(), values),
-                [k, "notin"] => LabelReq::NotIn(k.to_string(), values),
+                [k, "in"] => req(k, "in", values),
+                [k, "notin"] => req(k, "notin", values),
                 _ => return Err(format!("unable to parse requirement: found '{term}'")),
             }
         } else if let Some((k, v)) = term.split_once("!=") {
-            LabelReq::NotEq(k.trim().into(), v.trim().into())
+            req(k, "!=", vec![v.trim().into()])
         } else if let Some((k, v)) = term.split_once("==").or_else(|| term.split_once('=')) {
-            LabelReq::Eq(k.trim().into(), v.trim().into())
+            req(k, "in", vec![v.trim().into()])
         } else {
-            LabelReq::Exists(term.to_string())
-        };
-        out.push(req);
+            req(term, "exists", Vec::new())
+        });
     }
     Ok(out)
 }
 
 fn labels_match(obj: &Value, reqs: &[LabelReq]) -> bool {
-    reqs.iter().all(|r| match r {
-        LabelReq::Eq(k, v) => label(obj, k) == Some(v.as_str()),
-        LabelReq::NotEq(k, v) => label(obj, k) != Some(v.as_str()),
-        LabelReq::Exists(k) => label(obj, k).is_some(),
-        LabelReq::NotExists(k) => label(obj, k).is_none(),
-        LabelReq::In(k, vs) => label(obj, k).is_some_and(|l| vs.iter().any(|v| v == l)),
-        LabelReq::NotIn(k, vs) => label(obj, k).is_none_or(|l| !vs.iter().any(|v| v == l)),
+    reqs.iter().all(|r| {
+        let l = label(obj, &r.key);
+        let listed = l.is_some_and(|l| r.values.iter().any(|v| v == l));
+        match r.op {
+            "!" => l.is_none(),
+            "exists" => l.is_some(),
+            "in" => listed,
+            _ => !listed, // != and notin
+        }
     })
 }
 
@@ -3216,59 +2766,50 @@ struct FieldReq {
 
 /// The fields the real API server accepts in a fieldSelector, per resource.
 fn field_supported(res: &Resource, field: &str) -> bool {
-    if field == "metadata.name" || field == "metadata.namespace" {
-        return true;
-    }
-    match res.plural {
-        "events" => {
-            field.starts_with("involvedObject.")
-                || matches!(field, "reason" | "reportingComponent" | "source" | "type")
-        }
-        "pods" => matches!(
-            field,
-            "spec.nodeName"
-                | "spec.restartPolicy"
-                | "spec.schedulerName"
-                | "spec.serviceAccountName"
-                | "spec.hostNetwork"
-                | "status.phase"
-                | "status.podIP"
-                | "status.nominatedNodeName"
-        ),
-        "secrets" => field == "type",
-        "namespaces" => field == "status.phase",
-        "replicasets" => field == "status.replicas",
+    const POD_FIELDS: &[&str] = &[
+        "spec.nodeName",
+        "spec.restartPolicy",
+        "spec.schedulerName",
+        "spec.serviceAccountName",
+        "spec.hostNetwork",
+        "status.phase",
+        "status.podIP",
+        "status.nominatedNodeName",
+    ];
+    const EVENT_FIELDS: &[&str] = &["reason", "reportingComponent", "source", "type"];
+    match (res.plural, field) {
+        (_, "metadata.name" | "metadata.namespace") => true,
+        ("events", f) => f.starts_with("involvedObject.") || EVENT_FIELDS.contains(&f),
+        ("pods", f) => POD_FIELDS.contains(&f),
+        ("secrets", f) => f == "type",
+        ("namespaces", f) => f == "status.phase",
+        ("replicasets", f) => f == "status.replicas",
         _ => false,
     }
 }
 
 fn parse_field_selector(res: &Resource, s: &str) -> Result<Vec<FieldReq>, Reply> {
+    let bad = |m: String| failure(400, "BadRequest", m, None);
     let mut out = Vec::new();
     for term in s.split(',').map(str::trim).filter(|t| !t.is_empty()) {
-        let (field, value, negate) = if let Some((f, v)) = term.split_once("!=") {
-            (f, v, true)
-        } else if let Some((f, v)) = term.split_once("==").or_else(|| term.split_once('=')) {
-            (f, v, false)
-        } else {
-            return Err(failure(
-                400,
-                "BadRequest",
-                format!("invalid selector: '{s}'; can't understand '{term}'"),
-                None,
-            ));
+        let (field, value, negate) = match term.split_once("!=") {
+            Some((f, v)) => (f, v, true),
+            None => match term.split_once("==").or_else(|| term.split_once('=')) {
+                Some((f, v)) => (f, v, false),
+                None => {
+                    return Err(bad(format!(
+                        "invalid selector: '{s}'; can't understand '{term}'"
+                    )))
+                }
+            },
         };
-        let field = field.trim();
-        if !field_supported(res, field) {
-            return Err(failure(
-                400,
-                "BadRequest",
-                format!("field label not supported: {field}"),
-                None,
-            ));
+        let (field, value) = (field.trim().to_string(), value.trim().to_string());
+        if !field_supported(res, &field) {
+            return Err(bad(format!("field label not supported: {field}")));
         }
         out.push(FieldReq {
-            field: field.to_string(),
-            value: value.trim().to_string(),
+            field,
+            value,
             negate,
         });
     }
@@ -3282,8 +2823,7 @@ fn fields_match(obj: &Value, reqs: &[FieldReq]) -> bool {
         } else {
             &r.field
         };
-        let v = path.split('.').try_fold(obj, |cur, k| cur.get(k));
-        let actual = match v {
+        let actual = match path.split('.').try_fold(obj, |cur, k| cur.get(k)) {
             Some(Value::String(s)) => s.clone(),
             Some(Value::Null) | None => String::new(),
             Some(other) => other.to_string(),
@@ -3296,29 +2836,19 @@ fn conflict(res: &Resource, conflicts: &[FieldOwner]) -> Reply {
     let gv = res.api_version();
     let path = |o: &FieldOwner| format!(".{}", o.path.join("."));
     let message = if let [c] = conflicts {
-        format!(
-            "Apply failed with 1 conflict: conflict with \"{}\" using {gv}: {}",
-            c.manager,
-            path(c)
-        )
+        let (manager, field) = (&c.manager, path(c));
+        format!("Apply failed with 1 conflict: conflict with \"{manager}\" using {gv}: {field}")
     } else {
         let mut managers: Vec<&str> = conflicts.iter().map(|c| c.manager.as_str()).collect();
         managers.dedup();
         let mut lines = Vec::new();
         for m in managers {
             lines.push(format!("conflicts with \"{m}\" using {gv}:"));
-            lines.extend(
-                conflicts
-                    .iter()
-                    .filter(|c| c.manager == m)
-                    .map(|c| format!("- {}", path(c))),
-            );
+            let fields = conflicts.iter().filter(|c| c.manager == m);
+            lines.extend(fields.map(|c| format!("- {}", path(c))));
         }
-        format!(
-            "Apply failed with {} conflicts: {}",
-            conflicts.len(),
-            lines.join("\n")
-        )
+        let n = conflicts.len();
+        format!("Apply failed with {n} conflicts: {}", lines.join("\n"))
     };
     let causes: Vec<Value> = conflicts
         .iter()
@@ -3356,6 +2886,7 @@ fn route(segs: &[String]) -> Result<Target, Reply> {
         }
         _ => return Err(unknown_resource()),
     };
+    // `namespaces/NAME/status` is the namespace's own status, not a resource in it.
     let (namespace, rest) = match rest {
         [word, ns, plural, more @ ..]
             if word == "namespaces"
@@ -3371,14 +2902,11 @@ fn route(segs: &[String]) -> Result<Target, Reply> {
         [p, n, s] => (p, Some(n.clone()), Some(s.clone())),
         _ => return Err(unknown_resource()),
     };
-    let res = RESOURCES
-        .iter()
-        .find(|r| r.plural == plural && r.group == group && r.version == version)
-        .ok_or_else(unknown_resource)?;
-    let scoped_right = if res.namespaced {
-        namespace.is_some() || name.is_none()
-    } else {
-        namespace.is_none()
+    let served = |r: &&Resource| r.plural == plural && r.group == group && r.version == version;
+    let res = RESOURCES.iter().find(served).ok_or_else(unknown_resource)?;
+    let scoped_right = match res.namespaced {
+        true => namespace.is_some() || name.is_none(),
+        false => namespace.is_none(),
     };
     if !scoped_right {
         return Err(unknown_resource());
@@ -3403,7 +2931,7 @@ const VERBS: &[&str] = &[
 ];
 
 fn group_versions() -> Vec<(&'static str, &'static str)> {
-    let mut gvs: Vec<(&str, &str)> = Vec::new();
+    let mut gvs = Vec::new();
     for r in RESOURCES {
         if !gvs.contains(&(r.group, r.version)) {
             gvs.push((r.group, r.version));
@@ -3413,21 +2941,25 @@ fn group_versions() -> Vec<(&'static str, &'static str)> {
 }
 
 fn subresources(r: &Resource) -> Vec<(&'static str, &'static [&'static str])> {
-    let mut subs: Vec<(&str, &[&str])> = Vec::new();
-    if r.status {
-        subs.push(("status", &["get", "patch", "update"]));
-    }
-    if r.plural == "pods" {
-        subs.push(("log", &["get"]));
-    }
-    subs
+    let status = r
+        .status
+        .then_some(("status", &["get", "patch", "update"][..]));
+    let log = (r.plural == "pods").then_some(("log", &["get"][..]));
+    status.into_iter().chain(log).collect()
+}
+
+fn served_in<'a>(g: &'a str, v: &'a str) -> impl Iterator<Item = &'static Resource> + 'a {
+    RESOURCES
+        .iter()
+        .filter(move |r| r.group == g && r.version == v)
 }
 
 fn discovery(segs: &[String], accept: &str) -> Option<Reply> {
     let aggregated = accept.contains("as=APIGroupDiscoveryList");
     let segs: Vec<&str> = segs.iter().map(String::as_str).collect();
     let gvs = group_versions();
-    let reply = match segs.as_slice() {
+    let groups: Vec<(&str, &str)> = gvs.iter().copied().filter(|(g, _)| !g.is_empty()).collect();
+    Some(match segs.as_slice() {
         ["version"] => Reply::json(
             200,
             &json!({"major": "1", "minor": "33", "gitVersion": "v1.33.1", "gitCommit": "8adc0f041b8e7ad1d30e29cc59c6ae7a15e19828", "gitTreeState": "clean", "buildDate": "2025-05-15T08:19:08Z", "goVersion": "go1.24.2", "compiler": "gc", "platform": "linux/amd64"}),
@@ -3437,18 +2969,13 @@ fn discovery(segs: &[String], accept: &str) -> Option<Reply> {
             200,
             &json!({"kind": "APIVersions", "versions": ["v1"], "serverAddressByClientCIDRs": [{"clientCIDR": "0.0.0.0/0", "serverAddress": format!("{NODE_IP}:8443")}]}),
         ),
+        ["apis"] if aggregated => aggregated_discovery(&groups),
         ["apis"] => {
-            let groups: Vec<(&str, &str)> =
-                gvs.iter().copied().filter(|(g, _)| !g.is_empty()).collect();
-            if aggregated {
-                aggregated_discovery(&groups)
-            } else {
-                let items: Vec<Value> = groups.iter().map(|(g, v)| api_group(g, v)).collect();
-                Reply::json(
-                    200,
-                    &json!({"kind": "APIGroupList", "apiVersion": "v1", "groups": items}),
-                )
-            }
+            let items: Vec<Value> = groups.iter().map(|(g, v)| api_group(g, v)).collect();
+            Reply::json(
+                200,
+                &json!({"kind": "APIGroupList", "apiVersion": "v1", "groups": items}),
+            )
         }
         ["apis", g] => match gvs.iter().find(|(group, _)| group == g) {
             Some((g, v)) => Reply::json(200, &api_group(g, v)),
@@ -3457,8 +2984,7 @@ fn discovery(segs: &[String], accept: &str) -> Option<Reply> {
         ["api", v] => resource_list("", v)?,
         ["apis", g, v] => resource_list(g, v)?,
         _ => return None,
-    };
-    Some(reply)
+    })
 }
 
 fn api_group(g: &str, v: &str) -> Value {
@@ -3472,8 +2998,8 @@ fn resource_list(g: &str, v: &str) -> Option<Reply> {
         return None;
     }
     let mut resources = Vec::new();
-    for r in RESOURCES.iter().filter(|r| r.group == g && r.version == v) {
-        resources.push(json!({"name": r.plural, "singularName": r.singular, "namespaced": r.namespaced, "kind": r.kind, "verbs": VERBS, "shortNames": r.short}));
+    for r in served_in(g, v) {
+        resources.push(json!({"name": r.plural, "singularName": r.singular(), "namespaced": r.namespaced, "kind": r.kind, "verbs": VERBS, "shortNames": r.short}));
         for (sub, verbs) in subresources(r) {
             resources.push(json!({"name": format!("{}/{sub}", r.plural), "singularName": "", "namespaced": r.namespaced, "kind": r.kind, "verbs": verbs}));
         }
@@ -3483,35 +3009,30 @@ fn resource_list(g: &str, v: &str) -> Option<Reply> {
     } else {
         format!("{g}/{v}")
     };
-    Some(Reply::json(
-        200,
-        &json!({"kind": "APIResourceList", "apiVersion": "v1", "groupVersion": gv, "resources": resources}),
-    ))
+    let list = json!({"kind": "APIResourceList", "apiVersion": "v1", "groupVersion": gv, "resources": resources});
+    Some(Reply::json(200, &list))
 }
 
 fn aggregated_discovery(gvs: &[(&str, &str)]) -> Reply {
-    let items: Vec<Value> = gvs
-        .iter()
-        .map(|(g, v)| {
-            let resources: Vec<Value> = RESOURCES
-                .iter()
-                .filter(|r| r.group == *g && r.version == *v)
-                .map(|r| {
-                    let kind = json!({"group": g, "version": v, "kind": r.kind});
-                    let subs: Vec<Value> = subresources(r)
-                        .into_iter()
-                        .map(|(sub, verbs)| json!({"subresource": sub, "responseKind": kind, "verbs": verbs}))
-                        .collect();
-                    json!({"resource": r.plural, "responseKind": kind, "scope": if r.namespaced { "Namespaced" } else { "Cluster" }, "singularResource": r.singular, "verbs": VERBS, "shortNames": r.short, "subresources": subs})
-                })
-                .collect();
-            let mut meta = json!({"creationTimestamp": null});
-            if !g.is_empty() {
-                meta["name"] = json!(g);
-            }
-            json!({"metadata": meta, "versions": [{"version": v, "resources": resources, "freshness": "Current"}]})
-        })
-        .collect();
+    let group = |(g, v): &(&str, &str)| {
+        let resources: Vec<Value> = served_in(g, v)
+            .map(|r| {
+                let kind = json!({"group": g, "version": v, "kind": r.kind});
+                let subs: Vec<Value> = subresources(r)
+                    .into_iter()
+                    .map(|(sub, verbs)| json!({"subresource": sub, "responseKind": kind, "verbs": verbs}))
+                    .collect();
+                let scope = if r.namespaced { "Namespaced" } else { "Cluster" };
+                json!({"resource": r.plural, "responseKind": kind, "scope": scope, "singularResource": r.singular(), "verbs": VERBS, "shortNames": r.short, "subresources": subs})
+            })
+            .collect();
+        let mut meta = json!({"creationTimestamp": null});
+        if !g.is_empty() {
+            meta["name"] = json!(g);
+        }
+        json!({"metadata": meta, "versions": [{"version": v, "resources": resources, "freshness": "Current"}]})
+    };
+    let items: Vec<Value> = gvs.iter().map(group).collect();
     let body = json!({"kind": "APIGroupDiscoveryList", "apiVersion": "apidiscovery.k8s.io/v2", "metadata": {}, "items": items});
     let mut reply = Reply::json(200, &body);
     reply.content_type =
@@ -3646,42 +3167,31 @@ fn immutable_change(res: &Resource, name: &str, existing: &Value, new: &Value) -
     let (old, next) = (&existing["spec"], &new["spec"]);
     let without = |v: &Value, keys: &[&str]| {
         let mut v = v.clone();
-        if let Some(m) = v.as_object_mut() {
-            for k in keys {
-                m.remove(*k);
-            }
-        }
+        keys.iter().for_each(|k| remove_key(&mut v, k));
         v
     };
     let (field, detail) = match res.plural {
-        "deployments" | "replicasets" if old["selector"] != next["selector"] => (
-            "spec.selector",
-            format!(
-                "Invalid value: {}: field is immutable",
-                go_label_selector(&next["selector"])
-            ),
-        ),
+        "deployments" | "replicasets" if old["selector"] != next["selector"] => {
+            let selector = go_label_selector(&next["selector"]);
+            (
+                "spec.selector",
+                format!("Invalid value: {selector}: field is immutable"),
+            )
+        }
         "statefulsets" => {
-            let allowed = [
-                "replicas",
-                "ordinals",
-                "template",
-                "updateStrategy",
-                "persistentVolumeClaimRetentionPolicy",
-                "minReadySeconds",
-            ];
+            let allowed = STATEFULSET_MUTABLE;
             if without(old, &allowed) == without(next, &allowed) {
                 return None;
             }
-            ("spec", "Forbidden: updates to statefulset spec for fields other than 'replicas', 'ordinals', 'template', 'updateStrategy', 'persistentVolumeClaimRetentionPolicy' and 'minReadySeconds' are forbidden".to_string())
+            let listed = allowed.map(|f| format!("'{f}'"));
+            let (last, rest) = listed.split_last()?;
+            ("spec", format!("Forbidden: updates to statefulset spec for fields other than {} and {last} are forbidden", rest.join(", ")))
         }
         "persistentvolumeclaims" => {
             let size = |v: &Value| quantity_bytes(text(v, "/resources/requests/storage"));
             let rest = |v: &Value| {
                 let mut v = without(v, &["volumeAttributesClassName"]);
-                if let Some(r) = v["resources"]["requests"].as_object_mut() {
-                    r.remove("storage");
-                }
+                remove_key(&mut v["resources"]["requests"], "storage");
                 v
             };
             if rest(old) == rest(next) && size(next) >= size(old) {
@@ -3694,45 +3204,48 @@ fn immutable_change(res: &Resource, name: &str, existing: &Value, new: &Value) -
             if was.is_empty() || was == now {
                 return None;
             }
-            (
-                "spec.clusterIPs[0]",
-                format!("Invalid value: []string{{\"{now}\"}}: may not change once set"),
-            )
+            let detail = format!("Invalid value: []string{{\"{now}\"}}: may not change once set");
+            ("spec.clusterIPs[0]", detail)
         }
         _ => return None,
     };
-    let qualified_kind = if res.group.is_empty() {
-        res.kind.to_string()
+    let (kind, group) = (res.kind, res.group);
+    let qualified_kind = if group.is_empty() {
+        kind.to_string()
     } else {
-        format!("{}.{}", res.kind, res.group)
+        format!("{kind}.{group}")
     };
-    let mut details = json!({"name": name, "kind": res.kind,
-        "causes": [{"reason": if detail.starts_with("Forbidden") { "FieldValueForbidden" } else { "FieldValueInvalid" }, "message": detail, "field": field}]});
-    if !res.group.is_empty() {
-        details["group"] = json!(res.group);
+    let reason = if detail.starts_with("Forbidden") {
+        "FieldValueForbidden"
+    } else {
+        "FieldValueInvalid"
+    };
+    let message = format!("{qualified_kind} \"{name}\" is invalid: {field}: {detail}");
+    let mut details = json!({"name": name, "kind": kind, "causes": [{"reason": reason, "message": detail, "field": field}]});
+    if !group.is_empty() {
+        details["group"] = json!(group);
     }
-    Some(failure(
-        422,
-        "Invalid",
-        format!("{qualified_kind} \"{name}\" is invalid: {field}: {detail}"),
-        Some(details),
-    ))
+    Some(failure(422, "Invalid", message, Some(details)))
 }
+
+/// The parts of a StatefulSet's spec an update may change.
+const STATEFULSET_MUTABLE: [&str; 6] = [
+    "replicas",
+    "ordinals",
+    "template",
+    "updateStrategy",
+    "persistentVolumeClaimRetentionPolicy",
+    "minReadySeconds",
+];
 
 /// `v1.LabelSelector{MatchLabels:map[string]string{"a":"b"}, ...}` as Go prints it.
 fn go_label_selector(selector: &Value) -> String {
-    let labels: Vec<String> = selector["matchLabels"]
-        .as_object()
-        .map(|m| {
-            m.iter()
-                .map(|(k, v)| format!("{k:?}:{:?}", v.as_str().unwrap_or_default()))
-                .collect()
-        })
-        .unwrap_or_default();
-    format!(
-        "v1.LabelSelector{{MatchLabels:map[string]string{{{}}}, MatchExpressions:[]v1.LabelSelectorRequirement(nil)}}",
-        labels.join(", ")
-    )
+    let labels = entries(&selector["matchLabels"]);
+    let labels: Vec<String> = labels
+        .map(|(k, v)| format!("{k:?}:{:?}", v.as_str().unwrap_or_default()))
+        .collect();
+    let labels = labels.join(", ");
+    format!("v1.LabelSelector{{MatchLabels:map[string]string{{{labels}}}, MatchExpressions:[]v1.LabelSelectorRequirement(nil)}}")
 }
 
 /// Bytes of a storage quantity (`1Gi`, `500Mi`, `10G`); 0 when unreadable.
@@ -3740,45 +3253,29 @@ fn quantity_bytes(q: &str) -> u128 {
     let split = q.find(|c: char| !c.is_ascii_digit()).unwrap_or(q.len());
     let (n, unit) = q.split_at(split);
     let n: u128 = n.parse().unwrap_or(0);
-    let scale: u128 = match unit {
-        "Ki" => 1 << 10,
-        "Mi" => 1 << 20,
-        "Gi" => 1 << 30,
-        "Ti" => 1 << 40,
-        "k" => 1_000,
-        "M" => 1_000_000,
-        "G" => 1_000_000_000,
-        "T" => 1_000_000_000_000,
-        _ => 1,
-    };
-    n * scale
+    let binary = ["Ki", "Mi", "Gi", "Ti"].iter().position(|u| *u == unit);
+    let decimal = ["k", "M", "G", "T"].iter().position(|u| *u == unit);
+    match (binary, decimal) {
+        (Some(i), _) => n << (10 * (i + 1)),
+        (_, Some(i)) => n * 1000u128.pow(i as u32 + 1),
+        _ => n,
+    }
 }
 
 fn not_found(res: &Resource, name: &str) -> Reply {
-    failure(
-        404,
-        "NotFound",
-        format!("{} \"{name}\" not found", res.qualified()),
-        Some(res.details(name)),
-    )
+    let message = format!("{} \"{name}\" not found", res.qualified());
+    failure(404, "NotFound", message, Some(res.details(name)))
 }
 
 fn unknown_resource() -> Reply {
-    failure(
-        404,
-        "NotFound",
-        "the server could not find the requested resource".into(),
-        Some(json!({})),
-    )
+    let message = "the server could not find the requested resource";
+    failure(404, "NotFound", message.into(), Some(json!({})))
 }
 
 fn method_not_allowed(method: &str) -> Reply {
-    failure(
-        405,
-        "MethodNotAllowed",
-        format!("the server does not allow this method on the requested resource ({method})"),
-        Some(json!({})),
-    )
+    let message =
+        format!("the server does not allow this method on the requested resource ({method})");
+    failure(405, "MethodNotAllowed", message, Some(json!({})))
 }
 
 fn reason_phrase(code: u16) -> &'static str {
@@ -3792,7 +3289,6 @@ fn reason_phrase(code: u16) -> &'static str {
         409 => "Conflict",
         415 => "Unsupported Media Type",
         422 => "Unprocessable Entity",
-        500 => "Internal Server Error",
         503 => "Service Unavailable",
         _ => "Internal Server Error",
     }
@@ -3811,11 +3307,22 @@ struct HttpRequest {
     body: Vec<u8>,
 }
 
+/// A request path's decoded segments.
+fn segments(path: &str) -> Vec<String> {
+    let parts = path.split('/').filter(|p| !p.is_empty());
+    parts.map(|p| percent_decode(p, false)).collect()
+}
+
 fn header<'a>(headers: &'a [(String, String)], name: &str) -> Option<&'a str> {
     headers
         .iter()
         .find(|(k, _)| k.eq_ignore_ascii_case(name))
         .map(|(_, v)| v.as_str())
+}
+
+fn spawn(name: &str, run: impl FnOnce() + Send + 'static) -> JoinHandle<()> {
+    let thread = thread::Builder::new().name(format!("fake-apiserver-{name}"));
+    thread.spawn(run).expect("spawn a fake API server thread")
 }
 
 fn accept_loop(listener: TcpListener, shared: Arc<Shared>) {
@@ -3828,9 +3335,7 @@ fn accept_loop(listener: TcpListener, shared: Arc<Shared>) {
             lock(&shared.conns).push(clone);
         }
         let shared = shared.clone();
-        let _ = thread::Builder::new()
-            .name("fake-apiserver-conn".into())
-            .spawn(move || serve_connection(stream, &shared));
+        spawn("conn", move || serve_connection(stream, &shared));
     }
 }
 
@@ -3867,24 +3372,27 @@ fn serve_connection(stream: TcpStream, shared: &Shared) {
         if streams::take_over(shared, &req, &mut reader, &mut writer) {
             return;
         }
-        let close = header(&req.headers, "connection")
-            .is_some_and(|c| c.eq_ignore_ascii_case("close"))
-            || req.version == "HTTP/1.0";
+        let asks_close =
+            header(&req.headers, "connection").is_some_and(|c| c.eq_ignore_ascii_case("close"));
+        let close = asks_close || req.version == "HTTP/1.0";
         let reply = match catch_unwind(AssertUnwindSafe(|| handle(shared, &req))) {
-            Ok(Handled::Reply(r)) => r,
-            Ok(Handled::Watch(target, query)) => {
+            Ok(Ok(Handled::Reply(r)) | Err(r)) => r,
+            Ok(Ok(Handled::Watch(target, query))) => {
                 if stream_watch(&mut writer, shared, &target, &query).is_err() || close {
                     return;
                 }
                 continue;
             }
             Err(panic) => {
-                let msg = panic
-                    .downcast_ref::<String>()
-                    .cloned()
-                    .or_else(|| panic.downcast_ref::<&str>().map(|s| s.to_string()))
-                    .unwrap_or_default();
-                let msg = format!("{} {}?{}: {msg}", req.method, req.path, req.query);
+                let text = panic.downcast_ref::<String>().cloned();
+                let text = text.or_else(|| panic.downcast_ref::<&str>().map(|s| s.to_string()));
+                let msg = format!(
+                    "{} {}?{}: {}",
+                    req.method,
+                    req.path,
+                    req.query,
+                    text.unwrap_or_default()
+                );
                 shared.state().panics.push(msg.clone());
                 failure(
                     500,
@@ -3906,83 +3414,68 @@ enum Handled {
     Watch(Target, Vec<(String, String)>),
 }
 
-fn handle(shared: &Shared, req: &HttpRequest) -> Handled {
+fn handle(shared: &Shared, req: &HttpRequest) -> Result<Handled, Reply> {
     let content_type = header(&req.headers, "content-type")
         .unwrap_or_default()
         .to_string();
-    shared.state().requests.push(Recorded {
-        method: req.method.clone(),
-        path: req.path.clone(),
-        query: req.query.clone(),
+    let (method, path, query) = (req.method.clone(), req.path.clone(), req.query.clone());
+    let (body, headers) = (
+        String::from_utf8_lossy(&req.body).into_owned(),
+        req.headers.clone(),
+    );
+    let recorded = Recorded {
+        method,
+        path,
+        query,
         content_type: content_type.clone(),
-        body: String::from_utf8_lossy(&req.body).into_owned(),
-        headers: req.headers.clone(),
-    });
-    let fault = shared
-        .state()
-        .faults
+        body,
+        headers,
+    };
+    shared.state().requests.push(recorded);
+    let faults = shared.state().faults.clone();
+    if let Some((_, _, code)) = faults
         .iter()
         .find(|(m, p, _)| *m == req.method && *p == req.path)
-        .map(|f| f.2);
-    if let Some(code) = fault {
+    {
         let reason = match code {
             403 => "Forbidden",
             503 => "ServiceUnavailable",
             _ => "InternalError",
         };
-        return Handled::Reply(failure(
-            code,
-            reason,
-            format!("injected failure for {} {}", req.method, req.path),
-            None,
-        ));
+        let message = format!("injected failure for {} {}", req.method, req.path);
+        return Err(failure(*code, reason, message, None));
     }
     let query = query_pairs(&req.query);
-    let segs: Vec<String> = req
-        .path
-        .split('/')
-        .filter(|p| !p.is_empty())
-        .map(|p| percent_decode(p, false))
-        .collect();
+    let segs = segments(&req.path);
     if let Some(reply) = discovery(&segs, header(&req.headers, "accept").unwrap_or_default()) {
-        return Handled::Reply(if req.method == "GET" {
-            reply
-        } else {
-            method_not_allowed(&req.method)
-        });
+        return match req.method.as_str() {
+            "GET" => Ok(Handled::Reply(reply)),
+            _ => Err(method_not_allowed(&req.method)),
+        };
     }
-    let target = match route(&segs) {
-        Ok(t) => t,
-        Err(r) => return Handled::Reply(r),
-    };
+    let target = route(&segs)?;
     if let Some(reply) = shared
         .state()
         .injected_failure(&req.method, &target, &query)
     {
-        return Handled::Reply(reply);
+        return Err(reply);
     }
-    if req.method == "GET"
-        && target.name.is_none()
-        && matches!(param(&query, "watch"), Some("true" | "1"))
-    {
-        return Handled::Watch(target, query);
+    let watch = matches!(param(&query, "watch"), Some("true" | "1"));
+    if req.method == "GET" && target.name.is_none() && watch {
+        return Ok(Handled::Watch(target, query));
     }
-    let media = content_type
-        .split(';')
-        .next()
-        .unwrap_or_default()
-        .trim()
-        .to_ascii_lowercase();
+    let media = content_type.split(';').next().unwrap_or_default();
+    let media = media.trim().to_ascii_lowercase();
     let mut st = shared.state();
-    let reply = st
-        .dispatch(&req.method, &target, &query, &media, &req.body)
-        .unwrap_or_else(|e| e);
-    if req.method == "PATCH" && reply.code < 300 {
-        if let Some(name) = &target.name {
-            st.arm_flaky_reads(&target.key(name));
+    let reply = st.dispatch(&req.method, &target, &query, &media, &req.body)?;
+    // An applied object's flaky reads start failing now.
+    if let (Some(name), "PATCH", true) = (&target.name, req.method.as_str(), reply.code < 300) {
+        let key = target.key(name);
+        for flaky in st.flaky_reads.iter_mut().filter(|f| f.key == key) {
+            flaky.armed = true;
         }
     }
-    Handled::Reply(reply)
+    Ok(Handled::Reply(reply))
 }
 
 fn invalid(msg: &str) -> io::Error {
@@ -4130,76 +3623,23 @@ fn fnv(s: &str) -> u64 {
     })
 }
 
-/// Keys sorted at every level, so the hash does not depend on key order.
-fn canonical(v: &Value) -> String {
-    match v {
-        Value::Object(m) => {
-            let mut keys: Vec<&String> = m.keys().collect();
-            keys.sort();
-            let inner: Vec<String> = keys
-                .into_iter()
-                .map(|k| format!("{}:{}", Value::from(k.as_str()), canonical(&m[k])))
-                .collect();
-            format!("{{{}}}", inner.join(","))
-        }
-        Value::Array(a) => format!(
-            "[{}]",
-            a.iter().map(canonical).collect::<Vec<_>>().join(",")
-        ),
-        other => other.to_string(),
-    }
-}
-
-/// Ten hex characters naming a pod template.
+/// Ten hex characters naming a pod template (serde_json sorts object keys).
 fn short_hash(template: &Value) -> String {
-    format!("{:016x}", fnv(&canonical(template)))[..10].to_string()
+    format!("{:016x}", fnv(&template.to_string()))[..10].to_string()
 }
 
-fn base64(data: &[u8]) -> String {
-    const T: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-    let mut out = String::new();
-    for chunk in data.chunks(3) {
-        let b = [
-            chunk[0],
-            *chunk.get(1).unwrap_or(&0),
-            *chunk.get(2).unwrap_or(&0),
-        ];
-        let n = (u32::from(b[0]) << 16) | (u32::from(b[1]) << 8) | u32::from(b[2]);
-        out.push(T[(n >> 18) as usize & 63] as char);
-        out.push(T[(n >> 12) as usize & 63] as char);
-        out.push(if chunk.len() > 1 {
-            T[(n >> 6) as usize & 63] as char
-        } else {
-            '='
-        });
-        out.push(if chunk.len() > 2 {
-            T[n as usize & 63] as char
-        } else {
-            '='
-        });
-    }
-    out
-}
-
-/// MicroTime, as eventTime and series.lastObservedTime carry it.
 /// A log line as the kubelet serves it, with `timestamps=true` the
 /// runtime's RFC 3339 time (nanoseconds) first.
 fn log_line(at: SystemTime, line: &str, timestamps: bool) -> String {
     if !timestamps {
         return format!("{line}\n");
     }
-    let nanos = at
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| d.subsec_nanos());
-    let stamp = rfc3339(at).replace('Z', &format!(".{nanos:09}Z"));
-    format!("{stamp} {line}\n")
+    format!("{:.9} {line}\n", timestamp(at))
 }
 
+/// MicroTime, as eventTime and series.lastObservedTime carry it.
 fn rfc3339_micro(t: SystemTime) -> String {
-    let micros = t
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| d.subsec_micros());
-    rfc3339(t).replace('Z', &format!(".{micros:06}Z"))
+    format!("{:.6}", timestamp(t))
 }
 
 fn now_str() -> String {
@@ -4207,22 +3647,9 @@ fn now_str() -> String {
 }
 
 fn rfc3339(t: SystemTime) -> String {
-    let secs = t.duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs()) as i64;
-    let (days, sod) = (secs.div_euclid(86_400), secs.rem_euclid(86_400));
-    // civil_from_days (Howard Hinnant)
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = doy - (153 * mp + 2) / 5 + 1;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 };
-    let y = yoe + era * 400 + i64::from(m <= 2);
-    format!(
-        "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}Z",
-        sod / 3600,
-        sod % 3600 / 60,
-        sod % 60
-    )
+    format!("{:.0}", timestamp(t))
+}
+
+fn timestamp(t: SystemTime) -> Timestamp {
+    Timestamp::try_from(t).unwrap_or(Timestamp::UNIX_EPOCH)
 }

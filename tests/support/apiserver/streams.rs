@@ -20,7 +20,7 @@
 //!   that instance ends (pod deleted, container restarted); an ended
 //!   instance's log (a crash loop) ends at once, as the kubelet's.
 
-use super::{failure, header, lock, param, percent_decode, query_pairs, HttpRequest};
+use super::{failure, header, lock, param, query_pairs, HttpRequest};
 use super::{FakeApiServer, Key, Reply, Shared};
 use serde_json::{json, Value};
 use std::collections::{BTreeMap, HashMap, HashSet};
@@ -145,13 +145,7 @@ struct PodStream {
 }
 
 fn pod_stream(req: &HttpRequest) -> Option<PodStream> {
-    let segs: Vec<String> = req
-        .path
-        .split('/')
-        .filter(|p| !p.is_empty())
-        .map(|p| percent_decode(p, false))
-        .collect();
-    match segs.as_slice() {
+    match super::segments(&req.path).as_slice() {
         [api, v1, namespaces, ns, pods, name, sub]
             if api == "api" && v1 == "v1" && namespaces == "namespaces" && pods == "pods" =>
         {
