@@ -62,7 +62,7 @@ pub enum Command {
     Down(DownArgs),
     /// Print the logs of every pod of the services (all, or the ones named), each line prefixed by service and pod; -f follows new pods
     Logs(LogsArgs),
-    /// Watch the services' sources and say, per save, which service to sync or rebuild (--dry-run for now)
+    /// The dev loop: `up`, then each save synced into the running pods or its service rebuilt and rolled (--dry-run: only say which)
     Watch(WatchArgs),
     /// Export the stack in another packaging format
     #[command(subcommand)]
