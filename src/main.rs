@@ -10,6 +10,7 @@ use todo_dev::commands::{self, CommandError, Outcome};
 use todo_dev::ui;
 
 fn main() -> ExitCode {
+    end_quietly_when_stdout_closes();
     let cli = Cli::parse();
     let out = ui::Output::new(cli.global.json, cli.global.no_color, cli.global.verbose);
     let runtime = match tokio::runtime::Builder::new_multi_thread()
@@ -51,6 +52,24 @@ fn main() -> ExitCode {
             ExitCode::from(code)
         }
     }
+}
+
+/// `todo-dev config | head`: when the reader goes away, the output just
+/// ends, as for any Unix tool (exit 141, the shell's 128 + SIGPIPE), instead
+/// of a panic. Rust ignores SIGPIPE so that sockets get EPIPE; `println!`
+/// turns that EPIPE into this panic, which is caught here and nowhere else.
+fn end_quietly_when_stdout_closes() {
+    let default = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        let payload = info.payload();
+        let message = (payload.downcast_ref::<String>().map(String::as_str))
+            .or_else(|| payload.downcast_ref::<&str>().copied())
+            .unwrap_or_default();
+        if message.starts_with("failed printing to std") && message.contains("Broken pipe") {
+            std::process::exit(141);
+        }
+        default(info);
+    }));
 }
 
 /// The error and each cause it does not already spell out.

@@ -286,3 +286,23 @@ fn colour_follows_the_terminal_and_no_color() {
         .unwrap();
     assert!(!stdout(&out).contains("\x1b["));
 }
+
+#[test]
+fn a_reader_that_goes_away_ends_the_output_without_a_panic() {
+    let sb = Sandbox::new(&[]);
+    let dir = reference_project();
+    // `todo-dev config | head -0`: the read end is closed before the first write.
+    for args in [&["config"][..], &["profiles"], &["completions", "bash"]] {
+        let (reader, writer) = std::io::pipe().unwrap();
+        drop(reader);
+        let out = sb
+            .todo_dev(dir.path(), args)
+            .stdout(writer)
+            .stderr(std::process::Stdio::piped())
+            .output()
+            .unwrap();
+        let err = stderr(&out);
+        assert!(!err.contains("panicked"), "{args:?}: {err}");
+        assert_eq!(out.status.code(), Some(141), "{args:?}: {err}");
+    }
+}

@@ -553,19 +553,16 @@ mod tests {
         );
     }
 
+    /// The paths a prepared context sends.
+    fn sent_paths(p: &PreparedContext) -> Vec<&str> {
+        let entries = &p.context.entries;
+        entries.iter().map(|e| e.rel_path.as_str()).collect()
+    }
+
     fn frontend(context: &Path, dockerfile: &Path) -> Service {
         Service {
-            name: ServiceName::Frontend,
-            context: context.to_path_buf(),
             dockerfile: Some(dockerfile.to_path_buf()),
-            image: "todo-frontend".into(),
-            port: 8080,
-            replicas: 1,
-            watch: vec![],
-            sync: vec![],
-            build_args: Default::default(),
-            target: None,
-            env: Default::default(),
+            ..Service::bare(ServiceName::Frontend, context, "todo-frontend", 8080)
         }
     }
 
@@ -591,12 +588,7 @@ mod tests {
             "{}",
             p.dockerfile
         );
-        let sent: Vec<&str> = p
-            .context
-            .entries
-            .iter()
-            .map(|e| e.rel_path.as_str())
-            .collect();
+        let sent = sent_paths(&p);
         assert_eq!(
             sent,
             ["index.html"],
@@ -631,12 +623,7 @@ mod tests {
         )
         .unwrap();
         let p = prepare(&svc).unwrap();
-        let sent: Vec<&str> = p
-            .context
-            .entries
-            .iter()
-            .map(|e| e.rel_path.as_str())
-            .collect();
+        let sent = sent_paths(&p);
         assert_eq!(sent, ["big", "big/x"]);
         assert_eq!(
             p.context.injected[1].contents,

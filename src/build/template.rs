@@ -295,19 +295,7 @@ mod tests {
     }
 
     fn svc(name: ServiceName, dir: &Path) -> Service {
-        Service {
-            name,
-            context: dir.to_path_buf(),
-            dockerfile: None,
-            image: "x".into(),
-            port: 8000,
-            replicas: 1,
-            watch: vec![],
-            sync: vec![],
-            build_args: Default::default(),
-            target: None,
-            env: Default::default(),
-        }
+        Service::bare(name, dir, "x", 8000)
     }
 
     #[test]

@@ -6,7 +6,7 @@ use crate::cli::{GlobalArgs, LogsArgs};
 use crate::cluster::logs::LogOptions;
 use crate::pipeline::attach;
 use crate::project::model::ServiceName;
-use crate::ui::Output;
+use crate::ui::{report, Output};
 use crate::UsageError;
 
 pub async fn run(global: &GlobalArgs, args: &LogsArgs, out: &Output) -> CommandResult {
@@ -47,11 +47,11 @@ pub async fn run(global: &GlobalArgs, args: &LogsArgs, out: &Output) -> CommandR
         since: args.since,
         tail: args.tail.map(i64::from),
     };
-    let reading = attach::print_logs(
+    let reading = attach::report_logs(
         client,
         attach::log_sources(&project, &services),
         options,
-        *out,
+        report::events_for(*out),
     );
     tokio::select! {
         done = reading => done.map_err(CommandError::failed)?,

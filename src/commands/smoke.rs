@@ -1,23 +1,21 @@
-use std::sync::Mutex;
+use parking_lot::Mutex;
 use std::time::{Duration, Instant};
 
-use serde_json::json;
 use tokio::signal::unix::{signal, SignalKind};
 use tokio::sync::watch;
 
 use super::{load_project, CommandError, CommandResult, Outcome};
 use crate::cli::{GlobalArgs, SmokeArgs};
 use crate::docker::{self, DockerEndpoint};
-use crate::pipeline::{deploy::Target, event::Events, Engine};
+use crate::pipeline::event::{Events, SmokeEvent};
+use crate::pipeline::{deploy::Target, Engine};
 use crate::project::check_sources;
 use crate::smoke::containers::{self, RunNames};
 use crate::smoke::{self, Check, RunSecrets, SmokeError, SmokeOptions};
-use crate::ui::progress::event;
-use crate::ui::{Output, Tone};
+use crate::ui::{report, Output};
 
 /// How long to wait for the daemon to answer at all.
 const DAEMON_DEADLINE: Duration = Duration::from_secs(10);
-const CHECK_WIDTH: usize = 42;
 
 pub async fn run(global: &GlobalArgs, args: &SmokeArgs, out: &Output) -> CommandResult {
     let project = load_project(global)?;
@@ -46,14 +44,20 @@ pub async fn run(global: &GlobalArgs, args: &SmokeArgs, out: &Output) -> Command
         let _ = cancel_tx.send(true);
     });
 
-    let table = Table::new(*out);
-    table.start(
-        &run_id,
-        &endpoint.host,
-        &project.profile.name,
-        &names.network,
-    );
-    let report = |c: &Check| table.row(c);
+    let events = report::events_for(*out);
+    events.smoke(SmokeEvent::Started {
+        run_id: run_id.clone(),
+        docker_host: endpoint.host.clone(),
+        profile: project.profile.name.clone(),
+        network: names.network.clone(),
+    });
+    // (checks, failed) so far, for the summary.
+    let tally = Mutex::new((0usize, 0usize));
+    let report = |c: &Check| {
+        let mut t = tally.lock();
+        *t = (t.0 + 1, t.1 + usize::from(!c.ok));
+        events.smoke(SmokeEvent::Check(c.clone()));
+    };
     let started = Instant::now();
     // The engine's build step, reported as smoke's checks (its events unshown).
     let engine = Engine::new(project, Target::default(), Events::silent());
@@ -71,18 +75,21 @@ pub async fn run(global: &GlobalArgs, args: &SmokeArgs, out: &Output) -> Command
     let cancelled = *cancel_rx.borrow() || matches!(result, Err(SmokeError::Interrupted));
     if result.is_err() && !cancelled {
         for (container, lines) in smoke::logs_of_run(&docker, &run_id, &secrets).await {
-            table.logs(&container, &lines);
+            events.smoke(SmokeEvent::Logs { container, lines });
         }
     }
     // Not cancellable: a second Ctrl-C must not leave containers behind.
     let left = containers::remove_run(&docker, &run_id).await;
     signals.abort();
-    table.done(
-        result.is_ok() && !cancelled,
-        started.elapsed(),
-        &run_id,
-        &left,
-    );
+    let (checks, failed) = *tally.lock();
+    events.smoke(SmokeEvent::Done {
+        ok: result.is_ok() && !cancelled,
+        checks,
+        failed,
+        seconds: started.elapsed().as_secs_f64(),
+        run_id: run_id.clone(),
+        not_removed: left.clone(),
+    });
     match result {
         // Stopped by Ctrl-C (after cleaning up): the shell's 128 + SIGINT.
         _ if cancelled => Err(CommandError {
@@ -93,119 +100,4 @@ pub async fn run(global: &GlobalArgs, args: &SmokeArgs, out: &Output) -> Command
         Ok(()) | Err(SmokeError::CheckFailed(_)) => Ok(Outcome::Failed),
         Err(e) => Err(CommandError::failed(e)),
     }
-}
-
-/// The report: one row per check as it finishes (or one JSON event).
-struct Table {
-    out: Output,
-    checks: Mutex<Vec<Check>>,
-}
-
-impl Table {
-    fn new(out: Output) -> Table {
-        Table {
-            out,
-            checks: Mutex::new(Vec::new()),
-        }
-    }
-
-    fn start(&self, run_id: &str, host: &str, profile: &str, network: &str) {
-        if self.out.json {
-            let e = event(
-                "smoke.start",
-                json!({"runId": run_id, "dockerHost": host, "profile": profile, "network": network}),
-            );
-            println!("{e}");
-            return;
-        }
-        eprintln!("smoke run {run_id}: profile {profile} on {host} (network {network}); Ctrl-C stops and cleans up");
-        println!(
-            "{:CHECK_WIDTH$}  {:6}  {:>7}  DETAIL",
-            "CHECK", "RESULT", "TIME"
-        );
-    }
-
-    fn row(&self, c: &Check) {
-        let mut checks = self.checks.lock().unwrap_or_else(|e| e.into_inner());
-        checks.push(c.clone());
-        if self.out.json {
-            let e = event(
-                "smoke.check",
-                json!({"check": c.name, "ok": c.ok, "seconds": round(c.seconds), "detail": c.detail}),
-            );
-            println!("{e}");
-            return;
-        }
-        let (tone, result) = if c.ok {
-            (Tone::Good, "ok")
-        } else {
-            (Tone::Bad, "FAILED")
-        };
-        let mut lines = c.detail.lines();
-        println!(
-            "{:CHECK_WIDTH$}  {}  {:>6.1}s  {}",
-            c.name,
-            self.out.paint(tone, &format!("{result:6}")),
-            c.seconds,
-            lines.next().unwrap_or("")
-        );
-        for more in lines {
-            println!("    {more}");
-        }
-    }
-
-    fn logs(&self, container: &str, lines: &[String]) {
-        if self.out.json {
-            println!(
-                "{}",
-                event(
-                    "smoke.logs",
-                    json!({"container": container, "lines": lines})
-                )
-            );
-            return;
-        }
-        println!("--- {container}: last {} log lines ---", lines.len());
-        for l in lines {
-            println!("{l}");
-        }
-    }
-
-    fn done(&self, ok: bool, took: Duration, run_id: &str, left: &[String]) {
-        let checks = self.checks.lock().unwrap_or_else(|e| e.into_inner());
-        let failed = checks.iter().filter(|c| !c.ok).count();
-        if self.out.json {
-            let e = event(
-                "smoke.done",
-                json!({"ok": ok && left.is_empty(), "checks": checks.len(), "failed": failed, "seconds": round(took.as_secs_f64()), "runId": run_id, "notRemoved": left}),
-            );
-            println!("{e}");
-            return;
-        }
-        let verdict = if ok {
-            self.out.paint(Tone::Good, "passed")
-        } else {
-            self.out.paint(Tone::Bad, "FAILED")
-        };
-        println!(
-            "smoke {verdict}: {} checks, {failed} failed, {:.1}s",
-            checks.len(),
-            took.as_secs_f64()
-        );
-        if left.is_empty() {
-            println!("removed every container and network labelled todo-dev.smoke={run_id}");
-        } else {
-            for l in left {
-                println!(
-                    "{}",
-                    self.out.paint(Tone::Warn, &format!("not removed: {l}"))
-                );
-            }
-            println!("remove them with: docker rm -f $(docker ps -aq --filter label=todo-dev.smoke={run_id}); docker network rm todo-dev-smoke-{run_id}");
-        }
-    }
-}
-
-fn round(seconds: f64) -> f64 {
-    (seconds * 1000.0).round() / 1000.0
 }

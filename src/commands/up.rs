@@ -24,7 +24,7 @@ pub async fn run(global: &GlobalArgs, args: &UpArgs, out: &Output) -> CommandRes
     let ok = up.failed_builds.is_empty() && up.deployed.failed.is_empty();
     if ok && args.port_forward {
         let client = engine.streams().await?;
-        let forwards = attach::forward(&client, &engine.project, *out)
+        let forwards = attach::forward(&client, &engine.project, &engine.events)
             .await
             .map_err(CommandError::failed)?;
         if !out.json {

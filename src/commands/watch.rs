@@ -1,9 +1,8 @@
 //! `todo-dev watch`: the watcher's change sets handed to an executor. The
 //! dry run prints them; building and rolling out goes through the pipeline.
 
-use std::time::{Duration, SystemTime};
+use std::time::Duration;
 
-use serde_json::json;
 use tokio::sync::mpsc;
 
 use std::sync::Arc;
@@ -14,11 +13,12 @@ use super::{interrupt_on_ctrl_c, load_project, CommandError, CommandResult, Outc
 use crate::cli::{GlobalArgs, WatchArgs};
 use crate::deploy::values::DevVariant;
 use crate::pipeline::deploy::Target;
+use crate::pipeline::event::{Events, WatcherEvent};
 use crate::pipeline::rebuild::{Rebuilds, Request};
 use crate::pipeline::{self, attach, Engine, PipelineError, UpOptions};
 use crate::project::{check_sources, Project};
-use crate::ui::{report, Output, Tone};
-use crate::watch::{self, change, ChangeSet, Ready, WatchError, WatchEvent, WatchOptions};
+use crate::ui::{report, Output};
+use crate::watch::{self, ChangeSet, Ready, WatchError, WatchEvent, WatchOptions};
 
 /// What acts on the watcher's output. `change` must return quickly (hand the
 /// work to a task): the watcher keeps deciding meanwhile, and a newer change
@@ -45,12 +45,14 @@ pub async fn run(global: &GlobalArgs, args: &WatchArgs, out: &Output) -> Command
                 "--dry-run needs no cluster, so it has no --logs or --port-forward\n  help: drop --dry-run to run the loop against the cluster".into(),
             )));
         }
-        return watch_with(&project, &mut DryRun { out: *out }).await;
+        let events = report::events_for(*out);
+        return watch_with(&project, &mut DryRun { events }).await;
     }
     // First what `up` does (nothing to build or apply when the stack is up to date).
     let timeout = Duration::from_secs(args.timeout);
     let dev = pipeline::dev_variant(&project);
-    say_dev_variant(&project, &dev, out);
+    let events = report::events_for(*out);
+    say_dev_variant(&project, &dev, &events);
     let opts = UpOptions {
         timeout,
         dev: dev.clone(),
@@ -59,7 +61,7 @@ pub async fn run(global: &GlobalArgs, args: &WatchArgs, out: &Output) -> Command
     let engine = Arc::new(Engine::new(
         project.clone(),
         Target::default(),
-        report::events_for(*out),
+        events.clone(),
     ));
     let signals = interrupt_on_ctrl_c(&engine.cancel);
     let up = engine.up(&opts).await;
@@ -70,24 +72,21 @@ pub async fn run(global: &GlobalArgs, args: &WatchArgs, out: &Output) -> Command
     let _forwards = match args.no_port_forward {
         true => None,
         false => Some(
-            attach::forward(&streams, &project, *out)
+            attach::forward(&streams, &project, &engine.events)
                 .await
                 .map_err(CommandError::failed)?,
         ),
     };
     let services: Vec<_> = project.services.iter().map(|s| s.name).collect();
     let logs = args.logs.then(|| {
-        attach::follow_logs_in_background(streams, attach::log_sources(&project, &services), *out)
+        attach::follow_logs_in_background(
+            streams,
+            attach::log_sources(&project, &services),
+            engine.events.clone(),
+        )
     });
     let rebuilds = Rebuilds::new(engine, up.docker, up.images, dev, timeout).await?;
-    let watched = watch_with(
-        &project,
-        &mut Rolling {
-            rebuilds,
-            out: *out,
-        },
-    )
-    .await;
+    let watched = watch_with(&project, &mut Rolling { rebuilds, events }).await;
     if let Some(task) = logs {
         task.abort();
     }
@@ -95,57 +94,49 @@ pub async fn run(global: &GlobalArgs, args: &WatchArgs, out: &Output) -> Command
 }
 
 /// Says which services run as the dev variant, and how to get the hardened objects back.
-fn say_dev_variant(project: &Project, dev: &DevVariant, out: &Output) {
-    let synced: Vec<&str> = dev.synced.iter().map(|s| s.as_str()).collect();
-    if out.json {
-        println!("{}", json!({"event": "watch.dev", "synced": synced}));
-        return;
-    }
-    if synced.is_empty() {
-        eprintln!("no service has sync rules: every save rebuilds its service");
-        return;
-    }
-    for s in &dev.synced {
-        let rules: Vec<String> = project
-            .service(*s)
-            .map(|svc| {
-                svc.sync
-                    .iter()
-                    .map(|r| format!("{} -> {}", r.src, r.dest))
-                    .collect()
-            })
-            .unwrap_or_default();
-        eprintln!(
-            "{} {s}: dev variant (writable root filesystem, the image's reload command if it has one) so saves of {} are copied into its pods; `todo-dev up` puts the hardened objects back",
-            out.paint(Tone::Warn, "note:"),
-            rules.join(", ")
-        );
-    }
+fn say_dev_variant(project: &Project, dev: &DevVariant, events: &Events) {
+    let synced = dev
+        .synced
+        .iter()
+        .map(|s| {
+            let rules = project
+                .service(*s)
+                .map(|svc| {
+                    svc.sync
+                        .iter()
+                        .map(|r| format!("{} -> {}", r.src, r.dest))
+                        .collect()
+                })
+                .unwrap_or_default();
+            (*s, rules)
+        })
+        .collect();
+    events.watcher(WatcherEvent::DevVariant { synced });
 }
 
 /// Syncs or rebuilds and rolls each change set's service through the pipeline.
 struct Rolling {
     rebuilds: Rebuilds,
-    out: Output,
+    events: Events,
 }
 
 impl ChangeExecutor for Rolling {
     fn ready(&mut self, ready: &Ready) {
-        report_ready(
-            self.out,
-            ready,
-            "a save its sync rules cover is copied into the running pods, any other rebuilds and rolls its service",
-        );
+        self.events.watcher(WatcherEvent::Ready {
+            ready: ready.clone(),
+            next: "a save its sync rules cover is copied into the running pods, any other rebuilds and rolls its service",
+        });
     }
 
     fn notice(&mut self, event: &WatchEvent) {
-        report_notice(self.out, event);
+        report_notice(&self.events, event);
     }
 
     fn change(&mut self, set: ChangeSet) {
-        if self.out.json {
-            println!("{}", set.json_line());
-        }
+        self.events.watcher(WatcherEvent::Change {
+            set: set.clone(),
+            dry_run: false,
+        });
         self.rebuilds.request(Request {
             service: set.service,
             action: set.action,
@@ -208,107 +199,37 @@ pub async fn watch_with(project: &Project, executor: &mut dyn ChangeExecutor) ->
 
 /// `--dry-run`: one line per change set (JSON with `--json`).
 struct DryRun {
-    out: Output,
+    events: Events,
 }
 
 impl ChangeExecutor for DryRun {
     fn ready(&mut self, ready: &Ready) {
-        report_ready(
-            self.out,
-            ready,
-            "dry run: changes are reported, nothing is built",
-        );
+        self.events.watcher(WatcherEvent::Ready {
+            ready: ready.clone(),
+            next: "dry run: changes are reported, nothing is built",
+        });
     }
 
     fn notice(&mut self, event: &WatchEvent) {
         if let WatchEvent::Change(set) = event {
             return self.change(set.clone());
         }
-        report_notice(self.out, event);
+        report_notice(&self.events, event);
     }
 
     fn change(&mut self, set: ChangeSet) {
-        if self.out.json {
-            println!("{}", set.json_line());
-            return;
-        }
-        let shown: Vec<&str> = set.paths.iter().take(3).map(String::as_str).collect();
-        let more = match set.paths.len().saturating_sub(3) {
-            0 => String::new(),
-            n => format!(" and {n} more"),
-        };
-        let waited = set
-            .decided_at
-            .duration_since(set.first_event_at)
-            .unwrap_or_default();
-        println!(
-            "{} {} {}: {}{more} ({} ms from the first event)",
-            clock(set.decided_at),
-            self.out.paint(Tone::Bold, set.service.as_str()),
-            set.action.as_str(),
-            shown.join(", "),
-            waited.as_millis()
-        );
-    }
-}
-
-/// HH:MM:SS (UTC) of a time, for the plain output.
-fn clock(t: SystemTime) -> String {
-    let secs = t
-        .duration_since(SystemTime::UNIX_EPOCH)
-        .unwrap_or_default()
-        .as_secs();
-    format!(
-        "{:02}:{:02}:{:02}",
-        secs / 3600 % 24,
-        secs / 60 % 60,
-        secs % 60
-    )
-}
-
-/// Watches are in place: the `watch.ready` event, or one line saying what happens next.
-fn report_ready(out: Output, ready: &Ready, what: &str) {
-    if out.json {
-        println!("{}", ready.json_line());
-    } else {
-        eprintln!(
-            "watching {} ({} directories, {} files); {what}. Ctrl-C stops.",
-            ready.roots.join(", "),
-            ready.directories,
-            ready.files
-        );
+        self.events
+            .watcher(WatcherEvent::Change { set, dry_run: true });
     }
 }
 
 /// The inotify limit or a lost-events rescan, said once.
-fn report_notice(out: Output, event: &WatchEvent) {
-    match (event, out.json) {
-        (WatchEvent::Limit(n), true) => println!("{}", n.json_line()),
-        (WatchEvent::Limit(n), false) => {
-            eprintln!("{} {}", out.paint(Tone::Warn, "warning:"), n.message())
+fn report_notice(events: &Events, event: &WatchEvent) {
+    match event {
+        WatchEvent::Limit(n) => events.watcher(WatcherEvent::Limit(n.clone())),
+        WatchEvent::Rescanned(services) => {
+            events.watcher(WatcherEvent::Rescanned(services.clone()))
         }
-        (WatchEvent::Rescanned(services), true) => {
-            #[derive(serde::Serialize)]
-            struct Line {
-                event: &'static str,
-                services: Vec<&'static str>,
-            }
-            let services = services.iter().map(|s| s.as_str()).collect();
-            let line = Line {
-                event: "watch.rescan",
-                services,
-            };
-            println!("{}", change::json_line(&line))
-        }
-        (WatchEvent::Rescanned(services), false) => eprintln!(
-            "{} file events were lost (kernel queue full): rescanned {}",
-            out.paint(Tone::Warn, "warning:"),
-            services
-                .iter()
-                .map(|s| s.as_str())
-                .collect::<Vec<_>>()
-                .join(", ")
-        ),
-        (WatchEvent::Change(_), _) => {}
+        WatchEvent::Change(_) => {}
     }
 }

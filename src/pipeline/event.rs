@@ -8,8 +8,12 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use crate::cluster::bring_up::{ClusterNews, ClusterReady};
+use crate::cluster::logs::LogEvent;
 use crate::deploy::apply::Applied;
 use crate::deploy::rollout::Diagnosis;
+use crate::project::model::ServiceName;
+use crate::smoke::Check;
+use crate::watch::{ChangeSet, LimitNotice, Ready};
 
 use super::update::Fallback;
 
@@ -25,6 +29,9 @@ pub enum Event {
     Build(BuildEvent),
     Deploy(DeployEvent),
     Watch(LoopEvent),
+    Attach(AttachEvent),
+    Watcher(WatcherEvent),
+    Smoke(SmokeEvent),
 }
 
 #[derive(Debug, Clone)]
@@ -198,6 +205,72 @@ pub enum LoopEvent {
     },
 }
 
+/// The file watcher, as `watch` (and `watch --dry-run`) shows it.
+#[derive(Debug, Clone)]
+pub enum WatcherEvent {
+    /// The services deployed as the dev variant, each with its sync rules
+    /// (`src -> dest`), so saves can be copied into their pods.
+    DevVariant {
+        synced: Vec<(ServiceName, Vec<String>)>,
+    },
+    /// Watches are in place; `next` says what a save does.
+    Ready { ready: Ready, next: &'static str },
+    /// A change set; `dry_run`: it is only reported, nothing acts on it.
+    Change { set: ChangeSet, dry_run: bool },
+    /// The inotify limit was reached: said once, with the fix.
+    Limit(LimitNotice),
+    /// The kernel's event queue overflowed: these services were rescanned.
+    Rescanned(Vec<ServiceName>),
+}
+
+/// `smoke`: the run, each check as it finishes, and the verdict.
+#[derive(Debug, Clone)]
+pub enum SmokeEvent {
+    Started {
+        run_id: String,
+        docker_host: String,
+        profile: String,
+        network: String,
+    },
+    Check(Check),
+    /// A failed run: a container's last log lines, secrets masked.
+    Logs {
+        container: String,
+        lines: Vec<String>,
+    },
+    Done {
+        ok: bool,
+        checks: usize,
+        failed: usize,
+        seconds: f64,
+        run_id: String,
+        /// Containers or the network that could not be removed.
+        not_removed: Vec<String>,
+    },
+}
+
+/// What runs, as it runs: the services' logs and the port-forwards.
+#[derive(Debug, Clone)]
+pub enum AttachEvent {
+    Log(LogEvent),
+    /// A log follow beside the watcher stopped; the watcher carries on.
+    LogsStopped {
+        message: String,
+    },
+    ForwardReady {
+        service: String,
+        url: String,
+        pod_port: u16,
+        /// The local port asked for, when it was busy and another was used.
+        moved_from: Option<u16>,
+    },
+    /// One forwarded connection failed; the forward stays up.
+    ForwardProblem {
+        service: String,
+        message: String,
+    },
+}
+
 /// What renders events: the terminal's reporter or `--json`'s.
 pub trait Reporter: Send + Sync {
     fn report(&self, event: &Event);
@@ -237,6 +310,18 @@ impl Events {
 
     pub fn watch(&self, e: LoopEvent) {
         self.emit(Event::Watch(e));
+    }
+
+    pub fn attach(&self, e: AttachEvent) {
+        self.emit(Event::Attach(e));
+    }
+
+    pub fn watcher(&self, e: WatcherEvent) {
+        self.emit(Event::Watcher(e));
+    }
+
+    pub fn smoke(&self, e: SmokeEvent) {
+        self.emit(Event::Smoke(e));
     }
 
     pub fn rows(&self, names: Vec<String>) {

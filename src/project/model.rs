@@ -114,6 +114,27 @@ pub struct Service {
     pub env: BTreeMap<String, String>,
 }
 
+impl Service {
+    /// A service as the unit tests need one: its name and context, the
+    /// embedded Dockerfile, one replica, nothing else set.
+    #[cfg(test)]
+    pub fn bare(name: ServiceName, context: &std::path::Path, image: &str, port: u16) -> Service {
+        Service {
+            name,
+            context: context.to_path_buf(),
+            dockerfile: None,
+            image: image.into(),
+            port,
+            replicas: 1,
+            watch: vec![],
+            sync: vec![],
+            build_args: Default::default(),
+            target: None,
+            env: Default::default(),
+        }
+    }
+}
+
 #[derive(Debug, Clone)]
 pub struct Project {
     pub root: PathBuf,

@@ -1,9 +1,9 @@
 //! Per-service progress rows: indicatif bars on a terminal, plain lines
 //! when piped. Only the terminal reporter (`ui::report`) draws them.
 
+use parking_lot::Mutex;
 use std::collections::HashMap;
 use std::io::IsTerminal;
-use std::sync::Mutex;
 use std::time::Duration;
 
 use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};

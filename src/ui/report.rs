@@ -2,7 +2,9 @@
 //! terminal, plain lines when piped) and [`Json`] (one JSON object a line,
 //! the `--json` stream the README documents).
 
+use std::collections::BTreeMap;
 use std::sync::Arc;
+use std::time::SystemTime;
 
 use parking_lot::Mutex;
 use serde_json::{json, Value};
@@ -10,12 +12,15 @@ use serde_json::{json, Value};
 use super::progress::{event as line, Progress};
 use super::{Output, Tone};
 use crate::cluster::bring_up::ClusterNews;
+use crate::cluster::logs::LogEvent;
 use crate::cluster::minikube::StartEvent;
 use crate::deploy::apply::Applied;
 use crate::deploy::rollout::Diagnosis;
 use crate::pipeline::event::{
-    BuildEvent, ClusterEvent, DeployEvent, Event, Events, LoopEvent, Reporter,
+    AttachEvent, BuildEvent, ClusterEvent, DeployEvent, Event, Events, LoopEvent, Reporter,
+    SmokeEvent, WatcherEvent,
 };
+use crate::watch::change;
 
 /// The reporter `out` asks for.
 pub fn events_for(out: Output) -> Events {
@@ -30,6 +35,10 @@ pub struct Json;
 
 impl Reporter for Json {
     fn report(&self, event: &Event) {
+        // The watcher's lines keep their own key order (serde structs).
+        if let Event::Watcher(w) = event {
+            return println!("{}", watcher_json(w));
+        }
         if let Some(v) = json_of(event) {
             println!("{v}");
         }
@@ -40,6 +49,8 @@ impl Reporter for Json {
 pub struct Terminal {
     out: Output,
     rows: Mutex<Option<Progress>>,
+    /// Each pod's colour in log prefixes, in the order pods appear.
+    pod_colours: Mutex<BTreeMap<String, &'static str>>,
 }
 
 impl Terminal {
@@ -47,9 +58,13 @@ impl Terminal {
         Terminal {
             out,
             rows: Mutex::new(None),
+            pod_colours: Mutex::new(BTreeMap::new()),
         }
     }
 }
+
+/// ANSI colours for pods, in the order pods appear.
+const POD_COLOURS: [&str; 6] = ["36", "35", "34", "32", "33", "91"];
 
 /// How a row changes (see `Progress`).
 enum Row {
@@ -106,6 +121,9 @@ impl Reporter for Terminal {
                     println!("  open {u}  ({n})");
                 }
             }
+            Event::Attach(a) => self.attach(a),
+            Event::Watcher(w) => self.watcher(w),
+            Event::Smoke(e) => self.smoke(e),
             Event::Watch(LoopEvent::Failed {
                 service, message, ..
             }) => {
@@ -120,6 +138,213 @@ impl Reporter for Terminal {
 }
 
 impl Terminal {
+    /// Logs and forwards: lines of their own, below any rows.
+    fn attach(&self, event: &AttachEvent) {
+        let out = &self.out;
+        match event {
+            AttachEvent::Log(LogEvent::Line(l)) => {
+                let prefix = self.log_prefix(&l.service, &l.pod);
+                match l.previous {
+                    true => println!("{prefix} {} {}", out.paint(Tone::Dim, "(previous)"), l.line),
+                    false => println!("{prefix} {}", l.line),
+                }
+            }
+            AttachEvent::Log(LogEvent::Ended {
+                service,
+                pod,
+                container,
+                restart_count,
+                exit_code,
+                reason,
+            }) => {
+                let prefix = self.log_prefix(service, pod);
+                let note = format!("(container {container} ended: exit {exit_code} {reason}, restarts {restart_count}; the previous instance's log:)");
+                eprintln!("{prefix} {}", out.paint(Tone::Warn, &note));
+            }
+            AttachEvent::Log(LogEvent::Attached { service, pod, .. }) => {
+                let prefix = self.log_prefix(service, pod);
+                eprintln!("{prefix} {}", out.paint(Tone::Dim, "(attached)"));
+            }
+            AttachEvent::Log(LogEvent::Detached { service, pod, .. }) => {
+                let prefix = self.log_prefix(service, pod);
+                eprintln!("{prefix} {}", out.paint(Tone::Dim, "(ended)"));
+            }
+            AttachEvent::Log(LogEvent::Unreadable {
+                service,
+                pod,
+                message,
+                ..
+            }) => {
+                let prefix = self.log_prefix(service, pod);
+                eprintln!("{prefix} {} {message}", out.paint(Tone::Warn, "no logs:"));
+            }
+            AttachEvent::LogsStopped { message } => {
+                eprintln!("{} logs: {message}", out.paint(Tone::Warn, "warning:"))
+            }
+            AttachEvent::ForwardReady {
+                service,
+                url,
+                pod_port,
+                moved_from,
+            } => {
+                let moved = match moved_from {
+                    Some(p) => format!(" (port {p} was busy)"),
+                    None => String::new(),
+                };
+                eprintln!(
+                    "{} {} -> {service} port {pod_port}{moved}",
+                    out.paint(Tone::Good, "forwarding"),
+                    out.paint(Tone::Bold, url),
+                );
+            }
+            AttachEvent::ForwardProblem { service, message } => eprintln!(
+                "{} {service}: {message}",
+                out.paint(Tone::Warn, "port-forward:")
+            ),
+        }
+    }
+
+    /// The watcher: its readiness and notices on stderr, dry-run changes on stdout.
+    fn watcher(&self, event: &WatcherEvent) {
+        let out = &self.out;
+        match event {
+            WatcherEvent::DevVariant { synced } if synced.is_empty() => {
+                eprintln!("no service has sync rules: every save rebuilds its service")
+            }
+            WatcherEvent::DevVariant { synced } => {
+                for (s, rules) in synced {
+                    eprintln!(
+                        "{} {s}: dev variant (writable root filesystem, the image's reload command if it has one) so saves of {} are copied into its pods; `todo-dev up` puts the hardened objects back",
+                        out.paint(Tone::Warn, "note:"),
+                        rules.join(", ")
+                    );
+                }
+            }
+            WatcherEvent::Ready { ready, next } => eprintln!(
+                "watching {} ({} directories, {} files); {next}. Ctrl-C stops.",
+                ready.roots.join(", "),
+                ready.directories,
+                ready.files
+            ),
+            WatcherEvent::Change { dry_run: false, .. } => {}
+            WatcherEvent::Change { set, dry_run: true } => {
+                let shown: Vec<&str> = set.paths.iter().take(3).map(String::as_str).collect();
+                let more = match set.paths.len().saturating_sub(3) {
+                    0 => String::new(),
+                    n => format!(" and {n} more"),
+                };
+                let waited = set
+                    .decided_at
+                    .duration_since(set.first_event_at)
+                    .unwrap_or_default();
+                println!(
+                    "{} {} {}: {}{more} ({} ms from the first event)",
+                    clock(set.decided_at),
+                    out.paint(Tone::Bold, set.service.as_str()),
+                    set.action.as_str(),
+                    shown.join(", "),
+                    waited.as_millis()
+                );
+            }
+            WatcherEvent::Limit(n) => {
+                eprintln!("{} {}", out.paint(Tone::Warn, "warning:"), n.message())
+            }
+            WatcherEvent::Rescanned(services) => eprintln!(
+                "{} file events were lost (kernel queue full): rescanned {}",
+                out.paint(Tone::Warn, "warning:"),
+                services
+                    .iter()
+                    .map(|s| s.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
+        }
+    }
+
+    /// `smoke`: a table, one row per check as it finishes, then the verdict.
+    fn smoke(&self, event: &SmokeEvent) {
+        const CHECK_WIDTH: usize = 42;
+        let out = &self.out;
+        match event {
+            SmokeEvent::Started {
+                run_id,
+                docker_host,
+                profile,
+                network,
+            } => {
+                eprintln!("smoke run {run_id}: profile {profile} on {docker_host} (network {network}); Ctrl-C stops and cleans up");
+                println!(
+                    "{:CHECK_WIDTH$}  {:6}  {:>7}  DETAIL",
+                    "CHECK", "RESULT", "TIME"
+                );
+            }
+            SmokeEvent::Check(c) => {
+                let (tone, result) = match c.ok {
+                    true => (Tone::Good, "ok"),
+                    false => (Tone::Bad, "FAILED"),
+                };
+                let mut lines = c.detail.lines();
+                println!(
+                    "{:CHECK_WIDTH$}  {}  {:>6.1}s  {}",
+                    c.name,
+                    out.paint(tone, &format!("{result:6}")),
+                    c.seconds,
+                    lines.next().unwrap_or("")
+                );
+                for more in lines {
+                    println!("    {more}");
+                }
+            }
+            SmokeEvent::Logs { container, lines } => {
+                println!("--- {container}: last {} log lines ---", lines.len());
+                for l in lines {
+                    println!("{l}");
+                }
+            }
+            SmokeEvent::Done {
+                ok,
+                checks,
+                failed,
+                seconds,
+                run_id,
+                not_removed,
+            } => {
+                let verdict = match ok {
+                    true => out.paint(Tone::Good, "passed"),
+                    false => out.paint(Tone::Bad, "FAILED"),
+                };
+                println!("smoke {verdict}: {checks} checks, {failed} failed, {seconds:.1}s");
+                if not_removed.is_empty() {
+                    println!(
+                        "removed every container and network labelled todo-dev.smoke={run_id}"
+                    );
+                } else {
+                    for l in not_removed {
+                        println!("{}", out.paint(Tone::Warn, &format!("not removed: {l}")));
+                    }
+                    println!("remove them with: docker rm -f $(docker ps -aq --filter label=todo-dev.smoke={run_id}); docker network rm todo-dev-smoke-{run_id}");
+                }
+            }
+        }
+    }
+
+    /// `service pod |`, coloured by service and by pod on a terminal.
+    fn log_prefix(&self, service: &str, pod: &str) -> String {
+        if !self.out.color {
+            return format!("{service} {pod} |");
+        }
+        let mut colours = self.pod_colours.lock();
+        let next = POD_COLOURS[colours.len() % POD_COLOURS.len()];
+        let pod_colour = *colours.entry(pod.to_string()).or_insert(next);
+        let service_colour = match service {
+            "frontend" => "36;1",
+            "backend" => "35;1",
+            "mcp-server" => "34;1",
+            _ => "33;1",
+        };
+        format!("\x1b[{service_colour}m{service}\x1b[0m \x1b[{pod_colour}m{pod}\x1b[0m |")
+    }
+
     /// Events shown on a progress row.
     fn row(&self, event: &Event) {
         if let Some((name, how, text)) = row_of(event) {
@@ -357,7 +582,7 @@ fn row_of(event: &Event) -> Option<(String, Row, String)> {
                 )
             }
         }),
-        Event::Rows(_) | Event::RowsDone => None,
+        Event::Rows(_) | Event::RowsDone | Event::Attach(_) | Event::Watcher(_) | Event::Smoke(_) => None,
     }
 }
 
@@ -382,6 +607,9 @@ fn built_word(unchanged: bool) -> &'static str {
 pub fn json_of(event: &Event) -> Option<Value> {
     Some(match event {
         Event::Rows(_) | Event::RowsDone => return None,
+        Event::Attach(a) => attach_json(a),
+        Event::Smoke(e) => smoke_json(e),
+        Event::Watcher(w) => serde_json::from_str(&watcher_json(w)).ok()?,
         Event::Cluster(ClusterEvent::News { cluster, news }) => match news {
             ClusterNews::InUse {
                 kubernetes_version,
@@ -610,6 +838,142 @@ pub fn json_of(event: &Event) -> Option<Value> {
             ),
         },
     })
+}
+
+/// The watcher's `--json` line, keys in the order its types give them.
+fn watcher_json(event: &WatcherEvent) -> String {
+    match event {
+        WatcherEvent::DevVariant { synced } => {
+            let synced: Vec<&str> = synced.iter().map(|(s, _)| s.as_str()).collect();
+            json!({"event": "watch.dev", "synced": synced}).to_string()
+        }
+        WatcherEvent::Ready { ready, .. } => ready.json_line(),
+        WatcherEvent::Change { set, .. } => set.json_line(),
+        WatcherEvent::Limit(n) => n.json_line(),
+        WatcherEvent::Rescanned(services) => {
+            #[derive(serde::Serialize)]
+            struct Line {
+                event: &'static str,
+                services: Vec<&'static str>,
+            }
+            let services = services.iter().map(|s| s.as_str()).collect();
+            change::json_line(&Line {
+                event: "watch.rescan",
+                services,
+            })
+        }
+    }
+}
+
+fn smoke_json(event: &SmokeEvent) -> Value {
+    // Milliseconds are enough, and keep the lines short.
+    let round = |s: f64| (s * 1000.0).round() / 1000.0;
+    match event {
+        SmokeEvent::Started {
+            run_id,
+            docker_host,
+            profile,
+            network,
+        } => line(
+            "smoke.start",
+            json!({"runId": run_id, "dockerHost": docker_host, "profile": profile, "network": network}),
+        ),
+        SmokeEvent::Check(c) => line(
+            "smoke.check",
+            json!({"check": c.name, "ok": c.ok, "seconds": round(c.seconds), "detail": c.detail}),
+        ),
+        SmokeEvent::Logs { container, lines } => line(
+            "smoke.logs",
+            json!({"container": container, "lines": lines}),
+        ),
+        SmokeEvent::Done {
+            ok,
+            checks,
+            failed,
+            seconds,
+            run_id,
+            not_removed,
+        } => line(
+            "smoke.done",
+            json!({"ok": *ok && not_removed.is_empty(), "checks": checks, "failed": failed, "seconds": round(*seconds),
+                   "runId": run_id, "notRemoved": not_removed}),
+        ),
+    }
+}
+
+/// HH:MM:SS (UTC) of a time, for the plain output.
+fn clock(t: SystemTime) -> String {
+    let secs = t
+        .duration_since(SystemTime::UNIX_EPOCH)
+        .unwrap_or_default()
+        .as_secs();
+    format!(
+        "{:02}:{:02}:{:02}",
+        secs / 3600 % 24,
+        secs / 60 % 60,
+        secs % 60
+    )
+}
+
+fn attach_json(event: &AttachEvent) -> Value {
+    match event {
+        AttachEvent::Log(LogEvent::Line(l)) => line(
+            "log.line",
+            json!({"service": l.service, "pod": l.pod, "container": l.container, "time": l.time,
+                   "line": l.line, "previous": l.previous}),
+        ),
+        AttachEvent::Log(LogEvent::Ended {
+            service,
+            pod,
+            container,
+            restart_count,
+            exit_code,
+            reason,
+        }) => line(
+            "log.ended",
+            json!({"service": service, "pod": pod, "container": container,
+                   "restartCount": restart_count, "exitCode": exit_code, "reason": reason}),
+        ),
+        AttachEvent::Log(LogEvent::Attached {
+            service,
+            pod,
+            container,
+        })
+        | AttachEvent::Log(LogEvent::Detached {
+            service,
+            pod,
+            container,
+        }) => line(
+            match event {
+                AttachEvent::Log(LogEvent::Attached { .. }) => "log.attached",
+                _ => "log.detached",
+            },
+            json!({"service": service, "pod": pod, "container": container}),
+        ),
+        AttachEvent::Log(LogEvent::Unreadable {
+            service,
+            pod,
+            container,
+            message,
+        }) => line(
+            "log.unreadable",
+            json!({"service": service, "pod": pod, "container": container, "message": message}),
+        ),
+        AttachEvent::LogsStopped { message } => line("log.stopped", json!({ "message": message })),
+        AttachEvent::ForwardReady {
+            service,
+            url,
+            pod_port,
+            moved_from,
+        } => line(
+            "forward.ready",
+            json!({"service": service, "url": url, "pod_port": pod_port, "moved_from": moved_from}),
+        ),
+        AttachEvent::ForwardProblem { service, message } => line(
+            "forward.problem",
+            json!({"service": service, "message": message}),
+        ),
+    }
 }
 
 /// Why a workload failed, as a block below the rows.
