@@ -32,7 +32,7 @@ pub struct GlobalArgs {
     /// Machine-readable output on stdout
     #[arg(long, global = true)]
     pub json: bool,
-    /// Say more about what is happening (repeat for more)
+    /// More detail where a command has it (today: `doctor` adds what each check found)
     #[arg(short, long, global = true, action = clap::ArgAction::Count)]
     pub verbose: u8,
     /// No colours (also when NO_COLOR is set)
