@@ -2,10 +2,12 @@
 //! file's mode, which `include_dir` cannot carry: `todo-dev init` writes the
 //! scripts executable. Caches and secrets that may sit in a working copy
 //! (`__pycache__`, `node_modules`, `.env`, ...) are left out.
+//!
+//! Also stamps `--version` with the commit and the build date.
 
 use std::fmt::Write as _;
-use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
+use std::process::Command;
 
 const APP_DIR: &str = "embedded/app";
 const SKIPPED_DIRS: [&str; 8] = [
@@ -39,6 +41,94 @@ fn main() {
     out.push_str("];\n");
     let dest = PathBuf::from(std::env::var("OUT_DIR").expect("cargo sets it")).join("app_files.rs");
     std::fs::write(dest, out).expect("OUT_DIR is writable");
+    stamp_version(&manifest_dir);
+}
+
+/// `TODO_DEV_COMMIT` and `TODO_DEV_BUILD_DATE` for `--version`. The commit:
+/// `TODO_DEV_COMMIT` if set, else git's HEAD, else the one cargo records in a
+/// published crate (`.cargo_vcs_info.json`), else `unknown`. The date:
+/// `SOURCE_DATE_EPOCH` if set (reproducible builds), else today (UTC).
+fn stamp_version(manifest_dir: &Path) {
+    for var in ["TODO_DEV_COMMIT", "SOURCE_DATE_EPOCH"] {
+        println!("cargo:rerun-if-env-changed={var}");
+    }
+    // HEAD moves with a checkout, refs/heads (scanned as a directory) and
+    // packed-refs with a commit. Only what exists: cargo reruns a build script
+    // every time for a missing path.
+    let git_dir = manifest_dir.join(".git");
+    for watched in ["HEAD", "refs/heads", "packed-refs"] {
+        let path = git_dir.join(watched);
+        if path.exists() {
+            println!("cargo:rerun-if-changed={}", path.display());
+        }
+    }
+    let from_git = || {
+        let out = Command::new("git")
+            .args(["rev-parse", "--short=12", "HEAD"])
+            .current_dir(manifest_dir)
+            .output()
+            .ok()?;
+        let sha = String::from_utf8_lossy(&out.stdout).trim().to_string();
+        (out.status.success() && !sha.is_empty()).then_some(sha)
+    };
+    let from_crate = || {
+        let info = std::fs::read_to_string(manifest_dir.join(".cargo_vcs_info.json")).ok()?;
+        let at = info.find("\"sha1\"")?;
+        let sha: String = info[at + 6..]
+            .chars()
+            .skip_while(|c| !c.is_ascii_hexdigit())
+            .take_while(char::is_ascii_hexdigit)
+            .take(12)
+            .collect();
+        (!sha.is_empty()).then_some(sha)
+    };
+    let commit = std::env::var("TODO_DEV_COMMIT")
+        .ok()
+        .filter(|c| !c.is_empty())
+        .or_else(from_git)
+        .or_else(from_crate)
+        .unwrap_or_else(|| "unknown".into());
+    let seconds = std::env::var("SOURCE_DATE_EPOCH")
+        .ok()
+        .and_then(|s| s.trim().parse::<u64>().ok())
+        .unwrap_or_else(|| {
+            std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map_or(0, |d| d.as_secs())
+        });
+    println!("cargo:rustc-env=TODO_DEV_COMMIT={commit}");
+    println!(
+        "cargo:rustc-env=TODO_DEV_BUILD_DATE={}",
+        civil_date(seconds / 86_400)
+    );
+}
+
+/// YYYY-MM-DD of a day count since 1970-01-01 (Howard Hinnant's algorithm).
+fn civil_date(days: u64) -> String {
+    let z = days as i64 + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    format!("{year:04}-{month:02}-{day:02}")
+}
+
+/// Whether a file is a program: its executable bit where the file system
+/// has one; elsewhere (a Windows checkout) a `#!` first line.
+#[cfg(unix)]
+fn is_program(path: &Path, meta: &std::fs::Metadata) -> bool {
+    use std::os::unix::fs::PermissionsExt;
+    let _ = path;
+    meta.permissions().mode() & 0o111 != 0
+}
+
+#[cfg(not(unix))]
+fn is_program(path: &Path, _meta: &std::fs::Metadata) -> bool {
+    std::fs::read(path).is_ok_and(|b| b.starts_with(b"#!"))
 }
 
 fn walk(root: &Path, dir: &Path, files: &mut Vec<(String, u32, String)>) {
@@ -63,7 +153,7 @@ fn walk(root: &Path, dir: &Path, files: &mut Vec<(String, u32, String)>) {
                 .map(|c| c.as_os_str().to_string_lossy().into_owned())
                 .collect::<Vec<_>>()
                 .join("/");
-            let mode = if meta.permissions().mode() & 0o111 != 0 {
+            let mode = if is_program(&path, &meta) {
                 0o755
             } else {
                 0o644

@@ -1,37 +1,58 @@
 #!/usr/bin/env bash
-# Build and install todo-dev from this checkout, then check for the tools it
+# Install todo-dev for this checkout: the release binary of its version when
+# one is published (checked against the release's SHA-256 before anything
+# runs), else a build from source with cargo. Then check for the tools it
 # drives (docker, minikube, kubectl; helm optional) and print how to get any
 # that are missing. Hints are only printed, never run: installing system
-# software is the user's call. Safe to re-run (cargo install updates in place).
+# software is the user's call. Safe to re-run (both update in place).
 set -euo pipefail
 
 usage() {
     cat <<'EOF'
-Usage: ./install.sh [--check-only] [--help]
+Usage: ./install.sh [--from-source] [--release-url URL] [--prefix DIR] [--check-only] [--help]
 
-Builds and installs todo-dev with `cargo install --path . --locked`
-(into ~/.cargo/bin), then checks that docker, minikube, kubectl and
+Installs the release binary of this checkout's version (from the GitHub
+releases of the repository it was cloned from) into ~/.local/bin, after
+checking the archive against the release's SHA-256; builds from source with
+`cargo install --path . --locked` (into ~/.cargo/bin) when no release of this
+version is published. Then checks that docker, minikube, kubectl and
 (optionally) helm are on PATH, printing install hints for your OS.
 
-  --check-only   skip the build; only check the tools
-  -h, --help     show this help
+  --from-source      always build with cargo, never download
+  --release-url URL  where this version's release files are (also
+                     TODO_DEV_RELEASE_URL); default: from `git remote get-url origin`
+  --prefix DIR       where a release binary goes (DIR/bin; default ~/.local, or
+                     cargo's home when its bin is on PATH and ~/.local/bin is not)
+  --check-only       install nothing; only check the tools
+  -h, --help         show this help
 EOF
 }
 
-check_only=0
-for arg in "$@"; do
-    case "$arg" in
+check_only=0 from_source=0 release_url=${TODO_DEV_RELEASE_URL:-} prefix=""
+while (($#)); do
+    case "$1" in
         -h | --help)
             usage
             exit 0
             ;;
         --check-only) check_only=1 ;;
+        --from-source) from_source=1 ;;
+        --release-url | --prefix)
+            if (($# < 2)); then
+                printf 'install.sh: %s needs a value\n\n' "$1" >&2
+                usage >&2
+                exit 2
+            fi
+            if [[ $1 == --prefix ]]; then prefix=$2; else release_url=$2; fi
+            shift
+            ;;
         *)
-            printf 'install.sh: unknown argument: %s\n\n' "$arg" >&2
+            printf 'install.sh: unknown argument: %s\n\n' "$1" >&2
             usage >&2
             exit 2
             ;;
     esac
+    shift
 done
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -71,7 +92,59 @@ esac
 # ---------------------------------------------------------------------------
 # Build
 # ---------------------------------------------------------------------------
-if ((!check_only)); then
+version=$(sed -n 's/^version = "\(.*\)"$/\1/p' "$here/Cargo.toml" | head -n 1)
+
+# The release files of this version, https://github.com/OWNER/REPO/releases/download/vVERSION,
+# for a checkout cloned from GitHub.
+release_of_origin() {
+    local origin
+    origin=$(git -C "$here" remote get-url origin 2>/dev/null) || return 0
+    origin=${origin%.git}
+    case "$origin" in
+        git@github.com:*) origin="https://github.com/${origin#git@github.com:}" ;;
+        https://github.com/*) ;;
+        *) return 0 ;;
+    esac
+    printf '%s/releases/download/v%s\n' "$origin" "$version"
+}
+
+# A release binary goes where the shell already looks: ~/.local/bin, or
+# cargo's bin directory, when on PATH; else ~/.local (with a hint).
+if [[ -z $prefix ]]; then
+    prefix="$HOME/.local"
+    cargo_home=${CARGO_HOME:-$HOME/.cargo}
+    case ":$PATH:" in
+        *":$HOME/.local/bin:"*) ;;
+        *":$cargo_home/bin:"*) prefix=$cargo_home ;;
+    esac
+fi
+
+installed_release=0
+if ((!check_only && !from_source)); then
+    [[ -n $release_url ]] || release_url=$(release_of_origin)
+    if [[ -z $release_url ]]; then
+        echo "==> no release address for this checkout (not cloned from GitHub; --release-url sets one): building from source"
+    elif [[ $os == windows ]]; then
+        echo "==> on Windows the release installer is todo-dev-installer.ps1 (see the README): building from source"
+    else
+        echo "==> todo-dev $version from $release_url"
+        # The installer's exit 3: nothing published to download; any other failure: refused.
+        rc=0
+        TODO_DEV_VERSION=$version bash "$here/scripts/dist/todo-dev-installer.sh" \
+            --from "$release_url" --prefix "$prefix" || rc=$?
+        case $rc in
+            0) installed_release=1 ;;
+            3) echo "==> no release archive of $version for this machine: building from source" ;;
+            *)
+                echo "install.sh: the release download was refused (above); nothing was installed." >&2
+                echo "  fix: retry, or build from source: ./install.sh --from-source" >&2
+                exit 1
+                ;;
+        esac
+    fi
+fi
+
+if ((!check_only && !installed_release)); then
     if ! command -v cargo >/dev/null; then
         cat >&2 <<'EOF'
 cargo (Rust) is not installed. Get it with rustup (https://rustup.rs):

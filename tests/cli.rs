@@ -58,10 +58,31 @@ fn help_lists_only_working_commands_and_the_global_flags() {
         assert!(help.contains(flag), "{flag} missing from:\n{help}");
     }
     let version = stdout(&sb.todo_dev(dir.path(), &["--version"]).output().unwrap());
-    assert_eq!(
-        version.trim(),
-        format!("todo-dev {}", env!("CARGO_PKG_VERSION"))
+    // `todo-dev 0.1.0 (commit 0123456789ab, built 2026-12-07)`: HEAD of this checkout.
+    let head = std::process::Command::new("git")
+        .args(["rev-parse", "--short=12", "HEAD"])
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .output()
+        .unwrap();
+    let head = String::from_utf8_lossy(&head.stdout).trim().to_string();
+    assert_eq!(head.len(), 12, "git rev-parse in the checkout");
+    let prefix = format!(
+        "todo-dev {} (commit {head}, built ",
+        env!("CARGO_PKG_VERSION")
     );
+    let date = version
+        .trim()
+        .strip_prefix(&prefix)
+        .and_then(|rest| rest.strip_suffix(')'))
+        .unwrap_or_else(|| panic!("{version:?} is not {prefix}YYYY-MM-DD)"));
+    let digits: Vec<bool> = date.chars().map(|c| c.is_ascii_digit()).collect();
+    assert_eq!(digits.len(), 10, "{date}");
+    assert!(
+        date.as_bytes()[4] == b'-' && date.as_bytes()[7] == b'-',
+        "{date}"
+    );
+    let year: u32 = date[..4].parse().unwrap();
+    assert!((2026..2100).contains(&year), "{date}");
 }
 
 #[test]

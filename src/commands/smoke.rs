@@ -1,7 +1,6 @@
 use parking_lot::Mutex;
 use std::time::{Duration, Instant};
 
-use tokio::signal::unix::{signal, SignalKind};
 use tokio::sync::watch;
 
 use super::{load_project, CommandError, CommandResult, Outcome};
@@ -34,13 +33,9 @@ pub async fn run(global: &GlobalArgs, args: &SmokeArgs, out: &Output) -> Command
     };
     let (cancel_tx, cancel_rx) = watch::channel(false);
     // Registered now, before anything is started: from here Ctrl-C cancels and cleans up.
-    let mut sigint = signal(SignalKind::interrupt())?;
-    let mut sigterm = signal(SignalKind::terminate())?;
+    let stop = stop_signal()?;
     let signals = tokio::spawn(async move {
-        tokio::select! {
-            _ = sigint.recv() => {}
-            _ = sigterm.recv() => {}
-        }
+        stop.await;
         let _ = cancel_tx.send(true);
     });
 
@@ -100,4 +95,26 @@ pub async fn run(global: &GlobalArgs, args: &SmokeArgs, out: &Output) -> Command
         Ok(()) | Err(SmokeError::CheckFailed(_)) => Ok(Outcome::Failed),
         Err(e) => Err(CommandError::failed(e)),
     }
+}
+
+/// Ctrl-C, or SIGTERM where there are signals (a CI job cancelled): either
+/// stops the run and cleans up.
+#[cfg(unix)]
+fn stop_signal() -> std::io::Result<impl std::future::Future<Output = ()>> {
+    use tokio::signal::unix::{signal, SignalKind};
+    let mut sigint = signal(SignalKind::interrupt())?;
+    let mut sigterm = signal(SignalKind::terminate())?;
+    Ok(async move {
+        tokio::select! {
+            _ = sigint.recv() => {}
+            _ = sigterm.recv() => {}
+        }
+    })
+}
+
+#[cfg(not(unix))]
+fn stop_signal() -> std::io::Result<impl std::future::Future<Output = ()>> {
+    Ok(async {
+        let _ = tokio::signal::ctrl_c().await;
+    })
 }

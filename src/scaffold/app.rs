@@ -2,7 +2,6 @@
 //! each file's mode) and writing it into a directory without overwriting.
 
 use std::io::Write;
-use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
 use std::path::{Component, Path, PathBuf};
 
 include!(concat!(env!("OUT_DIR"), "/app_files.rs"));
@@ -87,12 +86,11 @@ fn write_files(dir: &Path, force: bool, app: &[AppFile]) -> Result<Vec<PathBuf>,
             .write(true)
             .create(true)
             .truncate(true)
-            .mode(f.mode)
             .open(&path)
             .map_err(io)?;
         file.write_all(f.contents).map_err(io)?;
         // The mode exactly as in the app, whatever the umask or a replaced file had.
-        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(f.mode)).map_err(io)?;
+        crate::host::set_mode(&path, f.mode).map_err(io)?;
         written.push(path);
     }
     Ok(written)
@@ -134,6 +132,8 @@ fn check_target(dir: &Path, rel: &str, force: bool) -> Result<(), InitError> {
 
 #[cfg(test)]
 mod tests {
+    use std::os::unix::fs::PermissionsExt;
+
     use super::*;
 
     const SAMPLE: [AppFile; 3] = [

@@ -34,7 +34,6 @@ pub fn archive_at(
     uid: u32,
     synced_at: std::time::SystemTime,
 ) -> Result<Vec<u8>, SyncError> {
-    use std::os::unix::fs::MetadataExt;
     let mut tar = tar::Builder::new(Vec::new());
     let read = |path: &std::path::Path, source| SyncError::Read {
         path: path.to_path_buf(),
@@ -61,7 +60,7 @@ pub fn archive_at(
     for dir in &plan.dirs {
         // A directory that is not there locally (a rule's dest only) gets rwxr-xr-x.
         let mode = match std::fs::metadata(&dir.local) {
-            Ok(m) if m.is_dir() => m.mode(),
+            Ok(m) if m.is_dir() => crate::host::mode_of(&m),
             _ => 0o755,
         };
         let mut h = header(tar::EntryType::Directory, mode, 0);
@@ -73,7 +72,11 @@ pub fn archive_at(
     for file in &plan.copies {
         let meta = std::fs::metadata(&file.local).map_err(|e| read(&file.local, e))?;
         let bytes = std::fs::read(&file.local).map_err(|e| read(&file.local, e))?;
-        let mut h = header(tar::EntryType::Regular, meta.mode(), bytes.len() as u64);
+        let mut h = header(
+            tar::EntryType::Regular,
+            crate::host::mode_of(&meta),
+            bytes.len() as u64,
+        );
         let name = file.container.trim_start_matches('/');
         append_times(&mut tar, &stamp).map_err(|e| read(&file.local, e))?;
         tar.append_data(&mut h, name, bytes.as_slice())
