@@ -46,7 +46,7 @@ py=$(command -v python3 || command -v python) || fail "python3 is needed (archiv
 [[ -n $target ]] || fail "cannot tell the host target (rustc -vV)"
 version=$(sed -n 's/^version = "\(.*\)"$/\1/p' Cargo.toml | head -n 1)
 [[ -n $version ]] || fail "no version in Cargo.toml"
-grep -q "^## $version\b" CHANGELOG.md || fail "CHANGELOG.md has no section for $version
+grep -Eq "^## $version( |$)" CHANGELOG.md || fail "CHANGELOG.md has no section for $version
   fix: add '## $version (...)' with what this release changes"
 if [[ -z ${SOURCE_DATE_EPOCH:-} ]]; then
     SOURCE_DATE_EPOCH=$(git log -1 --format=%ct 2>/dev/null || date +%s)

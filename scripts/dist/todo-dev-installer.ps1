@@ -20,9 +20,9 @@ $ReleaseUrl = '__RELEASE_URL__'
 if ($env:TODO_DEV_RELEASE_URL) { $ReleaseUrl = $env:TODO_DEV_RELEASE_URL }
 if ($From) { $ReleaseUrl = $From }
 
+# A terminating error: exit 1 under -File, and `irm ... | iex` keeps the user's shell open.
 function Fail([string]$Message) {
-    Write-Error "todo-dev-installer: $Message"
-    exit 1
+    throw "todo-dev-installer: $Message"
 }
 
 $Work = Join-Path ([System.IO.Path]::GetTempPath()) ("todo-dev-" + [System.Guid]::NewGuid())
