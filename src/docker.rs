@@ -53,7 +53,7 @@ impl DockerEndpoint {
             let dir = get("DOCKER_CERT_PATH")
                 .filter(|p| !p.is_empty())
                 .map(PathBuf::from)
-                .unwrap_or_else(|| home_dir().join(".docker"));
+                .unwrap_or_else(|| crate::host::home_dir().join(".docker"));
             TlsFiles { dir }
         });
         DockerEndpoint { host, tls }
@@ -106,6 +106,8 @@ pub struct DaemonFacts {
     /// The API version both sides speak after negotiation.
     pub api_version: String,
     pub os: String,
+    /// `linux` or `windows`: which images the daemon builds.
+    pub os_type: String,
     pub cpus: u32,
     pub memory_bytes: u64,
 }
@@ -139,6 +141,7 @@ pub async fn probe(
             server_version: info.server_version.unwrap_or_default(),
             api_version: docker.client_version().to_string(),
             os: info.operating_system.unwrap_or_default(),
+            os_type: info.os_type.unwrap_or_default(),
             cpus: info.ncpu.unwrap_or(0).max(0) as u32,
             memory_bytes: info.mem_total.unwrap_or(0).max(0) as u64,
         };
@@ -150,13 +153,6 @@ pub async fn probe(
             host: endpoint.host.clone(),
             after: deadline,
         }))
-}
-
-fn home_dir() -> PathBuf {
-    std::env::var_os("HOME")
-        .or_else(|| std::env::var_os("USERPROFILE"))
-        .map(PathBuf::from)
-        .unwrap_or_default()
 }
 
 #[cfg(test)]

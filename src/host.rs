@@ -5,6 +5,14 @@ use std::path::{Path, PathBuf};
 
 use sysinfo::{Disks, System};
 
+/// The user's home (`HOME`, or `USERPROFILE` on Windows); empty when neither is set.
+pub fn home_dir() -> PathBuf {
+    std::env::var_os("HOME")
+        .or_else(|| std::env::var_os("USERPROFILE"))
+        .map(PathBuf::from)
+        .unwrap_or_default()
+}
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct HostFacts {
     pub cpus: u32,

@@ -5,15 +5,19 @@ use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
-use bollard::query_parameters::BuildImageOptions;
+use bollard::moby::buildkit::v1::StatusResponse;
+use bollard::models::BuildInfoAux;
+use bollard::query_parameters::{BuildImageOptions, BuilderVersion};
 use bollard::Docker;
 use futures::StreamExt;
+
+use super::builder::{self, Builder};
 
 use super::context::{BuildContext, ContextError, InjectedFile, SecretFile, INJECTED_DIR};
 use super::hash_cache::HashCache;
 use super::ignore::EntryKind;
 use super::template::{self, DockerfileError, DockerfileSource};
-use crate::project::model::{Service, ServiceName};
+use crate::project::model::{BuildSecret, BuildSecretFrom, Service, ServiceName};
 
 /// Lines of build output kept to show when a build fails.
 const TAIL_LINES: usize = 50;
@@ -47,6 +51,10 @@ pub struct BuildPlan {
     pub run_as: Option<u32>,
     /// The final stage's command with a reload flag (uvicorn's `--reload`), if it has one.
     pub reload_command: Option<Vec<String>>,
+    /// The declared build secrets the Dockerfile mounts.
+    pub secrets: Vec<BuildSecret>,
+    /// Sent paths the legacy builder drops after reading them (see `PreparedContext`).
+    pub daemon_drops: Vec<String>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -64,6 +72,29 @@ pub enum BuildError {
         file: SecretFile,
         dockerignore: PathBuf,
     },
+    #[error("service `{service}`: {dockerfile} line {line} mounts build secret `{id}`, which the project does not declare\n  help: declare where it comes from in todo-dev.yaml (the value is read at build time and never stored):\n    build:\n      secrets:\n        {id}: {{env: VARIABLE}}    # or {{file: path/to/file}}")]
+    UndeclaredSecret {
+        service: ServiceName,
+        dockerfile: String,
+        line: usize,
+        id: String,
+    },
+    #[error("service `{service}`: {dockerfile} line {line} mounts a secret with neither `id=` nor `target=`\n  help: name it: `RUN --mount=type=secret,id=ID ...`, and declare ID under build.secrets in todo-dev.yaml")]
+    UnnamedSecret {
+        service: ServiceName,
+        dockerfile: String,
+        line: usize,
+    },
+    #[error("service `{service}`: build secret `{id}` comes from {from}, which {problem}\n  help: {fix}")]
+    SecretUnavailable {
+        service: ServiceName,
+        id: String,
+        from: BuildSecretFrom,
+        problem: &'static str,
+        fix: String,
+    },
+    #[error("service `{service}`: its Dockerfile mounts build secrets ({ids}), which need BuildKit, and this build runs on the legacy builder (see above why)\n  help: unset DOCKER_BUILDKIT=0, or build on a daemon with BuildKit (Docker 18.09 or later, Linux)")]
+    SecretsNeedBuildKit { service: ServiceName, ids: String },
     #[error("service `{service}`: planning the build stopped: {source}")]
     Planner {
         service: ServiceName,
@@ -100,6 +131,10 @@ pub enum BuildError {
 fn hint(message: &str) -> &'static str {
     if message.contains("no space left on device") {
         "\n  help: the Docker daemon's disk is full: `docker system prune` frees unused images and build cache"
+    } else if message.contains("Unknown flag: mount")
+        || message.contains("--mount option requires BuildKit")
+    {
+        "\n  help: `RUN --mount` needs BuildKit, and this build ran on the legacy builder (see above why): unset DOCKER_BUILDKIT=0 or use a daemon with BuildKit (Docker 18.09 or later, Linux)"
     } else if message.contains("dockerfile parse error") || message.contains("unknown instruction")
     {
         "\n  help: fix the Dockerfile line named above"
@@ -128,6 +163,8 @@ pub enum BuildEvent {
         instruction: String,
     },
     Output(String),
+    /// Worth the user's attention, though the build goes on.
+    Warning(String),
 }
 
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -147,6 +184,10 @@ pub struct PreparedContext {
     pub dockerfile: String,
     pub source: DockerfileSource,
     pub build_args: BTreeMap<String, String>,
+    /// The Dockerfile and `.dockerignore` when sent only to be read: the
+    /// legacy builder removes them before any COPY; BuildKit, given a tar,
+    /// does not (it never reads `.dockerignore` there).
+    pub daemon_drops: Vec<String>,
 }
 
 /// Chooses the Dockerfile and scans the context as the docker CLI sends it:
@@ -209,9 +250,18 @@ pub fn prepare(service: &Service) -> Result<PreparedContext, BuildError> {
             dockerignore: ignore_file,
         });
     }
+    let mut daemon_drops = Vec::new();
     if let Some(name) = &sent_from_outside {
         context.entries.retain(|e| &e.rel_path != name);
         injected.push(dockerignore_naming(&mut context, name).map_err(ctx_err)?);
+        daemon_drops = vec![name.clone(), ".dockerignore".to_string()];
+    } else if matches!(source, DockerfileSource::File(_)) {
+        let rules = super::context::read_ignore_file(&ignore_file).map_err(ctx_err)?;
+        daemon_drops = always_send
+            .iter()
+            .filter(|p| rules.excludes(p))
+            .map(|p| p.to_string())
+            .collect();
     }
     context.injected = injected;
     Ok(PreparedContext {
@@ -219,6 +269,7 @@ pub fn prepare(service: &Service) -> Result<PreparedContext, BuildError> {
         dockerfile,
         source,
         build_args,
+        daemon_drops,
     })
 }
 
@@ -280,6 +331,7 @@ fn dockerignore_naming(
 pub fn plan(
     instance: &str,
     service: &Service,
+    declared_secrets: &[BuildSecret],
     cache_dir: Option<&Path>,
 ) -> Result<BuildPlan, BuildError> {
     let PreparedContext {
@@ -287,8 +339,10 @@ pub fn plan(
         dockerfile,
         source,
         build_args,
+        daemon_drops,
     } = prepare(service)?;
     let text = dockerfile_text(&source, &context.injected);
+    let secrets = mounted_secrets(service, &source, text.as_deref(), declared_secrets)?;
     let run_as = text.as_deref().and_then(template::run_as);
     let reload_command = text.as_deref().and_then(template::reload_command);
     let ctx_err = |source| BuildError::Context {
@@ -338,7 +392,77 @@ pub fn plan(
         labels,
         run_as,
         reload_command,
+        secrets,
+        daemon_drops,
     })
+}
+
+/// The declared secrets the Dockerfile mounts; a mount of an undeclared one
+/// is refused here, before any build, with the line that asks for it.
+fn mounted_secrets(
+    service: &Service,
+    source: &DockerfileSource,
+    text: Option<&str>,
+    declared: &[BuildSecret],
+) -> Result<Vec<BuildSecret>, BuildError> {
+    let dockerfile = match source {
+        DockerfileSource::File(path) => path.display().to_string(),
+        DockerfileSource::Template(_) => "todo-dev's built-in Dockerfile".to_string(),
+    };
+    let mut used: Vec<BuildSecret> = Vec::new();
+    for mount in builder::secret_mounts(text.unwrap_or_default()) {
+        let Some(id) = mount.id else {
+            return Err(BuildError::UnnamedSecret {
+                service: service.name,
+                dockerfile,
+                line: mount.line,
+            });
+        };
+        match declared.iter().find(|s| s.id == id) {
+            Some(s) if !used.contains(s) => used.push(s.clone()),
+            Some(_) => {}
+            None => {
+                return Err(BuildError::UndeclaredSecret {
+                    service: service.name,
+                    dockerfile,
+                    line: mount.line,
+                    id,
+                })
+            }
+        }
+    }
+    Ok(used)
+}
+
+/// Refuses a build whose secrets cannot be read now, naming the one missing.
+fn check_secrets(service: ServiceName, secrets: &[BuildSecret]) -> Result<(), BuildError> {
+    for s in secrets {
+        let problem = match &s.from {
+            BuildSecretFrom::Env(var) if std::env::var_os(var).is_none() => Some((
+                "is not set",
+                format!("export {var} in the shell that runs todo-dev"),
+            )),
+            BuildSecretFrom::File(path) if !path.is_file() => Some((
+                "does not exist",
+                format!(
+                    "create {} or point build.secrets.{} at the right file",
+                    path.display(),
+                    s.id
+                ),
+            )),
+            _ => None,
+        };
+        if let Some((problem, fix)) = problem {
+            return Err(BuildError::SecretUnavailable {
+                service,
+                id: s.id.clone(),
+                from: s.from.clone(),
+                problem,
+                fix,
+            });
+        }
+    }
+    Ok(())
 }
 
 /// The Dockerfile's text: the user's file, or the injected template.
@@ -378,11 +502,13 @@ pub async fn exists(
     }
 }
 
-/// Builds `plan` unless the daemon has its tag (or `force`). The full log
-/// goes to `log_path`; `on_event` sees steps and output lines as they come.
+/// Builds `plan` with `builder` unless the daemon has its tag (or `force`).
+/// The full log goes to `log_path`; `on_event` sees steps and output lines
+/// as they come.
 pub async fn build(
     docker: &Docker,
-    plan: BuildPlan,
+    mut plan: BuildPlan,
+    builder: Builder,
     force: bool,
     log_path: &Path,
     mut on_event: impl FnMut(BuildEvent),
@@ -393,6 +519,36 @@ pub async fn build(
     }
     let started = Instant::now();
     let image = plan.image.to_string();
+    let text = dockerfile_text(&plan.dockerfile_source, &plan.context.injected);
+    let builder = match builder {
+        Builder::BuildKit if !plan.daemon_drops.is_empty() => {
+            for_drops(&mut plan, text.as_deref(), &mut on_event)
+        }
+        other => other,
+    };
+    if builder == Builder::Legacy && matches!(plan.dockerfile_source, DockerfileSource::Template(_))
+    {
+        // Our templates' cache mounts need BuildKit; the image is the same without them.
+        for f in &mut plan.context.injected {
+            if f.rel_path == plan.dockerfile {
+                f.contents = builder::without_mounts(&String::from_utf8_lossy(&f.contents)).into();
+            }
+        }
+    }
+    if !plan.secrets.is_empty() {
+        if builder == Builder::Legacy {
+            let ids: Vec<&str> = plan.secrets.iter().map(|s| s.id.as_str()).collect();
+            return Err(BuildError::SecretsNeedBuildKit {
+                service,
+                ids: ids.join(", "),
+            });
+        }
+        check_secrets(service, &plan.secrets)?;
+        solve_with_secrets(docker, plan, log_path, &mut on_event).await?;
+        return Ok(BuildOutcome::Built {
+            seconds: started.elapsed().as_secs_f64(),
+        });
+    }
     let options = BuildImageOptions {
         dockerfile: plan.dockerfile.clone(),
         t: Some(image.clone()),
@@ -407,6 +563,12 @@ pub async fn build(
         ),
         labels: Some(plan.labels.clone().into_iter().collect::<HashMap<_, _>>()),
         target: plan.target.clone().unwrap_or_default(),
+        version: match builder {
+            Builder::BuildKit => BuilderVersion::BuilderBuildKit,
+            Builder::Legacy => BuilderVersion::BuilderV1,
+        },
+        // bollard serves the BuildKit session (registry auth) under this id.
+        session: (builder == Builder::BuildKit).then(session_id),
         ..Default::default()
     };
     let rx = plan.context.tar_stream();
@@ -424,9 +586,18 @@ pub async fn build(
         tail.push_back(line.to_string());
     };
     let mut failure: Option<BuildError> = None;
+    let mut progress = BuildKitProgress::default();
     while let Some(item) = stream.next().await {
         match item {
             Ok(info) => {
+                if let Some(BuildInfoAux::BuildKit(status)) = &info.aux {
+                    for event in progress.read(status) {
+                        if let BuildEvent::Output(line) = &event {
+                            keep(line, &mut log);
+                        }
+                        on_event(event);
+                    }
+                }
                 if let Some(text) = info.stream.as_deref() {
                     for line in text.lines().filter(|l| !l.trim().is_empty()) {
                         keep(line, &mut log);
@@ -457,9 +628,16 @@ pub async fn build(
             }
             Err(bollard::errors::Error::DockerStreamError { error }) => {
                 keep(&error, &mut log);
+                let at = progress.failed_step.as_deref().map(|step| {
+                    let line = text.as_deref().and_then(|t| dockerfile_line(t, step));
+                    match line {
+                        Some(n) => format!("\n  at Dockerfile line {n}: {step}"),
+                        None => format!("\n  in step {step}"),
+                    }
+                });
                 failure = Some(BuildError::StepFailed {
                     service,
-                    message: error,
+                    message: format!("{error}{}", at.unwrap_or_default()),
                     tail: Vec::new(),
                     log: log_path.to_path_buf(),
                 });
@@ -493,6 +671,130 @@ pub async fn build(
     })
 }
 
+/// The builder for a plan whose Dockerfile or `.dockerignore` the legacy
+/// builder would drop from the context. BuildKit never needs `.dockerignore`
+/// from a tar (todo-dev applied it already), so that goes; the Dockerfile
+/// must stay for BuildKit to read it, where a `COPY .` would then see it. So
+/// such a build stays on the legacy builder (the same image, as the docker
+/// CLI makes it) unless the Dockerfile needs BuildKit, which is then said.
+fn for_drops(
+    plan: &mut BuildPlan,
+    text: Option<&str>,
+    on_event: &mut impl FnMut(BuildEvent),
+) -> Builder {
+    let needs_buildkit = !plan.secrets.is_empty() || text.is_some_and(|t| t.contains("--mount="));
+    if !needs_buildkit {
+        return Builder::Legacy;
+    }
+    let drops = std::mem::take(&mut plan.daemon_drops);
+    plan.context
+        .entries
+        .retain(|e| e.rel_path != ".dockerignore");
+    plan.context
+        .injected
+        .retain(|f| f.rel_path != ".dockerignore");
+    let seen: Vec<&String> = drops.iter().filter(|d| *d != ".dockerignore").collect();
+    if let Some(dockerfile) = seen.first() {
+        let note = format!(
+            "BuildKit reads the Dockerfile from the context it is sent, so `{dockerfile}` is in what `COPY .` copies (the legacy builder would drop it; this Dockerfile needs BuildKit)"
+        );
+        on_event(BuildEvent::Warning(note));
+    }
+    Builder::BuildKit
+}
+
+/// A build that mounts secrets, as one BuildKit solve through the daemon's
+/// `/grpc` endpoint: bollard's `/build` session serves registry auth only,
+/// its solve also serves the secrets (read from the user's environment or
+/// files when BuildKit asks, never written anywhere). That path streams no
+/// step output, so the log holds the outcome only.
+async fn solve_with_secrets(
+    docker: &Docker,
+    plan: BuildPlan,
+    log_path: &Path,
+    on_event: &mut impl FnMut(BuildEvent),
+) -> Result<(), BuildError> {
+    use bollard::grpc::build::{ImageBuildFrontendOptions, ImageBuildLoadInput, SecretSource};
+    use bollard::grpc::driver::{moby::Moby, Build};
+
+    let service = plan.service;
+    let image = plan.image.to_string();
+    let mut log = LogFile::create(log_path);
+    let mut opts = ImageBuildFrontendOptions::builder().dockerfile(Path::new(&plan.dockerfile));
+    for (k, v) in &plan.build_args {
+        opts = opts.buildarg(k, v);
+    }
+    for (k, v) in &plan.labels {
+        opts = opts.label(k, v);
+    }
+    if let Some(target) = &plan.target {
+        opts = opts.target(target);
+    }
+    for s in &plan.secrets {
+        let source = match &s.from {
+            BuildSecretFrom::Env(var) => SecretSource::Env(var.clone()),
+            BuildSecretFrom::File(path) => SecretSource::File(path.clone()),
+        };
+        opts = opts.set_secret(&s.id, &source);
+    }
+    let ids: Vec<&str> = plan.secrets.iter().map(|s| s.id.as_str()).collect();
+    let note = format!(
+        "building with BuildKit secrets ({}): step output is not streamed on this path",
+        ids.join(", ")
+    );
+    log.line(&note);
+    on_event(BuildEvent::Output(note));
+    let ctx_err = |source| BuildError::Context { service, source };
+    let context = plan.context;
+    let tar = tokio::task::spawn_blocking(move || context.write_tar(Vec::new()))
+        .await
+        .map_err(|source| BuildError::Planner { service, source })?
+        .map_err(ctx_err)?;
+    // bollard's solve future is not Send: it runs on a thread of its own.
+    let (tx, rx) = tokio::sync::oneshot::channel();
+    let (docker, name, opts) = (docker.clone(), image.clone(), opts.build());
+    std::thread::spawn(move || {
+        let solve = |rt: tokio::runtime::Runtime| {
+            rt.block_on(Moby::new(&docker).docker_build(
+                &name,
+                opts,
+                ImageBuildLoadInput::Upload(tar.into()),
+                None,
+                None,
+            ))
+            .map_err(|e| match e {
+                bollard::grpc::error::GrpcError::TonicStatus { err } => err.message().to_string(),
+                other => other.to_string(),
+            })
+        };
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build();
+        let _ = tx.send(match runtime {
+            Ok(rt) => solve(rt),
+            Err(e) => Err(format!("cannot start the BuildKit session: {e}")),
+        });
+    });
+    let solved = rx
+        .await
+        .unwrap_or_else(|_| Err("the BuildKit session ended without an answer".into()));
+    match solved {
+        Ok(()) => {
+            log.line(&format!("Successfully tagged {image}"));
+            Ok(())
+        }
+        Err(message) => {
+            log.line(&message);
+            Err(BuildError::StepFailed {
+                service,
+                message,
+                tail: vec![],
+                log: log_path.to_path_buf(),
+            })
+        }
+    }
+}
+
 /// `Step 3/10 : RUN pip install ...` from the classic builder's output.
 pub fn parse_step(line: &str) -> Option<BuildEvent> {
     let rest = line.strip_prefix("Step ")?;
@@ -502,6 +804,105 @@ pub fn parse_step(line: &str) -> Option<BuildEvent> {
         step: step.trim().parse().ok()?,
         steps: steps.trim().parse().ok()?,
         instruction: instruction.trim().to_string(),
+    })
+}
+
+/// A fresh BuildKit session id (the daemon keys the build's session on it).
+fn session_id() -> String {
+    let mut bytes = [0u8; 16];
+    // Uniqueness, not secrecy: a clock-based id is as good if the OS has no randomness.
+    if getrandom::fill(&mut bytes).is_err() {
+        let nanos = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_nanos())
+            .unwrap_or_default();
+        bytes = nanos.to_le_bytes();
+    }
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// BuildKit's progress (the `moby.buildkit.trace` records of `/build`) as
+/// the same events the legacy builder's `Step n/m` lines give: one step per
+/// Dockerfile instruction when it starts (or is found cached), its output
+/// lines, and the step that failed.
+#[derive(Debug, Default)]
+struct BuildKitProgress {
+    /// Vertices already announced, by digest.
+    seen: std::collections::HashSet<String>,
+    cached: std::collections::HashSet<String>,
+    names: HashMap<String, String>,
+    /// The name of the vertex that reported an error (`[2/5] RUN ...`).
+    failed_step: Option<String>,
+}
+
+impl BuildKitProgress {
+    fn read(&mut self, status: &StatusResponse) -> Vec<BuildEvent> {
+        let mut out = Vec::new();
+        for v in &status.vertexes {
+            self.names.insert(v.digest.clone(), v.name.clone());
+            if (v.started.is_some() || v.cached) && self.seen.insert(v.digest.clone()) {
+                if let Some((step, steps, instruction)) = buildkit_step(&v.name) {
+                    out.push(BuildEvent::Step {
+                        step,
+                        steps,
+                        instruction: instruction.to_string(),
+                    });
+                }
+                out.push(BuildEvent::Output(format!(
+                    "#{} {}",
+                    self.seen.len(),
+                    v.name
+                )));
+            }
+            if v.cached && self.cached.insert(v.digest.clone()) {
+                out.push(BuildEvent::Output(format!("CACHED {}", v.name)));
+            }
+            if !v.error.is_empty() && self.failed_step.is_none() {
+                // BuildKit marks the failed step and every step waiting on it
+                // ("context canceled"); the first real error is the one to show.
+                if !v.error.contains("context canceled") {
+                    self.failed_step = Some(v.name.clone());
+                    out.push(BuildEvent::Output(format!("ERROR {}: {}", v.name, v.error)));
+                }
+            }
+        }
+        for log in &status.logs {
+            let text = String::from_utf8_lossy(&log.msg);
+            out.extend(
+                text.lines()
+                    .filter(|l| !l.trim().is_empty())
+                    .map(|l| BuildEvent::Output(l.to_string())),
+            );
+        }
+        for w in &status.warnings {
+            let short = String::from_utf8_lossy(&w.short);
+            out.push(BuildEvent::Output(format!("WARNING: {short}")));
+        }
+        out
+    }
+}
+
+/// `[builder 3/7] RUN pip install ...` → (3, 7, "RUN pip install ...");
+/// BuildKit's own steps (`[internal] load metadata ...`) are no step.
+fn buildkit_step(name: &str) -> Option<(u32, u32, &str)> {
+    let rest = name.strip_prefix('[')?;
+    let (label, instruction) = rest.split_once("] ")?;
+    let counts = label.rsplit(' ').next()?;
+    let (step, steps) = counts.split_once('/')?;
+    Some((step.parse().ok()?, steps.parse().ok()?, instruction.trim()))
+}
+
+/// The 1-based line of `text` where the failed step's instruction starts.
+/// BuildKit names a step by its instruction with continuation lines joined,
+/// so the first line of each instruction is matched as a prefix.
+fn dockerfile_line(text: &str, step: &str) -> Option<usize> {
+    let (_, _, instruction) = buildkit_step(step)?;
+    let squash = |s: &str| s.split_whitespace().collect::<Vec<_>>().join(" ");
+    let wanted = squash(instruction);
+    text.lines().enumerate().find_map(|(i, line)| {
+        let first = squash(line.trim_end().trim_end_matches('\\'));
+        let is_instruction = !first.is_empty() && !first.starts_with('#');
+        (is_instruction && wanted.starts_with(&first)).then_some(i + 1)
     })
 }
 
@@ -639,6 +1040,97 @@ mod tests {
         let p = prepare(&inside).unwrap();
         assert_eq!(p.dockerfile, "Dockerfile.web");
         assert!(p.context.injected.is_empty());
+    }
+
+    #[test]
+    fn buildkit_progress_gives_steps_output_and_the_failed_step() {
+        use bollard::moby::buildkit::v1::{Vertex, VertexLog};
+        let ts = Some(Default::default());
+        let vertex = |digest: &str, name: &str, cached: bool, error: &str| Vertex {
+            digest: digest.into(),
+            name: name.into(),
+            cached,
+            started: ts,
+            error: error.into(),
+            ..Default::default()
+        };
+        let mut p = BuildKitProgress::default();
+        let first = p.read(&StatusResponse {
+            vertexes: vec![
+                vertex(
+                    "a",
+                    "[internal] load metadata for docker.io/library/python:3.12",
+                    false,
+                    "",
+                ),
+                vertex(
+                    "b",
+                    "[builder 1/3] FROM docker.io/library/python:3.12",
+                    true,
+                    "",
+                ),
+                vertex("c", "[builder 2/3] RUN pip install -r r.txt", false, ""),
+            ],
+            logs: vec![VertexLog {
+                vertex: "c".into(),
+                msg: b"Collecting fastapi\n\nDone\n".to_vec(),
+                ..Default::default()
+            }],
+            ..Default::default()
+        });
+        let steps: Vec<_> = first
+            .iter()
+            .filter_map(|e| match e {
+                BuildEvent::Step {
+                    step,
+                    steps,
+                    instruction,
+                } => Some((*step, *steps, instruction.as_str())),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(
+            steps,
+            [
+                (1, 3, "FROM docker.io/library/python:3.12"),
+                (2, 3, "RUN pip install -r r.txt")
+            ]
+        );
+        assert!(first.contains(&BuildEvent::Output(
+            "CACHED [builder 1/3] FROM docker.io/library/python:3.12".into()
+        )));
+        assert!(first.contains(&BuildEvent::Output("Collecting fastapi".into())));
+        // The same vertex again (its completion) is no second step; its error is remembered.
+        let again = p.read(&StatusResponse {
+            vertexes: vec![
+                vertex(
+                    "c",
+                    "[builder 2/3] RUN pip install -r r.txt",
+                    false,
+                    "exit code: 1",
+                ),
+                vertex("d", "[builder 3/3] COPY . .", false, "context canceled"),
+            ],
+            ..Default::default()
+        });
+        assert!(!again
+            .iter()
+            .any(|e| matches!(e, BuildEvent::Step { step: 2, .. })));
+        assert_eq!(
+            p.failed_step.as_deref(),
+            Some("[builder 2/3] RUN pip install -r r.txt")
+        );
+    }
+
+    #[test]
+    fn a_failed_step_is_traced_to_its_dockerfile_line() {
+        let text = "FROM x AS builder\n# RUN pip install -r r.txt (a comment)\nRUN pip install \\\n    -r r.txt\nCOPY . .\n";
+        assert_eq!(
+            dockerfile_line(text, "[builder 2/3] RUN pip install     -r r.txt"),
+            Some(3)
+        );
+        assert_eq!(dockerfile_line(text, "[builder 3/3] COPY . ."), Some(5));
+        assert_eq!(dockerfile_line(text, "[internal] load build context"), None);
     }
 
     #[test]

@@ -1,6 +1,7 @@
 //! The build side: contexts (`.dockerignore`, tar, hash), built-in
 //! Dockerfiles, images, and reaching Docker daemons.
 
+pub mod builder;
 pub mod context;
 pub mod hash_cache;
 pub mod ignore;

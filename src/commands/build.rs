@@ -25,7 +25,7 @@ pub async fn run(global: &GlobalArgs, args: &BuildArgs, out: &Output) -> Command
     );
     let (docker, facts) = probed.map_err(CommandError::failed)?;
     let events = report::events_for(*out);
-    let built = build_all(&docker, facts.cpus, &project, plans, args.force, &events).await;
+    let built = build_all(&docker, &facts, &project, plans, args.force, &events).await;
     Ok(if built.failed().is_empty() {
         Outcome::Success
     } else {

@@ -20,7 +20,7 @@ pub async fn run(global: &GlobalArgs, args: &SmokeArgs, out: &Output) -> Command
     let project = load_project(global)?;
     check_sources(&project)?;
     let endpoint = DockerEndpoint::from_env();
-    let (docker, _) = docker::probe(&endpoint, DAEMON_DEADLINE)
+    let (docker, daemon) = docker::probe(&endpoint, DAEMON_DEADLINE)
         .await
         .map_err(CommandError::failed)?;
     let run_id = smoke::random_hex(4).map_err(CommandError::failed)?;
@@ -58,6 +58,7 @@ pub async fn run(global: &GlobalArgs, args: &SmokeArgs, out: &Output) -> Command
     let engine = Engine::new(project, Target::default(), Events::silent());
     let result = smoke::run(
         &docker,
+        &daemon,
         &endpoint.host,
         &engine,
         &opts,

@@ -9,7 +9,9 @@ use std::time::Instant;
 use tokio::sync::Semaphore;
 
 use super::event::{BuildEvent, Events};
+use crate::build::builder::{self, Builder};
 use crate::build::image::{self, BuildError, BuildEvent as DaemonEvent, BuildOutcome, BuildPlan};
+use crate::docker::DaemonFacts;
 use crate::project::model::{Service, ServiceName};
 use crate::project::Project;
 
@@ -22,8 +24,8 @@ pub async fn plan_one(project: &Project, service: &Service) -> Result<BuildPlan,
         project.instance_name(),
         crate::build::hash_cache::dir_for(&project.root),
     );
-    let owned = service.clone();
-    tokio::task::spawn_blocking(move || image::plan(&instance, &owned, Some(&cache_dir)))
+    let (owned, secrets) = (service.clone(), project.build_secrets.clone());
+    tokio::task::spawn_blocking(move || image::plan(&instance, &owned, &secrets, Some(&cache_dir)))
         .await
         .map_err(|source| BuildError::Planner {
             service: service.name,
@@ -76,16 +78,30 @@ pub fn log_path(project: &Project, service: ServiceName) -> PathBuf {
         .join(format!(".todo-dev/logs/build-{service}.log"))
 }
 
-/// Builds `plans` into `docker`, as many at once as the daemon has CPUs.
+/// The builder `daemon` gets, given the user's `DOCKER_BUILDKIT`.
+pub fn builder_for(daemon: &DaemonFacts) -> builder::Choice {
+    builder::choose(
+        &daemon.os_type,
+        &daemon.api_version,
+        std::env::var("DOCKER_BUILDKIT").ok().as_deref(),
+    )
+}
+
+/// Builds `plans` into `docker`, as many at once as the daemon has CPUs,
+/// with BuildKit where the daemon has it (`build::builder` decides).
 pub async fn build_all(
     docker: &bollard::Docker,
-    daemon_cpus: u32,
+    daemon: &DaemonFacts,
     project: &Project,
     plans: Vec<Planned>,
     force: bool,
     events: &Events,
 ) -> Built {
-    let slots = Arc::new(Semaphore::new(daemon_cpus.max(1) as usize));
+    let choice = builder_for(daemon);
+    if let Some(message) = choice.fallback {
+        events.build(BuildEvent::LegacyBuilder { message });
+    }
+    let slots = Arc::new(Semaphore::new(daemon.cpus.max(1) as usize));
     events.rows(plans.iter().map(|(s, _)| s.to_string()).collect());
     let mut tasks = Vec::new();
     for (service, plan) in plans {
@@ -100,7 +116,8 @@ pub async fn build_all(
             tokio::spawn(async move {
                 let started = Instant::now();
                 let _slot = slots.acquire_owned().await;
-                let outcome = build_one(&docker, service, plan, &log, force, &events).await;
+                let outcome =
+                    build_one(&docker, choice.builder, service, plan, &log, force, &events).await;
                 BuildResult {
                     service,
                     outcome,
@@ -127,6 +144,7 @@ pub async fn build_all(
 /// Checks and builds one planned service, reporting as it goes.
 async fn build_one(
     docker: &bollard::Docker,
+    builder: Builder,
     service: ServiceName,
     planned: Result<BuildPlan, BuildError>,
     log: &Path,
@@ -162,22 +180,26 @@ async fn build_one(
         context_bytes: plan.context.total_size(),
         entries: plan.context.entries.len(),
     });
-    let on_event = |e: DaemonEvent| {
-        if let DaemonEvent::Step {
+    let on_event = |e: DaemonEvent| match e {
+        DaemonEvent::Step {
             step,
             steps,
             instruction,
-        } = e
-        {
-            events.build(BuildEvent::Step {
-                service: name.clone(),
-                step,
-                steps,
-                instruction,
-            });
-        }
+        } => events.build(BuildEvent::Step {
+            service: name.clone(),
+            step,
+            steps,
+            instruction,
+        }),
+        DaemonEvent::Warning(message) => events.build(BuildEvent::Warning {
+            service: name.clone(),
+            message,
+            dockerignore: dockerignore.clone(),
+            ignore_line: None,
+        }),
+        DaemonEvent::Output(_) => {}
     };
-    match image::build(docker, plan, force, log, on_event).await {
+    match image::build(docker, plan, builder, force, log, on_event).await {
         Ok(outcome) => {
             events.build(BuildEvent::Done {
                 service: name.clone(),

@@ -22,7 +22,7 @@ use crate::cluster::kube::{connect, connect_streaming};
 use crate::deploy::render::Manifest;
 use crate::deploy::rollout::RolloutState;
 use crate::deploy::values::DevVariant;
-use crate::docker;
+use crate::docker::{self, DaemonFacts};
 use crate::project::Project;
 
 /// How long Minikube's daemon may take to answer its first request.
@@ -43,6 +43,8 @@ pub struct UpOptions {
 /// What `up` leaves running: the cluster's daemon and the images deployed.
 pub struct Up {
     pub docker: bollard::Docker,
+    /// What the daemon said of itself (its CPUs, its builder).
+    pub daemon: DaemonFacts,
     pub images: Images,
     /// Services whose image did not build (reported); nothing was deployed then.
     pub failed_builds: Vec<String>,
@@ -104,18 +106,11 @@ impl Engine {
     pub async fn build(
         &self,
         docker: &bollard::Docker,
-        daemon_cpus: u32,
+        daemon: &DaemonFacts,
         plans: Vec<Planned>,
         force: bool,
     ) -> Result<Built, PipelineError> {
-        let work = build::build_all(
-            docker,
-            daemon_cpus,
-            &self.project,
-            plans,
-            force,
-            &self.events,
-        );
+        let work = build::build_all(docker, daemon, &self.project, plans, force, &self.events);
         self.interruptible(work).await
     }
 
@@ -171,9 +166,10 @@ impl Engine {
             .into_iter()
             .map(|p| (p.service, Ok(p)))
             .collect();
-        let built = self.build(&docker, facts.cpus, planned, opts.force).await?;
+        let built = self.build(&docker, &facts, planned, opts.force).await?;
         let mut up = Up {
             docker,
+            daemon: facts,
             images,
             failed_builds: built.failed().iter().map(|s| s.to_string()).collect(),
             deployed: Deployed::default(),

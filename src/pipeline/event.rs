@@ -51,6 +51,8 @@ pub enum ClusterEvent {
 
 #[derive(Debug, Clone)]
 pub enum BuildEvent {
+    /// The daemon has no BuildKit (or the user turned it off): said once.
+    LegacyBuilder { message: String },
     /// Something in the context worth changing (a large or secret-looking file).
     Warning {
         service: String,

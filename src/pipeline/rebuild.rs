@@ -17,14 +17,16 @@ use std::time::{Duration, Instant, SystemTime};
 use parking_lot::Mutex;
 use tokio::task::JoinHandle;
 
-use super::build::{log_path, plan_one};
+use super::build::{builder_for, log_path, plan_one};
 use super::deploy::{Objects, Rolled};
 use super::event::LoopEvent;
 use super::update::{self, Update};
 use super::{image_ref, Engine, Images, PipelineError};
+use crate::build::builder::Builder;
 use crate::build::image::{self, BuildError, BuildOutcome};
 use crate::deploy::rollout::RolloutState;
 use crate::deploy::values::{self, DevVariant, ImageRef, DEFAULT_UID};
+use crate::docker::DaemonFacts;
 use crate::project::model::ServiceName;
 use crate::sync::{self, SyncError, SyncPlan};
 use crate::watch::Action;
@@ -81,6 +83,7 @@ struct LoopState {
 struct Shared {
     engine: Arc<Engine>,
     docker: bollard::Docker,
+    builder: Builder,
     /// The engine's client (a clone shares its connection pool).
     client: kube::Client,
     dev: DevVariant,
@@ -116,6 +119,7 @@ impl Rebuilds {
     pub async fn new(
         engine: Arc<Engine>,
         docker: bollard::Docker,
+        daemon: &DaemonFacts,
         images: Images,
         dev: DevVariant,
         timeout: Duration,
@@ -135,6 +139,8 @@ impl Rebuilds {
             shared: Arc::new(Shared {
                 engine,
                 docker,
+                // `up` said already when it is the legacy one.
+                builder: builder_for(daemon).builder,
                 client,
                 dev,
                 timeout,
@@ -429,7 +435,7 @@ async fn attempt_once(shared: &Shared, request: &Request) -> Result<String, Opti
     });
     let log = log_path(project, request.service);
     let started = Instant::now();
-    let built = image::build(&shared.docker, plan, false, &log, |_| {});
+    let built = image::build(&shared.docker, plan, shared.builder, false, &log, |_| {});
     let built = cancel
         .unless(built)
         .await

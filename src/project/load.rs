@@ -265,6 +265,7 @@ fn resolve(
     let watch = WatchSettings {
         debounce: std::time::Duration::from_millis(debounce.ms),
     };
+    let build_secrets = build_secrets(&layer, &root)?;
     let rolling_update = layer.rolling_update.clone().map(|r| RollingUpdate {
         max_unavailable: r.max_unavailable.unwrap_or(0),
         max_surge: r.max_surge.unwrap_or(1),
@@ -286,8 +287,45 @@ fn resolve(
         rolling_update,
         services,
         watch,
+        build_secrets,
         merged,
     })
+}
+
+/// `build.secrets`: each id with exactly one source, files made absolute.
+fn build_secrets(layer: &Layer, root: &Path) -> Result<Vec<BuildSecret>, ConfigError> {
+    let declared = layer.build.as_ref().and_then(|b| b.secrets.clone());
+    let mut out = Vec::new();
+    for (id, s) in declared.unwrap_or_default() {
+        let key = format!("build.secrets.{id}");
+        let id_ok = !id.is_empty()
+            && id
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-'));
+        if !id_ok {
+            return Err(merged_rule(
+                format!("{key}: a secret id is letters, digits, `.`, `_` and `-`"),
+                "use the id the Dockerfile mounts (`RUN --mount=type=secret,id=ID`)",
+            ));
+        }
+        let from = match (s.env, s.file) {
+            (Some(var), None) if !var.is_empty() => BuildSecretFrom::Env(var),
+            (None, Some(file)) if !file.is_empty() => {
+                BuildSecretFrom::File(match file.strip_prefix("~/") {
+                    Some(rest) => crate::host::home_dir().join(rest),
+                    None => root.join(file),
+                })
+            }
+            _ => {
+                return Err(merged_rule(
+                    format!("{key}: give exactly one of `env` and `file`"),
+                    &format!("e.g. `{id}: {{env: PIP_INDEX_TOKEN}}` or `{id}: {{file: ~/.npmrc}}`"),
+                ))
+            }
+        };
+        out.push(BuildSecret { id, from });
+    }
+    Ok(out)
 }
 
 fn resolve_service(

@@ -97,6 +97,30 @@ pub struct WatchSettings {
     pub debounce: std::time::Duration,
 }
 
+/// A BuildKit secret a Dockerfile may mount by its id.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BuildSecret {
+    pub id: String,
+    pub from: BuildSecretFrom,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum BuildSecretFrom {
+    /// The variable's name (its value is read only when a build asks).
+    Env(String),
+    /// An absolute path.
+    File(PathBuf),
+}
+
+impl std::fmt::Display for BuildSecretFrom {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            BuildSecretFrom::Env(var) => write!(f, "${var}"),
+            BuildSecretFrom::File(path) => write!(f, "{}", path.display()),
+        }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq)]
 pub struct Service {
     pub name: ServiceName,
@@ -151,6 +175,8 @@ pub struct Project {
     /// The enabled services, in stack order.
     pub services: Vec<Service>,
     pub watch: WatchSettings,
+    /// `build.secrets`, by id.
+    pub build_secrets: Vec<BuildSecret>,
     /// The merged layers, for `todo-dev config` (secrets not yet redacted).
     pub merged: serde_json::Value,
 }

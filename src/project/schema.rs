@@ -37,6 +37,29 @@ pub struct Layer {
     /// How `todo-dev watch` turns file events into change sets.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub watch: Option<WatchLayer>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub build: Option<BuildLayer>,
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct BuildLayer {
+    /// BuildKit secrets by id (`RUN --mount=type=secret,id=ID`), each read
+    /// from the user's environment or a file at build time, never from the context.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub secrets: Option<BTreeMap<String, BuildSecretLayer>>,
+}
+
+/// Where one build secret comes from: exactly one of the two.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct BuildSecretLayer {
+    /// An environment variable of the shell that runs todo-dev.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub env: Option<String>,
+    /// A file, relative to the project root (or absolute, `~/` for home).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub file: Option<String>,
 }
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]

@@ -18,6 +18,7 @@ use tokio::sync::watch;
 
 use crate::build::image::BuildOutcome;
 use crate::deploy::values::{self, RenderInput};
+use crate::docker::DaemonFacts;
 use crate::pipeline::build;
 use crate::pipeline::Engine;
 use crate::project::model::{DatabaseMode, Service, ServiceName};
@@ -171,6 +172,7 @@ fn expect(report: Reporter, c: Check) -> Result<(), SmokeError> {
 #[allow(clippy::too_many_arguments)]
 pub async fn run(
     docker: &Docker,
+    daemon: &DaemonFacts,
     docker_host: &str,
     engine: &Engine,
     opts: &SmokeOptions,
@@ -180,7 +182,7 @@ pub async fn run(
     report: Reporter<'_>,
 ) -> Result<(), SmokeError> {
     let project = &engine.project;
-    let images = or_cancel(cancel, build_images(docker, engine, report)).await??;
+    let images = or_cancel(cancel, build_images(docker, daemon, engine, report)).await??;
     let (bind_ip, reach_ip) = reach_address(docker_host);
 
     or_cancel(cancel, check_images(docker, project, opts, &images, report)).await??;
@@ -315,14 +317,18 @@ async fn start_apps(
 /// same tags and logs as `build`), one check per service.
 async fn build_images(
     docker: &Docker,
+    daemon: &DaemonFacts,
     engine: &Engine,
     report: Reporter<'_>,
 ) -> Result<BTreeMap<ServiceName, String>, SmokeError> {
     let project = &engine.project;
     let plans = build::plan_all(project, &project.services).await;
     // Every service at once, as the checks are reported together.
-    let slots = project.services.len().max(1) as u32;
-    let Ok(built) = engine.build(docker, slots, plans, false).await else {
+    let slots = DaemonFacts {
+        cpus: project.services.len().max(1) as u32,
+        ..daemon.clone()
+    };
+    let Ok(built) = engine.build(docker, &slots, plans, false).await else {
         return Err(SmokeError::Interrupted);
     };
     let mut images = BTreeMap::new();

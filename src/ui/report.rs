@@ -121,6 +121,9 @@ impl Reporter for Terminal {
                     println!("  open {u}  ({n})");
                 }
             }
+            Event::Build(BuildEvent::LegacyBuilder { message }) => {
+                eprintln!("{} {message}", out.paint(Tone::Warn, "note:"));
+            }
             Event::Attach(a) => self.attach(a),
             Event::Watcher(w) => self.watcher(w),
             Event::Smoke(e) => self.smoke(e),
@@ -415,6 +418,8 @@ fn row_of(event: &Event) -> Option<(String, Row, String)> {
         }
         Event::Cluster(ClusterEvent::Failed { .. }) => mk("failed".into(), Finish(Tone::Bad)),
         Event::Build(b) => Some(match b {
+            // Printed on its own line (`report`), not on a row.
+            BuildEvent::LegacyBuilder { .. } => return None,
             BuildEvent::Warning {
                 service,
                 message,
@@ -648,6 +653,10 @@ pub fn json_of(event: &Event) -> Option<Value> {
             line("minikube.failed", json!({ "error": error }))
         }
         Event::Build(b) => match b {
+            BuildEvent::LegacyBuilder { message } => line(
+                "build.builder",
+                json!({"builder": "legacy", "message": message}),
+            ),
             BuildEvent::Warning {
                 service,
                 message,
