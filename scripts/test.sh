@@ -18,7 +18,8 @@
 #                Postgres, headless Chromium, its four images on the real dockerd)
 # Any dockerd it started is stopped on exit; a daemon it did not start is
 # never touched. Once the daemon answers, scripts/base-images.sh makes the
-# local stand-ins for the templates' base images in it (no registry here).
+# local stand-ins for the templates' base images in it (no registry here), and
+# scripts/registries.sh starts the two local registries the push tests use.
 #
 # Setup-only mode (no cargo; handy to poke at the test engine by hand):
 #   scripts/test.sh --setup-only -- CMD [ARGS...]
@@ -40,6 +41,9 @@
 #   TODO_DEV_TEST_NGINX_IMAGE            NGINX_IMAGE build args
 #   TODO_DEV_TEST_POSTGRES_IMAGE       stand-ins for postgres:16 and redis:7 (smoke's
 #   TODO_DEV_TEST_REDIS_IMAGE            --postgres-image and --redis-image)
+#   TODO_DEV_TEST_REGISTRY             127.0.0.1:15000, a real registry, plain HTTP
+#   TODO_DEV_TEST_TLS_REGISTRY         127.0.0.1:15443, one with TLS and htpasswd
+#   TODO_DEV_TEST_REGISTRY_USER/_PASSWORD  its test-only account (scripts/registries.sh)
 #   CARGO_TARGET_DIR                   default $HOME/.cache/todo-dev-target
 # DOCKER_HOST, DOCKER_TLS_VERIFY, DOCKER_CERT_PATH, DOCKER_CONTEXT and
 # MINIKUBE_ACTIVE_DOCKERD are unset so a developer's `eval $(minikube
@@ -347,9 +351,13 @@ stop_dockerd() {
     log "stopped dockerd (pid $pid)"
 }
 
+# shellcheck source=SCRIPTDIR/registries.sh
+source "$repo_root/scripts/registries.sh"
+
 cleanup() {
     local rc=$? pid
     trap - EXIT INT TERM
+    stop_registries
     if ((${#started_pids[@]})); then
         for pid in "${started_pids[@]}"; do stop_dockerd "$pid"; done
     fi
@@ -448,6 +456,8 @@ else
     die "scripts/base-images.sh failed"
 fi
 ensure_helm
+banner "registries (scripts/registries.sh)"
+start_registries
 log "setup took $((SECONDS - t_setup))s"
 log "TODO_DEV_TEST_TLS_DOCKER_HOST=$TODO_DEV_TEST_TLS_DOCKER_HOST"
 log "TODO_DEV_TEST_TLS_CERT_PATH=$TODO_DEV_TEST_TLS_CERT_PATH"

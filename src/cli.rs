@@ -45,6 +45,14 @@ pub struct GlobalArgs {
     /// More detail where a command has it (today: `doctor` adds what each check found)
     #[arg(short, long, global = true, action = clap::ArgAction::Count)]
     pub verbose: u8,
+    /// Push images to this registry (HOST[:PORT][/PATH]) for the cluster to pull; same as --set deploy.registry=...
+    #[arg(
+        long,
+        global = true,
+        value_name = "REGISTRY",
+        env = "TODO_DEV_REGISTRY"
+    )]
+    pub registry: Option<String>,
     /// No colours (also when NO_COLOR is set)
     #[arg(long, global = true)]
     pub no_color: bool,

@@ -35,18 +35,41 @@ where
     I: IntoIterator<Item = S>,
     S: AsRef<OsStr>,
 {
+    run_with_input(program, args, envs, None, deadline).await
+}
+
+/// `run`, with `input` written to the program's stdin (then closed).
+pub async fn run_with_input<I, S>(
+    program: &OsStr,
+    args: I,
+    envs: &[(&str, &str)],
+    input: Option<&[u8]>,
+    deadline: Duration,
+) -> Result<ToolOutput, ExecError>
+where
+    I: IntoIterator<Item = S>,
+    S: AsRef<OsStr>,
+{
+    use tokio::io::AsyncWriteExt;
     let name = program.to_string_lossy().into_owned();
     let mut cmd = tokio::process::Command::new(program);
     cmd.args(args)
         .envs(envs.iter().copied())
-        .stdin(Stdio::null())
+        .stdin(match input {
+            Some(_) => Stdio::piped(),
+            None => Stdio::null(),
+        })
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .kill_on_drop(true);
-    let child = cmd.spawn().map_err(|source| ExecError::Spawn {
+    let mut child = cmd.spawn().map_err(|source| ExecError::Spawn {
         program: name.clone(),
         source,
     })?;
+    if let (Some(bytes), Some(mut stdin)) = (input, child.stdin.take()) {
+        // A tool that exits without reading is answered by its output, not this write.
+        let _ = stdin.write_all(bytes).await;
+    }
     match tokio::time::timeout(deadline, child.wait_with_output()).await {
         Ok(Ok(out)) => Ok(ToolOutput {
             code: out.status.code(),

@@ -17,6 +17,7 @@ pub mod exec;
 pub mod host;
 pub mod pipeline;
 pub mod project;
+pub mod push;
 pub mod scaffold;
 pub mod smoke;
 pub mod sync;

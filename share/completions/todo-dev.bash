@@ -134,7 +134,7 @@ _todo__dev() {
 
     case "${cmd}" in
         todo__dev)
-            opts="-v -h -V --profile --project --set --json --verbose --no-color --help --version init doctor up build context render deploy smoke down logs watch export profiles config completions help"
+            opts="-v -h -V --profile --project --set --json --verbose --registry --no-color --help --version init doctor up build context render deploy smoke down logs watch export profiles config completions help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -152,6 +152,10 @@ _todo__dev() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --registry)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -160,7 +164,7 @@ _todo__dev() {
             return 0
             ;;
         todo__subcmd__dev__subcmd__build)
-            opts="-v -h -V --force --profile --project --set --json --verbose --no-color --help --version"
+            opts="-v -h -V --force --profile --project --set --json --verbose --registry --no-color --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -175,6 +179,10 @@ _todo__dev() {
                     return 0
                     ;;
                 --set)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --registry)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -186,7 +194,7 @@ _todo__dev() {
             return 0
             ;;
         todo__subcmd__dev__subcmd__completions)
-            opts="-v -h -V --profile --project --set --json --verbose --no-color --help --version bash elvish fish powershell zsh"
+            opts="-v -h -V --profile --project --set --json --verbose --registry --no-color --help --version bash elvish fish powershell zsh"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -201,6 +209,10 @@ _todo__dev() {
                     return 0
                     ;;
                 --set)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --registry)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -212,7 +224,7 @@ _todo__dev() {
             return 0
             ;;
         todo__subcmd__dev__subcmd__config)
-            opts="-v -h -V --profile --project --set --json --verbose --no-color --help --version"
+            opts="-v -h -V --profile --project --set --json --verbose --registry --no-color --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -227,6 +239,10 @@ _todo__dev() {
                     return 0
                     ;;
                 --set)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --registry)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -238,7 +254,7 @@ _todo__dev() {
             return 0
             ;;
         todo__subcmd__dev__subcmd__context)
-            opts="-v -h -V --list --size --profile --project --set --json --verbose --no-color --help --version"
+            opts="-v -h -V --list --size --profile --project --set --json --verbose --registry --no-color --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -256,6 +272,10 @@ _todo__dev() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --registry)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -264,7 +284,7 @@ _todo__dev() {
             return 0
             ;;
         todo__subcmd__dev__subcmd__deploy)
-            opts="-v -h -V --context --allow-remote --timeout --recreate --profile --project --set --json --verbose --no-color --help --version"
+            opts="-v -h -V --context --allow-remote --timeout --recreate --profile --project --set --json --verbose --registry --no-color --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -294,6 +314,10 @@ _todo__dev() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --registry)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -302,7 +326,7 @@ _todo__dev() {
             return 0
             ;;
         todo__subcmd__dev__subcmd__doctor)
-            opts="-v -h -V --timeout --profile --project --set --json --verbose --no-color --help --version"
+            opts="-v -h -V --timeout --profile --project --set --json --verbose --registry --no-color --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -324,6 +348,10 @@ _todo__dev() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --registry)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -332,7 +360,7 @@ _todo__dev() {
             return 0
             ;;
         todo__subcmd__dev__subcmd__down)
-            opts="-y -v -h -V --context --allow-remote --purge --timeout --stop --delete-cluster --yes --profile --project --set --json --verbose --no-color --help --version"
+            opts="-y -v -h -V --context --allow-remote --purge --timeout --stop --delete-cluster --yes --profile --project --set --json --verbose --registry --no-color --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -358,6 +386,10 @@ _todo__dev() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --registry)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -366,7 +398,7 @@ _todo__dev() {
             return 0
             ;;
         todo__subcmd__dev__subcmd__export)
-            opts="-v -h -V --profile --project --set --json --verbose --no-color --help --version helm help"
+            opts="-v -h -V --profile --project --set --json --verbose --registry --no-color --help --version helm help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -384,6 +416,10 @@ _todo__dev() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --registry)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -392,7 +428,7 @@ _todo__dev() {
             return 0
             ;;
         todo__subcmd__dev__subcmd__export__subcmd__helm)
-            opts="-v -h -V --profile --project --set --json --verbose --no-color --help --version"
+            opts="-v -h -V --profile --project --set --json --verbose --registry --no-color --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -407,6 +443,10 @@ _todo__dev() {
                     return 0
                     ;;
                 --set)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --registry)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -712,7 +752,7 @@ _todo__dev() {
             return 0
             ;;
         todo__subcmd__dev__subcmd__init)
-            opts="-v -h -V --force --detect --profile --project --set --json --verbose --no-color --help --version"
+            opts="-v -h -V --force --detect --profile --project --set --json --verbose --registry --no-color --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -730,6 +770,10 @@ _todo__dev() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --registry)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -738,7 +782,7 @@ _todo__dev() {
             return 0
             ;;
         todo__subcmd__dev__subcmd__logs)
-            opts="-f -v -h -V --follow --since --tail --context --allow-remote --profile --project --set --json --verbose --no-color --help --version"
+            opts="-f -v -h -V --follow --since --tail --context --allow-remote --profile --project --set --json --verbose --registry --no-color --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -768,6 +812,10 @@ _todo__dev() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --registry)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -776,7 +824,7 @@ _todo__dev() {
             return 0
             ;;
         todo__subcmd__dev__subcmd__profiles)
-            opts="-v -h -V --profile --project --set --json --verbose --no-color --help --version"
+            opts="-v -h -V --profile --project --set --json --verbose --registry --no-color --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -794,6 +842,10 @@ _todo__dev() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --registry)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -802,7 +854,7 @@ _todo__dev() {
             return 0
             ;;
         todo__subcmd__dev__subcmd__render)
-            opts="-o -v -h -V --output --show-secrets --values --profile --project --set --json --verbose --no-color --help --version"
+            opts="-o -v -h -V --output --show-secrets --values --profile --project --set --json --verbose --registry --no-color --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -828,6 +880,10 @@ _todo__dev() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --registry)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -836,7 +892,7 @@ _todo__dev() {
             return 0
             ;;
         todo__subcmd__dev__subcmd__smoke)
-            opts="-v -h -V --timeout --postgres-image --redis-image --profile --project --set --json --verbose --no-color --help --version"
+            opts="-v -h -V --timeout --postgres-image --redis-image --profile --project --set --json --verbose --registry --no-color --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -866,6 +922,10 @@ _todo__dev() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --registry)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -874,7 +934,7 @@ _todo__dev() {
             return 0
             ;;
         todo__subcmd__dev__subcmd__up)
-            opts="-v -h -V --force --timeout --recreate --port-forward --profile --project --set --json --verbose --no-color --help --version"
+            opts="-v -h -V --force --timeout --recreate --port-forward --profile --project --set --json --verbose --registry --no-color --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -900,6 +960,10 @@ _todo__dev() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --registry)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -908,7 +972,7 @@ _todo__dev() {
             return 0
             ;;
         todo__subcmd__dev__subcmd__watch)
-            opts="-v -h -V --dry-run --timeout --logs --port-forward --no-port-forward --profile --project --set --json --verbose --no-color --help --version"
+            opts="-v -h -V --dry-run --timeout --logs --port-forward --no-port-forward --profile --project --set --json --verbose --registry --no-color --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -927,6 +991,10 @@ _todo__dev() {
                     return 0
                     ;;
                 --set)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --registry)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

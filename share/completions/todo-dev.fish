@@ -1,6 +1,6 @@
 # Print an optspec for argparse to handle cmd's options that are independent of any subcommand.
 function __fish_todo_dev_global_optspecs
-    string join \n profile= project= set= json v/verbose no-color h/help V/version
+    string join \n profile= project= set= json v/verbose registry= no-color h/help V/version
 end
 
 function __fish_todo_dev_needs_command
@@ -27,6 +27,7 @@ end
 complete -c todo-dev -n "__fish_todo_dev_needs_command" -l profile -d 'Profile to use (see `todo-dev profiles`); overrides todo-dev.yaml' -r
 complete -c todo-dev -n "__fish_todo_dev_needs_command" -l project -d 'Project directory [default: nearest directory upward with todo-dev.yaml, else the current one]' -r -F
 complete -c todo-dev -n "__fish_todo_dev_needs_command" -l set -d 'Override one configuration value, e.g. --set services.backend.replicas=3 (repeatable)' -r
+complete -c todo-dev -n "__fish_todo_dev_needs_command" -l registry -d 'Push images to this registry (HOST[:PORT][/PATH]) for the cluster to pull; same as --set deploy.registry=...' -r
 complete -c todo-dev -n "__fish_todo_dev_needs_command" -l json -d 'Machine-readable output on stdout'
 complete -c todo-dev -n "__fish_todo_dev_needs_command" -s v -l verbose -d 'More detail where a command has it (today: `doctor` adds what each check found)'
 complete -c todo-dev -n "__fish_todo_dev_needs_command" -l no-color -d 'No colours (also when NO_COLOR is set)'
@@ -51,6 +52,7 @@ complete -c todo-dev -n "__fish_todo_dev_needs_command" -f -a "help" -d 'Print t
 complete -c todo-dev -n "__fish_todo_dev_using_subcommand init" -l profile -d 'Profile to use (see `todo-dev profiles`); overrides todo-dev.yaml' -r
 complete -c todo-dev -n "__fish_todo_dev_using_subcommand init" -l project -d 'Project directory [default: nearest directory upward with todo-dev.yaml, else the current one]' -r -F
 complete -c todo-dev -n "__fish_todo_dev_using_subcommand init" -l set -d 'Override one configuration value, e.g. --set services.backend.replicas=3 (repeatable)' -r
+complete -c todo-dev -n "__fish_todo_dev_using_subcommand init" -l registry -d 'Push images to this registry (HOST[:PORT][/PATH]) for the cluster to pull; same as --set deploy.registry=...' -r
 complete -c todo-dev -n "__fish_todo_dev_using_subcommand init" -l force -d 'Replace files that already exist (init), or an existing todo-dev.yaml (--detect)'
 complete -c todo-dev -n "__fish_todo_dev_using_subcommand init" -l detect -d 'Write only a todo-dev.yaml for the repository already there, saying what was found and why'
 complete -c todo-dev -n "__fish_todo_dev_using_subcommand init" -l json -d 'Machine-readable output on stdout'
@@ -62,6 +64,7 @@ complete -c todo-dev -n "__fish_todo_dev_using_subcommand doctor" -l timeout -d 
 complete -c todo-dev -n "__fish_todo_dev_using_subcommand doctor" -l profile -d 'Profile to use (see `todo-dev profiles`); overrides todo-dev.yaml' -r
 complete -c todo-dev -n "__fish_todo_dev_using_subcommand doctor" -l project -d 'Project directory [default: nearest directory upward with todo-dev.yaml, else the current one]' -r -F
 complete -c todo-dev -n "__fish_todo_dev_using_subcommand doctor" -l set -d 'Override one configuration value, e.g. --set services.backend.replicas=3 (repeatable)' -r
+complete -c todo-dev -n "__fish_todo_dev_using_subcommand doctor" -l registry -d 'Push images to this registry (HOST[:PORT][/PATH]) for the cluster to pull; same as --set deploy.registry=...' -r
 complete -c todo-dev -n "__fish_todo_dev_using_subcommand doctor" -l json -d 'Machine-readable output on stdout'
 complete -c todo-dev -n "__fish_todo_dev_using_subcommand doctor" -s v -l verbose -d 'More detail where a command has it (today: `doctor` adds what each check found)'
 complete -c todo-dev -n "__fish_todo_dev_using_subcommand doctor" -l no-color -d 'No colours (also when NO_COLOR is set)'
@@ -72,6 +75,7 @@ complete -c todo-dev -n "__fish_todo_dev_using_subcommand up" -l recreate -d 'De
 complete -c todo-dev -n "__fish_todo_dev_using_subcommand up" -l profile -d 'Profile to use (see `todo-dev profiles`); overrides todo-dev.yaml' -r
 complete -c todo-dev -n "__fish_todo_dev_using_subcommand up" -l project -d 'Project directory [default: nearest directory upward with todo-dev.yaml, else the current one]' -r -F
 complete -c todo-dev -n "__fish_todo_dev_using_subcommand up" -l set -d 'Override one configuration value, e.g. --set services.backend.replicas=3 (repeatable)' -r
+complete -c todo-dev -n "__fish_todo_dev_using_subcommand up" -l registry -d 'Push images to this registry (HOST[:PORT][/PATH]) for the cluster to pull; same as --set deploy.registry=...' -r
 complete -c todo-dev -n "__fish_todo_dev_using_subcommand up" -l force -d 'Rebuild images even when Minikube\'s daemon already has them'
 complete -c todo-dev -n "__fish_todo_dev_using_subcommand up" -l port-forward -d 'Then forward the frontend and the backend to 127.0.0.1 through the Kubernetes API, until Ctrl-C'
 complete -c todo-dev -n "__fish_todo_dev_using_subcommand up" -l json -d 'Machine-readable output on stdout'
@@ -82,6 +86,7 @@ complete -c todo-dev -n "__fish_todo_dev_using_subcommand up" -s V -l version -d
 complete -c todo-dev -n "__fish_todo_dev_using_subcommand build" -l profile -d 'Profile to use (see `todo-dev profiles`); overrides todo-dev.yaml' -r
 complete -c todo-dev -n "__fish_todo_dev_using_subcommand build" -l project -d 'Project directory [default: nearest directory upward with todo-dev.yaml, else the current one]' -r -F
 complete -c todo-dev -n "__fish_todo_dev_using_subcommand build" -l set -d 'Override one configuration value, e.g. --set services.backend.replicas=3 (repeatable)' -r
+complete -c todo-dev -n "__fish_todo_dev_using_subcommand build" -l registry -d 'Push images to this registry (HOST[:PORT][/PATH]) for the cluster to pull; same as --set deploy.registry=...' -r
 complete -c todo-dev -n "__fish_todo_dev_using_subcommand build" -l force -d 'Build even when the daemon already has the image for these inputs'
 complete -c todo-dev -n "__fish_todo_dev_using_subcommand build" -l json -d 'Machine-readable output on stdout'
 complete -c todo-dev -n "__fish_todo_dev_using_subcommand build" -s v -l verbose -d 'More detail where a command has it (today: `doctor` adds what each check found)'
@@ -91,6 +96,7 @@ complete -c todo-dev -n "__fish_todo_dev_using_subcommand build" -s V -l version
 complete -c todo-dev -n "__fish_todo_dev_using_subcommand context" -l profile -d 'Profile to use (see `todo-dev profiles`); overrides todo-dev.yaml' -r
 complete -c todo-dev -n "__fish_todo_dev_using_subcommand context" -l project -d 'Project directory [default: nearest directory upward with todo-dev.yaml, else the current one]' -r -F
 complete -c todo-dev -n "__fish_todo_dev_using_subcommand context" -l set -d 'Override one configuration value, e.g. --set services.backend.replicas=3 (repeatable)' -r
+complete -c todo-dev -n "__fish_todo_dev_using_subcommand context" -l registry -d 'Push images to this registry (HOST[:PORT][/PATH]) for the cluster to pull; same as --set deploy.registry=...' -r
 complete -c todo-dev -n "__fish_todo_dev_using_subcommand context" -l list -d 'One path per line, relative to the context root, files only, sorted'
 complete -c todo-dev -n "__fish_todo_dev_using_subcommand context" -l size -d 'The total size and the biggest directories first'
 complete -c todo-dev -n "__fish_todo_dev_using_subcommand context" -l json -d 'Machine-readable output on stdout'
@@ -103,6 +109,7 @@ json\t''"
 complete -c todo-dev -n "__fish_todo_dev_using_subcommand render" -l profile -d 'Profile to use (see `todo-dev profiles`); overrides todo-dev.yaml' -r
 complete -c todo-dev -n "__fish_todo_dev_using_subcommand render" -l project -d 'Project directory [default: nearest directory upward with todo-dev.yaml, else the current one]' -r -F
 complete -c todo-dev -n "__fish_todo_dev_using_subcommand render" -l set -d 'Override one configuration value, e.g. --set services.backend.replicas=3 (repeatable)' -r
+complete -c todo-dev -n "__fish_todo_dev_using_subcommand render" -l registry -d 'Push images to this registry (HOST[:PORT][/PATH]) for the cluster to pull; same as --set deploy.registry=...' -r
 complete -c todo-dev -n "__fish_todo_dev_using_subcommand render" -l show-secrets -d 'Show Secret values instead of <redacted>'
 complete -c todo-dev -n "__fish_todo_dev_using_subcommand render" -l values -d 'Print the values tree the manifests are filled from, instead of the objects'
 complete -c todo-dev -n "__fish_todo_dev_using_subcommand render" -l json -d 'Machine-readable output on stdout'
@@ -116,6 +123,7 @@ complete -c todo-dev -n "__fish_todo_dev_using_subcommand deploy" -l recreate -d
 complete -c todo-dev -n "__fish_todo_dev_using_subcommand deploy" -l profile -d 'Profile to use (see `todo-dev profiles`); overrides todo-dev.yaml' -r
 complete -c todo-dev -n "__fish_todo_dev_using_subcommand deploy" -l project -d 'Project directory [default: nearest directory upward with todo-dev.yaml, else the current one]' -r -F
 complete -c todo-dev -n "__fish_todo_dev_using_subcommand deploy" -l set -d 'Override one configuration value, e.g. --set services.backend.replicas=3 (repeatable)' -r
+complete -c todo-dev -n "__fish_todo_dev_using_subcommand deploy" -l registry -d 'Push images to this registry (HOST[:PORT][/PATH]) for the cluster to pull; same as --set deploy.registry=...' -r
 complete -c todo-dev -n "__fish_todo_dev_using_subcommand deploy" -l allow-remote -d 'Allow a context that is not a local cluster (needs --context NAME too)'
 complete -c todo-dev -n "__fish_todo_dev_using_subcommand deploy" -l json -d 'Machine-readable output on stdout'
 complete -c todo-dev -n "__fish_todo_dev_using_subcommand deploy" -s v -l verbose -d 'More detail where a command has it (today: `doctor` adds what each check found)'
@@ -128,6 +136,7 @@ complete -c todo-dev -n "__fish_todo_dev_using_subcommand smoke" -l redis-image 
 complete -c todo-dev -n "__fish_todo_dev_using_subcommand smoke" -l profile -d 'Profile to use (see `todo-dev profiles`); overrides todo-dev.yaml' -r
 complete -c todo-dev -n "__fish_todo_dev_using_subcommand smoke" -l project -d 'Project directory [default: nearest directory upward with todo-dev.yaml, else the current one]' -r -F
 complete -c todo-dev -n "__fish_todo_dev_using_subcommand smoke" -l set -d 'Override one configuration value, e.g. --set services.backend.replicas=3 (repeatable)' -r
+complete -c todo-dev -n "__fish_todo_dev_using_subcommand smoke" -l registry -d 'Push images to this registry (HOST[:PORT][/PATH]) for the cluster to pull; same as --set deploy.registry=...' -r
 complete -c todo-dev -n "__fish_todo_dev_using_subcommand smoke" -l json -d 'Machine-readable output on stdout'
 complete -c todo-dev -n "__fish_todo_dev_using_subcommand smoke" -s v -l verbose -d 'More detail where a command has it (today: `doctor` adds what each check found)'
 complete -c todo-dev -n "__fish_todo_dev_using_subcommand smoke" -l no-color -d 'No colours (also when NO_COLOR is set)'
@@ -138,6 +147,7 @@ complete -c todo-dev -n "__fish_todo_dev_using_subcommand down" -l timeout -d 'S
 complete -c todo-dev -n "__fish_todo_dev_using_subcommand down" -l profile -d 'Profile to use (see `todo-dev profiles`); overrides todo-dev.yaml' -r
 complete -c todo-dev -n "__fish_todo_dev_using_subcommand down" -l project -d 'Project directory [default: nearest directory upward with todo-dev.yaml, else the current one]' -r -F
 complete -c todo-dev -n "__fish_todo_dev_using_subcommand down" -l set -d 'Override one configuration value, e.g. --set services.backend.replicas=3 (repeatable)' -r
+complete -c todo-dev -n "__fish_todo_dev_using_subcommand down" -l registry -d 'Push images to this registry (HOST[:PORT][/PATH]) for the cluster to pull; same as --set deploy.registry=...' -r
 complete -c todo-dev -n "__fish_todo_dev_using_subcommand down" -l allow-remote -d 'Allow a context that is not a local cluster (needs --context NAME too)'
 complete -c todo-dev -n "__fish_todo_dev_using_subcommand down" -l purge -d 'Also delete the PersistentVolumeClaims (the data) and the namespace, if todo-dev created it'
 complete -c todo-dev -n "__fish_todo_dev_using_subcommand down" -l stop -d 'Then stop the Minikube cluster (`minikube stop`; it keeps its state for the next `up`)'
@@ -154,6 +164,7 @@ complete -c todo-dev -n "__fish_todo_dev_using_subcommand logs" -l context -d 'K
 complete -c todo-dev -n "__fish_todo_dev_using_subcommand logs" -l profile -d 'Profile to use (see `todo-dev profiles`); overrides todo-dev.yaml' -r
 complete -c todo-dev -n "__fish_todo_dev_using_subcommand logs" -l project -d 'Project directory [default: nearest directory upward with todo-dev.yaml, else the current one]' -r -F
 complete -c todo-dev -n "__fish_todo_dev_using_subcommand logs" -l set -d 'Override one configuration value, e.g. --set services.backend.replicas=3 (repeatable)' -r
+complete -c todo-dev -n "__fish_todo_dev_using_subcommand logs" -l registry -d 'Push images to this registry (HOST[:PORT][/PATH]) for the cluster to pull; same as --set deploy.registry=...' -r
 complete -c todo-dev -n "__fish_todo_dev_using_subcommand logs" -s f -l follow -d 'Keep following: new pods are attached, ended ones detached, until Ctrl-C'
 complete -c todo-dev -n "__fish_todo_dev_using_subcommand logs" -l allow-remote -d 'Allow a context that is not a local cluster (needs --context NAME too)'
 complete -c todo-dev -n "__fish_todo_dev_using_subcommand logs" -l json -d 'Machine-readable output on stdout'
@@ -165,6 +176,7 @@ complete -c todo-dev -n "__fish_todo_dev_using_subcommand watch" -l timeout -d '
 complete -c todo-dev -n "__fish_todo_dev_using_subcommand watch" -l profile -d 'Profile to use (see `todo-dev profiles`); overrides todo-dev.yaml' -r
 complete -c todo-dev -n "__fish_todo_dev_using_subcommand watch" -l project -d 'Project directory [default: nearest directory upward with todo-dev.yaml, else the current one]' -r -F
 complete -c todo-dev -n "__fish_todo_dev_using_subcommand watch" -l set -d 'Override one configuration value, e.g. --set services.backend.replicas=3 (repeatable)' -r
+complete -c todo-dev -n "__fish_todo_dev_using_subcommand watch" -l registry -d 'Push images to this registry (HOST[:PORT][/PATH]) for the cluster to pull; same as --set deploy.registry=...' -r
 complete -c todo-dev -n "__fish_todo_dev_using_subcommand watch" -l dry-run -d 'Only report each change set (service, sync or rebuild, paths); needs no cluster and no Docker'
 complete -c todo-dev -n "__fish_todo_dev_using_subcommand watch" -l logs -d 'Also print the logs of every pod, following replacements (as `logs -f`)'
 complete -c todo-dev -n "__fish_todo_dev_using_subcommand watch" -l port-forward -d 'Forward the frontend and the backend to 127.0.0.1 (the default)'
@@ -177,6 +189,7 @@ complete -c todo-dev -n "__fish_todo_dev_using_subcommand watch" -s V -l version
 complete -c todo-dev -n "__fish_todo_dev_using_subcommand export; and not __fish_seen_subcommand_from helm help" -l profile -d 'Profile to use (see `todo-dev profiles`); overrides todo-dev.yaml' -r
 complete -c todo-dev -n "__fish_todo_dev_using_subcommand export; and not __fish_seen_subcommand_from helm help" -l project -d 'Project directory [default: nearest directory upward with todo-dev.yaml, else the current one]' -r -F
 complete -c todo-dev -n "__fish_todo_dev_using_subcommand export; and not __fish_seen_subcommand_from helm help" -l set -d 'Override one configuration value, e.g. --set services.backend.replicas=3 (repeatable)' -r
+complete -c todo-dev -n "__fish_todo_dev_using_subcommand export; and not __fish_seen_subcommand_from helm help" -l registry -d 'Push images to this registry (HOST[:PORT][/PATH]) for the cluster to pull; same as --set deploy.registry=...' -r
 complete -c todo-dev -n "__fish_todo_dev_using_subcommand export; and not __fish_seen_subcommand_from helm help" -l json -d 'Machine-readable output on stdout'
 complete -c todo-dev -n "__fish_todo_dev_using_subcommand export; and not __fish_seen_subcommand_from helm help" -s v -l verbose -d 'More detail where a command has it (today: `doctor` adds what each check found)'
 complete -c todo-dev -n "__fish_todo_dev_using_subcommand export; and not __fish_seen_subcommand_from helm help" -l no-color -d 'No colours (also when NO_COLOR is set)'
@@ -187,6 +200,7 @@ complete -c todo-dev -n "__fish_todo_dev_using_subcommand export; and not __fish
 complete -c todo-dev -n "__fish_todo_dev_using_subcommand export; and __fish_seen_subcommand_from helm" -l profile -d 'Profile to use (see `todo-dev profiles`); overrides todo-dev.yaml' -r
 complete -c todo-dev -n "__fish_todo_dev_using_subcommand export; and __fish_seen_subcommand_from helm" -l project -d 'Project directory [default: nearest directory upward with todo-dev.yaml, else the current one]' -r -F
 complete -c todo-dev -n "__fish_todo_dev_using_subcommand export; and __fish_seen_subcommand_from helm" -l set -d 'Override one configuration value, e.g. --set services.backend.replicas=3 (repeatable)' -r
+complete -c todo-dev -n "__fish_todo_dev_using_subcommand export; and __fish_seen_subcommand_from helm" -l registry -d 'Push images to this registry (HOST[:PORT][/PATH]) for the cluster to pull; same as --set deploy.registry=...' -r
 complete -c todo-dev -n "__fish_todo_dev_using_subcommand export; and __fish_seen_subcommand_from helm" -l json -d 'Machine-readable output on stdout'
 complete -c todo-dev -n "__fish_todo_dev_using_subcommand export; and __fish_seen_subcommand_from helm" -s v -l verbose -d 'More detail where a command has it (today: `doctor` adds what each check found)'
 complete -c todo-dev -n "__fish_todo_dev_using_subcommand export; and __fish_seen_subcommand_from helm" -l no-color -d 'No colours (also when NO_COLOR is set)'
@@ -197,6 +211,7 @@ complete -c todo-dev -n "__fish_todo_dev_using_subcommand export; and __fish_see
 complete -c todo-dev -n "__fish_todo_dev_using_subcommand profiles" -l profile -d 'Profile to use (see `todo-dev profiles`); overrides todo-dev.yaml' -r
 complete -c todo-dev -n "__fish_todo_dev_using_subcommand profiles" -l project -d 'Project directory [default: nearest directory upward with todo-dev.yaml, else the current one]' -r -F
 complete -c todo-dev -n "__fish_todo_dev_using_subcommand profiles" -l set -d 'Override one configuration value, e.g. --set services.backend.replicas=3 (repeatable)' -r
+complete -c todo-dev -n "__fish_todo_dev_using_subcommand profiles" -l registry -d 'Push images to this registry (HOST[:PORT][/PATH]) for the cluster to pull; same as --set deploy.registry=...' -r
 complete -c todo-dev -n "__fish_todo_dev_using_subcommand profiles" -l json -d 'Machine-readable output on stdout'
 complete -c todo-dev -n "__fish_todo_dev_using_subcommand profiles" -s v -l verbose -d 'More detail where a command has it (today: `doctor` adds what each check found)'
 complete -c todo-dev -n "__fish_todo_dev_using_subcommand profiles" -l no-color -d 'No colours (also when NO_COLOR is set)'
@@ -205,6 +220,7 @@ complete -c todo-dev -n "__fish_todo_dev_using_subcommand profiles" -s V -l vers
 complete -c todo-dev -n "__fish_todo_dev_using_subcommand config" -l profile -d 'Profile to use (see `todo-dev profiles`); overrides todo-dev.yaml' -r
 complete -c todo-dev -n "__fish_todo_dev_using_subcommand config" -l project -d 'Project directory [default: nearest directory upward with todo-dev.yaml, else the current one]' -r -F
 complete -c todo-dev -n "__fish_todo_dev_using_subcommand config" -l set -d 'Override one configuration value, e.g. --set services.backend.replicas=3 (repeatable)' -r
+complete -c todo-dev -n "__fish_todo_dev_using_subcommand config" -l registry -d 'Push images to this registry (HOST[:PORT][/PATH]) for the cluster to pull; same as --set deploy.registry=...' -r
 complete -c todo-dev -n "__fish_todo_dev_using_subcommand config" -l json -d 'Machine-readable output on stdout'
 complete -c todo-dev -n "__fish_todo_dev_using_subcommand config" -s v -l verbose -d 'More detail where a command has it (today: `doctor` adds what each check found)'
 complete -c todo-dev -n "__fish_todo_dev_using_subcommand config" -l no-color -d 'No colours (also when NO_COLOR is set)'
@@ -213,6 +229,7 @@ complete -c todo-dev -n "__fish_todo_dev_using_subcommand config" -s V -l versio
 complete -c todo-dev -n "__fish_todo_dev_using_subcommand completions" -l profile -d 'Profile to use (see `todo-dev profiles`); overrides todo-dev.yaml' -r
 complete -c todo-dev -n "__fish_todo_dev_using_subcommand completions" -l project -d 'Project directory [default: nearest directory upward with todo-dev.yaml, else the current one]' -r -F
 complete -c todo-dev -n "__fish_todo_dev_using_subcommand completions" -l set -d 'Override one configuration value, e.g. --set services.backend.replicas=3 (repeatable)' -r
+complete -c todo-dev -n "__fish_todo_dev_using_subcommand completions" -l registry -d 'Push images to this registry (HOST[:PORT][/PATH]) for the cluster to pull; same as --set deploy.registry=...' -r
 complete -c todo-dev -n "__fish_todo_dev_using_subcommand completions" -l json -d 'Machine-readable output on stdout'
 complete -c todo-dev -n "__fish_todo_dev_using_subcommand completions" -s v -l verbose -d 'More detail where a command has it (today: `doctor` adds what each check found)'
 complete -c todo-dev -n "__fish_todo_dev_using_subcommand completions" -l no-color -d 'No colours (also when NO_COLOR is set)'

@@ -138,7 +138,18 @@ pub fn load_project(global: &GlobalArgs) -> Result<Project, project::ConfigError
         &LoadOptions {
             project_dir: global.project.clone(),
             profile: global.profile.clone(),
-            sets: global.set.clone(),
+            // --registry is the last word, after every --set.
+            sets: global
+                .set
+                .iter()
+                .cloned()
+                .chain(
+                    global
+                        .registry
+                        .iter()
+                        .map(|r| format!("deploy.registry={r}")),
+                )
+                .collect(),
         },
         &cwd,
     )

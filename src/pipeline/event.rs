@@ -27,6 +27,7 @@ pub enum Event {
     RowsDone,
     Cluster(ClusterEvent),
     Build(BuildEvent),
+    Push(PushEvent),
     Deploy(DeployEvent),
     Watch(LoopEvent),
     Attach(AttachEvent),
@@ -82,6 +83,27 @@ pub enum BuildEvent {
         service: String,
         error: String,
         log: Option<PathBuf>,
+    },
+}
+
+#[derive(Debug, Clone)]
+pub enum PushEvent {
+    /// The registry answered (and took the credentials, if it asked).
+    Target {
+        registry: String,
+        /// Where the credentials came from (a file or a helper), never their value.
+        credentials: Option<String>,
+    },
+    Done {
+        service: String,
+        /// `host/path/repository:tag@sha256:...`
+        reference: String,
+        /// The registry had the tag: nothing was sent.
+        already_there: bool,
+    },
+    Failed {
+        service: Option<String>,
+        error: String,
     },
 }
 
@@ -304,6 +326,10 @@ impl Events {
 
     pub fn build(&self, e: BuildEvent) {
         self.emit(Event::Build(e));
+    }
+
+    pub fn push(&self, e: PushEvent) {
+        self.emit(Event::Push(e));
     }
 
     pub fn deploy(&self, e: DeployEvent) {

@@ -14,6 +14,7 @@ pub mod cluster;
 pub mod deploy;
 pub mod engine;
 pub mod event;
+pub mod push;
 pub mod rebuild;
 mod report;
 pub mod update;

@@ -266,6 +266,15 @@ fn resolve(
         debounce: std::time::Duration::from_millis(debounce.ms),
     };
     let build_secrets = build_secrets(&layer, &root)?;
+    let registry = match layer.deploy.as_ref().and_then(|d| d.registry.as_deref()) {
+        None | Some("") => None,
+        Some(text) => Some(Registry::parse(text).map_err(|m| {
+            merged_rule(
+                format!("deploy.registry: {m}"),
+                "set deploy.registry in todo-dev.yaml or pass --registry HOST[:PORT][/PATH]",
+            )
+        })?),
+    };
     let rolling_update = layer.rolling_update.clone().map(|r| RollingUpdate {
         max_unavailable: r.max_unavailable.unwrap_or(0),
         max_surge: r.max_surge.unwrap_or(1),
@@ -288,6 +297,7 @@ fn resolve(
         services,
         watch,
         build_secrets,
+        registry,
         merged,
     })
 }

@@ -97,6 +97,68 @@ pub struct WatchSettings {
     pub debounce: std::time::Duration,
 }
 
+/// A registry images are pushed to: `host[:port]` and a path prefix.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Registry {
+    /// As Docker names it: `ghcr.io`, `127.0.0.1:5000`.
+    pub host: String,
+    /// `team/todo`, or empty.
+    pub path: String,
+}
+
+impl Registry {
+    /// `HOST[:PORT][/PATH]`, with Docker's rule for what is a registry host:
+    /// it has a `.` or a `:`, or is `localhost`.
+    pub fn parse(text: &str) -> Result<Registry, String> {
+        let t = text.trim().trim_end_matches('/');
+        if t.contains("://") {
+            return Err(format!(
+                "`{t}` has a scheme: write the host only, e.g. `{}`",
+                t.split("://").nth(1).unwrap_or_default()
+            ));
+        }
+        let (host, path) = t.split_once('/').unwrap_or((t, ""));
+        let is_host = host.contains('.') || host.contains(':') || host == "localhost";
+        if host.is_empty() || !is_host {
+            return Err(format!(
+                "`{t}` does not start with a registry host: write HOST[:PORT][/PATH], e.g. ghcr.io/team or 127.0.0.1:5000"
+            ));
+        }
+        let path_ok = path.split('/').all(|part| {
+            !part.is_empty()
+                && part
+                    .chars()
+                    .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || "._-".contains(c))
+        });
+        if !path.is_empty() && !path_ok {
+            return Err(format!(
+                "`{path}` is no repository path: lowercase letters, digits, `.`, `_`, `-`, parts joined by `/`"
+            ));
+        }
+        Ok(Registry {
+            host: host.to_string(),
+            path: path.to_string(),
+        })
+    }
+
+    /// Where `repository` goes in this registry: `host/path/repository`.
+    pub fn repository(&self, repository: &str) -> String {
+        match self.path.is_empty() {
+            true => format!("{}/{repository}", self.host),
+            false => format!("{}/{}/{repository}", self.host, self.path),
+        }
+    }
+}
+
+impl std::fmt::Display for Registry {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self.path.is_empty() {
+            true => f.write_str(&self.host),
+            false => write!(f, "{}/{}", self.host, self.path),
+        }
+    }
+}
+
 /// A BuildKit secret a Dockerfile may mount by its id.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct BuildSecret {
@@ -177,6 +239,8 @@ pub struct Project {
     pub watch: WatchSettings,
     /// `build.secrets`, by id.
     pub build_secrets: Vec<BuildSecret>,
+    /// `deploy.registry` (or `--registry`): images are pushed there.
+    pub registry: Option<Registry>,
     /// The merged layers, for `todo-dev config` (secrets not yet redacted).
     pub merged: serde_json::Value,
 }

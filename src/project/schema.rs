@@ -39,6 +39,17 @@ pub struct Layer {
     pub watch: Option<WatchLayer>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub build: Option<BuildLayer>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub deploy: Option<DeployLayer>,
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct DeployLayer {
+    /// Where images are pushed for the cluster to pull: `HOST[:PORT][/PATH]`
+    /// (also `--registry`). Unset: built straight into Minikube's daemon.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub registry: Option<String>,
 }
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]

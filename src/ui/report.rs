@@ -17,8 +17,8 @@ use crate::cluster::minikube::StartEvent;
 use crate::deploy::apply::Applied;
 use crate::deploy::rollout::Diagnosis;
 use crate::pipeline::event::{
-    AttachEvent, BuildEvent, ClusterEvent, DeployEvent, Event, Events, LoopEvent, Reporter,
-    SmokeEvent, WatcherEvent,
+    AttachEvent, BuildEvent, ClusterEvent, DeployEvent, Event, Events, LoopEvent, PushEvent,
+    Reporter, SmokeEvent, WatcherEvent,
 };
 use crate::watch::change;
 
@@ -124,6 +124,37 @@ impl Reporter for Terminal {
             Event::Build(BuildEvent::LegacyBuilder { message }) => {
                 eprintln!("{} {message}", out.paint(Tone::Warn, "note:"));
             }
+            Event::Push(p) => match p {
+                PushEvent::Target {
+                    registry,
+                    credentials,
+                } => eprintln!(
+                    "pushing to {registry}{}",
+                    credentials
+                        .as_ref()
+                        .map(|c| format!(" (credentials from {c})"))
+                        .unwrap_or_default()
+                ),
+                PushEvent::Done {
+                    service,
+                    reference,
+                    already_there,
+                } => eprintln!(
+                    "{service:<10} {} {reference}",
+                    match already_there {
+                        true => out.paint(Tone::Dim, "already there"),
+                        false => out.paint(Tone::Good, "pushed"),
+                    }
+                ),
+                PushEvent::Failed { service, error } => eprintln!(
+                    "{}{} {error}",
+                    service
+                        .as_ref()
+                        .map(|s| format!("{s:<10} "))
+                        .unwrap_or_default(),
+                    out.paint(Tone::Bad, "push failed:")
+                ),
+            },
             Event::Attach(a) => self.attach(a),
             Event::Watcher(w) => self.watcher(w),
             Event::Smoke(e) => self.smoke(e),
@@ -587,7 +618,12 @@ fn row_of(event: &Event) -> Option<(String, Row, String)> {
                 )
             }
         }),
-        Event::Rows(_) | Event::RowsDone | Event::Attach(_) | Event::Watcher(_) | Event::Smoke(_) => None,
+        Event::Rows(_)
+        | Event::RowsDone
+        | Event::Attach(_)
+        | Event::Watcher(_)
+        | Event::Smoke(_)
+        | Event::Push(_) => None,
     }
 }
 
@@ -612,6 +648,26 @@ fn built_word(unchanged: bool) -> &'static str {
 pub fn json_of(event: &Event) -> Option<Value> {
     Some(match event {
         Event::Rows(_) | Event::RowsDone => return None,
+        Event::Push(p) => match p {
+            PushEvent::Target {
+                registry,
+                credentials,
+            } => line(
+                "push.target",
+                json!({"registry": registry, "credentials": credentials}),
+            ),
+            PushEvent::Done {
+                service,
+                reference,
+                already_there,
+            } => line(
+                "push.done",
+                json!({"service": service, "reference": reference, "result": if *already_there { "already-there" } else { "pushed" }}),
+            ),
+            PushEvent::Failed { service, error } => {
+                line("push.failed", json!({"service": service, "error": error}))
+            }
+        },
         Event::Attach(a) => attach_json(a),
         Event::Smoke(e) => smoke_json(e),
         Event::Watcher(w) => serde_json::from_str(&watcher_json(w)).ok()?,
