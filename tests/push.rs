@@ -457,3 +457,69 @@ fn each_refusal_names_the_registry_and_the_image() {
         assert!(error.contains(&image), "names the image: {error}");
     }
 }
+
+#[test]
+fn doctor_checks_the_registry_reach_credentials_and_push() {
+    let test = "doctor_checks_the_registry_reach_credentials_and_push";
+    let Some(host) = docker_host_or_skip(test) else {
+        return;
+    };
+    let Some((_, tls, user, password)) = registries_or_skip(test) else {
+        return;
+    };
+    let run = Run::new(&host);
+    let dir = project(&unique("tddoctor"), "doctor");
+    let doctor = |registry: &str| {
+        let out = run
+            .sb
+            .todo_dev(dir.path(), &["doctor", "--json", "--registry", registry])
+            .env("DOCKER_HOST", &host)
+            .env("DOCKER_CONFIG", run.docker_config.path())
+            .output()
+            .unwrap();
+        let report: serde_json::Value =
+            serde_json::from_slice(&out.stdout).unwrap_or_else(|e| panic!("{e}: {}", stdout(&out)));
+        let get = |id: &str| {
+            report["checks"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .find(|c| c["id"] == id)
+                .cloned()
+                .unwrap_or_else(|| panic!("no {id} in {report:#}"))
+        };
+        (get("registry.reach"), get("registry.push"))
+    };
+
+    let (reach, push) = doctor(&tls);
+    assert_eq!(reach["status"], "missing", "{reach}");
+    assert!(reach["fix"]
+        .as_str()
+        .unwrap()
+        .contains(&format!("docker login {tls}")));
+    assert_eq!(push["status"], "skipped");
+
+    run.config(&format!(
+        r#"{{"auths": {{"{tls}": {{"auth": "{}"}}}}}}"#,
+        basic(&user, &password)
+    ));
+    let (reach, push) = doctor(&tls);
+    assert_eq!(reach["status"], "ok", "{reach}");
+    assert_eq!(push["status"], "ok", "{push}");
+    let text = format!("{reach}{push}");
+    assert!(!text.contains(&password), "{text}");
+
+    // A registry that lets us in but denies the push: named, with the fix.
+    let denied = fake_registry(Mode::Denied);
+    let (reach, push) = doctor(&denied);
+    assert_eq!(reach["status"], "ok", "{reach}");
+    assert_eq!(push["status"], "fail", "{push}");
+    assert!(
+        push["detail"].as_str().unwrap().contains("denies push"),
+        "{push}"
+    );
+    assert!(
+        push["fix"].as_str().unwrap().contains("push access"),
+        "{push}"
+    );
+}

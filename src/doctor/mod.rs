@@ -6,6 +6,7 @@ mod host;
 mod kube;
 mod minikube;
 mod project;
+mod registry;
 mod tools;
 
 use std::time::Duration;
@@ -267,6 +268,23 @@ pub async fn run(project: &Project, deadline: Duration) -> Report {
             guarded(p_project, limit, blocking(move || project::checks(&pr4))),
         )
     };
+    // Only a project with a registry has registry checks.
+    let registry_checks = match &project.registry {
+        Some(r) => {
+            let repository = project
+                .services
+                .first()
+                .map(|s| s.image.clone())
+                .unwrap_or_else(|| "todo".into());
+            let probe = Probe {
+                id: "registry",
+                title: "image registry",
+                required: false,
+            };
+            guarded(probe, limit, registry::checks(r.clone(), repository)).await
+        }
+        None => vec![],
+    };
     let mut checks = Vec::new();
     checks.extend(docker_checks);
     checks.extend(minikube_checks);
@@ -275,6 +293,7 @@ pub async fn run(project: &Project, deadline: Duration) -> Report {
     checks.extend(inotify);
     checks.extend(kube_check);
     checks.extend(project_checks);
+    checks.extend(registry_checks);
     Report {
         schema_version: SCHEMA_VERSION,
         profile: project.profile.name.clone(),

@@ -14,7 +14,7 @@ use tokio::sync::OnceCell;
 use super::build::{self, Built, Planned};
 use super::cancel::Cancel;
 use super::deploy::{self, Cluster, Deployed, Objects, Rolled, Target};
-use super::event::{DeployEvent, Events};
+use super::event::{DeployEvent, Events, PushEvent};
 use super::{cluster, images, report, Images, PipelineError};
 use crate::build::image::BuildPlan;
 use crate::cluster::context::KubeContext;
@@ -199,6 +199,12 @@ impl Engine {
         recreate: &[String],
         timeout: Duration,
     ) -> Result<Deployed, PipelineError> {
+        if let Some(registry) = &self.project.registry {
+            self.events.push(PushEvent::NotUsed {
+                registry: registry.to_string(),
+                why: "deploy runs the images in the cluster's own Docker daemon; only `todo-dev build` pushes to the registry so far".into(),
+            });
+        }
         let at = self.cluster().await?;
         deploy::recreate(&at, &self.project, offline, recreate, timeout).await?;
         let objects = Objects { images, dev };

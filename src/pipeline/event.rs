@@ -105,6 +105,8 @@ pub enum PushEvent {
         service: Option<String>,
         error: String,
     },
+    /// A registry is set, and this command does not push (yet): said, not ignored.
+    NotUsed { registry: String, why: String },
 }
 
 #[derive(Debug, Clone)]

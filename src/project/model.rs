@@ -274,3 +274,38 @@ impl Project {
         }
     }
 }
+
+#[cfg(test)]
+mod registry_tests {
+    use super::Registry;
+
+    #[test]
+    fn reads_a_registry_as_docker_names_one() {
+        let r = Registry::parse("127.0.0.1:5000/team/todo/").unwrap();
+        assert_eq!(
+            (r.host.as_str(), r.path.as_str()),
+            ("127.0.0.1:5000", "team/todo")
+        );
+        assert_eq!(
+            r.repository("todo-backend"),
+            "127.0.0.1:5000/team/todo/todo-backend"
+        );
+        assert_eq!(
+            Registry::parse("ghcr.io").unwrap().repository("x"),
+            "ghcr.io/x"
+        );
+        assert_eq!(
+            Registry::parse("localhost").unwrap().to_string(),
+            "localhost"
+        );
+        for (bad, said) in [
+            ("team/todo", "does not start with a registry host"),
+            ("https://ghcr.io/team", "has a scheme"),
+            ("ghcr.io/Team", "no repository path"),
+            ("ghcr.io//x", "no repository path"),
+        ] {
+            let e = Registry::parse(bad).unwrap_err();
+            assert!(e.contains(said), "{bad}: {e}");
+        }
+    }
+}

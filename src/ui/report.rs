@@ -146,6 +146,10 @@ impl Reporter for Terminal {
                         false => out.paint(Tone::Good, "pushed"),
                     }
                 ),
+                PushEvent::NotUsed { registry, why } => eprintln!(
+                    "{} deploy.registry is {registry}: {why}",
+                    out.paint(Tone::Warn, "note:")
+                ),
                 PushEvent::Failed { service, error } => eprintln!(
                     "{}{} {error}",
                     service
@@ -666,6 +670,9 @@ pub fn json_of(event: &Event) -> Option<Value> {
             ),
             PushEvent::Failed { service, error } => {
                 line("push.failed", json!({"service": service, "error": error}))
+            }
+            PushEvent::NotUsed { registry, why } => {
+                line("push.unused", json!({"registry": registry, "message": why}))
             }
         },
         Event::Attach(a) => attach_json(a),
