@@ -157,7 +157,7 @@ for ((r = 1; r <= RUNS; r++)); do
     td=("$TODO_DEV" --no-color --project "$dir" build)
     dk=(docker build --build-arg "PYTHON_IMAGE=$PYTHON_IMAGE" -f "$dir/docker/.todo-dev/template/Dockerfile" -t "$repo:docker" "$dir/docker")
     log "round $r/$RUNS: cold"
-    docker builder prune -af >/dev/null
+    docker builder prune -af >/dev/null 2>&1
     timed td_cold "td-cold-$r" "${td[@]}" --force
     expect "td-cold-$r" "built in"
     export DOCKER_BUILDKIT=0
