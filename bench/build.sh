@@ -56,33 +56,16 @@ esac
 # ---------------------------------------------------------------------------
 # The binary and the daemon
 # ---------------------------------------------------------------------------
-daemon_answers() { timeout 10 docker version --format '{{.Server.Version}}' >/dev/null 2>&1; }
-
-if [[ ${1:-} == --inner ]]; then
-    shift
-    # test.sh unsets DOCKER_HOST; aim both tools at the daemon it readied,
-    # over its unix socket like a local developer's
-    if [[ -n ${TODO_DEV_TEST_TLS_DOCKER_SOCKET:-} ]]; then
-        export DOCKER_HOST=$TODO_DEV_TEST_TLS_DOCKER_SOCKET
-    fi
-    ensure_binary
-else
-    export TODO_DEV_BENCH_T0=$EPOCHREALTIME
-    # build before any daemon starts, so a slow cargo is not in the daemon's window
-    ensure_binary
-    export TODO_DEV
-    if ! daemon_answers; then
-        [[ -z ${DOCKER_HOST:-} ]] ||
-            die "DOCKER_HOST=$DOCKER_HOST does not answer; unset it to let the script start a daemon"
-        log "no Docker daemon answers: running under scripts/test.sh --setup-only"
-        exec "$repo_root/scripts/test.sh" --setup-only -- "$self" --inner "$@"
-    fi
-fi
+# the clock starts before cargo and any daemon start (reported at the end)
+[[ ${1:-} == --inner ]] || export TODO_DEV_BENCH_T0=$EPOCHREALTIME
+bench_daemon "$self" "$@"
 : "${TODO_DEV_BENCH_T0:=$EPOCHREALTIME}"
 daemon_answers || die "the Docker daemon does not answer (docker version)"
 command -v openssl >/dev/null || die "openssl is needed to generate the contexts"
 
-export DOCKER_BUILDKIT=0 # the classic builder: the /build API todo-dev uses
+# the classic builder for both (todo-dev honours DOCKER_BUILDKIT too): this
+# measures context work; bench/buildkit.sh compares the builders
+export DOCKER_BUILDKIT=0
 PREFIX=tdbench-$$
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/todo-dev-bench.XXXXXX")
 
@@ -223,33 +206,6 @@ gen_200mb() {
         printf 'print("part %d")\n' "$i" >"$c/src/part_$i.py"
     done
     printf '%s\n' '*.tmp' .git >"$c/.dockerignore"
-}
-
-# ---------------------------------------------------------------------------
-# Timing
-# ---------------------------------------------------------------------------
-# timed ARRAY NAME CMD...: run CMD once (stdout/stderr to $WORK/NAME.out/.err),
-# append its wall time in microseconds to ARRAY. EPOCHREALTIME: no fork
-# inside the timed window beyond CMD's own.
-timed() {
-    local -n acc=$1
-    local name=$2 rc=0 t0 t1
-    shift 2
-    t0=$EPOCHREALTIME
-    "$@" >"$WORK/$name.out" 2>"$WORK/$name.err" || rc=$?
-    t1=$EPOCHREALTIME
-    if ((rc != 0)); then
-        log "failed ($rc): $*"
-        cat "$WORK/$name.out" "$WORK/$name.err" >&2
-        exit 1
-    fi
-    acc+=($((${t1/./} - ${t0/./})))
-}
-
-# expect NAME WORD: NAME's output must say WORD (built / unchanged)
-expect() {
-    grep -q -- "$2" "$WORK/$1.out" "$WORK/$1.err" ||
-        die "$1: expected '$2' in its output: $(cat "$WORK/$1.out" "$WORK/$1.err")"
 }
 
 # the docker image id must not move: proof every docker run was fully cached

@@ -49,23 +49,9 @@ case "${1:-}" in
         ;;
 esac
 
-daemon_answers() { timeout 10 docker version --format '{{.Server.Version}}' >/dev/null 2>&1; }
-
-if [[ ${1:-} == --inner ]]; then
-    shift
-    [[ -z ${TODO_DEV_TEST_TLS_DOCKER_SOCKET:-} ]] || export DOCKER_HOST=$TODO_DEV_TEST_TLS_DOCKER_SOCKET
-    export BENCH_PRUNE=1 # the daemon is this run's own
-    ensure_binary
-else
-    ensure_binary
-    export TODO_DEV
-    if ! daemon_answers; then
-        [[ -z ${DOCKER_HOST:-} ]] ||
-            die "DOCKER_HOST=$DOCKER_HOST does not answer; unset it to let the script start a daemon"
-        log "no Docker daemon answers: running under scripts/test.sh --setup-only"
-        exec "$repo_root/scripts/test.sh" --setup-only -- "$self" --inner "$@"
-    fi
-fi
+bench_daemon "$self" "$@"
+# the daemon test.sh started is this run's own, pruned freely
+[[ ${1:-} != --inner ]] || export BENCH_PRUNE=1
 daemon_answers || die "the Docker daemon does not answer (docker version)"
 [[ ${BENCH_PRUNE:-} == 1 ]] ||
     die "cold builds need an empty build cache: set BENCH_PRUNE=1 to let this script run 'docker builder prune -af' on this daemon, or unset DOCKER_HOST so it starts its own"
@@ -115,38 +101,6 @@ project() {
     printf '__pycache__\n' >"$dir/docker/.dockerignore"
 }
 
-# timed ARRAY NAME CMD...: wall time of CMD in microseconds, appended to ARRAY
-timed() {
-    local -n acc=$1
-    local name=$2 rc=0 t0 t1
-    shift 2
-    t0=$EPOCHREALTIME
-    "$@" >"$WORK/$name.out" 2>"$WORK/$name.err" || rc=$?
-    t1=$EPOCHREALTIME
-    if ((rc != 0)); then
-        log "failed ($rc): $*"
-        tail -n 30 "$WORK/$name.out" "$WORK/$name.err" >&2
-        exit 1
-    fi
-    acc+=($((${t1/./} - ${t0/./})))
-}
-
-# expect NAME WORD: NAME's output must say WORD
-expect() {
-    grep -q -- "$2" "$WORK/$1.out" "$WORK/$1.err" ||
-        die "$1: expected '$2' in its output: $(tail -n 20 "$WORK/$1.out" "$WORK/$1.err")"
-}
-
-# median in ms of ARRAY -> MED
-median() {
-    local -n xs=$1
-    local -a s
-    mapfile -t s < <(printf '%s\n' "${xs[@]}" | sort -n)
-    local n=${#s[@]} med
-    if ((n % 2)); then med=${s[n / 2]}; else med=$(((s[n / 2 - 1] + s[n / 2]) / 2)); fi
-    MED=$(awk -v u="$med" 'BEGIN { printf "%.0f", u / 1000 }')
-}
-
 # shellcheck disable=SC2034 # read through namerefs (timed, median)
 declare -a td_cold=() dk_cold=() td_warm=() dk_warm=() td_src=() dk_src=() td_dep=() dk_dep=()
 td_downloads=() dk_downloads=()
@@ -186,9 +140,9 @@ done
 
 printf '\n%-12s %12s %12s %8s\n' "step" "todo-dev ms" "docker ms" "ratio"
 for step in cold warm src dep; do
-    median "td_$step"
+    median_ms "td_$step"
     t=$MED
-    median "dk_$step"
+    median_ms "dk_$step"
     d=$MED
     ratio=$(awk -v a="$d" -v b="$t" 'BEGIN { if (b > 0) printf "%.2f", a / b; else print "inf" }')
     case $step in

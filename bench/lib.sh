@@ -53,3 +53,64 @@ make_node_modules() {
         done
     done
 }
+
+daemon_answers() { timeout 10 docker version --format '{{.Server.Version}}' >/dev/null 2>&1; }
+
+# bench_daemon SELF ARGS...: the binary built, then a Docker daemon that
+# answers: the caller's, or (when none does) scripts/test.sh --setup-only
+# re-running SELF --inner ARGS with its own dockerd, stopped afterwards.
+# The caller drops a leading --inner from its own arguments.
+bench_daemon() {
+    local self=$1 repo
+    shift
+    repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+    if [[ ${1:-} == --inner ]]; then
+        # test.sh unsets DOCKER_HOST; aim at the daemon it readied, over its socket
+        [[ -z ${TODO_DEV_TEST_TLS_DOCKER_SOCKET:-} ]] || export DOCKER_HOST=$TODO_DEV_TEST_TLS_DOCKER_SOCKET
+        ensure_binary
+        return 0
+    fi
+    # build before any daemon starts, so a slow cargo is not in the daemon's window
+    ensure_binary
+    export TODO_DEV
+    if ! daemon_answers; then
+        [[ -z ${DOCKER_HOST:-} ]] ||
+            die "DOCKER_HOST=$DOCKER_HOST does not answer; unset it to let the script start a daemon"
+        log "no Docker daemon answers: running under scripts/test.sh --setup-only"
+        exec "$repo/scripts/test.sh" --setup-only -- "$self" --inner "$@"
+    fi
+}
+
+# timed ARRAY NAME CMD...: run CMD once (output to $WORK/NAME.out/.err),
+# append its wall time in microseconds to ARRAY; a failing CMD ends the run.
+timed() {
+    local -n acc=$1
+    local name=$2 rc=0 t0 t1
+    shift 2
+    t0=$EPOCHREALTIME
+    "$@" >"$WORK/$name.out" 2>"$WORK/$name.err" || rc=$?
+    t1=$EPOCHREALTIME
+    if ((rc != 0)); then
+        log "failed ($rc): $*"
+        tail -n 30 "$WORK/$name.out" "$WORK/$name.err" >&2
+        exit 1
+    fi
+    acc+=($((${t1/./} - ${t0/./})))
+}
+
+# expect NAME WORD: NAME's output must say WORD
+expect() {
+    grep -q -- "$2" "$WORK/$1.out" "$WORK/$1.err" ||
+        die "$1: expected '$2' in its output: $(tail -n 20 "$WORK/$1.out" "$WORK/$1.err")"
+}
+
+# median_ms ARRAY (microseconds) -> MED (whole milliseconds)
+median_ms() {
+    local -n xs=$1
+    local -a s
+    mapfile -t s < <(printf '%s\n' "${xs[@]}" | sort -n)
+    local n=${#s[@]} med
+    if ((n % 2)); then med=${s[n / 2]}; else med=$(((s[n / 2 - 1] + s[n / 2]) / 2)); fi
+    # shellcheck disable=SC2034 # the result, read by the caller
+    MED=$(awk -v u="$med" 'BEGIN { printf "%.0f", u / 1000 }')
+}

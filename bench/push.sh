@@ -34,21 +34,7 @@ case "${1:-}" in
         ;;
 esac
 
-daemon_answers() { timeout 10 docker version --format '{{.Server.Version}}' >/dev/null 2>&1; }
-if [[ ${1:-} == --inner ]]; then
-    shift
-    [[ -z ${TODO_DEV_TEST_TLS_DOCKER_SOCKET:-} ]] || export DOCKER_HOST=$TODO_DEV_TEST_TLS_DOCKER_SOCKET
-    ensure_binary
-else
-    ensure_binary
-    export TODO_DEV
-    if ! daemon_answers; then
-        [[ -z ${DOCKER_HOST:-} ]] ||
-            die "DOCKER_HOST=$DOCKER_HOST does not answer; unset it to let the script start a daemon"
-        log "no Docker daemon answers: running under scripts/test.sh --setup-only"
-        exec "$repo_root/scripts/test.sh" --setup-only -- "$self" --inner "$@"
-    fi
-fi
+bench_daemon "$self" "$@"
 daemon_answers || die "the Docker daemon does not answer (docker version)"
 command -v docker-registry >/dev/null || die "docker-registry is not installed (apt-get install docker-registry)"
 command -v curl >/dev/null || die "curl is not installed"
@@ -72,56 +58,6 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT
 trap 'exit 143' TERM
-
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
-
-# registry NAME -> REGISTRY (127.0.0.1:PORT), a fresh one answering
-registry() {
-    local name=$1 port dir
-    port=$(free_port)
-    dir=$WORK/$name
-    mkdir -p "$dir/data"
-    printf 'version: 0.1\nlog:\n  level: error\nstorage:\n  filesystem:\n    rootdirectory: %s\nhttp:\n  addr: 127.0.0.1:%s\n' \
-        "$dir/data" "$port" >"$dir/config.yml"
-    docker-registry serve "$dir/config.yml" >"$dir/log" 2>&1 &
-    pids+=($!)
-    local i
-    for ((i = 0; i < 40; i++)); do
-        curl -s -o /dev/null --max-time 2 "http://127.0.0.1:$port/v2/" && {
-            REGISTRY=127.0.0.1:$port
-            return 0
-        }
-        sleep 0.25
-    done
-    die "registry $name did not start: $(tail -n 5 "$dir/log")"
-}
-
-timed() {
-    local -n acc=$1
-    local name=$2 rc=0 t0 t1
-    shift 2
-    t0=$EPOCHREALTIME
-    "$@" >"$WORK/$name.out" 2>"$WORK/$name.err" || rc=$?
-    t1=$EPOCHREALTIME
-    if ((rc != 0)); then
-        log "failed ($rc): $*"
-        tail -n 20 "$WORK/$name.out" "$WORK/$name.err" >&2
-        exit 1
-    fi
-    acc+=($((${t1/./} - ${t0/./})))
-}
-expect() {
-    grep -q -- "$2" "$WORK/$1.out" "$WORK/$1.err" ||
-        die "$1: expected '$2' in its output: $(tail -n 20 "$WORK/$1.out" "$WORK/$1.err")"
-}
-median() {
-    local -n xs=$1
-    local -a s
-    mapfile -t s < <(printf '%s\n' "${xs[@]}" | sort -n)
-    local n=${#s[@]} med
-    if ((n % 2)); then med=${s[n / 2]}; else med=$(((s[n / 2 - 1] + s[n / 2]) / 2)); fi
-    MED=$(awk -v u="$med" 'BEGIN { printf "%.0f", u / 1000 }')
-}
 
 # the image, built once by todo-dev (tag = content hash), the same for both
 dir=$WORK/project
@@ -164,9 +100,9 @@ done
 
 printf '\n%-8s %12s %12s %8s\n' "push" "todo-dev ms" "docker ms" "ratio"
 for step in cold again; do
-    median "td_$step"
+    median_ms "td_$step"
     t=$MED
-    median "dk_$step"
+    median_ms "dk_$step"
     d=$MED
     printf '%-8s %12s %12s %8s\n' "$step" "$t" "$d" "$(awk -v a="$d" -v b="$t" 'BEGIN { printf "%.2f", a / b }')"
 done
