@@ -59,6 +59,29 @@ trap cleanup EXIT
 trap 'exit 130' INT
 trap 'exit 143' TERM
 
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
+
+# registry NAME -> REGISTRY (127.0.0.1:PORT), a fresh one answering
+registry() {
+    local name=$1 port dir
+    port=$(free_port)
+    dir=$WORK/$name
+    mkdir -p "$dir/data"
+    printf 'version: 0.1\nlog:\n  level: error\nstorage:\n  filesystem:\n    rootdirectory: %s\nhttp:\n  addr: 127.0.0.1:%s\n' \
+        "$dir/data" "$port" >"$dir/config.yml"
+    docker-registry serve "$dir/config.yml" >"$dir/log" 2>&1 &
+    pids+=($!)
+    local i
+    for ((i = 0; i < 40; i++)); do
+        curl -s -o /dev/null --max-time 2 "http://127.0.0.1:$port/v2/" && {
+            REGISTRY=127.0.0.1:$port
+            return 0
+        }
+        sleep 0.25
+    done
+    die "registry $name did not start: $(tail -n 5 "$dir/log")"
+}
+
 # the image, built once by todo-dev (tag = content hash), the same for both
 dir=$WORK/project
 mkdir -p "$dir/backend"
