@@ -34,6 +34,11 @@ class Settings:
     agent_url: str | None = None
     redis_url: str | None = None
     port: int = 8000
+    # sign-in bounds (throttle.py): None = sized to the memory limit
+    hash_concurrency: int | None = None
+    auth_rate_per_client: tuple[int, float] = (30, 60.0)
+    auth_rate_per_account: tuple[int, float] = (10, 300.0)
+    trusted_proxy_hops: int = 1
 
     @property
     def mcp_over_http(self) -> bool:
@@ -66,7 +71,26 @@ def load_settings(env: dict[str, str] | None = None, default_port: int = 8000) -
         port = int(port_text)
     except ValueError as err:
         raise ConfigError(f"PORT={port_text} is not a port number") from err
+    from .throttle import parse_rate
+
+    def count(name: str, default: int | None, low: int) -> int | None:
+        text = _optional(env, name)
+        if text is None:
+            return default
+        try:
+            value = int(text)
+        except ValueError:
+            value = low - 1
+        if value < low:
+            raise ConfigError(f"{name}={text}: give a whole number of at least {low}")
+        return value
+
     return Settings(
+        hash_concurrency=count("AUTH_HASH_CONCURRENCY", None, 1),
+        auth_rate_per_client=parse_rate(_optional(env, "AUTH_RATE_PER_CLIENT") or "30/60", "AUTH_RATE_PER_CLIENT"),
+        auth_rate_per_account=parse_rate(_optional(env, "AUTH_RATE_PER_ACCOUNT") or "10/300",
+                                         "AUTH_RATE_PER_ACCOUNT"),
+        trusted_proxy_hops=count("TRUSTED_PROXY_HOPS", 1, 0),
         database_url=database_url_for_sqlalchemy(env["DATABASE_URL"]),
         auth_secret=secret,
         openai_api_key=_optional(env, "OPENAI_API_KEY"),

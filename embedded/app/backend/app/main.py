@@ -25,6 +25,7 @@ from .auth import InvalidToken, hash_password, issue_token, user_id_from_token, 
 from .cache import TaskListCache
 from .config import ConfigError, Settings, load_settings
 from .db import Conversation, Message, User, create_schema, make_engine, make_sessionmaker, ping, utcnow
+from .throttle import AuthGuard, HashLimiter, TooManyRequests, cgroup_memory_limit, client_address, hash_concurrency
 
 log = logging.getLogger("todo.backend")
 HISTORY_MESSAGES = 20  # how much of a conversation the agent sees
@@ -48,8 +49,8 @@ class SignUp(BaseModel):
 
 
 class SignIn(BaseModel):
-    email: str
-    password: str
+    email: str = Field(max_length=320)
+    password: str = Field(max_length=200)
 
 
 class TaskCreate(BaseModel):
@@ -79,10 +80,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     Session = make_sessionmaker(engine)
     cache = TaskListCache(settings.redis_url)
     unknown_user_hash = hash_password(secrets.token_hex(16))
+    hasher = HashLimiter(settings.hash_concurrency or hash_concurrency(cgroup_memory_limit()))
+    guard = AuthGuard(settings.auth_rate_per_client, settings.auth_rate_per_account)
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI):
         await anyio.to_thread.run_sync(create_schema, engine)
+        log.info("sign-in: %d password hashes at a time, %d/%gs per client, %d/%gs per account",
+                 hasher.concurrency, *settings.auth_rate_per_client, *settings.auth_rate_per_account)
         log.info("schema ready; agent: %s; MCP: %s; cache: %s",
                  f"forwarded to {settings.agent_url}" if settings.agent_url
                  else ("LLM " + settings.llm_model if settings.openai_api_key else "offline"),
@@ -119,6 +124,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     CurrentUser = Annotated[User, Depends(current_user)]
     DB = Annotated[Any, Depends(db)]
 
+    @app.exception_handler(TooManyRequests)
+    async def too_many(_request: Request, err: TooManyRequests):
+        return JSONResponse({"detail": f"{err}: try again in {err.retry_after}s"}, status_code=429,
+                            headers={"Retry-After": str(err.retry_after)})
+
     @app.exception_handler(task_ops.TaskNotFound)
     async def task_not_found(_request: Request, err: task_ops.TaskNotFound):
         return JSONResponse({"detail": str(err)}, status_code=404)
@@ -142,24 +152,44 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         return {"status": "ready", "database": "ok"}
 
     # ----------------------------------------------------------------- auth
+    def admit(request: Request, email: str) -> None:
+        peer = request.client.host if request.client else None
+        guard.admit(client_address(peer, request.headers.get("x-forwarded-for"), settings.trusted_proxy_hops),
+                    email)
+
+    def add_user(email: str, name: str | None, password_hash: str) -> User | None:
+        with Session() as session:
+            user = User(email=email, name=name, password_hash=password_hash)
+            session.add(user)
+            try:
+                session.commit()
+            except IntegrityError:
+                return None
+            return user
+
+    def find_user(email: str) -> User | None:
+        with Session() as session:
+            return session.scalar(select(User).where(User.email == email))
+
+    # async, with the hashes in threads behind `hasher`: a flood of sign-ins waits on the event
+    # loop instead of holding every worker thread, so /health and the task API keep answering
     @app.post("/api/auth/sign-up", status_code=201)
-    def sign_up(body: SignUp, session: DB):
-        user = User(email=body.email, name=(body.name or "").strip() or None,
-                    password_hash=hash_password(body.password))
-        session.add(user)
-        try:
-            session.commit()
-        except IntegrityError:
-            session.rollback()
-            raise HTTPException(status.HTTP_409_CONFLICT, "an account with this email exists: sign in") from None
+    async def sign_up(body: SignUp, request: Request):
+        admit(request, body.email)
+        password_hash = await hasher.run(hash_password, body.password)
+        user = await anyio.to_thread.run_sync(add_user, body.email, (body.name or "").strip() or None, password_hash)
+        if user is None:
+            raise HTTPException(status.HTTP_409_CONFLICT, "an account with this email exists: sign in")
         return {"token": issue_token(user.id, settings.auth_secret), "user": user_dict(user)}
 
     @app.post("/api/auth/sign-in")
-    def sign_in(body: SignIn, session: DB):
-        user = session.scalar(select(User).where(User.email == body.email.strip().lower()))
+    async def sign_in(body: SignIn, request: Request):
+        email = body.email.strip().lower()
+        admit(request, email)
+        user = await anyio.to_thread.run_sync(find_user, email)
         # an unknown email costs one hash too, so timing does not tell which emails have accounts
         stored = user.password_hash if user is not None else unknown_user_hash
-        if not verify_password(body.password, stored) or user is None:
+        if not await hasher.run(verify_password, body.password, stored) or user is None:
             raise HTTPException(status.HTTP_401_UNAUTHORIZED, "wrong email or password")
         return {"token": issue_token(user.id, settings.auth_secret), "user": user_dict(user)}
 
