@@ -18,6 +18,7 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 from sqlalchemy.exc import SQLAlchemyError
 
+from . import request_ids
 from .agent import AgentError, run_agent
 from .auth import InvalidToken, user_id_from_token
 from .config import ConfigError, Settings, load_settings
@@ -41,6 +42,7 @@ def create_agent_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or load_settings(default_port=DEFAULT_PORT)
     engine = None if settings.mcp_over_http else make_engine(settings.database_url)
     app = FastAPI(title="Todo chatbot agent")
+    request_ids.install(app, log)
 
     @app.get("/health")
     def health():
@@ -78,7 +80,8 @@ def create_agent_app(settings: Settings | None = None) -> FastAPI:
             return await run_agent(settings, token.strip(), body.message,
                                    [t.model_dump() for t in body.history])
         except AgentError as err:
-            raise HTTPException(status.HTTP_502_BAD_GATEWAY, str(err)) from None
+            log.error("request %s: chat failed: %s", request_ids.current(), err)
+            return request_ids.failure(status.HTTP_502_BAD_GATEWAY, "the agent could not answer")
 
     return app
 

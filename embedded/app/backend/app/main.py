@@ -19,6 +19,7 @@ from pydantic import BaseModel, Field, field_validator
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 
+from . import request_ids
 from . import tasks as task_ops
 from .agent import AgentError, run_agent
 from .auth import InvalidToken, hash_password, issue_token, user_id_from_token, verify_password
@@ -99,6 +100,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app = FastAPI(title="Todo chatbot API", lifespan=lifespan)
     app.state.settings = settings
     app.state.engine = engine
+    request_ids.install(app, log)
 
     def db():
         with Session() as session:
@@ -284,7 +286,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         try:
             async with httpx.AsyncClient(timeout=120) as client:
                 resp = await client.post(f"{settings.agent_url}/chat", json={"message": message, "history": history},
-                                         headers={"Authorization": f"Bearer {token}"})
+                                         headers={"Authorization": f"Bearer {token}",
+                                                  request_ids.HEADER: request_ids.current()})
         except httpx.HTTPError as err:
             raise AgentError(f"ai-agent at {settings.agent_url} unreachable: {err}") from err
         if resp.status_code != 200:
@@ -297,8 +300,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         try:
             answer = await agent_answer(request.state.token, body.message, history)
         except AgentError as err:
-            log.error("chat failed: %s", err)
-            raise HTTPException(status.HTTP_502_BAD_GATEWAY, f"the chatbot is unavailable: {err}") from None
+            # the details (upstream URLs, the provider's answer) go to the log only
+            log.error("request %s: chat failed: %s", request_ids.current(), err)
+            return request_ids.failure(status.HTTP_502_BAD_GATEWAY, "the chatbot could not answer just now; try again")
         finally:
             # the tools write through the MCP server, not this process: drop the cached list either way
             cache.invalidate(user.id)
