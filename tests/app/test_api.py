@@ -107,6 +107,24 @@ def test_bad_task_is_422(client, body):
     assert client.post("/api/tasks", json=body, headers=h).status_code == 422
 
 
+@pytest.mark.parametrize("method, path, body, field", [
+    ("post", "/api/tasks", {"title": "t", "description": "d" * 5001}, "description"),
+    ("post", "/api/tasks", {"title": "x" * 501}, "title"),
+    ("patch", "/api/tasks/1", {"description": "d" * 5001}, "description"),
+    ("patch", "/api/tasks/99999999999", {"completed": True}, "task_id"),
+    ("delete", "/api/tasks/99999999999", None, "task_id"),
+    ("post", "/api/chat", {"message": "m" * 4001}, "message"),
+    ("post", "/api/chat", {"message": "hi", "conversation_id": 99999999999}, "conversation_id"),
+    ("post", "/api/auth/sign-in", {"email": "a@example.com", "password": "p" * 100_000}, "password"),
+    ("post", "/api/auth/sign-in", {"email": "e" * 10_000 + "@example.com", "password": "pw"}, "email"),
+])
+def test_oversized_input_is_a_422_naming_the_field(client, method, path, body, field):
+    h = bearer(sign_up(client)["token"])
+    resp = client.request(method.upper(), path, json=body, headers=h)
+    assert resp.status_code == 422, resp.text
+    assert [e["loc"][-1] for e in resp.json()["detail"]] == [field]
+
+
 def test_tasks_are_scoped_to_their_user(client):
     alice = bearer(sign_up(client)["token"])
     bob = bearer(sign_up(client)["token"])

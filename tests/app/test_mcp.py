@@ -68,6 +68,14 @@ async def exercise_tools(session: ClientSession, alice: str, bob: str) -> None:
     assert {t.name for t in listed.tools} == TOOLS
     for tool in listed.tools:
         assert "user_token" in tool.inputSchema["required"], tool.name
+    # the bounds are in the schemas the model is shown, and enforced on the way in
+    add_schema = next(t for t in listed.tools if t.name == "add_task").inputSchema["properties"]
+    assert add_schema["title"]["maxLength"] == 500
+    assert any(v.get("maxLength") == 5000 for v in add_schema["description"]["anyOf"])
+    too_long = await call(session, "add_task", user_token=alice, title="t", description="d" * 5001)
+    assert "description" in too_long["error"] and "5000" in too_long["error"]
+    too_long = await call(session, "update_task", user_token=alice, task_id=1, title="t" * 501)
+    assert "title" in too_long["error"]
 
     milk = await call(session, "add_task", user_token=alice, title="buy milk", description="oat")
     assert (milk["title"], milk["description"], milk["completed"]) == ("buy milk", "oat", False)

@@ -13,7 +13,7 @@ from typing import Annotated, Any
 
 import anyio
 import httpx
-from fastapi import Depends, FastAPI, HTTPException, Request, Response, status
+from fastapi import Depends, FastAPI, HTTPException, Path, Request, Response, status
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field, field_validator
 from sqlalchemy import select
@@ -55,19 +55,23 @@ class SignIn(BaseModel):
 
 
 class TaskCreate(BaseModel):
-    title: str = Field(min_length=1, max_length=500)
-    description: str | None = Field(default=None, max_length=5000)
+    title: str = Field(min_length=1, max_length=task_ops.TITLE_MAX)
+    description: str | None = Field(default=None, max_length=task_ops.DESCRIPTION_MAX)
 
 
 class TaskPatch(BaseModel):
-    title: str | None = Field(default=None, min_length=1, max_length=500)
-    description: str | None = Field(default=None, max_length=5000)
+    title: str | None = Field(default=None, min_length=1, max_length=task_ops.TITLE_MAX)
+    description: str | None = Field(default=None, max_length=task_ops.DESCRIPTION_MAX)
     completed: bool | None = None
+
+
+# ids are Postgres integers: a bigger number is a 422 naming the field, not a database error
+RowId = Annotated[int, Path(ge=1, le=2**31 - 1)]
 
 
 class ChatRequest(BaseModel):
     message: str = Field(min_length=1, max_length=4000)
-    conversation_id: int | None = None
+    conversation_id: int | None = Field(default=None, ge=1, le=2**31 - 1)
 
 
 def user_dict(user: User) -> dict[str, Any]:
@@ -216,13 +220,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         return created
 
     @app.patch("/api/tasks/{task_id}")
-    def patch_task(task_id: int, body: TaskPatch, user: CurrentUser, session: DB):
+    def patch_task(task_id: RowId, body: TaskPatch, user: CurrentUser, session: DB):
         updated = task_ops.update_task(session, user.id, task_id, body.title, body.description, body.completed)
         cache.invalidate(user.id)
         return updated
 
     @app.delete("/api/tasks/{task_id}", status_code=204)
-    def remove_task(task_id: int, user: CurrentUser, session: DB):
+    def remove_task(task_id: RowId, user: CurrentUser, session: DB):
         task_ops.delete_task(session, user.id, task_id)
         cache.invalidate(user.id)
         return Response(status_code=204)
@@ -249,7 +253,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         return [conversation_dict(c) for c in rows]
 
     @app.get("/api/conversations/{conversation_id}/messages")
-    def list_messages(conversation_id: int, user: CurrentUser, session: DB):
+    def list_messages(conversation_id: RowId, user: CurrentUser, session: DB):
         owned_conversation(session, user.id, conversation_id)
         rows = session.scalars(select(Message).where(Message.conversation_id == conversation_id)
                                .order_by(Message.id))

@@ -12,10 +12,11 @@ from __future__ import annotations
 
 import logging
 import sys
-from typing import Literal
+from typing import Annotated, Literal
 
 from mcp.server.fastmcp import FastMCP
 from mcp.server.transport_security import TransportSecuritySettings
+from pydantic import Field
 from sqlalchemy.engine import Engine
 from starlette.requests import Request
 from starlette.responses import JSONResponse
@@ -29,6 +30,12 @@ log = logging.getLogger("todo.mcp")
 
 MCP_PATH = "/mcp"
 DEFAULT_PORT = 8001
+
+# the same bounds as the REST API, in the tools' input schemas: the model sees them, the SDK enforces them
+Title = Annotated[str, Field(min_length=1, max_length=tasks.TITLE_MAX, description="the task's title")]
+Description = Annotated[str | None, Field(max_length=tasks.DESCRIPTION_MAX, description="optional details")]
+TaskId = Annotated[int, Field(ge=1, le=2**31 - 1)]
+Token = Annotated[str, Field(max_length=4096)]
 
 
 def build_server(settings: Settings, engine: Engine) -> FastMCP:
@@ -61,28 +68,28 @@ def build_server(settings: Settings, engine: Engine) -> FastMCP:
                 raise ValueError(str(err)) from err
 
     @server.tool()
-    def add_task(user_token: str, title: str, description: str | None = None) -> dict:
+    def add_task(user_token: Token, title: Title, description: Description = None) -> dict:
         """Add a task to the user's list and return it."""
         return run(tasks.add_task, user_token, title, description)
 
     @server.tool()
-    def list_tasks(user_token: str, status: Literal["all", "pending", "completed"] = "all") -> dict:
+    def list_tasks(user_token: Token, status: Literal["all", "pending", "completed"] = "all") -> dict:
         """List the user's tasks (all, pending or completed), oldest first."""
         return {"tasks": run(tasks.list_tasks, user_token, status)}
 
     @server.tool()
-    def complete_task(user_token: str, task_id: int) -> dict:
+    def complete_task(user_token: Token, task_id: TaskId) -> dict:
         """Mark one of the user's tasks as done and return it."""
         return run(tasks.complete_task, user_token, task_id)
 
     @server.tool()
-    def delete_task(user_token: str, task_id: int) -> dict:
+    def delete_task(user_token: Token, task_id: TaskId) -> dict:
         """Delete one of the user's tasks and return what was deleted."""
         return run(tasks.delete_task, user_token, task_id)
 
     @server.tool()
-    def update_task(user_token: str, task_id: int, title: str | None = None,
-                    description: str | None = None, completed: bool | None = None) -> dict:
+    def update_task(user_token: Token, task_id: TaskId, title: Title | None = None,
+                    description: Description = None, completed: bool | None = None) -> dict:
         """Change the title, description or completed state of one of the user's tasks."""
         return run(tasks.update_task, user_token, task_id, title, description, completed)
 
