@@ -329,6 +329,7 @@ run_docker() {
     expect "frontend /healthz 200 as uid 101, read-only" wait_http "http://127.0.0.1:$f101port/healthz"
     expect "frontend / serves the app" body_has "http://127.0.0.1:$fport/" "<title>Todo chatbot</title>"
     expect "frontend /api/ proxy: sign-up, chat, list" signup_through "http://127.0.0.1:$fport"
+    expect "frontend /api/health through the proxy (seed 002's check)" body_has "http://127.0.0.1:$fport/api/health" '"ok"'
     docker_logs_on_failure
 
     local base_py base_ng size delta limit

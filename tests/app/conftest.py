@@ -49,6 +49,7 @@ class Postgres:
         self.data = self.dir / "data"
         self.port = free_port()
         self.as_user = "nobody" if os.geteuid() == 0 else None
+        self.extra_options = ""
         if self.as_user:
             os.chown(self.dir, pwd.getpwnam(self.as_user).pw_uid, -1)
 
@@ -65,7 +66,7 @@ class Postgres:
             self._run(pg_bin("initdb"), "-D", str(self.data), "-U", "todo", "--auth=trust", "-E", "UTF8")
         self._run(pg_bin("pg_ctl"), "-D", str(self.data), "-l", str(self.dir / "log"), "-w", "-o",
                   f"-c listen_addresses=127.0.0.1 -c port={self.port} -c unix_socket_directories='' "
-                  "-c fsync=off", "start")
+                  f"-c fsync=off {self.extra_options}", "start")
         return self
 
     def stop(self) -> None:

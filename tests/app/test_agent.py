@@ -206,6 +206,21 @@ def test_llm_agent_runs_the_tool_calls_the_model_makes(make_settings, fake_llm):
     assert second["messages"][-1]["tool_call_id"] == "call_1"
 
 
+@pytest.mark.parametrize("provider, key_var", [("groq", "GROQ_API_KEY"), ("gemini", "GEMINI_API_KEY"),
+                                                ("openrouter", "OPENROUTER_API_KEY")])
+def test_llm_provider_sends_its_own_key(make_settings, fake_llm, provider, key_var):
+    from app.main import create_app
+
+    settings = make_settings(LLM_PROVIDER=provider, **{key_var: fake_llm.API_KEY}, OPENAI_API_KEY="sk-not-this-one",
+                             LLM_BASE_URL=fake_llm.url, LLM_MODEL="fake-model")
+    with TestClient(create_app(settings)) as c:
+        h = bearer(sign_up(c)["token"])
+        resp = c.post("/api/chat", json={"message": "I need milk"}, headers=h)
+        assert resp.status_code == 200, resp.text
+        assert resp.json()["reply"] == "Added buy milk for you."
+    assert {r["auth"] for r in fake_llm.requests} == {f"Bearer {fake_llm.API_KEY}"}
+
+
 def test_upstream_failures_answer_a_request_id_and_keep_the_details_in_the_log(make_settings, fake_llm, caplog):
     from app.main import create_app
 

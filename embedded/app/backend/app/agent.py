@@ -100,7 +100,7 @@ async def run_agent(settings: Settings, user_token: str, message: str,
         async with mcp_session(settings) as session:
             tools = TodoTools(session, user_token)
             try:
-                if settings.openai_api_key:
+                if settings.llm_api_key:
                     reply = await llm_reply(settings, tools, message, history)
                 else:
                     reply = await offline_reply(tools, message)
@@ -135,7 +135,7 @@ async def llm_reply(settings: Settings, tools: TodoTools, message: str,
     messages += [{"role": m["role"], "content": m["content"]} for m in history]
     messages.append({"role": "user", "content": message})
     url = f"{settings.llm_base_url}/chat/completions"
-    headers = {"Authorization": f"Bearer {settings.openai_api_key}"}
+    headers = {"Authorization": f"Bearer {settings.llm_api_key}"}
     async with httpx.AsyncClient(timeout=60) as client:
         for _ in range(MAX_LLM_ROUNDS):
             body = {"model": settings.llm_model, "messages": messages, "tools": schemas, "tool_choice": "auto"}

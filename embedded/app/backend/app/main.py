@@ -95,7 +95,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                  hasher.concurrency, *settings.auth_rate_per_client, *settings.auth_rate_per_account)
         log.info("schema ready; agent: %s; MCP: %s; cache: %s",
                  f"forwarded to {settings.agent_url}" if settings.agent_url
-                 else ("LLM " + settings.llm_model if settings.openai_api_key else "offline"),
+                 else (f"LLM {settings.llm_provider} {settings.llm_model}" if settings.llm_api_key else "offline"),
                  settings.mcp_server_url if settings.mcp_over_http else "stdio subprocess",
                  "redis" if cache.enabled else "off")
         yield
@@ -144,7 +144,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         return JSONResponse({"detail": str(err)}, status_code=422)
 
     # ----------------------------------------------------------------- health
+    # /health for the probes; /api/health the same through the ingress or the frontend's /api/ proxy
     @app.get("/health")
+    @app.get("/api/health")
     def health():
         return {"status": "ok"}
 
