@@ -177,25 +177,33 @@ HELP = ('I can manage your list: try "add buy milk", "what\'s on my list", "comp
 
 _POLITE = re.compile(r"^(?:(?:hey|hi|ok|okay|please|pls|can you|could you|would you|will you|"
                      r"i want to|i'd like to|i would like to|go ahead and|now)\b[\s,]*)+")
-_LIST = re.compile(r"\b(?:list|lists|tasks?|todos?|to-?dos?|to do)\b"
-                   r"|\bwhat(?:'s| is| do i| have i| should i)\b|\bshow\b")
+_POLITE_END = re.compile(r"(?:[\s,]+(?:please|pls|thanks|thank you|thx|now|for me))+$")
+_LIST = re.compile(r"\b(?:list|lists|tasks?|todos?|to-?dos?|to do|agenda)\b"
+                   r"|\bwhat(?:'s| is| are)? (?:on|left|next|remaining|pending|outstanding)\b"
+                   r"|\bwhat (?:do i|have i|should i|must i)\b|^(?:show|list)\b|\banything (?:left|pending)\b")
 _ADD = re.compile(r"^(?:add|create|new|put|remember to|remind me to|i need to|i have to|note)\b[\s:]*(.*)$")
 _COMPLETE = re.compile(r"^(?:complete|completed|finish|finished|done with|mark|check off|check|tick off|tick|"
-                       r"i finished|i completed|i did|i'm done with|i am done with)\b\s*(.*)$")
+                       r"i finished|i completed|i did|i'm done with|i am done with|i've finished|i have finished|"
+                       r"i've done|i have done)\b\s*(.*)$")
 _SET_DONE = re.compile(r"^set\s+(.*?)\s+(?:as|to)\s+(?:done|complete|completed|finished)$")
 _SET_OPEN = re.compile(r"^(?:mark|set)\s+(.*?)\s+(?:as\s+|to\s+)?(?:not done|undone|incomplete|not complete|"
                        r"not completed|open|pending)$")
 _DONE_SUFFIX = re.compile(r"^(.*?)\s+(?:is|are)\s+(?:done|finished|complete|completed)$")
-_DELETE = re.compile(r"^(?:delete|remove|drop|erase|cancel|get rid of|forget|forget about)\b\s*(.*)$")
+_DELETE = re.compile(r"^(?:delete|remove|drop|erase|cancel|clear|get rid of|forget about|forget)\b\s*(.*)$")
 _RENAME = re.compile(r"^(?:rename|change|update|edit|retitle)\b\s*(.*?)\s+(?:to|into|as)\s+(.+)$")
 _REOPEN = re.compile(r"^(?:reopen|uncomplete|undo|unmark|uncheck)\b\s*(.*)$")
+# "all", "everything", "2 and 3": the offline agent changes one task per message, on purpose
+_MANY = re.compile(r"^(?:(?:all|every|each)\b.*|everything|(?:the )?(?:whole|entire) list|.*\b(?:and|,)\s*(?:#|task )?\d+)$")
 _ORDINALS = {"first": 0, "second": 1, "third": 2, "fourth": 3, "fifth": 4, "last": -1}
+_NUMBERS = {w: str(i) for i, w in enumerate(
+    "zero one two three four five six seven eight nine ten eleven twelve".split())}
 
 
 def _normalise(message: str) -> str:
     text = message.strip().lower()
     text = re.sub(r"[\u2018\u2019]", "'", text)
     text = re.sub(r"[.!?]+$", "", text).strip()
+    text = _POLITE_END.sub("", text).strip()
     return _POLITE.sub("", text).strip()
 
 
@@ -207,9 +215,10 @@ def _strip_quotes(text: str) -> str:
 
 
 def _title_to_add(rest: str, original: str) -> str:
-    # keep the user's capitals: find the same words in the original message
+    # keep the user's capitals: find the same words in the original message (the same length lower-cased)
+    original = re.sub(r"[\u2018\u2019]", "'", original.strip())
     start = original.lower().find(rest) if rest else -1
-    title = original.strip()[start:start + len(rest)] if start >= 0 else rest
+    title = original[start:start + len(rest)] if start >= 0 else rest
     title = re.sub(r"^(?:a |an |the )?(?:new )?(?:task|todo|to-do|item|reminder)\b\s*(?:to |called |named |:)?\s*",
                    "", title, flags=re.I)
     title = re.sub(r"\s+(?:to|on|onto) (?:my|the) (?:todo |to-do |task )?(?:list|tasks)$", "", title, flags=re.I)
@@ -221,7 +230,8 @@ def _target_text(rest: str) -> str:
     text = re.sub(r"^(?:the |my |task |item |number |no\.? |#)+", "", text)
     text = re.sub(r"\s+(?:task|item|todo|one)$", "", text)
     text = re.sub(r"\s+(?:from|off|on) (?:my|the) (?:todo |to-do )?(?:list|tasks)$", "", text)
-    return _strip_quotes(text.strip())
+    text = _strip_quotes(text.strip())
+    return _NUMBERS.get(text, text)
 
 
 async def _find(tools: TodoTools, target: str, prefer_pending: bool) -> tuple[dict | None, str | None]:
@@ -276,7 +286,12 @@ def _describe(tasks: list[dict], status: str) -> str:
 async def _act_on_task(tools: TodoTools, target: str, tool: str, args: dict[str, Any], prefer_pending: bool,
                        reply: str) -> str:
     """Find the task the user named, run `tool` on it, and say what happened (`reply` gets the result's fields)."""
-    task, why = await _find(tools, _target_text(target), prefer_pending)
+    target = _target_text(target)
+    if not target:
+        return f"Which task? Give me its number or words from its title. {HELP}"
+    if _MANY.match(target):
+        return "I change one task at a time: tell me which one (its number or words from its title)."
+    task, why = await _find(tools, target, prefer_pending)
     if task is None:
         return why or HELP
     result = await tools.call(tool, {"task_id": task["id"], **args})
@@ -306,8 +321,8 @@ async def offline_reply(tools: TodoTools, message: str) -> str:
         return await _act_on_task(tools, m.group(1), "complete_task", {}, prefer_pending=True,
                                   reply='Marked task {id} "{title}" as done.')
 
-    if (m := _ADD.match(text)) and m.group(1).strip():
-        title = _title_to_add(m.group(1).strip(), message)
+    if m := _ADD.match(text):
+        title = _title_to_add(m.group(1).strip(), message) if m.group(1).strip() else ""
         if not title:
             return 'What should the task say? For example "add buy milk".'
         result = await tools.call("add_task", {"title": title})
