@@ -191,7 +191,7 @@ run_lint() {
     "$hadolint" "$APP"/backend/Dockerfile "$APP"/backend/Dockerfile.mcp "$APP"/backend/Dockerfile.agent \
         "$APP"/frontend/Dockerfile || return 1
     if command -v shellcheck >/dev/null; then
-        shellcheck "$APP"/frontend/nginx/nginx-entrypoint.sh || return 1
+        shellcheck "$APP"/frontend/nginx/nginx-entrypoint.sh "$APP"/frontend/hash-assets.sh || return 1
     fi
     node --check "$APP"/frontend/public/app.js || return 1
     log "lint clean"
@@ -255,6 +255,25 @@ signup_through() { # signup_through BASE: 201 from sign-up, then a chat that add
     curl -sf -H 'Content-Type: application/json' -H "Authorization: Bearer $token" \
         -d '{"message":"add buy milk"}' "$base/api/chat" | grep -q '"tool":"add_task"' || return 1
     curl -sf -H "Authorization: Bearer $token" "$base/api/tasks" | grep -q '"title":"buy milk"'
+}
+
+# shellcheck disable=SC2317 # called through expect
+header_has() { # header_has URL REGEX [CURL_ARGS...]: a response header line matches REGEX (case-insensitive)
+    curl -s -D - -o /dev/null "${@:3}" "$1" | tr -d '\r' | grep -qiE "$2"
+}
+
+# shellcheck disable=SC2317 # called through expect
+no_header() { ! header_has "$@"; }
+
+# shellcheck disable=SC2317 # called through expect
+hashed_assets_immutable() { # hashed_assets_immutable BASE: index.html loads app.<hash>.js/.css, served immutable
+    local base=$1 html name
+    html=$(curl -sf "$base/") || return 1
+    for name in $(printf '%s' "$html" | grep -oE 'app\.[0-9a-f]{12}\.(js|css)'); do
+        header_has "$base/$name" '^cache-control: .*max-age=31536000.*immutable' || return 1
+        header_has "$base/$name" "^content-security-policy: .*frame-ancestors 'none'" || return 1
+    done
+    [[ $(printf '%s' "$html" | grep -cE '"app\.[0-9a-f]{12}\.(js|css)"') == 2 ]]
 }
 
 docker_logs_on_failure() {
@@ -330,6 +349,17 @@ run_docker() {
     expect "frontend / serves the app" body_has "http://127.0.0.1:$fport/" "<title>Todo chatbot</title>"
     expect "frontend /api/ proxy: sign-up, chat, list" signup_through "http://127.0.0.1:$fport"
     expect "frontend /api/health through the proxy (seed 002's check)" body_has "http://127.0.0.1:$fport/api/health" '"ok"'
+    local site="http://127.0.0.1:$fport"
+    expect "frontend CSP: scripts from the site only, frame-ancestors none" \
+        header_has "$site/" "^content-security-policy: default-src 'self'; script-src 'self';.*frame-ancestors 'none'"
+    expect "frontend X-Content-Type-Options nosniff" header_has "$site/" '^x-content-type-options: nosniff'
+    expect "frontend Referrer-Policy no-referrer" header_has "$site/" '^referrer-policy: no-referrer'
+    expect "frontend index.html Cache-Control no-cache" header_has "$site/" '^cache-control: no-cache'
+    expect "frontend no HSTS over plain HTTP" no_header "$site/" '^strict-transport-security'
+    expect "frontend HSTS behind a TLS proxy" header_has "$site/" '^strict-transport-security: max-age=31536000' \
+        -H 'X-Forwarded-Proto: https'
+    expect "frontend assets content-hashed and immutable" hashed_assets_immutable "$site"
+    expect "frontend /api/ answers with the backend's nosniff" header_has "$site/api/health" '^x-content-type-options: nosniff'
     docker_logs_on_failure
 
     local base_py base_ng size delta limit

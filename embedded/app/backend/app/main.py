@@ -106,6 +106,17 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.engine = engine
     request_ids.install(app, log)
 
+    @app.middleware("http")
+    async def api_headers(request: Request, call_next):
+        # JSON only: nothing to sniff, frame or refer; answers with tokens stay out of caches
+        response = await call_next(request)
+        response.headers.setdefault("X-Content-Type-Options", "nosniff")
+        response.headers.setdefault("Content-Security-Policy", "default-src 'none'; frame-ancestors 'none'")
+        response.headers.setdefault("Referrer-Policy", "no-referrer")
+        if request.url.path.startswith("/api/"):
+            response.headers.setdefault("Cache-Control", "no-store")
+        return response
+
     def db():
         with Session() as session:
             yield session
