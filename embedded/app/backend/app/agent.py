@@ -15,9 +15,11 @@ import re
 import sys
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
+import anyio
 import httpx
 from mcp import ClientSession, StdioServerParameters
 from mcp.client.stdio import stdio_client
@@ -75,9 +77,10 @@ class TodoTools:
 
 @asynccontextmanager
 async def mcp_session(settings: Settings) -> AsyncIterator[ClientSession]:
+    timeout = timedelta(seconds=settings.chat_turn_seconds)
     if settings.mcp_over_http:
         async with streamable_http_client(settings.mcp_server_url) as (read, write, _):
-            async with ClientSession(read, write) as session:
+            async with ClientSession(read, write, read_timeout_seconds=timeout) as session:
                 await session.initialize()
                 yield session
         return
@@ -87,34 +90,100 @@ async def mcp_session(settings: Settings) -> AsyncIterator[ClientSession]:
     params = StdioServerParameters(command=sys.executable, args=["-m", "app.mcp_server", "--stdio"],
                                    env=env, cwd=str(PACKAGE_ROOT))
     async with stdio_client(params) as (read, write):
-        async with ClientSession(read, write) as session:
+        async with ClientSession(read, write, read_timeout_seconds=timeout) as session:
             await session.initialize()
             yield session
 
 
-async def run_agent(settings: Settings, user_token: str, message: str,
+def _unwrap(err: BaseException) -> BaseException:
+    while isinstance(err, BaseExceptionGroup) and len(err.exceptions) == 1:
+        err = err.exceptions[0]
+    return err
+
+
+class ToolServer:
+    """The process's one MCP client session (one stdio subprocess, or one HTTP client to
+    MCP_SERVER_URL), opened on first use and shared by every chat turn; after a failure the next
+    turn opens a new one. Its connection lives in a task of the app's lifespan (`serve`), since
+    the SDK's transports must be entered and left in one task."""
+
+    def __init__(self, settings: Settings):
+        self.settings = settings
+        self.opened = 0  # sessions opened so far (one, unless the server went away)
+        self._session: ClientSession | None = None
+        self._task_group = None
+        self._lock: anyio.Lock | None = None
+        self._close: anyio.Event | None = None
+        self._error: BaseException | None = None
+
+    @property
+    def where(self) -> str:
+        return self.settings.mcp_server_url if self.settings.mcp_over_http else "the stdio MCP subprocess"
+
+    @asynccontextmanager
+    async def serve(self) -> AsyncIterator[ToolServer]:
+        async with anyio.create_task_group() as tg:
+            self._task_group = tg
+            try:
+                yield self
+            finally:
+                self.discard()
+                tg.cancel_scope.cancel()
+                self._task_group = None
+
+    async def session(self) -> ClientSession:
+        if self._session is not None:
+            return self._session
+        if self._task_group is None:
+            raise AgentError("the task tools are not started (the app's lifespan did not run)")
+        self._lock = self._lock or anyio.Lock()
+        async with self._lock:
+            if self._session is None:
+                ready = anyio.Event()
+                self._task_group.start_soon(self._hold, ready)
+                await ready.wait()
+            if self._session is None:
+                raise AgentError(f"the task tools ({self.where}) failed: {self._error!r}")
+            return self._session
+
+    async def _hold(self, ready: anyio.Event) -> None:
+        close = self._close = anyio.Event()
+        try:
+            async with mcp_session(self.settings) as session:
+                self._session, self._error = session, None
+                self.opened += 1
+                ready.set()
+                await close.wait()
+        except Exception as err:
+            self._error = _unwrap(err)
+            log.error("MCP session (%s) ended: %r", self.where, self._error)
+        finally:
+            self._session = None
+            ready.set()
+
+    def discard(self) -> None:
+        """Close the current session (it failed); the next turn opens a new one."""
+        self._session = None
+        if self._close is not None:
+            self._close.set()
+
+
+async def run_agent(tool_server: ToolServer, user_token: str, message: str,
                     history: list[dict[str, str]]) -> dict[str, Any]:
     """{"reply": str, "tool_calls": [...]} for one user message."""
-    model_error: AgentError | None = None
+    settings = tool_server.settings
+    tools = TodoTools(await tool_server.session(), user_token)
     try:
-        async with mcp_session(settings) as session:
-            tools = TodoTools(session, user_token)
-            try:
-                if settings.llm_api_key:
-                    reply = await llm_reply(settings, tools, message, history)
-                else:
-                    reply = await offline_reply(tools, message)
-            except AgentError as err:
-                # kept, not raised: raising through the MCP client's task groups wraps it
-                model_error = err
+        if settings.llm_api_key:
+            reply = await llm_reply(settings, tools, message, history)
+        else:
+            reply = await offline_reply(tools, message)
+    except AgentError:
+        raise
     except Exception as err:
-        while isinstance(err, BaseExceptionGroup) and len(err.exceptions) == 1:
-            err = err.exceptions[0]
-        where = settings.mcp_server_url if settings.mcp_over_http else "the stdio MCP subprocess"
-        log.error("MCP tool server failed: %r", err)
-        raise AgentError(f"the task tools ({where}) failed: {err}") from err
-    if model_error is not None:
-        raise model_error
+        err = _unwrap(err)
+        tool_server.discard()
+        raise AgentError(f"the task tools ({tool_server.where}) failed: {err!r}") from err
     return {"reply": reply, "tool_calls": tools.calls}
 
 
@@ -136,7 +205,7 @@ async def llm_reply(settings: Settings, tools: TodoTools, message: str,
     messages.append({"role": "user", "content": message})
     url = f"{settings.llm_base_url}/chat/completions"
     headers = {"Authorization": f"Bearer {settings.llm_api_key}"}
-    async with httpx.AsyncClient(timeout=60) as client:
+    async with httpx.AsyncClient(timeout=settings.chat_turn_seconds) as client:
         for _ in range(MAX_LLM_ROUNDS):
             body = {"model": settings.llm_model, "messages": messages, "tools": schemas, "tool_choice": "auto"}
             try:

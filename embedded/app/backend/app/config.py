@@ -55,6 +55,8 @@ class Settings:
     auth_rate_per_client: tuple[int, float] = (30, 60.0)
     auth_rate_per_account: tuple[int, float] = (10, 300.0)
     trusted_proxy_hops: int = 1
+    # the longest a chat turn may take (model and tools together) before the answer says so
+    chat_turn_seconds: float = 30.0
 
     @property
     def mcp_over_http(self) -> bool:
@@ -130,6 +132,7 @@ def load_settings(env: dict[str, str] | None = None, default_port: int = 8000) -
         auth_rate_per_account=parse_rate(_optional(env, "AUTH_RATE_PER_ACCOUNT") or "10/300",
                                          "AUTH_RATE_PER_ACCOUNT"),
         trusted_proxy_hops=count("TRUSTED_PROXY_HOPS", 1, 0),
+        chat_turn_seconds=float(count("CHAT_TURN_SECONDS", 30, 1)),
         database_url=database_url_for_sqlalchemy(env["DATABASE_URL"]),
         auth_secret=secret,
         mcp_server_url=_optional(env, "MCP_SERVER_URL"),

@@ -21,7 +21,7 @@ from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 
 from . import request_ids
 from . import tasks as task_ops
-from .agent import AgentError, run_agent
+from .agent import AgentError, ToolServer, run_agent
 from .auth import InvalidToken, hash_password, issue_token, user_id_from_token, verify_password
 from .cache import TaskListCache
 from .config import ConfigError, Settings, load_settings
@@ -87,6 +87,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     unknown_user_hash = hash_password(secrets.token_hex(16))
     hasher = HashLimiter(settings.hash_concurrency or hash_concurrency(cgroup_memory_limit()))
     guard = AuthGuard(settings.auth_rate_per_client, settings.auth_rate_per_account)
+    tool_server = ToolServer(settings)
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI):
@@ -98,12 +99,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                  else (f"LLM {settings.llm_provider} {settings.llm_model}" if settings.llm_api_key else "offline"),
                  settings.mcp_server_url if settings.mcp_over_http else "stdio subprocess",
                  "redis" if cache.enabled else "off")
-        yield
+        async with tool_server.serve():
+            yield
         engine.dispose()
 
     app = FastAPI(title="Todo chatbot API", lifespan=lifespan)
     app.state.settings = settings
     app.state.engine = engine
+    app.state.tool_server = tool_server
     request_ids.install(app, log)
 
     @app.middleware("http")
@@ -133,6 +136,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             raise HTTPException(status.HTTP_401_UNAUTHORIZED, "invalid or expired token",
                                 headers={"WWW-Authenticate": "Bearer"}) from None
         user = session.get(User, user_id)
+        # give the connection back now: a chat turn would hold it for its whole length, and enough
+        # turns at once would leave none for their own writes (the pool's timeout, then a 500)
+        session.close()
         if user is None:
             raise HTTPException(status.HTTP_401_UNAUTHORIZED, "the token's user no longer exists")
         request.state.token = token.strip()
@@ -299,9 +305,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     async def agent_answer(token: str, message: str, history: list[dict[str, str]]) -> dict[str, Any]:
         if not settings.agent_url:
-            return await run_agent(settings, token, message, history)
+            return await run_agent(tool_server, token, message, history)
         try:
-            async with httpx.AsyncClient(timeout=120) as client:
+            async with httpx.AsyncClient(timeout=settings.chat_turn_seconds) as client:
                 resp = await client.post(f"{settings.agent_url}/chat", json={"message": message, "history": history},
                                          headers={"Authorization": f"Bearer {token}",
                                                   request_ids.HEADER: request_ids.current()})
@@ -315,7 +321,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     async def chat(body: ChatRequest, request: Request, user: CurrentUser):
         conversation_id, history = await anyio.to_thread.run_sync(start_turn, user.id, body)
         try:
-            answer = await agent_answer(request.state.token, body.message, history)
+            with anyio.move_on_after(settings.chat_turn_seconds) as deadline:
+                answer = await agent_answer(request.state.token, body.message, history)
+            if deadline.cancelled_caught:
+                log.error("request %s: chat turn passed its %gs deadline (CHAT_TURN_SECONDS)",
+                          request_ids.current(), settings.chat_turn_seconds)
+                return request_ids.failure(status.HTTP_504_GATEWAY_TIMEOUT,
+                                           f"the chatbot took longer than {settings.chat_turn_seconds:g}s; "
+                                           "try again or ask something simpler")
         except AgentError as err:
             # the details (upstream URLs, the provider's answer) go to the log only
             log.error("request %s: chat failed: %s", request_ids.current(), err)
