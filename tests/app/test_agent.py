@@ -13,7 +13,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import httpx
 import pytest
-from conftest import SECRET, Process, bearer, free_port, sign_up
+from conftest import SECRET, Process, jwks_json, bearer, free_port, sign_up
 from fastapi.testclient import TestClient
 
 SEED = ["buy milk", "call mum", "walk the dog"]
@@ -82,7 +82,7 @@ def http_mcp_client(postgres):
     database_url = postgres.create_database("t_" + uuid.uuid4().hex[:12])
     port = free_port()
     mcp = Process([sys.executable, "-m", "app.mcp_server"],
-                  {"DATABASE_URL": database_url, "BETTER_AUTH_SECRET": SECRET, "PORT": str(port),
+                  {"DATABASE_URL": database_url, "AUTH_JWKS": jwks_json(), "BETTER_AUTH_SECRET": "", "PORT": str(port),
                    "MCP_TRANSPORT": "", "MCP_SERVER_URL": ""}, port)
     settings = load_settings({"DATABASE_URL": database_url, "BETTER_AUTH_SECRET": SECRET,
                               "MCP_SERVER_URL": f"http://127.0.0.1:{port}/mcp"})
@@ -250,7 +250,7 @@ def test_backend_forwards_chat_to_the_agent_service(make_settings, database_url,
 
     port = free_port()
     agent = Process([sys.executable, "-m", "app.agent_service"],
-                    {"DATABASE_URL": database_url, "BETTER_AUTH_SECRET": SECRET, "PORT": str(port),
+                    {"DATABASE_URL": database_url, "AUTH_JWKS": jwks_json(), "BETTER_AUTH_SECRET": "", "PORT": str(port),
                      "MCP_SERVER_URL": mcp_http_server, "OPENAI_API_KEY": "", "AGENT_URL": ""}, port)
     try:
         assert httpx.get(f"http://127.0.0.1:{port}/ready").status_code == 200

@@ -13,7 +13,7 @@ def test_sign_up_returns_token_and_user(client):
     assert body["user"]["email"] == "ada@example.com"
     assert body["user"]["name"] == "Ada"
     assert isinstance(body["user"]["id"], int)
-    claims = jwt.decode(body["token"], SECRET, algorithms=["HS256"], issuer="todo-backend")
+    claims = jwt.decode(body["token"], options={"verify_signature": False})  # test_scoped_keys checks the signature
     assert claims["sub"] == str(body["user"]["id"])
     me = client.get("/api/me", headers=bearer(body["token"]))
     assert me.status_code == 200
@@ -73,6 +73,12 @@ def test_api_needs_a_valid_token(client, path):
     assert client.get(path, headers=bearer(forged)).status_code == 401
     expired = jwt.encode({"sub": "1", "exp": 1000, "iss": "todo-backend"}, SECRET, algorithm="HS256")
     assert client.get(path, headers=bearer(expired)).status_code == 401
+    from datetime import timedelta
+
+    from app.auth import SigningKey
+
+    really_expired = SigningKey(SECRET).sign(1, "todo-api", timedelta(seconds=-60))
+    assert client.get(path, headers=bearer(really_expired)).status_code == 401
 
 
 def test_tasks_crud(client):

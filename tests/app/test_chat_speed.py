@@ -13,7 +13,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
-from conftest import SECRET, Process, bearer, free_port, sign_up
+from conftest import SECRET, Process, jwks_json, bearer, free_port, sign_up
 from fastapi.testclient import TestClient
 
 
@@ -69,7 +69,7 @@ def test_one_http_mcp_session_serves_every_turn(make_settings, database_url):
 
     port = free_port()
     mcp = Process([sys.executable, "-m", "app.mcp_server"],
-                  {"DATABASE_URL": database_url, "BETTER_AUTH_SECRET": SECRET, "PORT": str(port),
+                  {"DATABASE_URL": database_url, "AUTH_JWKS": jwks_json(), "BETTER_AUTH_SECRET": "", "PORT": str(port),
                    "MCP_TRANSPORT": "", "MCP_SERVER_URL": ""}, port)
     try:
         with TestClient(create_app(make_settings(MCP_SERVER_URL=f"http://127.0.0.1:{port}/mcp"))) as c:

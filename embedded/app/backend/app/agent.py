@@ -25,6 +25,7 @@ from mcp import ClientSession, StdioServerParameters
 from mcp.client.stdio import stdio_client
 from mcp.client.streamable_http import streamable_http_client
 
+from .auth import SigningKey
 from .config import Settings
 
 log = logging.getLogger("todo.agent")
@@ -84,9 +85,15 @@ async def mcp_session(settings: Settings) -> AsyncIterator[ClientSession]:
                 await session.initialize()
                 yield session
         return
-    env = dict(os.environ)
-    env.update(DATABASE_URL=settings.database_url, BETTER_AUTH_SECRET=settings.auth_secret,
-               MCP_TRANSPORT="stdio", PYTHONPATH=str(PACKAGE_ROOT))
+    # the subprocess verifies tokens with public keys: the signing secret stays in this process
+    env = {k: v for k, v in os.environ.items() if k not in ("BETTER_AUTH_SECRET", "AUTH_JWKS", "AUTH_JWKS_URL")}
+    env.update(DATABASE_URL=settings.database_url, MCP_TRANSPORT="stdio", PYTHONPATH=str(PACKAGE_ROOT))
+    if settings.auth_secret:
+        env["AUTH_JWKS"] = json.dumps(SigningKey(settings.auth_secret).jwks())
+    elif settings.jwks:
+        env["AUTH_JWKS"] = json.dumps(settings.jwks)
+    else:
+        env["AUTH_JWKS_URL"] = settings.jwks_url or ""
     params = StdioServerParameters(command=sys.executable, args=["-m", "app.mcp_server", "--stdio"],
                                    env=env, cwd=str(PACKAGE_ROOT))
     async with stdio_client(params) as (read, write):

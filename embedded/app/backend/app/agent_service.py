@@ -22,7 +22,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from . import request_ids
 from .agent import AgentError, ToolServer, run_agent
-from .auth import InvalidToken, user_id_from_token
+from .auth import AGENT_AUDIENCE, InvalidToken, TokenVerifier
 from .config import ConfigError, Settings, load_settings
 from .db import make_engine, ping
 
@@ -41,7 +41,8 @@ class AgentRequest(BaseModel):
 
 
 def create_agent_app(settings: Settings | None = None) -> FastAPI:
-    settings = settings or load_settings(default_port=DEFAULT_PORT)
+    settings = settings or load_settings(default_port=DEFAULT_PORT, signs_tokens=False)
+    verifier = TokenVerifier(AGENT_AUDIENCE, settings.jwks, settings.jwks_url)
     engine = None if settings.mcp_over_http else make_engine(settings.database_url)
     tool_server = ToolServer(settings)
 
@@ -83,7 +84,7 @@ def create_agent_app(settings: Settings | None = None) -> FastAPI:
         try:
             if scheme.lower() != "bearer":
                 raise InvalidToken("no bearer token")
-            user_id_from_token(token.strip(), settings.auth_secret)
+            await anyio.to_thread.run_sync(verifier.user_id, token.strip())
         except InvalidToken:
             raise HTTPException(status.HTTP_401_UNAUTHORIZED, "a valid user token is required") from None
         try:
@@ -103,7 +104,7 @@ def create_agent_app(settings: Settings | None = None) -> FastAPI:
 def main() -> int:
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
     try:
-        settings = load_settings(default_port=DEFAULT_PORT)
+        settings = load_settings(default_port=DEFAULT_PORT, signs_tokens=False)
     except ConfigError as err:
         print(f"ai-agent: configuration error: {err}", file=sys.stderr)
         return 2

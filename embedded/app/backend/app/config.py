@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 from dataclasses import dataclass
 
@@ -40,7 +41,10 @@ def database_url_for_sqlalchemy(url: str) -> str:
 @dataclass(frozen=True)
 class Settings:
     database_url: str
-    auth_secret: str
+    # the backend: the signing key's source; mcp-server and ai-agent: None, they get public keys
+    auth_secret: str | None = None
+    jwks: dict | None = None
+    jwks_url: str | None = None
     llm_api_key: str | None = None
     llm_provider: str = "openai"
     llm_base_url: str = "https://api.openai.com/v1"
@@ -86,17 +90,34 @@ def llm_choice(env: dict[str, str]) -> tuple[str, str | None, str, str]:
     return provider, key, base_url, model
 
 
-def load_settings(env: dict[str, str] | None = None, default_port: int = 8000) -> Settings:
+DEFAULT_JWKS_URL = "http://backend:8000/api/auth/jwks"
+
+
+def load_settings(env: dict[str, str] | None = None, default_port: int = 8000, signs_tokens: bool = True) -> Settings:
+    """signs_tokens: the backend (needs BETTER_AUTH_SECRET); mcp-server and ai-agent verify with the
+    backend's public keys instead: AUTH_JWKS (the JWKS itself) or AUTH_JWKS_URL (default DEFAULT_JWKS_URL)."""
     env = dict(os.environ if env is None else env)
-    missing = [n for n in ("DATABASE_URL", "BETTER_AUTH_SECRET") if not _optional(env, n)]
+    needed = ("DATABASE_URL", "BETTER_AUTH_SECRET") if signs_tokens else ("DATABASE_URL",)
+    missing = [n for n in needed if not _optional(env, n)]
     if missing:
         raise ConfigError(
             f"{' and '.join(missing)} not set: put it in the project's .env "
             "(see .env.example), e.g. BETTER_AUTH_SECRET=$(openssl rand -hex 32)"
         )
-    secret = env["BETTER_AUTH_SECRET"].strip()
-    if len(secret) < 32:
-        raise ConfigError("BETTER_AUTH_SECRET is shorter than 32 characters: use e.g. `openssl rand -hex 32`")
+    secret, jwks, jwks_url = None, None, None
+    if signs_tokens:
+        secret = env["BETTER_AUTH_SECRET"].strip()
+        if len(secret) < 32:
+            raise ConfigError("BETTER_AUTH_SECRET is shorter than 32 characters: use e.g. `openssl rand -hex 32`")
+    elif text := _optional(env, "AUTH_JWKS"):
+        try:
+            jwks = json.loads(text)
+        except ValueError as err:
+            raise ConfigError(f"AUTH_JWKS is not JSON: {err}") from err
+        if not isinstance(jwks, dict) or not isinstance(jwks.get("keys"), list):
+            raise ConfigError('AUTH_JWKS must be a JWKS: {"keys": [...]}, as GET /api/auth/jwks answers')
+    else:
+        jwks_url = _optional(env, "AUTH_JWKS_URL") or DEFAULT_JWKS_URL
     transport = (_optional(env, "MCP_TRANSPORT") or "auto").lower()
     if transport not in ("auto", "http", "stdio"):
         raise ConfigError(f"MCP_TRANSPORT={transport}: use http, stdio or leave it unset")
@@ -135,6 +156,8 @@ def load_settings(env: dict[str, str] | None = None, default_port: int = 8000) -
         chat_turn_seconds=float(count("CHAT_TURN_SECONDS", 30, 1)),
         database_url=database_url_for_sqlalchemy(env["DATABASE_URL"]),
         auth_secret=secret,
+        jwks=jwks,
+        jwks_url=jwks_url,
         mcp_server_url=_optional(env, "MCP_SERVER_URL"),
         mcp_transport=transport,
         agent_url=(_optional(env, "AGENT_URL") or "").rstrip("/") or None,

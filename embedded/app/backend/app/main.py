@@ -22,7 +22,7 @@ from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from . import request_ids
 from . import tasks as task_ops
 from .agent import AgentError, ToolServer, run_agent
-from .auth import InvalidToken, hash_password, issue_token, user_id_from_token, verify_password
+from .auth import API_AUDIENCE, InvalidToken, SigningKey, TokenVerifier, hash_password, verify_password
 from .cache import TaskListCache
 from .config import ConfigError, Settings, load_settings
 from .db import Conversation, Message, User, create_schema, make_engine, make_sessionmaker, ping, utcnow
@@ -84,6 +84,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     engine = make_engine(settings.database_url)
     Session = make_sessionmaker(engine)
     cache = TaskListCache(settings.redis_url)
+    signing_key = SigningKey(settings.auth_secret)
+    sessions = TokenVerifier(API_AUDIENCE, jwks=signing_key.jwks())
     unknown_user_hash = hash_password(secrets.token_hex(16))
     hasher = HashLimiter(settings.hash_concurrency or hash_concurrency(cgroup_memory_limit()))
     guard = AuthGuard(settings.auth_rate_per_client, settings.auth_rate_per_account)
@@ -131,7 +133,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             raise HTTPException(status.HTTP_401_UNAUTHORIZED, "sign in first (Authorization: Bearer <token>)",
                                 headers={"WWW-Authenticate": "Bearer"})
         try:
-            user_id = user_id_from_token(token.strip(), settings.auth_secret)
+            user_id = sessions.user_id(token.strip())
         except InvalidToken:
             raise HTTPException(status.HTTP_401_UNAUTHORIZED, "invalid or expired token",
                                 headers={"WWW-Authenticate": "Bearer"}) from None
@@ -141,7 +143,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         session.close()
         if user is None:
             raise HTTPException(status.HTTP_401_UNAUTHORIZED, "the token's user no longer exists")
-        request.state.token = token.strip()
         return user
 
     CurrentUser = Annotated[User, Depends(current_user)]
@@ -205,7 +206,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         user = await anyio.to_thread.run_sync(add_user, body.email, (body.name or "").strip() or None, password_hash)
         if user is None:
             raise HTTPException(status.HTTP_409_CONFLICT, "an account with this email exists: sign in")
-        return {"token": issue_token(user.id, settings.auth_secret), "user": user_dict(user)}
+        return {"token": signing_key.session_token(user.id), "user": user_dict(user)}
 
     @app.post("/api/auth/sign-in")
     async def sign_in(body: SignIn, request: Request):
@@ -216,7 +217,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         stored = user.password_hash if user is not None else unknown_user_hash
         if not await hasher.run(verify_password, body.password, stored) or user is None:
             raise HTTPException(status.HTTP_401_UNAUTHORIZED, "wrong email or password")
-        return {"token": issue_token(user.id, settings.auth_secret), "user": user_dict(user)}
+        return {"token": signing_key.session_token(user.id), "user": user_dict(user)}
+
+    # the public key that mcp-server and ai-agent check tokens with (they never hold the secret)
+    @app.get("/api/auth/jwks")
+    def jwks():
+        return signing_key.jwks()
 
     @app.get("/api/me")
     def me(user: CurrentUser):
@@ -322,7 +328,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         conversation_id, history = await anyio.to_thread.run_sync(start_turn, user.id, body)
         try:
             with anyio.move_on_after(settings.chat_turn_seconds) as deadline:
-                answer = await agent_answer(request.state.token, body.message, history)
+                # the agent and the tools get a token for this turn only, never the 7-day session token
+                answer = await agent_answer(signing_key.tool_token(user.id), body.message, history)
             if deadline.cancelled_caught:
                 log.error("request %s: chat turn passed its %gs deadline (CHAT_TURN_SECONDS)",
                           request_ids.current(), settings.chat_turn_seconds)

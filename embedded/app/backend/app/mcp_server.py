@@ -3,9 +3,11 @@
     python -m app.mcp_server           streamable HTTP on PORT (default 8001), path /mcp, GET /health
     python -m app.mcp_server --stdio   over stdin/stdout (the backend spawns it so, in profile lite)
 
-Every tool takes `user_token`, the signed-in user's JWT: the caller (backend or
-ai-agent) fills it in, the model never sees it, and this server verifies it
-with BETTER_AUTH_SECRET, so a caller cannot act for a user it has no token of.
+Every tool takes `user_token`: the short-lived token the backend made for one
+chat turn (audience todo-mcp, minutes). The caller (backend or ai-agent) fills it
+in, the model never sees it, and this server verifies it with the backend's
+public key (AUTH_JWKS, or AUTH_JWKS_URL: /api/auth/jwks), so a caller cannot act
+for a user it has no token of, and this server never holds the signing secret.
 """
 
 from __future__ import annotations
@@ -22,7 +24,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 
 from . import tasks
-from .auth import InvalidToken, user_id_from_token
+from .auth import MCP_AUDIENCE, InvalidToken, TokenVerifier
 from .config import ConfigError, Settings, load_settings
 from .db import create_schema, make_engine, make_sessionmaker
 
@@ -40,6 +42,7 @@ Token = Annotated[str, Field(max_length=4096)]
 
 def build_server(settings: Settings, engine: Engine) -> FastMCP:
     Session = make_sessionmaker(engine)
+    verifier = TokenVerifier(MCP_AUDIENCE, settings.jwks, settings.jwks_url)
     server = FastMCP(
         "todo",
         instructions="Manage the signed-in user's todo list.",
@@ -55,7 +58,7 @@ def build_server(settings: Settings, engine: Engine) -> FastMCP:
 
     def user_of(user_token: str) -> int:
         try:
-            return user_id_from_token(user_token, settings.auth_secret)
+            return verifier.user_id(user_token)
         except InvalidToken as err:
             raise ValueError("not signed in: the user token is invalid or expired") from err
 
@@ -105,7 +108,7 @@ def main(argv: list[str] | None = None) -> int:
     # stdout carries the protocol on stdio: logs go to stderr only
     logging.basicConfig(stream=sys.stderr, level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
     try:
-        settings = load_settings(default_port=DEFAULT_PORT)
+        settings = load_settings(default_port=DEFAULT_PORT, signs_tokens=False)
     except ConfigError as err:
         print(f"mcp-server: {err}", file=sys.stderr)
         return 2
