@@ -9,7 +9,6 @@ import base64
 import json
 import sys
 import threading
-import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import httpx
@@ -145,4 +144,3 @@ def test_the_stdio_subprocess_gets_public_keys_only(make_settings, monkeypatch):
     assert "BETTER_AUTH_SECRET" not in seen and SECRET not in json.dumps(seen)
     assert json.loads(seen["AUTH_JWKS"])["keys"][0]["kty"] == "OKP"
     assert load_settings(seen, signs_tokens=False).jwks == json.loads(seen["AUTH_JWKS"])
-    time.sleep(0)
