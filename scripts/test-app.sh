@@ -191,7 +191,7 @@ run_lint() {
     "$hadolint" "$APP"/backend/Dockerfile "$APP"/backend/Dockerfile.mcp "$APP"/backend/Dockerfile.agent \
         "$APP"/frontend/Dockerfile || return 1
     if command -v shellcheck >/dev/null; then
-        shellcheck "$APP"/frontend/nginx/nginx-entrypoint.sh || return 1
+        shellcheck "$APP"/frontend/nginx/nginx-entrypoint.sh "$APP"/frontend/hash-assets.sh || return 1
     fi
     node --check "$APP"/frontend/public/app.js || return 1
     log "lint clean"
@@ -257,6 +257,38 @@ signup_through() { # signup_through BASE: 201 from sign-up, then a chat that add
     curl -sf -H "Authorization: Bearer $token" "$base/api/tasks" | grep -q '"title":"buy milk"'
 }
 
+# shellcheck disable=SC2317 # called through expect
+header_has() { # header_has URL REGEX [CURL_ARGS...]: a response header line matches REGEX (case-insensitive)
+    curl -s -D - -o /dev/null "${@:3}" "$1" | tr -d '\r' | grep -qiE "$2"
+}
+
+# shellcheck disable=SC2317 # called through expect
+no_header() { ! header_has "$@"; }
+
+# shellcheck disable=SC2317 # called through expect
+hashed_assets_immutable() { # hashed_assets_immutable BASE: index.html loads app.<hash>.js/.css, served immutable
+    local base=$1 html name
+    html=$(curl -sf "$base/") || return 1
+    for name in $(printf '%s' "$html" | grep -oE 'app\.[0-9a-f]{12}\.(js|css)'); do
+        header_has "$base/$name" '^cache-control: .*max-age=31536000.*immutable' || return 1
+        header_has "$base/$name" "^content-security-policy: .*frame-ancestors 'none'" || return 1
+    done
+    [[ $(printf '%s' "$html" | grep -cE '"app\.[0-9a-f]{12}\.(js|css)"') == 2 ]]
+}
+
+# shellcheck disable=SC2317 # called through expect
+ready_then_chat() { wait_http "$1/ready" && signup_through "$1"; }
+
+# shellcheck disable=SC2317 # called through expect
+no_secret_in() { # no_secret_in CONTAINER...: neither the variable nor its value in their environment
+    local c
+    for c in "$@"; do
+        docker inspect -f '{{range .Config.Env}}{{println .}}{{end}}' "$c" | grep -q -e BETTER_AUTH_SECRET -e "$SECRET" &&
+            return 1
+    done
+    return 0
+}
+
 docker_logs_on_failure() {
     ((checks_failed == 0)) && return 0
     for c in "${containers[@]}"; do
@@ -301,11 +333,17 @@ run_docker() {
     local -a hardened=(--read-only --tmpfs /tmp --cap-drop ALL --security-opt no-new-privileges)
     run_container backend "${hardened[@]}" --network host -e PORT="$bport" -e DATABASE_URL="$db_url" \
         -e BETTER_AUTH_SECRET="$SECRET" "$IMAGE_PREFIX/backend:latest"
+    # only the backend holds the signing secret: the others check tokens with its JWKS
+    local jwks_url="http://127.0.0.1:$bport/api/auth/jwks" b2port
     run_container mcp-server "${hardened[@]}" --network host -e PORT="$mport" -e DATABASE_URL="$db_url" \
-        -e BETTER_AUTH_SECRET="$SECRET" "$IMAGE_PREFIX/mcp-server:latest"
+        -e AUTH_JWKS_URL="$jwks_url" "$IMAGE_PREFIX/mcp-server:latest"
     run_container ai-agent "${hardened[@]}" --network host -e PORT="$aport" -e DATABASE_URL="$db_url" \
-        -e BETTER_AUTH_SECRET="$SECRET" -e MCP_SERVER_URL="http://127.0.0.1:$mport/mcp" \
+        -e AUTH_JWKS_URL="$jwks_url" -e MCP_SERVER_URL="http://127.0.0.1:$mport/mcp" \
         "$IMAGE_PREFIX/ai-agent:latest"
+    # a second backend with the same secret, its chat going through ai-agent and mcp-server (profile agents)
+    b2port=$(free_port)
+    run_container backend-agents "${hardened[@]}" --network host -e PORT="$b2port" -e DATABASE_URL="$db_url" \
+        -e BETTER_AUTH_SECRET="$SECRET" -e AGENT_URL="http://127.0.0.1:$aport" "$IMAGE_PREFIX/backend:latest"
     # the frontend on the default bridge, proxying to the backend on the host's network
     run_container frontend "${hardened[@]}" --user 10001 -p 127.0.0.1::8080 \
         --add-host host.docker.internal:host-gateway -e BACKEND_URL="http://host.docker.internal:$bport" \
@@ -325,10 +363,26 @@ run_docker() {
     expect "backend sign-up, chat (stdio MCP subprocess) and list" signup_through "http://127.0.0.1:$bport"
     expect "mcp-server /health 200" wait_http "http://127.0.0.1:$mport/health"
     expect "ai-agent /ready 200 (reaches mcp-server)" wait_http "http://127.0.0.1:$aport/ready"
+    expect "backend -> ai-agent -> mcp-server chat, keys checked through the JWKS" \
+        ready_then_chat "http://127.0.0.1:$b2port"
+    expect "mcp-server and ai-agent run without BETTER_AUTH_SECRET" no_secret_in "$IMAGE_PREFIX-mcp-server-$$" \
+        "$IMAGE_PREFIX-ai-agent-$$"
     expect "frontend /healthz 200 as uid 10001, read-only" wait_http "http://127.0.0.1:$fport/healthz"
     expect "frontend /healthz 200 as uid 101, read-only" wait_http "http://127.0.0.1:$f101port/healthz"
     expect "frontend / serves the app" body_has "http://127.0.0.1:$fport/" "<title>Todo chatbot</title>"
     expect "frontend /api/ proxy: sign-up, chat, list" signup_through "http://127.0.0.1:$fport"
+    expect "frontend /api/health through the proxy (seed 002's check)" body_has "http://127.0.0.1:$fport/api/health" '"ok"'
+    local site="http://127.0.0.1:$fport"
+    expect "frontend CSP: scripts from the site only, frame-ancestors none" \
+        header_has "$site/" "^content-security-policy: default-src 'self'; script-src 'self';.*frame-ancestors 'none'"
+    expect "frontend X-Content-Type-Options nosniff" header_has "$site/" '^x-content-type-options: nosniff'
+    expect "frontend Referrer-Policy no-referrer" header_has "$site/" '^referrer-policy: no-referrer'
+    expect "frontend index.html Cache-Control no-cache" header_has "$site/" '^cache-control: no-cache'
+    expect "frontend no HSTS over plain HTTP" no_header "$site/" '^strict-transport-security'
+    expect "frontend HSTS behind a TLS proxy" header_has "$site/" '^strict-transport-security: max-age=31536000' \
+        -H 'X-Forwarded-Proto: https'
+    expect "frontend assets content-hashed and immutable" hashed_assets_immutable "$site"
+    expect "frontend /api/ answers with the backend's nosniff" header_has "$site/api/health" '^x-content-type-options: nosniff'
     docker_logs_on_failure
 
     local base_py base_ng size delta limit

@@ -143,7 +143,9 @@ fn reads(component: &str) -> (&'static [&'static str], &'static [&'static str]) 
         "DATABASE_HOST",
     ];
     match component {
-        "frontend" => (&["BACKEND_URL"], &["BETTER_AUTH_SECRET"]),
+        // Only the backend signs tokens; the others check them with its public
+        // key (JWKS at /api/auth/jwks), so none of them mounts BETTER_AUTH_SECRET.
+        "frontend" => (&["BACKEND_URL"], &[]),
         "backend" => (
             &[
                 "LLM_BASE_URL",
@@ -157,15 +159,8 @@ fn reads(component: &str) -> (&'static [&'static str], &'static [&'static str]) 
             ],
             &["DATABASE_URL", "BETTER_AUTH_SECRET", "OPENAI_API_KEY"],
         ),
-        // Both verify the user's token (signed with BETTER_AUTH_SECRET) themselves.
-        "mcp-server" => (
-            &["DATABASE_MODE", "DATABASE_HOST"],
-            &["DATABASE_URL", "BETTER_AUTH_SECRET"],
-        ),
-        "ai-agent" => (
-            &LLM,
-            &["DATABASE_URL", "BETTER_AUTH_SECRET", "OPENAI_API_KEY"],
-        ),
+        "mcp-server" => (&["DATABASE_MODE", "DATABASE_HOST"], &["DATABASE_URL"]),
+        "ai-agent" => (&LLM, &["DATABASE_URL", "OPENAI_API_KEY"]),
         "postgres" => (&[], &["POSTGRES_PASSWORD"]),
         _ => (&[], &[]),
     }
@@ -211,7 +206,8 @@ fn wiring(
 fn callers(component: &str) -> (&'static [&'static str], bool, bool) {
     match component {
         "frontend" => (&[], true, true),
-        "backend" => (&["frontend", "ai-agent"], true, false),
+        // mcp-server fetches the backend's JWKS to check tokens
+        "backend" => (&["frontend", "ai-agent", "mcp-server"], true, false),
         "mcp-server" => (&["backend", "ai-agent"], false, false),
         "ai-agent" => (&["backend"], false, false),
         "postgres" => (&["backend", "mcp-server", "ai-agent"], false, false),

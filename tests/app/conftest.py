@@ -28,6 +28,15 @@ sys.path.insert(0, str(BACKEND_DIR))
 SECRET = "test-secret-" + "x" * 24
 
 
+def jwks_json() -> str:
+    """The backend's public keys for SECRET, as mcp-server and ai-agent are given them (AUTH_JWKS)."""
+    import json
+
+    from app.auth import SigningKey
+
+    return json.dumps(SigningKey(SECRET).jwks())
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -49,6 +58,7 @@ class Postgres:
         self.data = self.dir / "data"
         self.port = free_port()
         self.as_user = "nobody" if os.geteuid() == 0 else None
+        self.extra_options = ""
         if self.as_user:
             os.chown(self.dir, pwd.getpwnam(self.as_user).pw_uid, -1)
 
@@ -65,7 +75,7 @@ class Postgres:
             self._run(pg_bin("initdb"), "-D", str(self.data), "-U", "todo", "--auth=trust", "-E", "UTF8")
         self._run(pg_bin("pg_ctl"), "-D", str(self.data), "-l", str(self.dir / "log"), "-w", "-o",
                   f"-c listen_addresses=127.0.0.1 -c port={self.port} -c unix_socket_directories='' "
-                  "-c fsync=off", "start")
+                  f"-c fsync=off {self.extra_options}", "start")
         return self
 
     def stop(self) -> None:
@@ -172,7 +182,8 @@ def mcp_http_server(database_url):
     """The MCP server as its own process (python -m app.mcp_server) on a free port."""
     port = free_port()
     server = Process([sys.executable, "-m", "app.mcp_server"],
-                     {"DATABASE_URL": database_url, "BETTER_AUTH_SECRET": SECRET, "PORT": str(port),
+                     {"DATABASE_URL": database_url, "AUTH_JWKS": jwks_json(), "BETTER_AUTH_SECRET": "",
+                      "PORT": str(port),
                       "MCP_TRANSPORT": "", "MCP_SERVER_URL": ""}, port)
     yield f"http://127.0.0.1:{port}/mcp"
     server.stop()

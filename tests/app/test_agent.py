@@ -13,7 +13,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import httpx
 import pytest
-from conftest import SECRET, Process, bearer, free_port, sign_up
+from conftest import SECRET, Process, jwks_json, bearer, free_port, sign_up
 from fastapi.testclient import TestClient
 
 SEED = ["buy milk", "call mum", "walk the dog"]
@@ -82,7 +82,7 @@ def http_mcp_client(postgres):
     database_url = postgres.create_database("t_" + uuid.uuid4().hex[:12])
     port = free_port()
     mcp = Process([sys.executable, "-m", "app.mcp_server"],
-                  {"DATABASE_URL": database_url, "BETTER_AUTH_SECRET": SECRET, "PORT": str(port),
+                  {"DATABASE_URL": database_url, "AUTH_JWKS": jwks_json(), "BETTER_AUTH_SECRET": "", "PORT": str(port),
                    "MCP_TRANSPORT": "", "MCP_SERVER_URL": ""}, port)
     settings = load_settings({"DATABASE_URL": database_url, "BETTER_AUTH_SECRET": SECRET,
                               "MCP_SERVER_URL": f"http://127.0.0.1:{port}/mcp"})
@@ -206,7 +206,22 @@ def test_llm_agent_runs_the_tool_calls_the_model_makes(make_settings, fake_llm):
     assert second["messages"][-1]["tool_call_id"] == "call_1"
 
 
-def test_llm_api_errors_become_a_502_with_the_reason(make_settings, fake_llm):
+@pytest.mark.parametrize("provider, key_var", [("groq", "GROQ_API_KEY"), ("gemini", "GEMINI_API_KEY"),
+                                                ("openrouter", "OPENROUTER_API_KEY")])
+def test_llm_provider_sends_its_own_key(make_settings, fake_llm, provider, key_var):
+    from app.main import create_app
+
+    settings = make_settings(LLM_PROVIDER=provider, **{key_var: fake_llm.API_KEY}, OPENAI_API_KEY="sk-not-this-one",
+                             LLM_BASE_URL=fake_llm.url, LLM_MODEL="fake-model")
+    with TestClient(create_app(settings)) as c:
+        h = bearer(sign_up(c)["token"])
+        resp = c.post("/api/chat", json={"message": "I need milk"}, headers=h)
+        assert resp.status_code == 200, resp.text
+        assert resp.json()["reply"] == "Added buy milk for you."
+    assert {r["auth"] for r in fake_llm.requests} == {f"Bearer {fake_llm.API_KEY}"}
+
+
+def test_upstream_failures_answer_a_request_id_and_keep_the_details_in_the_log(make_settings, fake_llm, caplog):
     from app.main import create_app
 
     settings = make_settings(OPENAI_API_KEY="sk-wrong", LLM_BASE_URL=fake_llm.url, LLM_MODEL="fake-model")
@@ -214,8 +229,19 @@ def test_llm_api_errors_become_a_502_with_the_reason(make_settings, fake_llm):
         h = bearer(sign_up(c)["token"])
         resp = c.post("/api/chat", json={"message": "add milk"}, headers=h)
         assert resp.status_code == 502
-        assert "answered 401" in resp.json()["detail"]
-        assert "sk-wrong" not in resp.text
+        body = resp.json()
+        rid = body["request_id"]
+        assert resp.headers["X-Request-ID"] == rid
+        assert rid in body["detail"] and "try again" in body["detail"]
+        # nothing from upstream: not its URL, its status, its error text, nor the key
+        for leak in (fake_llm.url, "127.0.0.1", "answered 401", "Incorrect API key", "sk-wrong", "LLM"):
+            assert leak not in resp.text, leak
+        logged = [r.getMessage() for r in caplog.records if rid in r.getMessage()]
+        assert logged and "answered 401" in logged[0] and "Incorrect API key" in logged[0]
+        assert "sk-wrong" not in caplog.text
+        # an id the caller brings (the proxy's) is kept, so both logs line up
+        again = c.post("/api/chat", json={"message": "add milk"}, headers={**h, "X-Request-ID": "edge-1234abcd"})
+        assert again.json()["request_id"] == "edge-1234abcd"
 
 
 # --------------------------------------------------------------------------- ai-agent service
@@ -224,7 +250,7 @@ def test_backend_forwards_chat_to_the_agent_service(make_settings, database_url,
 
     port = free_port()
     agent = Process([sys.executable, "-m", "app.agent_service"],
-                    {"DATABASE_URL": database_url, "BETTER_AUTH_SECRET": SECRET, "PORT": str(port),
+                    {"DATABASE_URL": database_url, "AUTH_JWKS": jwks_json(), "BETTER_AUTH_SECRET": "", "PORT": str(port),
                      "MCP_SERVER_URL": mcp_http_server, "OPENAI_API_KEY": "", "AGENT_URL": ""}, port)
     try:
         assert httpx.get(f"http://127.0.0.1:{port}/ready").status_code == 200
@@ -246,7 +272,7 @@ def test_backend_forwards_chat_to_the_agent_service(make_settings, database_url,
         h = bearer(sign_up(c)["token"])
         resp = c.post("/api/chat", json={"message": "add buy milk"}, headers=h)
         assert resp.status_code == 502
-        assert "ai-agent" in resp.json()["detail"]
+        assert f"127.0.0.1:{port}" not in resp.text and resp.json()["request_id"] in resp.json()["detail"]
 
 
 # --------------------------------------------------------------------------- Redis cache
@@ -318,7 +344,8 @@ def test_mcp_transport_stdio_wins_over_a_server_url_and_a_dead_server_is_a_502(m
         h = bearer(sign_up(c)["token"])
         down = c.post("/api/chat", json={"message": "add buy milk"}, headers=h)
         assert down.status_code == 502
-        assert dead in down.json()["detail"]
+        assert dead not in down.text and "mcp" not in down.text.lower()
+        assert down.json()["request_id"]
         # the user's message is kept; the failed turn has no made-up answer
         conv = c.get("/api/conversations", headers=h).json()[0]
         msgs = c.get(f"/api/conversations/{conv['id']}/messages", headers=h).json()

@@ -13,7 +13,7 @@ def test_sign_up_returns_token_and_user(client):
     assert body["user"]["email"] == "ada@example.com"
     assert body["user"]["name"] == "Ada"
     assert isinstance(body["user"]["id"], int)
-    claims = jwt.decode(body["token"], SECRET, algorithms=["HS256"], issuer="todo-backend")
+    claims = jwt.decode(body["token"], options={"verify_signature": False})  # test_scoped_keys checks the signature
     assert claims["sub"] == str(body["user"]["id"])
     me = client.get("/api/me", headers=bearer(body["token"]))
     assert me.status_code == 200
@@ -73,6 +73,12 @@ def test_api_needs_a_valid_token(client, path):
     assert client.get(path, headers=bearer(forged)).status_code == 401
     expired = jwt.encode({"sub": "1", "exp": 1000, "iss": "todo-backend"}, SECRET, algorithm="HS256")
     assert client.get(path, headers=bearer(expired)).status_code == 401
+    from datetime import timedelta
+
+    from app.auth import SigningKey
+
+    really_expired = SigningKey(SECRET).sign(1, "todo-api", timedelta(seconds=-60))
+    assert client.get(path, headers=bearer(really_expired)).status_code == 401
 
 
 def test_tasks_crud(client):
@@ -105,6 +111,24 @@ def test_tasks_crud(client):
 def test_bad_task_is_422(client, body):
     h = bearer(sign_up(client)["token"])
     assert client.post("/api/tasks", json=body, headers=h).status_code == 422
+
+
+@pytest.mark.parametrize("method, path, body, field", [
+    ("post", "/api/tasks", {"title": "t", "description": "d" * 5001}, "description"),
+    ("post", "/api/tasks", {"title": "x" * 501}, "title"),
+    ("patch", "/api/tasks/1", {"description": "d" * 5001}, "description"),
+    ("patch", "/api/tasks/99999999999", {"completed": True}, "task_id"),
+    ("delete", "/api/tasks/99999999999", None, "task_id"),
+    ("post", "/api/chat", {"message": "m" * 4001}, "message"),
+    ("post", "/api/chat", {"message": "hi", "conversation_id": 99999999999}, "conversation_id"),
+    ("post", "/api/auth/sign-in", {"email": "a@example.com", "password": "p" * 100_000}, "password"),
+    ("post", "/api/auth/sign-in", {"email": "e" * 10_000 + "@example.com", "password": "pw"}, "email"),
+])
+def test_oversized_input_is_a_422_naming_the_field(client, method, path, body, field):
+    h = bearer(sign_up(client)["token"])
+    resp = client.request(method.upper(), path, json=body, headers=h)
+    assert resp.status_code == 422, resp.text
+    assert [e["loc"][-1] for e in resp.json()["detail"]] == [field]
 
 
 def test_tasks_are_scoped_to_their_user(client):
@@ -185,6 +209,13 @@ def test_missing_secret_is_a_clear_error():
     ("postgres://u:p@h:5432/d", "postgresql+psycopg://u:p@h:5432/d"),
     ("postgresql://u:p@h/d?sslmode=require", "postgresql+psycopg://u:p@h/d?sslmode=require"),
     ("postgresql+psycopg://u@h/d", "postgresql+psycopg://u@h/d"),
+    # seed 002's Neon form, and asyncpg's own spelling of the TLS mode
+    ("postgresql+asyncpg://u:p@ep-x.neon.tech/neondb?sslmode=require",
+     "postgresql+psycopg://u:p@ep-x.neon.tech/neondb?sslmode=require"),
+    ("postgresql+asyncpg://u:p@h/d?ssl=require", "postgresql+psycopg://u:p@h/d?sslmode=require"),
+    ("postgresql://u:p@ep-x.neon.tech/neondb?sslmode=require&channel_binding=require",
+     "postgresql+psycopg://u:p@ep-x.neon.tech/neondb?sslmode=require&channel_binding=require"),
+    (' "postgresql://u@h/d" ', "postgresql+psycopg://u@h/d"),
 ])
 def test_database_urls_map_to_psycopg(given, expected):
     from app.config import database_url_for_sqlalchemy
@@ -198,5 +229,88 @@ def test_frontend_nginx_files_match_todo_devs_template():
 
     embedded = BACKEND_DIR.parents[1]
     for name in ("nginx-entrypoint.sh", "nginx.conf.template"):
-        app_copy = (embedded / "app" / "frontend" / "nginx" / name).read_bytes()
-        assert app_copy == (embedded / "dockerfiles" / "_nginx" / name).read_bytes(), name
+        app_copy = (embedded / "app" / "frontend" / "nginx" / name).read_text()
+        # lines marked app-only are the app's browser hardening (security-headers.conf, hashed assets)
+        shared = "".join(line for line in app_copy.splitlines(keepends=True) if not line.rstrip().endswith("# app-only"))
+        assert shared == (embedded / "dockerfiles" / "_nginx" / name).read_text(), name
+
+
+def test_api_health_answers_through_the_api_prefix(client):
+    # seed 002 checks `curl http://todo-app.local/api/health`: the ingress and the frontend pass /api/ on
+    resp = client.get("/api/health")
+    assert resp.status_code == 200 and resp.json() == {"status": "ok"}
+
+
+@pytest.fixture()
+def tls_postgres(tmp_path):
+    """A Postgres that speaks TLS (a self-signed certificate made with openssl), as Neon does."""
+    import shutil
+    import subprocess
+
+    if shutil.which("openssl") is None:
+        pytest.fail("openssl is needed to make the test certificate")
+    pg = Postgres()
+    key, cert = pg.dir / "server.key", pg.dir / "server.crt"
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-subj", "/CN=127.0.0.1",
+                    "-keyout", str(key), "-out", str(cert)], check=True, capture_output=True)
+    key.chmod(0o600)
+    if pg.as_user:
+        import os
+        import pwd
+
+        uid = pwd.getpwnam(pg.as_user).pw_uid
+        os.chown(key, uid, -1)
+        os.chown(cert, uid, -1)
+    pg.extra_options = f"-c ssl=on -c ssl_cert_file={cert} -c ssl_key_file={key}"
+    pg.start()
+    yield pg
+    pg.stop()
+    pg.remove()
+
+
+@pytest.mark.parametrize("scheme", ["postgresql+asyncpg", "postgres"])
+def test_a_neon_style_url_with_sslmode_require_connects_over_tls(tls_postgres, scheme):
+    from app.config import load_settings
+    from app.main import create_app
+    from sqlalchemy import text
+
+    url = tls_postgres.url(scheme=scheme) + "?sslmode=require"
+    with TestClient(create_app(load_settings({"DATABASE_URL": url, "BETTER_AUTH_SECRET": SECRET}))) as c:
+        assert sign_up(c)["user"]["id"] >= 1
+        with c.app.state.engine.connect() as conn:
+            assert conn.execute(text("SELECT ssl FROM pg_stat_ssl WHERE pid = pg_backend_pid()")).scalar() is True
+
+
+@pytest.mark.parametrize("env, provider, key, base_url, model", [
+    ({}, "openai", None, "https://api.openai.com/v1", "gpt-4o-mini"),
+    ({"OPENAI_API_KEY": "sk-o"}, "openai", "sk-o", "https://api.openai.com/v1", "gpt-4o-mini"),
+    ({"LLM_PROVIDER": "groq", "GROQ_API_KEY": "gsk"}, "groq", "gsk", "https://api.groq.com/openai/v1",
+     "llama-3.3-70b-versatile"),
+    # seed 001: LLM_PROVIDER="" (auto-detect) with GROQ_API_KEY and GROQ_MODEL
+    ({"LLM_PROVIDER": "", "GROQ_API_KEY": "gsk", "GROQ_MODEL": "meta-llama/llama-4-scout-17b-16e-instruct"},
+     "groq", "gsk", "https://api.groq.com/openai/v1", "meta-llama/llama-4-scout-17b-16e-instruct"),
+    # seed 002: GEMINI_API_KEY
+    ({"GEMINI_API_KEY": "gem"}, "gemini", "gem", "https://generativelanguage.googleapis.com/v1beta/openai",
+     "gemini-2.0-flash"),
+    ({"LLM_PROVIDER": "OpenRouter", "OPENROUTER_API_KEY": "or", "OPENAI_API_KEY": "sk-o"}, "openrouter", "or",
+     "https://openrouter.ai/api/v1", "openai/gpt-4o-mini"),
+    ({"LLM_PROVIDER": "openai", "OPENAI_API_KEY": "sk-o", "LLM_BASE_URL": "http://127.0.0.1:9/v1/", "LLM_MODEL": "m"},
+     "openai", "sk-o", "http://127.0.0.1:9/v1", "m"),
+])
+def test_llm_provider_picks_its_key_and_base_url(env, provider, key, base_url, model):
+    from app.config import load_settings
+
+    s = load_settings({"DATABASE_URL": "postgresql://u@h/d", "BETTER_AUTH_SECRET": SECRET, **env})
+    assert (s.llm_provider, s.llm_api_key, s.llm_base_url, s.llm_model) == (provider, key, base_url, model)
+
+
+@pytest.mark.parametrize("env, message", [
+    ({"LLM_PROVIDER": "groq"}, "LLM_PROVIDER=groq needs GROQ_API_KEY"),
+    ({"LLM_PROVIDER": "gemini", "OPENAI_API_KEY": "sk"}, "needs GEMINI_API_KEY"),
+    ({"LLM_PROVIDER": "claude"}, "use one of openai, groq, gemini, openrouter"),
+])
+def test_llm_provider_mistakes_are_clear_errors(env, message):
+    from app.config import ConfigError, load_settings
+
+    with pytest.raises(ConfigError, match=message):
+        load_settings({"DATABASE_URL": "postgresql://u@h/d", "BETTER_AUTH_SECRET": SECRET, **env})

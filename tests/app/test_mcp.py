@@ -10,7 +10,7 @@ from contextlib import asynccontextmanager
 import anyio
 import httpx
 import pytest
-from conftest import BACKEND_DIR, SECRET
+from conftest import BACKEND_DIR, SECRET, jwks_json
 from mcp import ClientSession, StdioServerParameters
 from mcp.client.stdio import stdio_client
 from mcp.client.streamable_http import streamable_http_client
@@ -20,7 +20,7 @@ TOOLS = {"add_task", "list_tasks", "complete_task", "delete_task", "update_task"
 
 def make_user(database_url: str, email: str) -> str:
     """A user row and its token, made the way sign-up makes them."""
-    from app.auth import hash_password, issue_token
+    from app.auth import SigningKey, hash_password
     from app.config import database_url_for_sqlalchemy
     from app.db import Base, User, make_engine
     from sqlalchemy.orm import Session
@@ -31,7 +31,7 @@ def make_user(database_url: str, email: str) -> str:
         user = User(email=email, password_hash=hash_password("whatever pw"))
         session.add(user)
         session.commit()
-        token = issue_token(user.id, SECRET)
+        token = SigningKey(SECRET).tool_token(user.id)
     engine.dispose()
     return token
 
@@ -48,7 +48,8 @@ async def http_session(url: str):
 async def stdio_session(database_url: str):
     params = StdioServerParameters(
         command=sys.executable, args=["-m", "app.mcp_server", "--stdio"], cwd=str(BACKEND_DIR),
-        env={**os.environ, "DATABASE_URL": database_url, "BETTER_AUTH_SECRET": SECRET})
+        env={**{k: v for k, v in os.environ.items() if k != "BETTER_AUTH_SECRET"}, "DATABASE_URL": database_url,
+             "AUTH_JWKS": jwks_json()})
     async with stdio_client(params) as (read, write):
         async with ClientSession(read, write) as session:
             await session.initialize()
@@ -68,6 +69,14 @@ async def exercise_tools(session: ClientSession, alice: str, bob: str) -> None:
     assert {t.name for t in listed.tools} == TOOLS
     for tool in listed.tools:
         assert "user_token" in tool.inputSchema["required"], tool.name
+    # the bounds are in the schemas the model is shown, and enforced on the way in
+    add_schema = next(t for t in listed.tools if t.name == "add_task").inputSchema["properties"]
+    assert add_schema["title"]["maxLength"] == 500
+    assert any(v.get("maxLength") == 5000 for v in add_schema["description"]["anyOf"])
+    too_long = await call(session, "add_task", user_token=alice, title="t", description="d" * 5001)
+    assert "description" in too_long["error"] and "5000" in too_long["error"]
+    too_long = await call(session, "update_task", user_token=alice, task_id=1, title="t" * 501)
+    assert "title" in too_long["error"]
 
     milk = await call(session, "add_task", user_token=alice, title="buy milk", description="oat")
     assert (milk["title"], milk["description"], milk["completed"]) == ("buy milk", "oat", False)
@@ -118,11 +127,32 @@ def test_tools(transport, database_url, request):
     anyio.run(main)
 
 
-def test_mcp_server_refuses_to_start_without_secret(database_url):
-    import subprocess
+def test_mcp_server_holds_no_secret_and_takes_only_turn_tokens(database_url, mcp_http_server):
+    """The server runs without BETTER_AUTH_SECRET (the fixture gives it only the public JWKS) and
+    accepts only the backend's short-lived todo-mcp tokens: not the browser's session token, not
+    tokens signed with the secret itself (the old HS256 ones), another key, or expired ones."""
+    from datetime import timedelta
 
-    env = {k: v for k, v in os.environ.items() if k != "BETTER_AUTH_SECRET"}
-    out = subprocess.run([sys.executable, "-m", "app.mcp_server"], cwd=BACKEND_DIR, capture_output=True,
-                         text=True, env={**env, "DATABASE_URL": database_url}, timeout=60)
-    assert out.returncode == 2
-    assert "BETTER_AUTH_SECRET not set" in out.stderr
+    import jwt
+    from app.auth import MCP_AUDIENCE, SigningKey
+
+    key = SigningKey(SECRET)
+    good = make_user(database_url, "c@example.com")
+    user_id = jwt.decode(good, options={"verify_signature": False})["sub"]
+    refused = {
+        "session token": key.session_token(int(user_id)),
+        "HS256 with the secret": jwt.encode({"sub": user_id, "exp": 4102444800, "iss": "todo-backend",
+                                             "aud": MCP_AUDIENCE}, SECRET, algorithm="HS256"),
+        "another key, same kid": jwt.encode({"sub": user_id, "exp": 4102444800, "iss": "todo-backend",
+                                             "aud": MCP_AUDIENCE}, SigningKey("y" * 40)._key, algorithm="EdDSA",
+                                            headers={"kid": key.kid}),
+        "expired": key.sign(int(user_id), MCP_AUDIENCE, timedelta(seconds=-60)),
+    }
+
+    async def main():
+        async with http_session(mcp_http_server) as s:
+            assert (await call(s, "list_tasks", user_token=good)) == {"tasks": []}
+            for what, token in refused.items():
+                assert "not signed in" in (await call(s, "list_tasks", user_token=token))["error"], what
+
+    anyio.run(main)

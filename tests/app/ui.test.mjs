@@ -23,6 +23,13 @@ const browserPath = process.env.CHROMIUM || "/usr/bin/chromium";
 
 const types = { ".html": "text/html", ".js": "application/javascript", ".css": "text/css" };
 
+// the headers nginx adds (frontend/nginx/security-headers.conf), sent here too so Chromium
+// enforces the same Content-Security-Policy on the SPA
+const securityHeaders = {};
+const headersConf = fs.readFileSync(path.resolve(here, "../../embedded/app/frontend/nginx/security-headers.conf"), "utf8");
+for (const m of headersConf.matchAll(/^add_header\s+(\S+)\s+"([^"]*)"\s+always;/gm)) securityHeaders[m[1]] = m[2];
+if (!securityHeaders["Content-Security-Policy"]) throw new Error("no Content-Security-Policy in security-headers.conf");
+
 function serve(req, res) {
   if (req.url.startsWith("/api/")) {
     const upstream = http.request(
@@ -44,7 +51,7 @@ function serve(req, res) {
   if (!file.startsWith(siteRoot) || !fs.existsSync(file) || fs.statSync(file).isDirectory()) {
     file = path.join(siteRoot, "index.html"); // client-side routes fall back to the app, as in nginx.conf
   }
-  res.writeHead(200, { "Content-Type": types[path.extname(file)] || "application/octet-stream" });
+  res.writeHead(200, { ...securityHeaders, "Content-Type": types[path.extname(file)] || "application/octet-stream" });
   fs.createReadStream(file).pipe(res);
 }
 
@@ -78,6 +85,10 @@ const page = await browser.newPage({ viewport: { width: 1200, height: 800 } });
 page.setDefaultTimeout(20000);
 const consoleErrors = [];
 page.on("pageerror", (err) => consoleErrors.push(err.message));
+const policyViolations = [];
+page.on("console", (msg) => {
+  if (/Content Security Policy|Refused to/i.test(msg.text())) policyViolations.push(msg.text());
+});
 
 const email = `ui-${Date.now()}@example.com`;
 const password = "correct horse battery";
@@ -167,6 +178,20 @@ try {
 
   await check("no JavaScript errors on the page", async () => {
     expect(consoleErrors.length === 0, consoleErrors.join("; "));
+  });
+
+  await check("the page runs under the CSP with nothing refused (no inline script or style)", async () => {
+    const resp = await page.goto(site);
+    expect(resp.headers()["content-security-policy"].includes("script-src 'self'"), "no CSP on the page");
+    await page.locator("#task-list li.done", { hasText: "buy milk" }).waitFor();
+    expect(policyViolations.length === 0, policyViolations.join("; "));
+    // and the policy does bite: an inline script is refused
+    await page.evaluate(() => {
+      const s = document.createElement("script");
+      s.textContent = "window.__inline = 1";
+      document.body.append(s);
+    });
+    expect((await page.evaluate(() => window.__inline)) === undefined, "an inline script ran");
   });
 } finally {
   await browser.close();

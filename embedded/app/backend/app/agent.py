@@ -15,14 +15,17 @@ import re
 import sys
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
+import anyio
 import httpx
 from mcp import ClientSession, StdioServerParameters
 from mcp.client.stdio import stdio_client
 from mcp.client.streamable_http import streamable_http_client
 
+from .auth import SigningKey
 from .config import Settings
 
 log = logging.getLogger("todo.agent")
@@ -75,46 +78,119 @@ class TodoTools:
 
 @asynccontextmanager
 async def mcp_session(settings: Settings) -> AsyncIterator[ClientSession]:
+    timeout = timedelta(seconds=settings.chat_turn_seconds)
     if settings.mcp_over_http:
         async with streamable_http_client(settings.mcp_server_url) as (read, write, _):
-            async with ClientSession(read, write) as session:
+            async with ClientSession(read, write, read_timeout_seconds=timeout) as session:
                 await session.initialize()
                 yield session
         return
-    env = dict(os.environ)
-    env.update(DATABASE_URL=settings.database_url, BETTER_AUTH_SECRET=settings.auth_secret,
-               MCP_TRANSPORT="stdio", PYTHONPATH=str(PACKAGE_ROOT))
+    # the subprocess verifies tokens with public keys: the signing secret stays in this process
+    env = {k: v for k, v in os.environ.items() if k not in ("BETTER_AUTH_SECRET", "AUTH_JWKS", "AUTH_JWKS_URL")}
+    env.update(DATABASE_URL=settings.database_url, MCP_TRANSPORT="stdio", PYTHONPATH=str(PACKAGE_ROOT))
+    if settings.auth_secret:
+        env["AUTH_JWKS"] = json.dumps(SigningKey(settings.auth_secret).jwks())
+    elif settings.jwks:
+        env["AUTH_JWKS"] = json.dumps(settings.jwks)
+    else:
+        env["AUTH_JWKS_URL"] = settings.jwks_url or ""
     params = StdioServerParameters(command=sys.executable, args=["-m", "app.mcp_server", "--stdio"],
                                    env=env, cwd=str(PACKAGE_ROOT))
     async with stdio_client(params) as (read, write):
-        async with ClientSession(read, write) as session:
+        async with ClientSession(read, write, read_timeout_seconds=timeout) as session:
             await session.initialize()
             yield session
 
 
-async def run_agent(settings: Settings, user_token: str, message: str,
+def _unwrap(err: BaseException) -> BaseException:
+    while isinstance(err, BaseExceptionGroup) and len(err.exceptions) == 1:
+        err = err.exceptions[0]
+    return err
+
+
+class ToolServer:
+    """The process's one MCP client session (one stdio subprocess, or one HTTP client to
+    MCP_SERVER_URL), opened on first use and shared by every chat turn; after a failure the next
+    turn opens a new one. Its connection lives in a task of the app's lifespan (`serve`), since
+    the SDK's transports must be entered and left in one task."""
+
+    def __init__(self, settings: Settings):
+        self.settings = settings
+        self.opened = 0  # sessions opened so far (one, unless the server went away)
+        self._session: ClientSession | None = None
+        self._task_group = None
+        self._lock: anyio.Lock | None = None
+        self._close: anyio.Event | None = None
+        self._error: BaseException | None = None
+
+    @property
+    def where(self) -> str:
+        return self.settings.mcp_server_url if self.settings.mcp_over_http else "the stdio MCP subprocess"
+
+    @asynccontextmanager
+    async def serve(self) -> AsyncIterator[ToolServer]:
+        async with anyio.create_task_group() as tg:
+            self._task_group = tg
+            try:
+                yield self
+            finally:
+                self.discard()
+                tg.cancel_scope.cancel()
+                self._task_group = None
+
+    async def session(self) -> ClientSession:
+        if self._session is not None:
+            return self._session
+        if self._task_group is None:
+            raise AgentError("the task tools are not started (the app's lifespan did not run)")
+        self._lock = self._lock or anyio.Lock()
+        async with self._lock:
+            if self._session is None:
+                ready = anyio.Event()
+                self._task_group.start_soon(self._hold, ready)
+                await ready.wait()
+            if self._session is None:
+                raise AgentError(f"the task tools ({self.where}) failed: {self._error!r}")
+            return self._session
+
+    async def _hold(self, ready: anyio.Event) -> None:
+        close = self._close = anyio.Event()
+        try:
+            async with mcp_session(self.settings) as session:
+                self._session, self._error = session, None
+                self.opened += 1
+                ready.set()
+                await close.wait()
+        except Exception as err:
+            self._error = _unwrap(err)
+            log.error("MCP session (%s) ended: %r", self.where, self._error)
+        finally:
+            self._session = None
+            ready.set()
+
+    def discard(self) -> None:
+        """Close the current session (it failed); the next turn opens a new one."""
+        self._session = None
+        if self._close is not None:
+            self._close.set()
+
+
+async def run_agent(tool_server: ToolServer, user_token: str, message: str,
                     history: list[dict[str, str]]) -> dict[str, Any]:
     """{"reply": str, "tool_calls": [...]} for one user message."""
-    model_error: AgentError | None = None
+    settings = tool_server.settings
+    tools = TodoTools(await tool_server.session(), user_token)
     try:
-        async with mcp_session(settings) as session:
-            tools = TodoTools(session, user_token)
-            try:
-                if settings.openai_api_key:
-                    reply = await llm_reply(settings, tools, message, history)
-                else:
-                    reply = await offline_reply(tools, message)
-            except AgentError as err:
-                # kept, not raised: raising through the MCP client's task groups wraps it
-                model_error = err
+        if settings.llm_api_key:
+            reply = await llm_reply(settings, tools, message, history)
+        else:
+            reply = await offline_reply(tools, message)
+    except AgentError:
+        raise
     except Exception as err:
-        while isinstance(err, BaseExceptionGroup) and len(err.exceptions) == 1:
-            err = err.exceptions[0]
-        where = settings.mcp_server_url if settings.mcp_over_http else "the stdio MCP subprocess"
-        log.error("MCP tool server failed: %r", err)
-        raise AgentError(f"the task tools ({where}) failed: {err}") from err
-    if model_error is not None:
-        raise model_error
+        err = _unwrap(err)
+        tool_server.discard()
+        raise AgentError(f"the task tools ({tool_server.where}) failed: {err!r}") from err
     return {"reply": reply, "tool_calls": tools.calls}
 
 
@@ -135,8 +211,8 @@ async def llm_reply(settings: Settings, tools: TodoTools, message: str,
     messages += [{"role": m["role"], "content": m["content"]} for m in history]
     messages.append({"role": "user", "content": message})
     url = f"{settings.llm_base_url}/chat/completions"
-    headers = {"Authorization": f"Bearer {settings.openai_api_key}"}
-    async with httpx.AsyncClient(timeout=60) as client:
+    headers = {"Authorization": f"Bearer {settings.llm_api_key}"}
+    async with httpx.AsyncClient(timeout=settings.chat_turn_seconds) as client:
         for _ in range(MAX_LLM_ROUNDS):
             body = {"model": settings.llm_model, "messages": messages, "tools": schemas, "tool_choice": "auto"}
             try:
@@ -177,25 +253,33 @@ HELP = ('I can manage your list: try "add buy milk", "what\'s on my list", "comp
 
 _POLITE = re.compile(r"^(?:(?:hey|hi|ok|okay|please|pls|can you|could you|would you|will you|"
                      r"i want to|i'd like to|i would like to|go ahead and|now)\b[\s,]*)+")
-_LIST = re.compile(r"\b(?:list|lists|tasks?|todos?|to-?dos?|to do)\b"
-                   r"|\bwhat(?:'s| is| do i| have i| should i)\b|\bshow\b")
+_POLITE_END = re.compile(r"(?:[\s,]+(?:please|pls|thanks|thank you|thx|now|for me))+$")
+_LIST = re.compile(r"\b(?:list|lists|tasks?|todos?|to-?dos?|to do|agenda)\b"
+                   r"|\bwhat(?:'s| is| are)? (?:on|left|next|remaining|pending|outstanding)\b"
+                   r"|\bwhat (?:do i|have i|should i|must i)\b|^(?:show|list)\b|\banything (?:left|pending)\b")
 _ADD = re.compile(r"^(?:add|create|new|put|remember to|remind me to|i need to|i have to|note)\b[\s:]*(.*)$")
 _COMPLETE = re.compile(r"^(?:complete|completed|finish|finished|done with|mark|check off|check|tick off|tick|"
-                       r"i finished|i completed|i did|i'm done with|i am done with)\b\s*(.*)$")
+                       r"i finished|i completed|i did|i'm done with|i am done with|i've finished|i have finished|"
+                       r"i've done|i have done)\b\s*(.*)$")
 _SET_DONE = re.compile(r"^set\s+(.*?)\s+(?:as|to)\s+(?:done|complete|completed|finished)$")
 _SET_OPEN = re.compile(r"^(?:mark|set)\s+(.*?)\s+(?:as\s+|to\s+)?(?:not done|undone|incomplete|not complete|"
                        r"not completed|open|pending)$")
 _DONE_SUFFIX = re.compile(r"^(.*?)\s+(?:is|are)\s+(?:done|finished|complete|completed)$")
-_DELETE = re.compile(r"^(?:delete|remove|drop|erase|cancel|get rid of|forget|forget about)\b\s*(.*)$")
+_DELETE = re.compile(r"^(?:delete|remove|drop|erase|cancel|clear|get rid of|forget about|forget)\b\s*(.*)$")
 _RENAME = re.compile(r"^(?:rename|change|update|edit|retitle)\b\s*(.*?)\s+(?:to|into|as)\s+(.+)$")
 _REOPEN = re.compile(r"^(?:reopen|uncomplete|undo|unmark|uncheck)\b\s*(.*)$")
+# "all", "everything", "2 and 3": the offline agent changes one task per message, on purpose
+_MANY = re.compile(r"^(?:(?:all|every|each)\b.*|everything|(?:the )?(?:whole|entire) list|.*\b(?:and|,)\s*(?:#|task )?\d+)$")
 _ORDINALS = {"first": 0, "second": 1, "third": 2, "fourth": 3, "fifth": 4, "last": -1}
+_NUMBERS = {w: str(i) for i, w in enumerate(
+    "zero one two three four five six seven eight nine ten eleven twelve".split())}
 
 
 def _normalise(message: str) -> str:
     text = message.strip().lower()
     text = re.sub(r"[\u2018\u2019]", "'", text)
     text = re.sub(r"[.!?]+$", "", text).strip()
+    text = _POLITE_END.sub("", text).strip()
     return _POLITE.sub("", text).strip()
 
 
@@ -207,9 +291,10 @@ def _strip_quotes(text: str) -> str:
 
 
 def _title_to_add(rest: str, original: str) -> str:
-    # keep the user's capitals: find the same words in the original message
+    # keep the user's capitals: find the same words in the original message (the same length lower-cased)
+    original = re.sub(r"[\u2018\u2019]", "'", original.strip())
     start = original.lower().find(rest) if rest else -1
-    title = original.strip()[start:start + len(rest)] if start >= 0 else rest
+    title = original[start:start + len(rest)] if start >= 0 else rest
     title = re.sub(r"^(?:a |an |the )?(?:new )?(?:task|todo|to-do|item|reminder)\b\s*(?:to |called |named |:)?\s*",
                    "", title, flags=re.I)
     title = re.sub(r"\s+(?:to|on|onto) (?:my|the) (?:todo |to-do |task )?(?:list|tasks)$", "", title, flags=re.I)
@@ -221,7 +306,8 @@ def _target_text(rest: str) -> str:
     text = re.sub(r"^(?:the |my |task |item |number |no\.? |#)+", "", text)
     text = re.sub(r"\s+(?:task|item|todo|one)$", "", text)
     text = re.sub(r"\s+(?:from|off|on) (?:my|the) (?:todo |to-do )?(?:list|tasks)$", "", text)
-    return _strip_quotes(text.strip())
+    text = _strip_quotes(text.strip())
+    return _NUMBERS.get(text, text)
 
 
 async def _find(tools: TodoTools, target: str, prefer_pending: bool) -> tuple[dict | None, str | None]:
@@ -276,7 +362,12 @@ def _describe(tasks: list[dict], status: str) -> str:
 async def _act_on_task(tools: TodoTools, target: str, tool: str, args: dict[str, Any], prefer_pending: bool,
                        reply: str) -> str:
     """Find the task the user named, run `tool` on it, and say what happened (`reply` gets the result's fields)."""
-    task, why = await _find(tools, _target_text(target), prefer_pending)
+    target = _target_text(target)
+    if not target:
+        return f"Which task? Give me its number or words from its title. {HELP}"
+    if _MANY.match(target):
+        return "I change one task at a time: tell me which one (its number or words from its title)."
+    task, why = await _find(tools, target, prefer_pending)
     if task is None:
         return why or HELP
     result = await tools.call(tool, {"task_id": task["id"], **args})
@@ -306,8 +397,8 @@ async def offline_reply(tools: TodoTools, message: str) -> str:
         return await _act_on_task(tools, m.group(1), "complete_task", {}, prefer_pending=True,
                                   reply='Marked task {id} "{title}" as done.')
 
-    if (m := _ADD.match(text)) and m.group(1).strip():
-        title = _title_to_add(m.group(1).strip(), message)
+    if m := _ADD.match(text):
+        title = _title_to_add(m.group(1).strip(), message) if m.group(1).strip() else ""
         if not title:
             return 'What should the task say? For example "add buy milk".'
         result = await tools.call("add_task", {"title": title})

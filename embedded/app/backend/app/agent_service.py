@@ -10,16 +10,19 @@ runs the agent against the MCP server and returns {"reply", "tool_calls"}.
 
 import logging
 import sys
+from contextlib import asynccontextmanager
 from typing import Literal
 
+import anyio
 import httpx
 from fastapi import FastAPI, HTTPException, Request, status
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 from sqlalchemy.exc import SQLAlchemyError
 
-from .agent import AgentError, run_agent
-from .auth import InvalidToken, user_id_from_token
+from . import request_ids
+from .agent import AgentError, ToolServer, run_agent
+from .auth import AGENT_AUDIENCE, InvalidToken, TokenVerifier
 from .config import ConfigError, Settings, load_settings
 from .db import make_engine, ping
 
@@ -38,9 +41,19 @@ class AgentRequest(BaseModel):
 
 
 def create_agent_app(settings: Settings | None = None) -> FastAPI:
-    settings = settings or load_settings(default_port=DEFAULT_PORT)
+    settings = settings or load_settings(default_port=DEFAULT_PORT, signs_tokens=False)
+    verifier = TokenVerifier(AGENT_AUDIENCE, settings.jwks, settings.jwks_url)
     engine = None if settings.mcp_over_http else make_engine(settings.database_url)
-    app = FastAPI(title="Todo chatbot agent")
+    tool_server = ToolServer(settings)
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI):
+        async with tool_server.serve():
+            yield
+
+    app = FastAPI(title="Todo chatbot agent", lifespan=lifespan)
+    app.state.tool_server = tool_server
+    request_ids.install(app, log)
 
     @app.get("/health")
     def health():
@@ -71,14 +84,19 @@ def create_agent_app(settings: Settings | None = None) -> FastAPI:
         try:
             if scheme.lower() != "bearer":
                 raise InvalidToken("no bearer token")
-            user_id_from_token(token.strip(), settings.auth_secret)
+            await anyio.to_thread.run_sync(verifier.user_id, token.strip())
         except InvalidToken:
             raise HTTPException(status.HTTP_401_UNAUTHORIZED, "a valid user token is required") from None
         try:
-            return await run_agent(settings, token.strip(), body.message,
-                                   [t.model_dump() for t in body.history])
+            with anyio.move_on_after(settings.chat_turn_seconds):
+                return await run_agent(tool_server, token.strip(), body.message,
+                                       [t.model_dump() for t in body.history])
+            log.error("request %s: chat turn passed its %gs deadline", request_ids.current(),
+                      settings.chat_turn_seconds)
+            return request_ids.failure(status.HTTP_504_GATEWAY_TIMEOUT, "the agent took too long")
         except AgentError as err:
-            raise HTTPException(status.HTTP_502_BAD_GATEWAY, str(err)) from None
+            log.error("request %s: chat failed: %s", request_ids.current(), err)
+            return request_ids.failure(status.HTTP_502_BAD_GATEWAY, "the agent could not answer")
 
     return app
 
@@ -86,7 +104,7 @@ def create_agent_app(settings: Settings | None = None) -> FastAPI:
 def main() -> int:
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
     try:
-        settings = load_settings(default_port=DEFAULT_PORT)
+        settings = load_settings(default_port=DEFAULT_PORT, signs_tokens=False)
     except ConfigError as err:
         print(f"ai-agent: configuration error: {err}", file=sys.stderr)
         return 2

@@ -13,18 +13,20 @@ from typing import Annotated, Any
 
 import anyio
 import httpx
-from fastapi import Depends, FastAPI, HTTPException, Request, Response, status
+from fastapi import Depends, FastAPI, HTTPException, Path, Request, Response, status
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field, field_validator
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 
+from . import request_ids
 from . import tasks as task_ops
-from .agent import AgentError, run_agent
-from .auth import InvalidToken, hash_password, issue_token, user_id_from_token, verify_password
+from .agent import AgentError, ToolServer, run_agent
+from .auth import API_AUDIENCE, InvalidToken, SigningKey, TokenVerifier, hash_password, verify_password
 from .cache import TaskListCache
 from .config import ConfigError, Settings, load_settings
 from .db import Conversation, Message, User, create_schema, make_engine, make_sessionmaker, ping, utcnow
+from .throttle import AuthGuard, HashLimiter, TooManyRequests, cgroup_memory_limit, client_address, hash_concurrency
 
 log = logging.getLogger("todo.backend")
 HISTORY_MESSAGES = 20  # how much of a conversation the agent sees
@@ -48,24 +50,28 @@ class SignUp(BaseModel):
 
 
 class SignIn(BaseModel):
-    email: str
-    password: str
+    email: str = Field(max_length=320)
+    password: str = Field(max_length=200)
 
 
 class TaskCreate(BaseModel):
-    title: str = Field(min_length=1, max_length=500)
-    description: str | None = Field(default=None, max_length=5000)
+    title: str = Field(min_length=1, max_length=task_ops.TITLE_MAX)
+    description: str | None = Field(default=None, max_length=task_ops.DESCRIPTION_MAX)
 
 
 class TaskPatch(BaseModel):
-    title: str | None = Field(default=None, min_length=1, max_length=500)
-    description: str | None = Field(default=None, max_length=5000)
+    title: str | None = Field(default=None, min_length=1, max_length=task_ops.TITLE_MAX)
+    description: str | None = Field(default=None, max_length=task_ops.DESCRIPTION_MAX)
     completed: bool | None = None
+
+
+# ids are Postgres integers: a bigger number is a 422 naming the field, not a database error
+RowId = Annotated[int, Path(ge=1, le=2**31 - 1)]
 
 
 class ChatRequest(BaseModel):
     message: str = Field(min_length=1, max_length=4000)
-    conversation_id: int | None = None
+    conversation_id: int | None = Field(default=None, ge=1, le=2**31 - 1)
 
 
 def user_dict(user: User) -> dict[str, Any]:
@@ -78,22 +84,43 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     engine = make_engine(settings.database_url)
     Session = make_sessionmaker(engine)
     cache = TaskListCache(settings.redis_url)
+    signing_key = SigningKey(settings.auth_secret)
+    sessions = TokenVerifier(API_AUDIENCE, jwks=signing_key.jwks())
     unknown_user_hash = hash_password(secrets.token_hex(16))
+    hasher = HashLimiter(settings.hash_concurrency or hash_concurrency(cgroup_memory_limit()))
+    guard = AuthGuard(settings.auth_rate_per_client, settings.auth_rate_per_account)
+    tool_server = ToolServer(settings)
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI):
         await anyio.to_thread.run_sync(create_schema, engine)
+        log.info("sign-in: %d password hashes at a time, %d/%gs per client, %d/%gs per account",
+                 hasher.concurrency, *settings.auth_rate_per_client, *settings.auth_rate_per_account)
         log.info("schema ready; agent: %s; MCP: %s; cache: %s",
                  f"forwarded to {settings.agent_url}" if settings.agent_url
-                 else ("LLM " + settings.llm_model if settings.openai_api_key else "offline"),
+                 else (f"LLM {settings.llm_provider} {settings.llm_model}" if settings.llm_api_key else "offline"),
                  settings.mcp_server_url if settings.mcp_over_http else "stdio subprocess",
                  "redis" if cache.enabled else "off")
-        yield
+        async with tool_server.serve():
+            yield
         engine.dispose()
 
     app = FastAPI(title="Todo chatbot API", lifespan=lifespan)
     app.state.settings = settings
     app.state.engine = engine
+    app.state.tool_server = tool_server
+    request_ids.install(app, log)
+
+    @app.middleware("http")
+    async def api_headers(request: Request, call_next):
+        # JSON only: nothing to sniff, frame or refer; answers with tokens stay out of caches
+        response = await call_next(request)
+        response.headers.setdefault("X-Content-Type-Options", "nosniff")
+        response.headers.setdefault("Content-Security-Policy", "default-src 'none'; frame-ancestors 'none'")
+        response.headers.setdefault("Referrer-Policy", "no-referrer")
+        if request.url.path.startswith("/api/"):
+            response.headers.setdefault("Cache-Control", "no-store")
+        return response
 
     def db():
         with Session() as session:
@@ -106,18 +133,25 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             raise HTTPException(status.HTTP_401_UNAUTHORIZED, "sign in first (Authorization: Bearer <token>)",
                                 headers={"WWW-Authenticate": "Bearer"})
         try:
-            user_id = user_id_from_token(token.strip(), settings.auth_secret)
+            user_id = sessions.user_id(token.strip())
         except InvalidToken:
             raise HTTPException(status.HTTP_401_UNAUTHORIZED, "invalid or expired token",
                                 headers={"WWW-Authenticate": "Bearer"}) from None
         user = session.get(User, user_id)
+        # give the connection back now: a chat turn would hold it for its whole length, and enough
+        # turns at once would leave none for their own writes (the pool's timeout, then a 500)
+        session.close()
         if user is None:
             raise HTTPException(status.HTTP_401_UNAUTHORIZED, "the token's user no longer exists")
-        request.state.token = token.strip()
         return user
 
     CurrentUser = Annotated[User, Depends(current_user)]
     DB = Annotated[Any, Depends(db)]
+
+    @app.exception_handler(TooManyRequests)
+    async def too_many(_request: Request, err: TooManyRequests):
+        return JSONResponse({"detail": f"{err}: try again in {err.retry_after}s"}, status_code=429,
+                            headers={"Retry-After": str(err.retry_after)})
 
     @app.exception_handler(task_ops.TaskNotFound)
     async def task_not_found(_request: Request, err: task_ops.TaskNotFound):
@@ -128,7 +162,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         return JSONResponse({"detail": str(err)}, status_code=422)
 
     # ----------------------------------------------------------------- health
+    # /health for the probes; /api/health the same through the ingress or the frontend's /api/ proxy
     @app.get("/health")
+    @app.get("/api/health")
     def health():
         return {"status": "ok"}
 
@@ -142,26 +178,51 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         return {"status": "ready", "database": "ok"}
 
     # ----------------------------------------------------------------- auth
+    def admit(request: Request, email: str) -> None:
+        peer = request.client.host if request.client else None
+        guard.admit(client_address(peer, request.headers.get("x-forwarded-for"), settings.trusted_proxy_hops),
+                    email)
+
+    def add_user(email: str, name: str | None, password_hash: str) -> User | None:
+        with Session() as session:
+            user = User(email=email, name=name, password_hash=password_hash)
+            session.add(user)
+            try:
+                session.commit()
+            except IntegrityError:
+                return None
+            return user
+
+    def find_user(email: str) -> User | None:
+        with Session() as session:
+            return session.scalar(select(User).where(User.email == email))
+
+    # async, with the hashes in threads behind `hasher`: a flood of sign-ins waits on the event
+    # loop instead of holding every worker thread, so /health and the task API keep answering
     @app.post("/api/auth/sign-up", status_code=201)
-    def sign_up(body: SignUp, session: DB):
-        user = User(email=body.email, name=(body.name or "").strip() or None,
-                    password_hash=hash_password(body.password))
-        session.add(user)
-        try:
-            session.commit()
-        except IntegrityError:
-            session.rollback()
-            raise HTTPException(status.HTTP_409_CONFLICT, "an account with this email exists: sign in") from None
-        return {"token": issue_token(user.id, settings.auth_secret), "user": user_dict(user)}
+    async def sign_up(body: SignUp, request: Request):
+        admit(request, body.email)
+        password_hash = await hasher.run(hash_password, body.password)
+        user = await anyio.to_thread.run_sync(add_user, body.email, (body.name or "").strip() or None, password_hash)
+        if user is None:
+            raise HTTPException(status.HTTP_409_CONFLICT, "an account with this email exists: sign in")
+        return {"token": signing_key.session_token(user.id), "user": user_dict(user)}
 
     @app.post("/api/auth/sign-in")
-    def sign_in(body: SignIn, session: DB):
-        user = session.scalar(select(User).where(User.email == body.email.strip().lower()))
+    async def sign_in(body: SignIn, request: Request):
+        email = body.email.strip().lower()
+        admit(request, email)
+        user = await anyio.to_thread.run_sync(find_user, email)
         # an unknown email costs one hash too, so timing does not tell which emails have accounts
         stored = user.password_hash if user is not None else unknown_user_hash
-        if not verify_password(body.password, stored) or user is None:
+        if not await hasher.run(verify_password, body.password, stored) or user is None:
             raise HTTPException(status.HTTP_401_UNAUTHORIZED, "wrong email or password")
-        return {"token": issue_token(user.id, settings.auth_secret), "user": user_dict(user)}
+        return {"token": signing_key.session_token(user.id), "user": user_dict(user)}
+
+    # the public key that mcp-server and ai-agent check tokens with (they never hold the secret)
+    @app.get("/api/auth/jwks")
+    def jwks():
+        return signing_key.jwks()
 
     @app.get("/api/me")
     def me(user: CurrentUser):
@@ -184,13 +245,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         return created
 
     @app.patch("/api/tasks/{task_id}")
-    def patch_task(task_id: int, body: TaskPatch, user: CurrentUser, session: DB):
+    def patch_task(task_id: RowId, body: TaskPatch, user: CurrentUser, session: DB):
         updated = task_ops.update_task(session, user.id, task_id, body.title, body.description, body.completed)
         cache.invalidate(user.id)
         return updated
 
     @app.delete("/api/tasks/{task_id}", status_code=204)
-    def remove_task(task_id: int, user: CurrentUser, session: DB):
+    def remove_task(task_id: RowId, user: CurrentUser, session: DB):
         task_ops.delete_task(session, user.id, task_id)
         cache.invalidate(user.id)
         return Response(status_code=204)
@@ -217,7 +278,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         return [conversation_dict(c) for c in rows]
 
     @app.get("/api/conversations/{conversation_id}/messages")
-    def list_messages(conversation_id: int, user: CurrentUser, session: DB):
+    def list_messages(conversation_id: RowId, user: CurrentUser, session: DB):
         owned_conversation(session, user.id, conversation_id)
         rows = session.scalars(select(Message).where(Message.conversation_id == conversation_id)
                                .order_by(Message.id))
@@ -250,11 +311,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     async def agent_answer(token: str, message: str, history: list[dict[str, str]]) -> dict[str, Any]:
         if not settings.agent_url:
-            return await run_agent(settings, token, message, history)
+            return await run_agent(tool_server, token, message, history)
         try:
-            async with httpx.AsyncClient(timeout=120) as client:
+            async with httpx.AsyncClient(timeout=settings.chat_turn_seconds) as client:
                 resp = await client.post(f"{settings.agent_url}/chat", json={"message": message, "history": history},
-                                         headers={"Authorization": f"Bearer {token}"})
+                                         headers={"Authorization": f"Bearer {token}",
+                                                  request_ids.HEADER: request_ids.current()})
         except httpx.HTTPError as err:
             raise AgentError(f"ai-agent at {settings.agent_url} unreachable: {err}") from err
         if resp.status_code != 200:
@@ -265,10 +327,19 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     async def chat(body: ChatRequest, request: Request, user: CurrentUser):
         conversation_id, history = await anyio.to_thread.run_sync(start_turn, user.id, body)
         try:
-            answer = await agent_answer(request.state.token, body.message, history)
+            with anyio.move_on_after(settings.chat_turn_seconds) as deadline:
+                # the agent and the tools get a token for this turn only, never the 7-day session token
+                answer = await agent_answer(signing_key.tool_token(user.id), body.message, history)
+            if deadline.cancelled_caught:
+                log.error("request %s: chat turn passed its %gs deadline (CHAT_TURN_SECONDS)",
+                          request_ids.current(), settings.chat_turn_seconds)
+                return request_ids.failure(status.HTTP_504_GATEWAY_TIMEOUT,
+                                           f"the chatbot took longer than {settings.chat_turn_seconds:g}s; "
+                                           "try again or ask something simpler")
         except AgentError as err:
-            log.error("chat failed: %s", err)
-            raise HTTPException(status.HTTP_502_BAD_GATEWAY, f"the chatbot is unavailable: {err}") from None
+            # the details (upstream URLs, the provider's answer) go to the log only
+            log.error("request %s: chat failed: %s", request_ids.current(), err)
+            return request_ids.failure(status.HTTP_502_BAD_GATEWAY, "the chatbot could not answer just now; try again")
         finally:
             # the tools write through the MCP server, not this process: drop the cached list either way
             cache.invalidate(user.id)

@@ -14,6 +14,10 @@ class TaskNotFound(LookupError):
         self.task_id = task_id
 
 
+TITLE_MAX = 500
+DESCRIPTION_MAX = 5000
+
+
 class InvalidTask(ValueError):
     pass
 
@@ -33,9 +37,15 @@ def _clean_title(title: str | None) -> str:
     title = (title or "").strip()
     if not title:
         raise InvalidTask("a task needs a non-empty title")
-    if len(title) > 500:
-        raise InvalidTask("a task title is at most 500 characters")
+    if len(title) > TITLE_MAX:
+        raise InvalidTask(f"title: a task title is at most {TITLE_MAX} characters")
     return title
+
+
+def _clean_description(description: str | None) -> str | None:
+    if description is not None and len(description) > DESCRIPTION_MAX:
+        raise InvalidTask(f"description: a task description is at most {DESCRIPTION_MAX} characters")
+    return description or None
 
 
 def _owned(session: Session, user_id: int, task_id: int) -> Task:
@@ -58,7 +68,7 @@ def list_tasks(session: Session, user_id: int, status: str = "all") -> list[dict
 
 
 def add_task(session: Session, user_id: int, title: str, description: str | None = None) -> dict:
-    task = Task(user_id=user_id, title=_clean_title(title), description=description or None)
+    task = Task(user_id=user_id, title=_clean_title(title), description=_clean_description(description))
     session.add(task)
     session.commit()
     return task_dict(task)
@@ -70,7 +80,7 @@ def update_task(session: Session, user_id: int, task_id: int, title: str | None 
     if title is not None:
         task.title = _clean_title(title)
     if description is not None:
-        task.description = description or None
+        task.description = _clean_description(description)
     if completed is not None:
         task.completed = completed
     session.commit()
