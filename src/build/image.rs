@@ -830,7 +830,6 @@ struct BuildKitProgress {
     /// Vertices already announced, by digest.
     seen: std::collections::HashSet<String>,
     cached: std::collections::HashSet<String>,
-    names: HashMap<String, String>,
     /// The name of the vertex that reported an error (`[2/5] RUN ...`).
     failed_step: Option<String>,
 }
@@ -839,7 +838,6 @@ impl BuildKitProgress {
     fn read(&mut self, status: &StatusResponse) -> Vec<BuildEvent> {
         let mut out = Vec::new();
         for v in &status.vertexes {
-            self.names.insert(v.digest.clone(), v.name.clone());
             if (v.started.is_some() || v.cached) && self.seen.insert(v.digest.clone()) {
                 if let Some((step, steps, instruction)) = buildkit_step(&v.name) {
                     out.push(BuildEvent::Step {
