@@ -284,6 +284,9 @@ pub struct InitArgs {
     /// Write only a todo-dev.yaml for the repository already there, saying what was found and why
     #[arg(long)]
     pub detect: bool,
+    /// The app's frontend: the static SPA behind nginx, or Next.js (built with todo-dev's nextjs template)
+    #[arg(long, value_enum, default_value = "spa", conflicts_with = "detect")]
+    pub frontend: crate::scaffold::app::Frontend,
 }
 
 #[derive(Debug, Args)]

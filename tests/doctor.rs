@@ -373,6 +373,30 @@ fn external_database_profiles_need_database_url_and_never_print_it() {
         .as_str()
         .unwrap()
         .contains("OPENAI_API_KEY"));
+
+    // A provider whose key is missing stops the backend at start: doctor says so, required.
+    let report = json(&run(&[("LLM_PROVIDER", "gemini")]));
+    let s = check(&report, "project.secrets");
+    assert_eq!(
+        (s["status"].as_str(), s["required"].as_bool()),
+        (Some("missing"), Some(true)),
+        "{s:#}"
+    );
+    assert!(
+        s["detail"].as_str().unwrap().contains("GEMINI_API_KEY")
+            && s["fix"].as_str().unwrap().contains(".env"),
+        "{s:#}"
+    );
+    let report = json(&run(&[
+        ("LLM_PROVIDER", "gemini"),
+        ("GEMINI_API_KEY", "gm-live-x"),
+    ]));
+    let s = check(&report, "project.secrets");
+    assert_eq!(s["status"], "ok", "{s:#}");
+    assert!(
+        s["detail"].as_str().unwrap().contains("GEMINI_API_KEY"),
+        "{s:#}"
+    );
 }
 
 #[test]

@@ -332,6 +332,93 @@ fn no_secret_value_in_any_output_without_show_secrets() {
     );
 }
 
+/// The environment variable names of one workload's container.
+fn env_names(manifests: &[Manifest], id: &str) -> Vec<String> {
+    let m = manifests
+        .iter()
+        .find(|m| m.id() == id)
+        .unwrap_or_else(|| panic!("no {id}"));
+    m.object["spec"]["template"]["spec"]["containers"][0]["env"]
+        .as_array()
+        .map(|a| {
+            a.iter()
+                .map(|e| e["name"].as_str().unwrap().to_string())
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+#[test]
+fn llm_provider_and_its_key_reach_only_the_model_callers_and_a_bad_one_is_refused() {
+    let sb = support::Sandbox::new(&[]);
+    let (_dir, root) = support::todo_app();
+    // Nothing set: no provider, base URL or model forced on the app, which picks its own.
+    let plain = render_profile(&root, "agents");
+    let config = plain.iter().find(|m| m.kind() == "ConfigMap").unwrap();
+    for key in ["LLM_PROVIDER", "LLM_BASE_URL", "LLM_MODEL"] {
+        assert!(
+            config.object["data"].get(key).is_none(),
+            "{key} set by default"
+        );
+    }
+    let set = render_with(
+        &root,
+        "agents",
+        &[("GEMINI_API_KEY", "gm-1")],
+        &[("LLM_PROVIDER", "gemini")],
+    );
+    let config = set.iter().find(|m| m.kind() == "ConfigMap").unwrap();
+    assert_eq!(config.object["data"]["LLM_PROVIDER"], "gemini");
+    for id in ["Deployment/backend", "Deployment/ai-agent"] {
+        let names = env_names(&set, id);
+        for key in ["LLM_PROVIDER", "GEMINI_API_KEY"] {
+            assert!(
+                names.iter().any(|n| n == key),
+                "{id} lacks {key}: {names:?}"
+            );
+        }
+    }
+    for id in ["Deployment/frontend", "Deployment/mcp-server"] {
+        let names = env_names(&set, id);
+        assert!(
+            !names
+                .iter()
+                .any(|n| n.ends_with("_API_KEY") || n == "LLM_PROVIDER"),
+            "{id}: {names:?}"
+        );
+    }
+
+    // Through the CLI: the checks `up` and `deploy` plan with, before any cluster.
+    let render = |env: &str| {
+        std::fs::write(root.join(".env"), env).unwrap();
+        sb.todo_dev(&root, &["render", "--profile", "standard"])
+            .output()
+            .unwrap()
+    };
+    let out = render("LLM_PROVIDER=groq\n");
+    assert_eq!(out.status.code(), Some(2), "{}", support::stderr(&out));
+    let err = support::stderr(&out);
+    assert!(
+        err.contains("LLM_PROVIDER=groq needs GROQ_API_KEY") && err.contains(".env"),
+        "{err}"
+    );
+    let out = render("LLM_PROVIDER=claude\n");
+    assert_eq!(out.status.code(), Some(2), "{}", support::stderr(&out));
+    let err = support::stderr(&out);
+    assert!(
+        err.contains("LLM_PROVIDER=claude") && err.contains("openai, groq, gemini, openrouter"),
+        "{err}"
+    );
+    let out = render("LLM_PROVIDER=groq\nGROQ_API_KEY=gsk-leak-me\n");
+    assert!(out.status.success(), "{}", support::stderr(&out));
+    let text = support::stdout(&out);
+    assert!(
+        text.contains("LLM_PROVIDER: groq") && text.contains("GROQ_API_KEY"),
+        "{text}"
+    );
+    assert!(!text.contains("gsk-leak-me"), "the key leaked into render");
+}
+
 /// Secrets or settings laid over a render.
 type Pairs<'a> = &'a [(&'a str, &'a str)];
 
@@ -388,7 +475,7 @@ fn a_changed_value_rolls_exactly_the_workloads_that_read_it() {
             v.sort();
             v
         };
-        let cases: [(Pairs, Pairs, Vec<String>); 4] = [
+        let cases: [(Pairs, Pairs, Vec<String>); 6] = [
             (
                 // only the backend holds the signing key; the others fetch its JWKS
                 &[("BETTER_AUTH_SECRET", "rotated")],
@@ -401,8 +488,19 @@ fn a_changed_value_rolls_exactly_the_workloads_that_read_it() {
                 expect(&["Deployment/backend", "Deployment/ai-agent"]),
             ),
             (
+                // every provider's key reaches the workloads that call the model
+                &[("GROQ_API_KEY", "gsk-new")],
+                &[],
+                expect(&["Deployment/backend", "Deployment/ai-agent"]),
+            ),
+            (
                 &[],
                 &[("LLM_MODEL", "other-model")],
+                expect(&["Deployment/backend", "Deployment/ai-agent"]),
+            ),
+            (
+                &[],
+                &[("LLM_PROVIDER", "groq")],
                 expect(&["Deployment/backend", "Deployment/ai-agent"]),
             ),
             (

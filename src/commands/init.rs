@@ -25,19 +25,24 @@ pub fn run(global: &GlobalArgs, args: &InitArgs, out: &Output) -> CommandResult 
         return run_detect(&dir, args.force, out);
     }
     // Refusing to overwrite is the user's call to change (--force); anything else failed.
-    let written = app::write(&dir, args.force).map_err(|e| match e.is_refusal() {
-        true => CommandError::usage(e),
-        false => CommandError::failed(e),
-    })?;
+    let written =
+        app::write(&dir, args.frontend, args.force).map_err(|e| match e.is_refusal() {
+            true => CommandError::usage(e),
+            false => CommandError::failed(e),
+        })?;
     if out.json {
         let files: Vec<_> = written
             .iter()
             .map(|p| p.strip_prefix(&dir).unwrap_or(p))
             .collect();
-        out.print_json(&json!({"dir": dir, "files": files}))?;
+        out.print_json(&json!({"dir": dir, "frontend": args.frontend.name(), "files": files}))?;
     } else {
+        let frontend = match args.frontend {
+            app::Frontend::Spa => "static SPA frontend",
+            app::Frontend::Next => "Next.js frontend",
+        };
         println!(
-            "wrote the reference Todo chatbot ({} files) and its {CONFIG_FILE} to {}",
+            "wrote the reference Todo chatbot ({} files, {frontend}) and its {CONFIG_FILE} to {}",
             written.len(),
             dir.display()
         );

@@ -11,7 +11,7 @@ use crate::project::secrets::Secrets;
 use crate::project::Project;
 
 /// Plain settings passed to the apps through the ConfigMap.
-pub const SETTINGS: [&str; 2] = ["LLM_BASE_URL", "LLM_MODEL"];
+pub const SETTINGS: [&str; 3] = ["LLM_PROVIDER", "LLM_BASE_URL", "LLM_MODEL"];
 
 /// The Secret every app workload reads its secret values from.
 pub const SECRET_NAME: &str = "todo-secrets";
@@ -71,6 +71,12 @@ fn with_input<T>(
     let user = Secrets::gather(&project.root, env);
     let secrets = secrets::resolve(project, &user, existing)?;
     let settings = crate::project::secrets::settings(&project.root, &SETTINGS, env);
+    crate::project::secrets::check_llm_provider(
+        &project.root,
+        &user,
+        settings.get("LLM_PROVIDER").map(String::as_str),
+    )
+    .map_err(SecretsError::from)?;
     f(&RenderInput {
         project,
         images,

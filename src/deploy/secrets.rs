@@ -4,13 +4,15 @@
 use std::collections::BTreeMap;
 
 use crate::project::model::DatabaseMode;
-use crate::project::secrets::{SecretValue, Secrets};
+use crate::project::secrets::{LlmProviderError, SecretValue, Secrets, LLM_PROVIDERS};
 use crate::project::Project;
 
 #[derive(Debug, thiserror::Error)]
 pub enum SecretsError {
     #[error("profile `{profile}` uses an external database and DATABASE_URL is not set\n  help: add DATABASE_URL=postgresql://USER:PASSWORD@HOST/DB to {env_file} (or export it), or use --set database=in-cluster")]
     NoDatabaseUrl { profile: String, env_file: String },
+    #[error(transparent)]
+    LlmProvider(#[from] LlmProviderError),
     #[error("cannot generate a secret: {0}")]
     // getrandom 0.3 implements std::error::Error only with its `std` feature.
     Random(getrandom::Error),
@@ -52,8 +54,10 @@ pub fn resolve(
         None => kept_or_new("BETTER_AUTH_SECRET")?,
     };
     out.insert("BETTER_AUTH_SECRET".to_string(), auth);
-    if let Some(key) = user.get("OPENAI_API_KEY") {
-        out.insert("OPENAI_API_KEY".to_string(), key.value.clone());
+    for (_, key) in LLM_PROVIDERS {
+        if let Some(value) = user.get(key) {
+            out.insert(key.to_string(), value.value.clone());
+        }
     }
     Ok(out)
 }

@@ -7,7 +7,7 @@ use base64::Engine;
 use serde_json::{json, Map, Value};
 
 use crate::project::model::{DatabaseMode, ServiceName, ServiceType};
-use crate::project::secrets::SecretValue;
+use crate::project::secrets::{SecretValue, LLM_PROVIDERS};
 use crate::project::Project;
 
 /// Upstream images for the databases, pinned (never `latest`).
@@ -133,21 +133,15 @@ fn resources(component: &str) -> Value {
 /// The ConfigMap and Secret keys each workload reads (../design/stack.md):
 /// it gets exactly these as environment variables, and a checksum of their
 /// values, so a changed value rolls exactly the workloads that read it.
+/// Those that call the model also read every provider's key (`calls_llm`).
 fn reads(component: &str) -> (&'static [&'static str], &'static [&'static str]) {
-    const LLM: [&str; 6] = [
-        "LLM_BASE_URL",
-        "LLM_MODEL",
-        "MCP_SERVER_URL",
-        "MCP_TRANSPORT",
-        "DATABASE_MODE",
-        "DATABASE_HOST",
-    ];
     match component {
         // Only the backend signs tokens; the others check them with its public
         // key (JWKS at /api/auth/jwks), so none of them mounts BETTER_AUTH_SECRET.
         "frontend" => (&["BACKEND_URL"], &[]),
         "backend" => (
             &[
+                "LLM_PROVIDER",
                 "LLM_BASE_URL",
                 "LLM_MODEL",
                 "MCP_SERVER_URL",
@@ -157,13 +151,29 @@ fn reads(component: &str) -> (&'static [&'static str], &'static [&'static str]) 
                 "DATABASE_MODE",
                 "DATABASE_HOST",
             ],
-            &["DATABASE_URL", "BETTER_AUTH_SECRET", "OPENAI_API_KEY"],
+            &["DATABASE_URL", "BETTER_AUTH_SECRET"],
         ),
         "mcp-server" => (&["DATABASE_MODE", "DATABASE_HOST"], &["DATABASE_URL"]),
-        "ai-agent" => (&LLM, &["DATABASE_URL", "OPENAI_API_KEY"]),
+        "ai-agent" => (
+            &[
+                "LLM_PROVIDER",
+                "LLM_BASE_URL",
+                "LLM_MODEL",
+                "MCP_SERVER_URL",
+                "MCP_TRANSPORT",
+                "DATABASE_MODE",
+                "DATABASE_HOST",
+            ],
+            &["DATABASE_URL"],
+        ),
         "postgres" => (&[], &["POSTGRES_PASSWORD"]),
         _ => (&[], &[]),
     }
+}
+
+/// The workloads that call the model: LLM_PROVIDER picks which key they use.
+fn calls_llm(component: &str) -> bool {
+    matches!(component, "backend" | "ai-agent")
 }
 
 /// A workload's environment from the ConfigMap and Secret (only the keys
@@ -188,7 +198,11 @@ fn wiring(
             read_any = true;
         }
     }
-    for key in secret_keys {
+    let llm_keys = LLM_PROVIDERS
+        .iter()
+        .map(|(_, key)| key)
+        .filter(|_| calls_llm(component));
+    for key in secret_keys.iter().chain(llm_keys) {
         if let Some(v) = secrets.get(*key) {
             env.push(json!({"name": key, "valueFrom": {"secretKeyRef": {"name": "todo-secrets", "key": key}}}));
             hasher.update(format!("secret\0{key}\0{}\0", v.expose().len()).as_bytes());
@@ -347,18 +361,13 @@ fn config(input: &RenderInput) -> Value {
     let backend_port = p.service(ServiceName::Backend).map_or(8000, |s| s.port);
     let mut c = BTreeMap::new();
     c.insert("BACKEND_URL", format!("http://backend:{backend_port}"));
-    let setting = |k: &str, default: &str| {
-        input
-            .settings
-            .get(k)
-            .cloned()
-            .unwrap_or_else(|| default.to_string())
-    };
-    c.insert(
-        "LLM_BASE_URL",
-        setting("LLM_BASE_URL", "https://api.openai.com/v1"),
-    );
-    c.insert("LLM_MODEL", setting("LLM_MODEL", "gpt-4o-mini"));
+    // Only what the user set: the app picks each provider's own base URL and
+    // model, which a default here would override.
+    for key in ["LLM_PROVIDER", "LLM_BASE_URL", "LLM_MODEL"] {
+        if let Some(v) = input.settings.get(key) {
+            c.insert(key, v.clone());
+        }
+    }
     match p.service(ServiceName::McpServer) {
         Some(mcp) => c.insert(
             "MCP_SERVER_URL",

@@ -4,7 +4,7 @@ use serde_json::json;
 
 use super::{Check, Status};
 use crate::project::schema::DatabaseMode;
-use crate::project::secrets::{SecretSource, Secrets};
+use crate::project::secrets::{SecretSource, Secrets, LLM_PROVIDERS};
 use crate::project::{check_sources, Project};
 
 pub fn checks(project: &Project) -> Vec<Check> {
@@ -56,9 +56,27 @@ fn secrets(project: &Project) -> Check {
             )
             .with_data(data);
     }
+    let provider = crate::project::secrets::settings(&project.root, &["LLM_PROVIDER"], |k| {
+        std::env::var(k).ok()
+    });
+    if let Err(e) = crate::project::secrets::check_llm_provider(
+        &project.root,
+        &found,
+        provider.get("LLM_PROVIDER").map(String::as_str),
+    ) {
+        let text = e.to_string();
+        let (problem, fix) = text.split_once("\n  help: ").unwrap_or((&text, ""));
+        // `up` refuses it in any profile: so does doctor.
+        return Check::new("project.secrets", "secrets", true)
+            .problem(Status::Missing, problem.to_string(), fix.to_string())
+            .with_data(data);
+    }
     let mut notes = vec![];
-    if found.get("OPENAI_API_KEY").is_none() {
-        notes.push("no OPENAI_API_KEY: the chatbot uses its offline rule-based agent");
+    if !LLM_PROVIDERS
+        .iter()
+        .any(|(_, key)| found.get(key).is_some())
+    {
+        notes.push("no LLM key (OPENAI_API_KEY, GROQ_API_KEY, GEMINI_API_KEY or OPENROUTER_API_KEY): the chatbot uses its offline rule-based agent");
     }
     if found.get("BETTER_AUTH_SECRET").is_none() {
         notes.push("BETTER_AUTH_SECRET will be generated once per cluster");

@@ -7,7 +7,67 @@ use std::path::{Path, PathBuf};
 pub const REDACTED: &str = "<redacted>";
 
 /// The secrets of ../design/stack.md, in the order the docs list them.
-pub const KNOWN: [&str; 3] = ["DATABASE_URL", "BETTER_AUTH_SECRET", "OPENAI_API_KEY"];
+pub const KNOWN: [&str; 6] = [
+    "DATABASE_URL",
+    "BETTER_AUTH_SECRET",
+    "OPENAI_API_KEY",
+    "GROQ_API_KEY",
+    "GEMINI_API_KEY",
+    "OPENROUTER_API_KEY",
+];
+
+/// The `LLM_PROVIDER` values the app knows and the secret each reads its
+/// key from (../design/stack.md), in the app's order: unset, the first
+/// provider whose key is set is used.
+pub const LLM_PROVIDERS: [(&str, &str); 4] = [
+    ("openai", "OPENAI_API_KEY"),
+    ("groq", "GROQ_API_KEY"),
+    ("gemini", "GEMINI_API_KEY"),
+    ("openrouter", "OPENROUTER_API_KEY"),
+];
+
+/// An `LLM_PROVIDER` the app would stop on at start.
+#[derive(Debug, thiserror::Error)]
+pub enum LlmProviderError {
+    #[error("LLM_PROVIDER={value} (in the environment or {env_file}) is not a provider the app knows\n  help: use one of {}, or leave it unset to use whichever key is set", LLM_PROVIDERS.map(|(p, _)| p).join(", "))]
+    Unknown { value: String, env_file: String },
+    #[error("LLM_PROVIDER={provider} needs {key}, which is not set; the backend would stop at start\n  help: add {key}=... to {env_file} (or export it), or unset LLM_PROVIDER to use the offline agent")]
+    NoKey {
+        provider: &'static str,
+        key: &'static str,
+        env_file: String,
+    },
+}
+
+/// Refuses an `LLM_PROVIDER` (the setting, if any) the app does not know,
+/// or whose key is not among the project's secrets.
+pub fn check_llm_provider(
+    root: &Path,
+    user: &Secrets,
+    provider: Option<&str>,
+) -> Result<(), LlmProviderError> {
+    let Some(value) = provider.map(str::trim).filter(|v| !v.is_empty()) else {
+        return Ok(());
+    };
+    let env_file = root.join(".env").display().to_string();
+    let Some(&(provider, key)) = LLM_PROVIDERS
+        .iter()
+        .find(|(p, _)| p.eq_ignore_ascii_case(value))
+    else {
+        return Err(LlmProviderError::Unknown {
+            value: value.to_string(),
+            env_file,
+        });
+    };
+    match user.get(key) {
+        Some(_) => Ok(()),
+        None => Err(LlmProviderError::NoKey {
+            provider,
+            key,
+            env_file,
+        }),
+    }
+}
 
 /// A secret value: no Display, and Debug never shows it.
 #[derive(Clone, PartialEq, Eq)]

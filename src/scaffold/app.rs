@@ -1,27 +1,81 @@
 //! The reference Todo chatbot (embedded/app, compiled in by build.rs with
-//! each file's mode) and writing it into a directory without overwriting.
+//! each file's mode), its other frontends (embedded/frontends), and writing
+//! it into a directory without overwriting.
 
+use std::borrow::Cow;
 use std::io::Write;
 use std::path::{Component, Path, PathBuf};
 
 include!(concat!(env!("OUT_DIR"), "/app_files.rs"));
 
 /// One file of the reference app.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 pub struct AppFile {
     /// '/'-separated, relative to the app's root.
-    pub path: &'static str,
+    pub path: Cow<'static, str>,
     pub mode: u32,
     pub contents: &'static [u8],
 }
 
-/// The reference app's files, sorted by path.
-pub fn files() -> impl Iterator<Item = AppFile> {
-    APP_FILES.iter().map(|&(path, mode, contents)| AppFile {
+/// Which frontend `init` writes into the app's frontend/.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
+pub enum Frontend {
+    /// The static single-page app behind nginx (no build step)
+    #[default]
+    Spa,
+    /// Next.js (standalone output), built with todo-dev's nextjs template
+    Next,
+}
+
+impl Frontend {
+    /// As `--frontend` spells it.
+    pub fn name(self) -> &'static str {
+        match self {
+            Frontend::Spa => "spa",
+            Frontend::Next => "next",
+        }
+    }
+
+    /// Its directory under embedded/frontends; None for the app's own frontend/.
+    fn variant(self) -> Option<&'static str> {
+        match self {
+            Frontend::Spa => None,
+            Frontend::Next => Some("next"),
+        }
+    }
+}
+
+const FRONTEND_DIR: &str = "frontend/";
+
+/// The reference app's files with the chosen frontend, sorted by path.
+pub fn files(frontend: Frontend) -> Vec<AppFile> {
+    let entry = |(path, mode, contents): (Cow<'static, str>, u32, &'static [u8])| AppFile {
         path,
         mode,
         contents,
-    })
+    };
+    let Some(name) = frontend.variant() else {
+        return APP_FILES
+            .iter()
+            .map(|&(p, m, c)| entry((Cow::Borrowed(p), m, c)))
+            .collect();
+    };
+    let variant = FRONTEND_FILES
+        .iter()
+        .find(|(n, _)| *n == name)
+        .map_or(&[][..], |(_, f)| f);
+    let mut files: Vec<AppFile> = APP_FILES
+        .iter()
+        .filter(|(p, _, _)| !p.starts_with(FRONTEND_DIR))
+        .map(|&(p, m, c)| entry((Cow::Borrowed(p), m, c)))
+        .chain(
+            variant
+                .iter()
+                .map(|&(p, m, c)| entry((Cow::Owned(format!("{FRONTEND_DIR}{p}")), m, c))),
+        )
+        .collect();
+    files.sort_by(|a, b| a.path.cmp(&b.path));
+    files
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -38,8 +92,10 @@ pub enum InitError {
         #[source]
         source: std::io::Error,
     },
+    #[error("{} belongs to the `{}` frontend (init --frontend {}); the one asked for has no such file, and a leftover would be built or served instead\n  help: move {} away (or the whole frontend/ directory), then run init again", .path.display(), .other.name(), .other.name(), .path.parent().unwrap_or(.path).display())]
+    OtherFrontend { path: PathBuf, other: Frontend },
     #[error(
-        "this todo-dev binary carries no reference app (embedded/app was empty when it was built)"
+        "this todo-dev binary carries no reference app, or not that frontend (embedded/app or embedded/frontends was empty when it was built)"
     )]
     NoApp,
 }
@@ -51,12 +107,35 @@ impl InitError {
     }
 }
 
-/// Writes every app file under `dir` (created if new). Without `force` an
+/// Writes every app file, with the chosen frontend, under `dir` (created if new). Without `force` an
 /// existing file is refused before anything is written; with it, the app's
 /// files are replaced and nothing else is touched. Never writes through a
 /// symbolic link, so nothing lands outside `dir`. Returns the paths written.
-pub fn write(dir: &Path, force: bool) -> Result<Vec<PathBuf>, InitError> {
-    write_files(dir, force, &files().collect::<Vec<_>>())
+pub fn write(dir: &Path, frontend: Frontend, force: bool) -> Result<Vec<PathBuf>, InitError> {
+    let app = files(frontend);
+    // A variant that was not embedded would leave the app without a frontend.
+    if !app.iter().any(|f| f.path.starts_with(FRONTEND_DIR)) {
+        return Err(InitError::NoApp);
+    }
+    // Switching frontends with --force: a file only the other frontend has
+    // (its Dockerfile, say) would stay and win; refuse before writing anything.
+    for other in <Frontend as clap::ValueEnum>::value_variants() {
+        if *other == frontend {
+            continue;
+        }
+        for f in files(*other) {
+            let path = dir.join(&*f.path);
+            let theirs_only =
+                f.path.starts_with(FRONTEND_DIR) && !app.iter().any(|a| a.path == f.path);
+            if theirs_only && std::fs::symlink_metadata(&path).is_ok() {
+                return Err(InitError::OtherFrontend {
+                    path,
+                    other: *other,
+                });
+            }
+        }
+    }
+    write_files(dir, force, &app)
 }
 
 fn write_files(dir: &Path, force: bool, app: &[AppFile]) -> Result<Vec<PathBuf>, InitError> {
@@ -70,11 +149,11 @@ fn write_files(dir: &Path, force: bool, app: &[AppFile]) -> Result<Vec<PathBuf>,
     }
     // Check everything first: a refusal leaves the directory as it was.
     for f in app {
-        check_target(dir, f.path, force)?;
+        check_target(dir, &f.path, force)?;
     }
     let mut written = Vec::with_capacity(app.len());
     for f in app {
-        let path = dir.join(f.path);
+        let path = dir.join(&*f.path);
         let io = |source| InitError::Write {
             path: path.clone(),
             source,
@@ -138,17 +217,17 @@ mod tests {
 
     const SAMPLE: [AppFile; 3] = [
         AppFile {
-            path: "backend/app/main.py",
+            path: Cow::Borrowed("backend/app/main.py"),
             mode: 0o644,
             contents: b"app = 1\n",
         },
         AppFile {
-            path: "frontend/entrypoint.sh",
+            path: Cow::Borrowed("frontend/entrypoint.sh"),
             mode: 0o755,
             contents: b"#!/bin/sh\n",
         },
         AppFile {
-            path: "todo-dev.yaml",
+            path: Cow::Borrowed("todo-dev.yaml"),
             mode: 0o644,
             contents: b"profile: standard\n",
         },
@@ -211,7 +290,7 @@ mod tests {
         );
 
         let escaping = [AppFile {
-            path: "../escape.txt",
+            path: Cow::Borrowed("../escape.txt"),
             mode: 0o644,
             contents: b"x",
         }];

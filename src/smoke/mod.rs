@@ -281,18 +281,16 @@ async fn start_apps(
     (bind_ip, reach_ip): (IpAddr, IpAddr),
     report: Reporter<'_>,
 ) -> Result<BTreeMap<ServiceName, (String, SocketAddr)>, SmokeError> {
-    let env = app_env(project, secrets);
+    let mut env = app_env(project, secrets);
     let mut order: Vec<&Service> = project.services.iter().collect();
     order.sort_by_key(|s| s.name == ServiceName::Frontend);
     let mut endpoints = BTreeMap::new();
     let started = Instant::now();
     for service in order {
-        let mut service_env = env.clone();
-        service_env.extend(service.env.iter().map(|(k, v)| (k.clone(), v.clone())));
         let spec = ContainerSpec {
             alias: service.name.to_string(),
             image: images[&service.name].clone(),
-            env: service_env,
+            env: env.remove(&service.name).unwrap_or_default(),
             publish: Some(service.port),
             user: None,
             read_only: true,
@@ -676,47 +674,56 @@ async fn send_or_fail(
     })
 }
 
-/// The environment every app container gets: the `todo-config` ConfigMap
-/// the manifests give (for an in-cluster database, which the run provides),
-/// AGENT_URL where the agent runs apart, and the run's own secrets. No
-/// OPENAI_API_KEY: the offline agent answers, so the run is deterministic.
-pub fn app_env(project: &Project, secrets: &RunSecrets) -> Vec<(String, String)> {
+/// Each app container's environment, exactly as its manifest wires it (the
+/// `todo-config` keys and `todo-secrets` keys it reads, then its own `env`),
+/// for an in-cluster database, which the run provides, and with the run's
+/// own secrets. So only the backend gets BETTER_AUTH_SECRET, as in the
+/// cluster. No LLM key: the offline agent answers, so the run is deterministic.
+pub fn app_env(
+    project: &Project,
+    secrets: &RunSecrets,
+) -> BTreeMap<ServiceName, Vec<(String, String)>> {
     let mut local = project.clone();
     local.database = DatabaseMode::InCluster;
-    let (images, secrets_none, settings_none) = (BTreeMap::new(), BTreeMap::new(), BTreeMap::new());
+    let run_secrets: BTreeMap<String, SecretValue> = [
+        ("DATABASE_URL", secrets.database_url()),
+        ("BETTER_AUTH_SECRET", secrets.auth.clone()),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_string(), v))
+    .collect();
+    let (images, settings_none) = (BTreeMap::new(), BTreeMap::new());
     let tree = values::build(&RenderInput {
         project: &local,
         images: &images,
-        secrets: &secrets_none,
+        secrets: &run_secrets,
         settings: &settings_none,
         dev: &values::DevVariant::hardened(),
     });
-    let mut env: BTreeMap<String, String> = tree["config"]
-        .as_object()
-        .map(|m| {
-            m.iter()
-                .map(|(k, v)| {
-                    (
-                        k.clone(),
-                        v.as_str().map_or_else(|| v.to_string(), str::to_string),
-                    )
-                })
-                .collect()
+    let resolve = |entry: &serde_json::Value| -> Option<(String, String)> {
+        let name = entry["name"].as_str()?.to_string();
+        let from = &entry["valueFrom"];
+        let value = if let Some(v) = entry["value"].as_str() {
+            v.to_string()
+        } else if let Some(key) = from["configMapKeyRef"]["key"].as_str() {
+            tree["config"][key].as_str()?.to_string()
+        } else {
+            let key = from["secretKeyRef"]["key"].as_str()?;
+            run_secrets.get(key)?.expose().to_string()
+        };
+        Some((name, value))
+    };
+    project
+        .services
+        .iter()
+        .map(|s| {
+            let env = tree["services"][s.name.as_str()]["env"]
+                .as_array()
+                .map(|entries| entries.iter().filter_map(resolve).collect())
+                .unwrap_or_default();
+            (s.name, env)
         })
-        .unwrap_or_default();
-    if let Some(agent) = project.service(ServiceName::AiAgent) {
-        env.entry("AGENT_URL".into())
-            .or_insert_with(|| format!("http://ai-agent:{}", agent.port));
-    }
-    env.insert(
-        "DATABASE_URL".into(),
-        secrets.database_url().expose().to_string(),
-    );
-    env.insert(
-        "BETTER_AUTH_SECRET".into(),
-        secrets.auth.expose().to_string(),
-    );
-    env.into_iter().collect()
+        .collect()
 }
 
 /// Each container's last log lines, secrets masked: (container alias, lines).
@@ -767,6 +774,58 @@ mod tests {
         assert!(
             masked.contains("postgresql://todo:<redacted>@postgres:5432/todo"),
             "{masked}"
+        );
+    }
+
+    #[test]
+    fn each_container_gets_what_its_manifest_wires_and_only_the_backend_the_signing_key() {
+        let dir = tempfile::tempdir().unwrap();
+        crate::scaffold::app::write(dir.path(), crate::scaffold::app::Frontend::Spa, false)
+            .unwrap();
+        let opts = crate::project::LoadOptions {
+            profile: Some("agents".into()),
+            ..Default::default()
+        };
+        let project = crate::project::load(&opts, dir.path()).unwrap();
+        let secrets = RunSecrets::generate().unwrap();
+        let env = app_env(&project, &secrets);
+        let get = |svc: ServiceName, key: &str| {
+            env[&svc]
+                .iter()
+                .find(|(k, _)| k == key)
+                .map(|(_, v)| v.clone())
+        };
+        assert_eq!(
+            get(ServiceName::Backend, "BETTER_AUTH_SECRET").as_deref(),
+            Some(secrets.auth.expose())
+        );
+        for svc in [
+            ServiceName::Frontend,
+            ServiceName::McpServer,
+            ServiceName::AiAgent,
+        ] {
+            assert_eq!(get(svc, "BETTER_AUTH_SECRET"), None, "{svc}");
+        }
+        let url = secrets.database_url().expose().to_string();
+        for svc in [
+            ServiceName::Backend,
+            ServiceName::McpServer,
+            ServiceName::AiAgent,
+        ] {
+            assert_eq!(
+                get(svc, "DATABASE_URL").as_deref(),
+                Some(url.as_str()),
+                "{svc}"
+            );
+        }
+        assert_eq!(get(ServiceName::Frontend, "DATABASE_URL"), None);
+        assert_eq!(
+            get(ServiceName::Frontend, "BACKEND_URL").as_deref(),
+            Some("http://backend:8000")
+        );
+        assert_eq!(
+            get(ServiceName::Backend, "AGENT_URL").as_deref(),
+            Some("http://ai-agent:8002")
         );
     }
 
