@@ -12,7 +12,8 @@ use std::process::Command;
 
 const APP_DIR: &str = "embedded/app";
 const FRONTENDS_DIR: &str = "embedded/frontends";
-const SKIPPED_DIRS: [&str; 8] = [
+const SKIPPED_DIRS: [&str; 9] = [
+    ".next",
     "__pycache__",
     ".pytest_cache",
     ".mypy_cache",

@@ -79,6 +79,7 @@ fn render_variant(
         secrets: &secrets,
         settings: &settings,
         dev: &dev(&project),
+        pull_secret: None,
     })
     .unwrap()
 }
@@ -671,6 +672,7 @@ fn the_dev_variant_differs_from_the_hardened_objects_only_where_sync_needs_it() 
             secrets: &secrets,
             settings: &BTreeMap::new(),
             dev,
+            pull_secret: None,
         })
         .unwrap()
     };

@@ -4,7 +4,7 @@ use super::{load_project, CommandError, CommandResult, Outcome};
 use crate::cli::{BuildArgs, GlobalArgs};
 use crate::docker::{self, DockerEndpoint};
 use crate::pipeline::build::{build_all, plan_all};
-use crate::pipeline::push::push_all;
+use crate::pipeline::push::{connect, push_all};
 use crate::project::error::did_you_mean;
 use crate::project::model::{Service, ServiceName};
 use crate::project::{check_sources, Project};
@@ -29,10 +29,13 @@ pub async fn run(global: &GlobalArgs, args: &BuildArgs, out: &Output) -> Command
     let built = build_all(&docker, &facts, &project, plans, args.force, &events).await;
     // With a registry, `build` is also the push (as Skaffold's with a default repo).
     let push_failed = match &project.registry {
-        Some(registry) => !push_all(&docker, registry, &built, &events)
-            .await
-            .failed
-            .is_empty(),
+        Some(registry) => {
+            let publisher = connect(registry, &events).await;
+            !push_all(&docker, publisher.as_ref(), &built, &events)
+                .await
+                .failed
+                .is_empty()
+        }
         None => false,
     };
     Ok(if built.failed().is_empty() && !push_failed {

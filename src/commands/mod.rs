@@ -103,6 +103,7 @@ impl From<PipelineError> for CommandError {
         match e {
             PipelineError::Plan(PlanError::Secrets(_))
             | PipelineError::NoMinikube { .. }
+            | PipelineError::NeedsRegistry { .. }
             | PipelineError::Recreate { .. } => CommandError::usage(e),
             PipelineError::Connect(c) => c.into(),
             // The shell's 128 + SIGINT; what was applied has been said.

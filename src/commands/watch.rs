@@ -85,7 +85,16 @@ pub async fn run(global: &GlobalArgs, args: &WatchArgs, out: &Output) -> Command
             engine.events.clone(),
         )
     });
-    let rebuilds = Rebuilds::new(engine, up.docker, &up.daemon, up.images, dev, timeout).await?;
+    let rebuilds = Rebuilds::new(
+        engine,
+        up.docker,
+        up.publisher,
+        &up.daemon,
+        up.images,
+        dev,
+        timeout,
+    )
+    .await?;
     let watched = watch_with(&project, &mut Rolling { rebuilds, events }).await;
     if let Some(task) = logs {
         task.abort();

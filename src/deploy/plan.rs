@@ -7,7 +7,7 @@ use super::render::{self, Manifest, RenderError};
 use super::secrets::{self, SecretsError};
 use super::values::{DevVariant, ImageRef, RenderInput};
 use crate::project::model::ServiceName;
-use crate::project::secrets::Secrets;
+use crate::project::secrets::{SecretValue, Secrets};
 use crate::project::Project;
 
 /// Plain settings passed to the apps through the ConfigMap.
@@ -26,14 +26,16 @@ pub enum PlanError {
 
 /// Renders the project with these images; `existing` is the cluster's
 /// current `todo-secrets` (empty when offline); `dev` is `watch`'s variant
-/// (hardened: what `up` applies).
+/// (hardened: what `up` applies); `pull_secret` the registry's
+/// `.dockerconfigjson`, when the images are pulled with credentials.
 pub fn render(
     project: &Project,
     images: &BTreeMap<ServiceName, ImageRef>,
     existing: &BTreeMap<String, String>,
     dev: &DevVariant,
+    pull_secret: Option<&SecretValue>,
 ) -> Result<Vec<Manifest>, PlanError> {
-    with_input(project, images, existing, dev, |input| {
+    with_input(project, images, existing, dev, pull_secret, |input| {
         Ok(render::render(input)?)
     })
 }
@@ -48,6 +50,7 @@ pub fn values(
         images,
         &BTreeMap::new(),
         &DevVariant::hardened(),
+        None,
         |input| {
             let mut v = super::values::build(input);
             if let Some(serde_json::Value::Object(secrets)) = v.get_mut("secrets") {
@@ -65,6 +68,7 @@ fn with_input<T>(
     images: &BTreeMap<ServiceName, ImageRef>,
     existing: &BTreeMap<String, String>,
     dev: &DevVariant,
+    pull_secret: Option<&SecretValue>,
     f: impl FnOnce(&RenderInput) -> Result<T, PlanError>,
 ) -> Result<T, PlanError> {
     let env = |k: &str| std::env::var(k).ok();
@@ -83,5 +87,6 @@ fn with_input<T>(
         secrets: &secrets,
         settings: &settings,
         dev,
+        pull_secret,
     })
 }

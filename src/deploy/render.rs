@@ -54,6 +54,9 @@ fn plan(input: &RenderInput) -> Vec<(&'static str, Option<String>)> {
     let p = input.project;
     let mut files: Vec<(&'static str, Option<String>)> =
         vec![("namespace.yaml", None), ("config.yaml", None)];
+    if input.pull_secret.is_some() {
+        files.push(("registry-secret.yaml", None));
+    }
     if p.database == DatabaseMode::InCluster {
         files.push(("postgres.yaml", Some("postgres".into())));
     }

@@ -58,6 +58,9 @@ impl ImageRef {
     }
 }
 
+/// The image pull Secret made from the user's registry credentials.
+pub const PULL_SECRET_NAME: &str = "todo-registry";
+
 /// What rendering needs besides the project.
 pub struct RenderInput<'a> {
     pub project: &'a Project,
@@ -67,6 +70,10 @@ pub struct RenderInput<'a> {
     /// Plain settings from `.env`/the environment (LLM_BASE_URL, LLM_MODEL).
     pub settings: &'a BTreeMap<String, String>,
     pub dev: &'a DevVariant,
+    /// With a registry that needs credentials: the `.dockerconfigjson` for
+    /// it (JSON text), rendered as [`PULL_SECRET_NAME`] and named by every
+    /// app pod. None: images come from the node's daemon or need no login.
+    pub pull_secret: Option<&'a SecretValue>,
 }
 
 /// Whose an object is: an object is this project's only when both its
@@ -316,6 +323,7 @@ pub fn build(input: &RenderInput) -> Value {
                 "strategy": strategy,
                 "serviceType": service_type,
                 "nodePort": node_port,
+                "imagePullSecrets": input.pull_secret.map(|_| json!([{"name": PULL_SECRET_NAME}])),
             }),
         );
     }
@@ -348,6 +356,10 @@ pub fn build(input: &RenderInput) -> Value {
         "services": services,
         "config": config,
         "secrets": secrets,
+        "registry": input.pull_secret.map(|s| json!({
+            "pullSecret": PULL_SECRET_NAME,
+            "dockerConfigJson": b64.encode(s.expose()),
+        })),
         "access": {"host": p.access.ingress_host},
         "autoscaling": p.autoscaling.as_ref().map(|a| json!({
             "minReplicas": a.min_replicas, "maxReplicas": a.max_replicas, "targetCpuPercent": a.target_cpu_percent,

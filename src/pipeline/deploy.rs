@@ -15,6 +15,7 @@ use crate::deploy::render::Manifest;
 use crate::deploy::rollout::{self, RolloutFailure, RolloutReady, RolloutState, Workload};
 use crate::deploy::values::{DevVariant, Ownership};
 use crate::deploy::{plan, recreate};
+use crate::project::secrets::SecretValue;
 use crate::project::Project;
 
 /// Which cluster a deploy may change: the project's Minikube context unless
@@ -32,11 +33,13 @@ pub struct Deployed {
     pub failed: Vec<String>,
 }
 
-/// What a render is made of: the image of each service and the variant.
+/// What a render is made of: the image of each service, the variant, and
+/// the registry's pull credentials (when the images are pulled with them).
 #[derive(Clone, Copy)]
 pub struct Objects<'a> {
     pub images: &'a Images,
     pub dev: &'a DevVariant,
+    pub pull_secret: Option<&'a SecretValue>,
 }
 
 /// How rolling one workload ended.
@@ -210,6 +213,7 @@ async fn render_with_secrets(
         objects.images,
         &existing,
         objects.dev,
+        objects.pull_secret,
     )?)
 }
 

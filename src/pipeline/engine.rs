@@ -7,6 +7,7 @@
 
 use std::collections::BTreeMap;
 use std::future::Future;
+use std::sync::Arc;
 use std::time::Duration;
 
 use tokio::sync::OnceCell;
@@ -14,7 +15,8 @@ use tokio::sync::OnceCell;
 use super::build::{self, Built, Planned};
 use super::cancel::Cancel;
 use super::deploy::{self, Cluster, Deployed, Objects, Rolled, Target};
-use super::event::{DeployEvent, Events, PushEvent};
+use super::event::{DeployEvent, Events};
+use super::push::{self, Publisher};
 use super::{cluster, images, report, Images, PipelineError};
 use crate::build::image::BuildPlan;
 use crate::cluster::context::KubeContext;
@@ -22,7 +24,7 @@ use crate::cluster::kube::{connect, connect_streaming};
 use crate::deploy::render::Manifest;
 use crate::deploy::rollout::RolloutState;
 use crate::deploy::values::DevVariant;
-use crate::docker::{self, DaemonFacts};
+use crate::docker::{self, DaemonFacts, DockerEndpoint};
 use crate::project::Project;
 
 /// How long Minikube's daemon may take to answer its first request.
@@ -48,6 +50,10 @@ pub struct Up {
     pub images: Images,
     /// Services whose image did not build (reported); nothing was deployed then.
     pub failed_builds: Vec<String>,
+    /// Services whose image did not reach the registry (reported); nothing was deployed then.
+    pub failed_pushes: Vec<String>,
+    /// The registry, when the project has one: where `watch` pushes its rebuilds.
+    pub publisher: Option<Arc<Publisher>>,
     pub deployed: Deployed,
 }
 
@@ -70,6 +76,7 @@ pub async fn plan(project: &Project) -> Result<Plan, PipelineError> {
         &images(&builds),
         &BTreeMap::new(),
         &DevVariant::hardened(),
+        None,
     )?;
     Ok(Plan { builds, manifests })
 }
@@ -151,15 +158,34 @@ impl Engine {
     }
 
     /// `up`'s whole sequence, also how `watch` starts: plan and render
-    /// offline, the cluster running, every image built into its daemon,
-    /// everything applied and waited for.
+    /// offline, the cluster running, every image built (into Minikube's
+    /// daemon; with a registry on this machine's and pushed), everything
+    /// applied and waited for.
     pub async fn up(&self, opts: &UpOptions) -> Result<Up, PipelineError> {
         let plan = self.plan().await?;
         let images = images(&plan.builds);
-        let endpoint = self
-            .interruptible(cluster::ensure_running(&self.project, &self.events))
-            .await??;
-        // Build straight into the node's daemon: no registry, no `image load`.
+        let registry = self.project.registry.as_ref();
+        let endpoint = match (self.other_cluster(), registry) {
+            (Some(context), None) => {
+                return Err(PipelineError::NeedsRegistry {
+                    context: context.to_string(),
+                    cluster: self.project.cluster.name.clone(),
+                })
+            }
+            // Not Minikube: no minikube call at all; its nodes pull from the registry.
+            (Some(_), Some(_)) => DockerEndpoint::from_env(),
+            (None, _) => {
+                let node = self
+                    .interruptible(cluster::ensure_running(&self.project, &self.events))
+                    .await??;
+                match registry {
+                    // Pods pull what was pushed: build where the user's Docker is.
+                    Some(_) => DockerEndpoint::from_env(),
+                    // Straight into the node's daemon: no registry, no `image load`.
+                    None => node,
+                }
+            }
+        };
         let (docker, facts) = docker::probe(&endpoint, DAEMON_DEADLINE).await?;
         let planned = plan
             .builds
@@ -172,21 +198,43 @@ impl Engine {
             daemon: facts,
             images,
             failed_builds: built.failed().iter().map(|s| s.to_string()).collect(),
+            failed_pushes: Vec::new(),
+            publisher: None,
             deployed: Deployed::default(),
         };
         if !up.failed_builds.is_empty() {
             return Ok(up);
         }
+        if let Some(registry) = registry {
+            let publisher = push::connect(registry, &self.events).await;
+            let work = push::push_all(&up.docker, publisher.as_ref(), &built, &self.events);
+            let pushes = self.interruptible(work).await?;
+            if !pushes.failed.is_empty() {
+                // Nothing is applied: what runs in the cluster stays as it was.
+                up.failed_pushes = pushes.failed.iter().map(|s| s.to_string()).collect();
+                return Ok(up);
+            }
+            up.images = pushes.apply_to(&up.images);
+            up.publisher = publisher.map(Arc::new);
+        }
+        let objects = Objects {
+            images: &up.images,
+            dev: &opts.dev,
+            pull_secret: up.publisher.as_ref().and_then(|p| p.pull_secret.as_ref()),
+        };
         up.deployed = self
-            .deploy(
-                &plan.manifests,
-                &up.images,
-                &opts.dev,
-                &opts.recreate,
-                opts.timeout,
-            )
+            .deploy(&plan.manifests, objects, &opts.recreate, opts.timeout)
             .await?;
         Ok(up)
+    }
+
+    /// The context named when it is not the project's Minikube (whose
+    /// context is named after its profile).
+    fn other_cluster(&self) -> Option<&str> {
+        self.target
+            .context
+            .as_deref()
+            .filter(|c| *c != self.project.cluster.name)
     }
 
     /// `--recreate` (if any), then render with the cluster's secrets, apply,
@@ -194,20 +242,12 @@ impl Engine {
     pub async fn deploy(
         &self,
         offline: &[Manifest],
-        images: &Images,
-        dev: &DevVariant,
+        objects: Objects<'_>,
         recreate: &[String],
         timeout: Duration,
     ) -> Result<Deployed, PipelineError> {
-        if let Some(registry) = &self.project.registry {
-            self.events.push(PushEvent::NotUsed {
-                registry: registry.to_string(),
-                why: "deploy runs the images in the cluster's own Docker daemon; only `todo-dev build` pushes to the registry so far".into(),
-            });
-        }
         let at = self.cluster().await?;
         deploy::recreate(&at, &self.project, offline, recreate, timeout).await?;
-        let objects = Objects { images, dev };
         let deployed = deploy::deploy(&at, &self.project, objects, timeout).await?;
         if deployed.failed.is_empty() {
             let urls = report::access(&self.project, at.context).await;

@@ -105,8 +105,9 @@ pub enum PushEvent {
         service: Option<String>,
         error: String,
     },
-    /// A registry is set, and this command does not push (yet): said, not ignored.
-    NotUsed { registry: String, why: String },
+    /// The push credentials are of a kind kubelet cannot pull with: no pull
+    /// Secret is made, and why.
+    PullAnonymous { registry: String, why: String },
 }
 
 #[derive(Debug, Clone)]

@@ -53,6 +53,11 @@ pub enum PipelineError {
     Docker(#[from] crate::docker::DockerError),
     #[error("minikube is not on PATH\n  help: {hint}")]
     NoMinikube { hint: String },
+    #[error(transparent)]
+    Push(#[from] crate::push::PushError),
+    /// A cluster other than the project's Minikube cannot see images built here.
+    #[error("context `{context}` is not the project's Minikube ({cluster}), so its nodes cannot run images built on this machine\n  help: set deploy.registry in todo-dev.yaml (or pass --registry HOST/PATH) to a registry the cluster pulls from; todo-dev pushes there and the pods pull by digest")]
+    NeedsRegistry { context: String, cluster: String },
     /// `--recreate` named something the render has no workload of.
     #[error("{message}")]
     Recreate { message: String },

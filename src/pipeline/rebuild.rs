@@ -20,6 +20,7 @@ use tokio::task::JoinHandle;
 use super::build::{builder_for, log_path, plan_one};
 use super::deploy::{Objects, Rolled};
 use super::event::LoopEvent;
+use super::push::Publisher;
 use super::update::{self, Update};
 use super::{image_ref, Engine, Images, PipelineError};
 use crate::build::builder::Builder;
@@ -83,6 +84,8 @@ struct LoopState {
 struct Shared {
     engine: Arc<Engine>,
     docker: bollard::Docker,
+    /// The registry every rebuild is pushed to before it rolls, if any.
+    publisher: Option<Arc<Publisher>>,
     builder: Builder,
     /// The engine's client (a clone shares its connection pool).
     client: kube::Client,
@@ -119,6 +122,7 @@ impl Rebuilds {
     pub async fn new(
         engine: Arc<Engine>,
         docker: bollard::Docker,
+        publisher: Option<Arc<Publisher>>,
         daemon: &DaemonFacts,
         images: Images,
         dev: DevVariant,
@@ -139,6 +143,7 @@ impl Rebuilds {
             shared: Arc::new(Shared {
                 engine,
                 docker,
+                publisher,
                 // `up` said already when it is the legacy one.
                 builder: builder_for(daemon).builder,
                 client,
@@ -427,8 +432,8 @@ async fn attempt_once(shared: &Shared, request: &Request) -> Result<String, Opti
     let plan = plan_one(project, &service)
         .await
         .map_err(|e| Some(build_stop(&e)))?;
-    let image_ref = image_ref(&plan);
-    let image = image_ref.reference.clone();
+    let mut image_ref = image_ref(&plan);
+    let mut image = image_ref.reference.clone();
     shared.event(LoopEvent::Building {
         service: name.clone(),
         image: image.clone(),
@@ -447,6 +452,20 @@ async fn attempt_once(shared: &Shared, request: &Request) -> Result<String, Opti
         unchanged: matches!(built, BuildOutcome::Unchanged),
         seconds: started.elapsed().as_secs_f64(),
     });
+    if let Some(publisher) = &shared.publisher {
+        let events = &shared.engine.events;
+        let pushed = publisher.push(&shared.docker, request.service, &image, events);
+        // A failed push is reported; the pods keep running what they run.
+        let Some(reference) = cancel.unless(pushed).await.map_err(|_| None)? else {
+            return Err(Some(Stop {
+                stage: "push",
+                message: format!("{name}'s image did not reach the registry (see above)"),
+                transient: false,
+            }));
+        };
+        image_ref.reference = reference;
+        image = image_ref.reference.clone();
+    }
 
     let _applying = shared.applying.lock().await;
     let images = {
@@ -461,6 +480,10 @@ async fn attempt_once(shared: &Shared, request: &Request) -> Result<String, Opti
     let objects = Objects {
         images: &images,
         dev: &shared.dev,
+        pull_secret: shared
+            .publisher
+            .as_ref()
+            .and_then(|p| p.pull_secret.as_ref()),
     };
     let rolled = shared
         .engine

@@ -11,7 +11,10 @@ use bollard::auth::DockerCredentials;
 use bollard::Docker;
 use futures::StreamExt;
 
+use base64::Engine as _;
+
 use crate::project::model::Registry;
+use crate::project::secrets::SecretValue;
 use credentials::{Credentials, CredentialsError};
 use registry::{RegistryClient, RegistryError};
 
@@ -36,6 +39,8 @@ pub enum PushError {
     },
     #[error("pushing {image} to {registry}: the registry has no manifest for it after the push\n  help: check the registry's logs; nothing was deployed")]
     NotThere { registry: String, image: String },
+    #[error("{registry} has no {image}: deploy runs what the registry holds, and nothing pushed it\n  help: run `todo-dev build` first (with deploy.registry set it pushes), or `todo-dev up`, which builds and pushes")]
+    NotPushed { registry: String, image: String },
 }
 
 fn daemon_hint(message: &str, registry: &str) -> String {
@@ -86,6 +91,50 @@ impl Target {
         self.credentials.as_ref().map(|c| c.from.as_str())
     }
 
+    /// The pull credentials for the cluster, from the same credentials the
+    /// push uses: `{"auths": {HOST: {username, password, auth}}}`, as
+    /// `kubectl create secret docker-registry` writes it.
+    pub fn pull_auth(&self) -> PullAuth {
+        let Some(c) = &self.credentials else {
+            return PullAuth::Anonymous;
+        };
+        let host = &self.registry.host;
+        // An identity token is exchanged for a bearer token by the docker
+        // CLI; kubelet's keyring reads only username and password.
+        if c.username == "<token>" {
+            return PullAuth::Unusable(format!(
+                "the credentials for {host} ({}) are an identity token, which kubelet cannot pull with; the pods will pull anonymously\n  help: `docker login {host}` with a username and password or access token, or give the namespace a pull Secret of your own",
+                c.from
+            ));
+        }
+        let b64 = base64::engine::general_purpose::STANDARD;
+        let auth = b64.encode(format!("{}:{}", c.username, c.secret.expose()));
+        let config = serde_json::json!({"auths": {host.as_str(): {
+            "username": c.username,
+            "password": c.secret.expose(),
+            "auth": auth,
+        }}});
+        PullAuth::Config(SecretValue::new(config.to_string()))
+    }
+
+    /// The digest reference of `local` (`repository:tag`) the registry holds
+    /// now, without pushing: what `deploy` runs.
+    pub async fn resolve(&self, local: &str) -> Result<String, PushError> {
+        let (repository, tag) = local.rsplit_once(':').unwrap_or((local, "latest"));
+        let image = format!("{}:{tag}", self.registry.repository(repository));
+        match self
+            .client
+            .manifest_digest(&self.path(repository), tag)
+            .await?
+        {
+            Some(digest) => Ok(format!("{image}@{digest}")),
+            None => Err(PushError::NotPushed {
+                registry: self.registry.host.clone(),
+                image,
+            }),
+        }
+    }
+
     /// The path of `repository` inside the registry (`team/todo-backend`).
     fn path(&self, repository: &str) -> String {
         let full = self.registry.repository(repository);
@@ -96,6 +145,17 @@ impl Target {
     pub async fn may_push(&self, repository: &str) -> Result<(), PushError> {
         Ok(self.client.may_push(&self.path(repository)).await?)
     }
+}
+
+/// What kubelet needs to pull from the registry.
+#[derive(Debug, Clone)]
+pub enum PullAuth {
+    /// No credentials for it: pulled anonymously.
+    Anonymous,
+    /// A `.dockerconfigjson` holding these credentials for this registry only.
+    Config(SecretValue),
+    /// Credentials kubelet cannot use (an identity token): why, and the fix.
+    Unusable(String),
 }
 
 /// How one image reached the registry.

@@ -699,6 +699,7 @@ pub fn app_env(
         secrets: &run_secrets,
         settings: &settings_none,
         dev: &values::DevVariant::hardened(),
+        pull_secret: None,
     });
     let resolve = |entry: &serde_json::Value| -> Option<(String, String)> {
         let name = entry["name"].as_str()?.to_string();

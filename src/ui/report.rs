@@ -146,10 +146,9 @@ impl Reporter for Terminal {
                         false => out.paint(Tone::Good, "pushed"),
                     }
                 ),
-                PushEvent::NotUsed { registry, why } => eprintln!(
-                    "{} deploy.registry is {registry}: {why}",
-                    out.paint(Tone::Warn, "note:")
-                ),
+                PushEvent::PullAnonymous { registry, why } => {
+                    eprintln!("{} {registry}: {why}", out.paint(Tone::Warn, "warning:"))
+                }
                 PushEvent::Failed { service, error } => eprintln!(
                     "{}{} {error}",
                     service
@@ -671,9 +670,10 @@ pub fn json_of(event: &Event) -> Option<Value> {
             PushEvent::Failed { service, error } => {
                 line("push.failed", json!({"service": service, "error": error}))
             }
-            PushEvent::NotUsed { registry, why } => {
-                line("push.unused", json!({"registry": registry, "message": why}))
-            }
+            PushEvent::PullAnonymous { registry, why } => line(
+                "push.pull-anonymous",
+                json!({"registry": registry, "message": why}),
+            ),
         },
         Event::Attach(a) => attach_json(a),
         Event::Smoke(e) => smoke_json(e),

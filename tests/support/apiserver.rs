@@ -981,6 +981,9 @@ impl State {
             remove_key(&mut obj, "status");
         }
         let mut obj = self.new_object(t.res, obj, writer);
+        if let Some(invalid) = invalid_object(t.res, &key.name, &obj) {
+            return Err(invalid);
+        }
         if writer.dry_run {
             return Ok(Reply::json(201, &obj));
         }
@@ -1116,7 +1119,9 @@ impl State {
         if &new == existing {
             return Reply::json(200, existing);
         }
-        if let Some(invalid) = immutable_change(res, &key.name, existing, &new) {
+        if let Some(invalid) = invalid_object(res, &key.name, &new)
+            .or_else(|| immutable_change(res, &key.name, existing, &new))
+        {
             return invalid;
         }
         let annotations = |v: &Value| v["metadata"]["annotations"].clone();
@@ -3160,10 +3165,54 @@ fn webhook_unavailable() -> Reply {
     )
 }
 
+/// 422 Invalid for an object the real API server's validation refuses
+/// whatever it was before (ValidateSecret, pkg/apis/core/validation): a
+/// `kubernetes.io/dockerconfigjson` Secret needs `.dockerconfigjson`, and it
+/// must be JSON (a pull Secret kubelet could not read is refused up front).
+fn invalid_object(res: &Resource, name: &str, obj: &Value) -> Option<Reply> {
+    if res.plural != "secrets" || text(obj, "/type") != "kubernetes.io/dockerconfigjson" {
+        return None;
+    }
+    let field = "data[.dockerconfigjson]";
+    let detail = match obj["data"][".dockerconfigjson"].as_str() {
+        None => "Required value".to_string(),
+        Some(b64) => {
+            let parsed = BASE64
+                .decode(b64)
+                .map_err(|e| e.to_string())
+                .and_then(|raw| {
+                    serde_json::from_slice::<Map<String, Value>>(&raw).map_err(|e| e.to_string())
+                });
+            match parsed {
+                Ok(_) => return None,
+                Err(e) => format!("Invalid value: \"<secret contents redacted>\": {e}"),
+            }
+        }
+    };
+    let reason = if detail.starts_with("Required") {
+        "FieldValueRequired"
+    } else {
+        "FieldValueInvalid"
+    };
+    let message = format!("Secret \"{name}\" is invalid: {field}: {detail}");
+    let details = json!({"name": name, "kind": "Secret", "causes": [{"reason": reason, "message": detail, "field": field}]});
+    Some(failure(422, "Invalid", message, Some(details)))
+}
+
 /// 422 Invalid for an update the real API server's validation forbids
 /// (real-cluster.md: selectors, a StatefulSet's spec but a few fields, a
 /// PVC's spec but a larger storage request, a Service's clusterIP).
 fn immutable_change(res: &Resource, name: &str, existing: &Value, new: &Value) -> Option<Reply> {
+    if res.plural == "secrets" && text(existing, "/type") != text(new, "/type") {
+        // ValidateSecretUpdate: the type is immutable.
+        let detail = format!(
+            "Invalid value: \"{}\": field is immutable",
+            text(new, "/type")
+        );
+        let message = format!("Secret \"{name}\" is invalid: type: {detail}");
+        let details = json!({"name": name, "kind": "Secret", "causes": [{"reason": "FieldValueInvalid", "message": detail, "field": "type"}]});
+        return Some(failure(422, "Invalid", message, Some(details)));
+    }
     let (old, next) = (&existing["spec"], &new["spec"]);
     let without = |v: &Value, keys: &[&str]| {
         let mut v = v.clone();
