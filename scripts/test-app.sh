@@ -495,7 +495,7 @@ ui_suite_at() { # ui_suite_at SITE: tests/app/ui.test.mjs against a running fron
 memory() {
     local usage proc
     usage=$(docker stats --no-stream --format '{{.MemUsage}}' "$1" | sed 's| /.*||')
-    proc=$(docker exec "$1" sh -c "grep -E '^Vm(RSS|HWM):' /proc/1/status" | tr -s ' \t' ' ' | paste -sd, -)
+    proc=$(docker exec "$1" sh -c "grep -E '^Vm(RSS|HWM):' /proc/1/status" | tr -s ' \t' ' ' | paste -sd, - | sed 's/,/, /g')
     mem_bytes=$(python3 -c '
 import re, sys
 m = re.fullmatch(r"([0-9.]+)\s*([KMGT]?i?B)", sys.argv[1].strip())
@@ -539,7 +539,7 @@ run_next_frontend() { # run_next_frontend BACKEND_PORT
     expect "frontend-next /api/ without a backend: 502" wait_http "http://127.0.0.1:$n0port/api/health" 502 10
     memory "$IMAGE_PREFIX-frontend-next-$$"
     idle=$mem_text
-    expect "frontend-next / serves the app" body_has "$site/" "<title>Todo chatbot</title>"
+    expect "frontend-next / serves the app" body_has "$site/" '<title[^>]*>Todo chatbot</title>'
     expect "frontend-next / serves the app as uid 10555" body_has "http://127.0.0.1:$n2port/" 'id="auth-form"'
     expect "frontend-next /api/health through the proxy (seed 002's check)" body_has "$site/api/health" '"ok"'
     expect "frontend-next /api/ proxy: sign-up, chat, list" signup_through "$site"
@@ -580,8 +580,8 @@ run_next_frontend() { # run_next_frontend BACKEND_PORT
     if ((base <= upstream_base)); then
         expect "frontend-next image within the plans' 300 MB" test "$size" -le "$limit"
     else
-        log "base $NODE_BASE ($(bc_mb "$base") MB) is bigger than upstream's slim node (~220 MB):" \
-            "on that base this image would be about $(bc_mb $((upstream_base + delta))) MB"
+        log "base $NODE_BASE ($(printf '%.1f' "$(bc_mb "$base")") MB) is bigger than upstream's slim node (~220 MB):" \
+            "on that base this image would be about $(printf '%.1f' "$(bc_mb $((upstream_base + delta)))") MB"
         expect "frontend-next adds at most 80 MB (300 MB on a 220 MB upstream base)" \
             test "$delta" -le $((limit - upstream_base))
     fi
