@@ -18,8 +18,8 @@
 #                               writes, built with the nextjs Dockerfile template on
 #                               the local node base, run read-only as uid 10001 and
 #                               10555 against step 3's backend: /healthz, headers,
-#                               /api proxy, the same UI suite through SITE_URL, size
-#                               and memory)
+#                               /api proxy, the same UI suite through SITE_URL, no
+#                               file written (docker diff), size and memory)
 # and stops everything it started, also on failure or Ctrl-C. Exit 0 only when
 # all of it passed.
 #
@@ -485,6 +485,12 @@ no_inline_script() { # no_inline_script URL: every <script> has a src, but JSON 
 }
 
 # shellcheck disable=SC2317 # called through expect
+serves_all() { # serves_all BASE: what the Next server does, each kind of route once
+    wait_http "$1/healthz" && body_has "$1/" 'id="auth-form"' &&
+        [[ $(curl -s -o /dev/null -w '%{http_code}' "$1/no-such-page") == 404 ]] && signup_through "$1"
+}
+
+# shellcheck disable=SC2317 # called through expect
 ui_suite_at() { # ui_suite_at SITE: tests/app/ui.test.mjs against a running frontend
     NODE_PATH=$NODE_DIR/node_modules SITE_URL=$1 SCREENSHOT=$STATE/app-ui-next.png \
         node "$repo_root/tests/app/ui.test.mjs"
@@ -526,6 +532,9 @@ run_next_frontend() { # run_next_frontend BACKEND_PORT
     # nothing listens at BACKEND_URL: /healthz must not care
     run_container frontend-next-nobackend "${hardened[@]}" --user 10001 -p 127.0.0.1::8080 \
         -e BACKEND_URL="http://127.0.0.1:9" "$tag"
+    # a writable root, to see what Next would write: docker diff must list nothing
+    run_container frontend-next-rw --cap-drop ALL --security-opt no-new-privileges --user 10001 -p 127.0.0.1::8080 \
+        --add-host host.docker.internal:host-gateway -e BACKEND_URL="http://host.docker.internal:$bport" "$tag"
     nport=$(docker port "$IMAGE_PREFIX-frontend-next-$$" 8080/tcp | head -n 1 | sed 's/.*://')
     n2port=$(docker port "$IMAGE_PREFIX-frontend-next-10555-$$" 8080/tcp | head -n 1 | sed 's/.*://')
     n0port=$(docker port "$IMAGE_PREFIX-frontend-next-nobackend-$$" 8080/tcp | head -n 1 | sed 's/.*://')
@@ -562,6 +571,12 @@ run_next_frontend() { # run_next_frontend BACKEND_PORT
     memory "$IMAGE_PREFIX-frontend-next-$$"
     after=$mem_text after_bytes=$mem_bytes
     expect "frontend-next memory after the UI suite under the pod's 128Mi" test "$after_bytes" -lt $((128 * 1024 * 1024))
+    local rw=$IMAGE_PREFIX-frontend-next-rw-$$ rwport
+    rwport=$(docker port "$rw" 8080/tcp | head -n 1 | sed 's/.*://')
+    expect "frontend-next with a writable root: /healthz, /, a 404 page, /api/ sign-up and chat" \
+        serves_all "http://127.0.0.1:$rwport"
+    expect "frontend-next writes no file at all (docker diff of that container empty)" \
+        test -z "$(docker diff "$rw" 2>&1)"
     expect "frontend-next wrote nothing outside /tmp (read-only root: no EROFS in its log)" \
         bash -c "! docker logs '$IMAGE_PREFIX-frontend-next-$$' 2>&1 | grep -qiE 'EROFS|read-only file system|EACCES'"
 
