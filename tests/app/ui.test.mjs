@@ -2,10 +2,13 @@
 // to complete it, see it completed; then reload, edit, delete, sign out and in again.
 //
 //   BACKEND_URL=http://127.0.0.1:PORT SCREENSHOT=/tmp/ui.png node tests/app/ui.test.mjs
+//   SITE_URL=http://127.0.0.1:PORT node tests/app/ui.test.mjs
 //
-// Serves embedded/app/frontend/public and proxies /api/ to BACKEND_URL the way the nginx image
-// does (same origin, path unchanged). Needs playwright-core (NODE_PATH) and Debian's chromium.
-// Prints one line per check and "N passed, N failed"; exits 1 on any failure.
+// Without SITE_URL it serves embedded/app/frontend/public and proxies /api/ to BACKEND_URL the
+// way the nginx image does (same origin, path unchanged). With SITE_URL it drives that site
+// instead, a frontend already running with its own /api/ proxy (the nginx or the Next.js image):
+// the same checks, so both frontends pass the same suite. Needs playwright-core (NODE_PATH) and
+// Debian's chromium. Prints one line per check and "N passed, N failed"; exits 1 on any failure.
 import { createRequire } from "node:module";
 import http from "node:http";
 import fs from "node:fs";
@@ -17,6 +20,7 @@ const { chromium } = require("playwright-core");
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const siteRoot = path.resolve(here, "../../embedded/app/frontend/public");
+const siteUrl = process.env.SITE_URL ? process.env.SITE_URL.replace(/\/+$/, "") : "";
 const backend = new URL(process.env.BACKEND_URL || "http://127.0.0.1:8000");
 const screenshot = process.env.SCREENSHOT || "/tmp/todo-app-ui.png";
 const browserPath = process.env.CHROMIUM || "/usr/bin/chromium";
@@ -71,9 +75,14 @@ function expect(cond, message) {
   if (!cond) throw new Error(message);
 }
 
-const server = http.createServer(serve);
-await new Promise((resolve) => server.listen(0, "127.0.0.1", resolve));
-const site = `http://127.0.0.1:${server.address().port}`;
+let server = null;
+let site = siteUrl;
+if (!site) {
+  server = http.createServer(serve);
+  await new Promise((resolve) => server.listen(0, "127.0.0.1", resolve));
+  site = `http://127.0.0.1:${server.address().port}`;
+}
+console.log(`# testing ${site}${server ? ` (public/ served here, /api/ -> ${backend.origin})` : ""}`);
 
 const browser = await chromium.launch({
   executablePath: browserPath,
@@ -88,6 +97,24 @@ page.on("pageerror", (err) => consoleErrors.push(err.message));
 const policyViolations = [];
 page.on("console", (msg) => {
   if (/Content Security Policy|Refused to/i.test(msg.text())) policyViolations.push(msg.text());
+});
+// every securitypolicyviolation event of every document the page loads, reported through a
+// binding (an init script and a binding are not subject to the page's CSP)
+const violationEvents = [];
+await page.exposeFunction("__reportViolation", (v) => violationEvents.push(v));
+await page.addInitScript(() => {
+  document.addEventListener("securitypolicyviolation", (e) =>
+    window.__reportViolation(`${e.violatedDirective} blocked ${e.blockedURI || "inline"} (${e.sourceFile}:${e.lineNumber})`),
+  );
+});
+// what the page loads besides the HTML: all from the site itself
+const foreign = [];
+const assets = [];
+page.on("request", (req) => {
+  if (!req.url().startsWith(`${site}/`)) foreign.push(req.url());
+});
+page.on("response", (resp) => {
+  if (["script", "stylesheet"].includes(resp.request().resourceType())) assets.push(resp);
 });
 
 const email = `ui-${Date.now()}@example.com`;
@@ -182,9 +209,12 @@ try {
 
   await check("the page runs under the CSP with nothing refused (no inline script or style)", async () => {
     const resp = await page.goto(site);
-    expect(resp.headers()["content-security-policy"].includes("script-src 'self'"), "no CSP on the page");
+    const policy = resp.headers()["content-security-policy"] || "";
+    expect(policy.includes("script-src 'self'"), "no CSP on the page");
+    expect(!/script-src[^;]*'unsafe-(inline|eval)'/.test(policy), `the CSP allows unsafe scripts: ${policy}`);
     await page.locator("#task-list li.done", { hasText: "buy milk" }).waitFor();
     expect(policyViolations.length === 0, policyViolations.join("; "));
+    expect(violationEvents.length === 0, `securitypolicyviolation: ${violationEvents.join("; ")}`);
     // and the policy does bite: an inline script is refused
     await page.evaluate(() => {
       const s = document.createElement("script");
@@ -192,10 +222,24 @@ try {
       document.body.append(s);
     });
     expect((await page.evaluate(() => window.__inline)) === undefined, "an inline script ran");
+    // ... and the refusal is seen by the listener above, so its silence before meant something
+    const deadline = Date.now() + 5000;
+    while (violationEvents.length === 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+    expect(violationEvents.some((v) => v.startsWith("script-src")), "the refused inline script raised no securitypolicyviolation");
+    violationEvents.length = 0;
+  });
+
+  await check("the page's scripts and styles come from the site, served nosniff under the CSP", async () => {
+    expect(foreign.length === 0, `requests elsewhere: ${foreign.join(", ")}`);
+    expect(assets.length >= 2, `only ${assets.length} scripts and stylesheets loaded`);
+    for (const resp of assets) {
+      expect(resp.status() === 200, `${resp.url()}: ${resp.status()}`);
+      expect(resp.headers()["x-content-type-options"] === "nosniff", `${resp.url()}: no nosniff`);
+    }
   });
 } finally {
   await browser.close();
-  server.close();
+  server?.close();
 }
 
 const failed = results.filter(([, err]) => err).length;
