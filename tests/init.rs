@@ -83,6 +83,100 @@ fn init_writes_the_reference_app_exactly_with_its_modes() {
 }
 
 #[test]
+fn init_frontend_next_writes_the_next_app_in_place_of_the_spa_built_from_the_template() {
+    let sb = Sandbox::new(&[]);
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("next-todo");
+    let out = sb
+        .todo_dev(
+            tmp.path(),
+            &["init", "next-todo", "--frontend", "next", "--json"],
+        )
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(json(&out)["frontend"], "next");
+    let next = Path::new(env!("CARGO_MANIFEST_DIR")).join("embedded/frontends/next");
+    let mut want: BTreeMap<String, (Vec<u8>, bool)> = tree(&embedded_app())
+        .into_iter()
+        .filter(|(p, _)| !p.starts_with("frontend/"))
+        .collect();
+    want.extend(
+        tree(&next)
+            .into_iter()
+            .map(|(p, f)| (format!("frontend/{p}"), f)),
+    );
+    let got = tree(&dir);
+    assert_eq!(
+        got.keys().collect::<Vec<_>>(),
+        want.keys().collect::<Vec<_>>()
+    );
+    assert_eq!(
+        got, want,
+        "the app with embedded/frontends/next as frontend/"
+    );
+    for f in [
+        "frontend/package.json",
+        "frontend/package-lock.json",
+        "frontend/next.config.mjs",
+    ] {
+        assert!(got.contains_key(f), "{f} missing");
+    }
+    assert!(
+        !got.contains_key("frontend/Dockerfile"),
+        "the SPA's Dockerfile would win over the template"
+    );
+    // No Dockerfile: the build plan takes todo-dev's nextjs template.
+    let out = sb
+        .todo_dev(&dir, &["context", "frontend", "--list"])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", stderr(&out));
+    let listed = stdout(&out);
+    assert!(listed.contains(".todo-dev/template/Dockerfile"), "{listed}");
+    assert!(listed.contains("pages/index.jsx"), "{listed}");
+
+    // Switching to the SPA with --force: the Next files would stay and
+    // be built instead, so it is refused before anything is written.
+    let before = tree(&dir);
+    let out = sb
+        .todo_dev(&dir, &["init", "--force", "--frontend", "spa"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    let err = stderr(&out);
+    assert!(
+        err.contains("frontend/") && err.contains("`next` frontend"),
+        "{err}"
+    );
+    assert_eq!(tree(&dir), before, "nothing written on refusal");
+    // And the other way round.
+    let spa = tmp.path().join("spa-todo");
+    assert!(sb
+        .todo_dev(tmp.path(), &["init", "spa-todo"])
+        .output()
+        .unwrap()
+        .status
+        .success());
+    let out = sb
+        .todo_dev(&spa, &["init", "--force", "--frontend", "next"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert!(stderr(&out).contains("`spa` frontend"), "{}", stderr(&out));
+    let out = sb
+        .todo_dev(tmp.path(), &["init", "x", "--detect", "--frontend", "next"])
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(2),
+        "--detect writes no app: {}",
+        stderr(&out)
+    );
+}
+
+#[test]
 fn init_refuses_to_overwrite_and_force_replaces_only_the_apps_files() {
     let sb = Sandbox::new(&[]);
     let tmp = tempfile::tempdir().unwrap();

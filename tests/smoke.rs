@@ -189,6 +189,77 @@ fn init_then_smoke_passes_for_profile_standard() {
     );
 }
 
+#[test]
+fn init_frontend_next_then_smoke_passes_through_the_next_proxy() {
+    let test = "init_frontend_next_then_smoke_passes_through_the_next_proxy";
+    let Some(host) = docker_host_or_skip(test) else {
+        return;
+    };
+    let Some(bases) = bases_or_skip(test) else {
+        return;
+    };
+    let node =
+        std::env::var("TODO_DEV_TEST_NODE_IMAGE").expect("scripts/test.sh sets it with the others");
+    let sb = Sandbox::new(&[]);
+    let tmp = tempfile::tempdir().unwrap();
+    let out = sb
+        .todo_dev(tmp.path(), &["init", "todo-next", "--frontend", "next"])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", stderr(&out));
+    let app = tmp.path().join("todo-next");
+    let node_arg = format!("services.frontend.buildArgs.NODE_IMAGE={node}");
+    let args = smoke_args(
+        &bases,
+        &["--profile", "standard", "--json", "--set", &node_arg],
+    );
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let out = sb
+        .todo_dev(&app, &args)
+        .env("DOCKER_HOST", &host)
+        .output()
+        .unwrap();
+    let ev = events(&out);
+    assert!(out.status.success(), "{}\n{}", stdout(&out), stderr(&out));
+    let checks: Vec<&str> = ev
+        .iter()
+        .filter(|e| e["event"] == "smoke.check" && e["ok"] == true)
+        .map(|e| e["check"].as_str().unwrap())
+        .collect();
+    for want in [
+        "build frontend",
+        "frontend runs as non-root",
+        "frontend /healthz",
+        "sign up (POST /api/auth/sign-up)",
+        "chat \"add buy milk\" (POST /api/chat)",
+        "list tasks (GET /api/tasks)",
+    ] {
+        assert!(checks.contains(&want), "{want} not passed: {checks:?}");
+    }
+    // Built from todo-dev's nextjs template (the app has no Dockerfile of its own).
+    let built = ev.iter().find(|e| e["check"] == "build frontend").unwrap();
+    let image = built["detail"].as_str().unwrap().split(' ').next().unwrap();
+    let cmd = std::process::Command::new("docker")
+        .args([
+            "image",
+            "inspect",
+            "-f",
+            "{{json .Config.Cmd}} {{.Config.User}}",
+            image,
+        ])
+        .env("DOCKER_HOST", &host)
+        .output()
+        .unwrap();
+    assert_eq!(
+        String::from_utf8_lossy(&cmd.stdout).trim(),
+        r#"["node","server.js"] 10001:10001"#,
+        "{}",
+        stderr(&cmd)
+    );
+    let id = run_id(&ev);
+    assert_eq!(leftovers(&host, &id), (String::new(), String::new()));
+}
+
 /// A backend image whose program prints a marker and exits 3.
 fn break_backend(app: &Path, python: &str) {
     std::fs::write(
