@@ -200,6 +200,8 @@ pub enum ExportCommand {
 
 #[derive(Debug, Args)]
 pub struct UpArgs {
+    #[command(flatten)]
+    pub target: TargetArgs,
     /// Rebuild images even when Minikube's daemon already has them
     #[arg(long)]
     pub force: bool,
@@ -216,6 +218,8 @@ pub struct UpArgs {
 
 #[derive(Debug, Args)]
 pub struct WatchArgs {
+    #[command(flatten)]
+    pub target: TargetArgs,
     /// Only report each change set (service, sync or rebuild, paths); needs no cluster and no Docker
     #[arg(long)]
     pub dry_run: bool,

@@ -173,34 +173,6 @@ fn deploying_the_same_render_again_changes_nothing() {
 }
 
 #[test]
-fn a_registry_deploy_does_not_use_yet_is_said_not_ignored() {
-    let c = cluster();
-    let (_d, root) = reference_app();
-    let out = c.run(
-        &root,
-        &["deploy", "--json", "--registry", "127.0.0.1:5000/team"],
-    );
-    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
-    let notes: Vec<Value> = events(&out)
-        .into_iter()
-        .filter(|e| e["event"] == "push.unused")
-        .collect();
-    assert_eq!(notes.len(), 1, "said once: {notes:?}");
-    assert_eq!(notes[0]["registry"], "127.0.0.1:5000/team");
-    assert!(notes[0]["message"]
-        .as_str()
-        .unwrap()
-        .contains("only `todo-dev build` pushes"));
-    // The pods run the images of the cluster's daemon, as without a registry.
-    let image = c.get("deployments", "backend").unwrap()["spec"]["template"]["spec"]["containers"]
-        [0]["image"]
-        .as_str()
-        .unwrap()
-        .to_string();
-    assert!(!image.contains("127.0.0.1:5000"), "{image}");
-}
-
-#[test]
 fn failing_rollouts_are_explained() {
     let crash_logs = "INFO:     Started server process [1]\nTraceback (most recent call last):\nModuleNotFoundError: No module named 'app.main'";
     let table: Vec<(Behavior, Vec<&str>)> = vec![

@@ -13,6 +13,7 @@ use std::path::Path;
 use std::process::Output;
 use std::sync::{Arc, Mutex};
 
+use support::apiserver::FakeApiServer;
 use support::{docker, docker_host_or_skip, stderr, stdout, Sandbox};
 
 fn registries_or_skip(test: &str) -> Option<(String, String, String, String)> {
@@ -522,4 +523,157 @@ fn doctor_checks_the_registry_reach_credentials_and_push() {
         push["fix"].as_str().unwrap().contains("push access"),
         "{push}"
     );
+}
+
+/// `project` in profile standard (in-cluster Postgres: nothing else to set).
+fn standard_project(image: &str, marker: &str) -> tempfile::TempDir {
+    let dir = project(image, marker);
+    let yaml = dir.path().join("todo-dev.yaml");
+    let text = std::fs::read_to_string(&yaml).unwrap();
+    std::fs::write(&yaml, text.replace("profile: lite", "profile: standard")).unwrap();
+    dir
+}
+
+#[test]
+fn deploy_up_and_down_run_the_pushed_digests_with_a_pull_secret_of_the_users_credentials() {
+    let test =
+        "deploy_up_and_down_run_the_pushed_digests_with_a_pull_secret_of_the_users_credentials";
+    let Some(host) = docker_host_or_skip(test) else {
+        return;
+    };
+    let Some((_, tls, user, password)) = registries_or_skip(test) else {
+        return;
+    };
+    let run = Run::new(&host);
+    run.config(&format!(
+        r#"{{"auths": {{"{tls}": {{"auth": "{}"}}}}}}"#,
+        basic(&user, &password)
+    ));
+    let repo = unique("tdcluster");
+    let dir = standard_project(&repo, &repo);
+    let api = FakeApiServer::start();
+    let kubeconfig = api.write_kubeconfig(run.sb.home.path(), "minikube");
+    let minikube_log = run.sb.home.path().join("minikube.log");
+    let todo = |args: &[&str]| {
+        run.sb
+            .todo_dev(dir.path(), args)
+            .env("KUBECONFIG", &kubeconfig)
+            .env("FAKE_MINIKUBE_STATE", "running")
+            .env("FAKE_MINIKUBE_LOG", &minikube_log)
+            .env("DOCKER_HOST", &host)
+            .env("DOCKER_CONFIG", run.docker_config.path())
+            .output()
+            .unwrap()
+    };
+    let said = |out: &Output| format!("{}{}", stdout(out), stderr(out));
+    let backend = || api.get("deployments", Some("todo"), "backend");
+
+    // Nothing pushed yet: deploy stops before applying anything, with the fix.
+    let out = todo(&["deploy", "--json", "--registry", &tls]);
+    assert_eq!(out.status.code(), Some(1), "{}", said(&out));
+    assert!(
+        stderr(&out).contains(&format!("{tls} has no {tls}/{repo}:"))
+            && stderr(&out).contains("todo-dev build"),
+        "{}",
+        said(&out)
+    );
+    assert!(
+        api.get("namespaces", None, "todo").is_none(),
+        "nothing applied"
+    );
+
+    // build pushes; deploy runs exactly those digests and pulls with the user's credentials.
+    let out = run.build(dir.path(), &tls);
+    assert!(out.status.success(), "{}", said(&out));
+    let reference = event(&out, "push.done")["reference"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let out = todo(&["deploy", "--json", "--registry", &tls]);
+    assert!(out.status.success(), "{}", said(&out));
+    assert!(!said(&out).contains(&password), "the password leaked");
+    let pod = &backend().unwrap()["spec"]["template"]["spec"];
+    assert_eq!(pod["containers"][0]["image"], reference.as_str(), "{pod}");
+    assert!(reference.contains("@sha256:"), "{reference}");
+    assert_eq!(
+        pod["imagePullSecrets"],
+        serde_json::json!([{"name": "todo-registry"}])
+    );
+    let secret = api.get("secrets", Some("todo"), "todo-registry").unwrap();
+    assert_eq!(secret["type"], "kubernetes.io/dockerconfigjson");
+    assert_eq!(
+        secret["metadata"]["labels"]["app.kubernetes.io/managed-by"],
+        "todo-dev"
+    );
+    use base64::Engine as _;
+    let b64 = base64::engine::general_purpose::STANDARD;
+    let config: serde_json::Value = serde_json::from_slice(
+        &b64.decode(secret["data"][".dockerconfigjson"].as_str().unwrap())
+            .unwrap(),
+    )
+    .unwrap();
+    let auths = config["auths"].as_object().unwrap();
+    assert_eq!(
+        auths.keys().collect::<Vec<_>>(),
+        [&tls],
+        "that registry only"
+    );
+    let entry = &auths[&tls];
+    assert_eq!(
+        (entry["username"].as_str(), entry["password"].as_str()),
+        (Some(user.as_str()), Some(password.as_str()))
+    );
+    assert_eq!(entry["auth"], basic(&user, &password).trim());
+    // Postgres comes from Docker Hub, not through the project's credentials.
+    let pg = api.get("deployments", Some("todo"), "postgres").unwrap();
+    assert!(pg["spec"]["template"]["spec"]["imagePullSecrets"].is_null());
+
+    // A source change: up builds on this machine's daemon, pushes and rolls the new digest.
+    std::fs::write(dir.path().join("backend/marker.txt"), format!("{repo} v2")).unwrap();
+    let out = todo(&["up", "--json", "--registry", &tls]);
+    assert!(out.status.success(), "{}", said(&out));
+    let second = event(&out, "push.done");
+    assert_eq!(second["result"], "pushed", "{second}");
+    let rolled = backend().unwrap()["spec"]["template"]["spec"]["containers"][0]["image"].clone();
+    assert_eq!(rolled, second["reference"], "{}", said(&out));
+    assert_ne!(rolled, reference.as_str());
+
+    // Another cluster: no registry is refused before anything; with one, no minikube call.
+    std::fs::write(&minikube_log, "").unwrap();
+    let elsewhere = tempfile::tempdir().unwrap();
+    let shared = api.write_kubeconfig(elsewhere.path(), "shared");
+    let up_shared = |registry: Option<&str>| {
+        let mut args = vec!["up", "--json", "--context", "shared", "--allow-remote"];
+        if let Some(r) = registry {
+            args.extend(["--registry", r]);
+        }
+        run.sb
+            .todo_dev(dir.path(), &args)
+            .env("KUBECONFIG", &shared)
+            .env("FAKE_MINIKUBE_LOG", &minikube_log)
+            .env("DOCKER_HOST", &host)
+            .env("DOCKER_CONFIG", run.docker_config.path())
+            .output()
+            .unwrap()
+    };
+    let out = up_shared(None);
+    assert_eq!(out.status.code(), Some(2), "{}", said(&out));
+    assert!(
+        stderr(&out).contains("set deploy.registry"),
+        "{}",
+        said(&out)
+    );
+    let out = up_shared(Some(&tls));
+    assert!(out.status.success(), "{}", said(&out));
+    assert_eq!(event(&out, "push.done")["result"], "already-there");
+    assert_eq!(
+        std::fs::read_to_string(&minikube_log).unwrap_or_default(),
+        "",
+        "minikube was called for another cluster"
+    );
+
+    // down removes the pull Secret with everything else.
+    let out = todo(&["down", "--json"]);
+    assert!(out.status.success(), "{}", said(&out));
+    assert!(api.get("secrets", Some("todo"), "todo-registry").is_none());
 }

@@ -2,7 +2,7 @@ use std::time::Duration;
 
 use super::{interrupt_on_ctrl_c, load_project, CommandError, CommandResult, Outcome};
 use crate::cli::{GlobalArgs, UpArgs};
-use crate::pipeline::{attach, deploy::Target, Engine, UpOptions};
+use crate::pipeline::{attach, Engine, UpOptions};
 use crate::project::check_sources;
 use crate::ui::{report, Output};
 
@@ -16,12 +16,13 @@ pub async fn run(global: &GlobalArgs, args: &UpArgs, out: &Output) -> CommandRes
         // The hardened objects: also what puts them back after a `watch`.
         ..Default::default()
     };
-    let engine = Engine::new(project, Target::default(), report::events_for(*out));
+    let engine = Engine::new(project, (&args.target).into(), report::events_for(*out));
     let signals = interrupt_on_ctrl_c(&engine.cancel);
     let up = engine.up(&opts).await;
     signals.abort();
     let up = up?;
-    let ok = up.failed_builds.is_empty() && up.deployed.failed.is_empty();
+    let ok =
+        up.failed_builds.is_empty() && up.failed_pushes.is_empty() && up.deployed.failed.is_empty();
     if ok && args.port_forward {
         let client = engine.streams().await?;
         let forwards = attach::forward(&client, &engine.project, &engine.events)

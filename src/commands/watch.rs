@@ -12,7 +12,6 @@ use futures::future::BoxFuture;
 use super::{interrupt_on_ctrl_c, load_project, CommandError, CommandResult, Outcome};
 use crate::cli::{GlobalArgs, WatchArgs};
 use crate::deploy::values::DevVariant;
-use crate::pipeline::deploy::Target;
 use crate::pipeline::event::{Events, WatcherEvent};
 use crate::pipeline::rebuild::{Rebuilds, Request};
 use crate::pipeline::{self, attach, Engine, PipelineError, UpOptions};
@@ -60,7 +59,7 @@ pub async fn run(global: &GlobalArgs, args: &WatchArgs, out: &Output) -> Command
     };
     let engine = Arc::new(Engine::new(
         project.clone(),
-        Target::default(),
+        (&args.target).into(),
         events.clone(),
     ));
     let signals = interrupt_on_ctrl_c(&engine.cancel);
