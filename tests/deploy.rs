@@ -821,3 +821,68 @@ fn a_changed_setting_rolls_exactly_the_workloads_that_read_it() {
         "the frontend did not"
     );
 }
+
+#[test]
+fn another_cluster_is_opened_at_the_address_it_published_never_through_minikube() {
+    let api = FakeApiServer::start();
+    let sb = Sandbox::new(&[]);
+    let kubeconfig = api.write_kubeconfig(sb.home.path(), "shared");
+    let log = sb.home.path().join("minikube.log");
+    let (_d, root) = reference_app();
+    let deploy = || {
+        sb.todo_dev(
+            &root,
+            &["deploy", "--json", "--context", "shared", "--allow-remote"],
+        )
+        .env("KUBECONFIG", &kubeconfig)
+        .env("FAKE_MINIKUBE_LOG", &log)
+        .output()
+        .unwrap()
+    };
+    let open = |out: &Output| -> Vec<(String, String)> {
+        let done = events(out)
+            .into_iter()
+            .find(|e| e["event"] == "deploy.done")
+            .unwrap_or_else(|| panic!("no deploy.done:\n{}\n{}", stdout(out), stderr(out)));
+        done["open"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|o| {
+                (
+                    o["url"].as_str().unwrap().to_string(),
+                    o["note"].as_str().unwrap().to_string(),
+                )
+            })
+            .collect()
+    };
+    let out = deploy();
+    assert!(out.status.success(), "{}", stderr(&out));
+    let lines = open(&out);
+    assert_eq!(lines[0].0, "http://todo.local", "{lines:?}");
+    assert!(lines[0].1.contains("no address yet"), "{lines:?}");
+    assert!(
+        lines
+            .iter()
+            .any(|(u, n)| u.ends_with(":30080") || n.contains("NodePort")),
+        "the frontend's NodePort: {lines:?}"
+    );
+    let (url, note) = lines.last().unwrap();
+    assert!(
+        url.starts_with("http://127.0.0.1:") && note.contains("--context shared"),
+        "{lines:?}"
+    );
+
+    // The ingress controller publishes its address in the Ingress status.
+    let mut ingress = api.get("ingresses", Some("todo"), "todo").unwrap();
+    ingress["status"] = serde_json::json!({"loadBalancer": {"ingress": [{"ip": "203.0.113.7"}]}});
+    api.insert(ingress);
+    let out = deploy();
+    assert!(out.status.success(), "{}", stderr(&out));
+    let lines = open(&out);
+    assert!(lines[0].1.contains("203.0.113.7 todo.local"), "{lines:?}");
+    assert!(
+        std::fs::read_to_string(&log).unwrap_or_default().is_empty(),
+        "minikube was asked about another cluster"
+    );
+}

@@ -40,21 +40,32 @@ struct Loop {
 
 impl Loop {
     fn start(root: &Path, host: &str, certs: &str) -> Loop {
+        Loop::start_with(root, host, certs, &[], &[])
+    }
+
+    /// As `start`, with more arguments to `watch` and more environment.
+    fn start_with(
+        root: &Path,
+        host: &str,
+        certs: &str,
+        extra: &[&str],
+        env: &[(&str, &str)],
+    ) -> Loop {
         let api = FakeApiServer::start();
         let sandbox = Sandbox::new(&[]);
         let kubeconfig = api.write_kubeconfig(sandbox.home.path(), "minikube");
-        let mut child = sandbox
-            .todo_dev(
-                root,
-                &[
-                    "watch",
-                    "--json",
-                    "--timeout",
-                    "60",
-                    "--set",
-                    "watch.debounce=300ms",
-                ],
-            )
+        let mut args = vec![
+            "watch",
+            "--json",
+            "--timeout",
+            "60",
+            "--set",
+            "watch.debounce=300ms",
+        ];
+        args.extend(extra);
+        let mut cmd = sandbox.todo_dev(root, &args);
+        cmd.envs(env.iter().copied());
+        let mut child = cmd
             .env("KUBECONFIG", &kubeconfig)
             .env("FAKE_MINIKUBE_STATE", "running")
             .env("FAKE_MINIKUBE_DOCKER_HOST", host)
@@ -216,6 +227,53 @@ fn a_save_rebuilds_and_rolls_only_its_service_and_a_revert_builds_nothing() {
         "{read:#?}"
     );
     assert_eq!(w.image("backend"), backend_v1);
+}
+
+#[test]
+fn with_a_registry_each_rebuild_is_pushed_and_rolled_by_digest() {
+    let Some((host, certs)) = support::tls_docker_or_skip("watch_loop") else {
+        return;
+    };
+    let Ok(registry) = std::env::var("TODO_DEV_TEST_REGISTRY") else {
+        assert!(
+            std::env::var_os("TODO_DEV_REQUIRE_DOCKER").is_none(),
+            "scripts/test.sh starts the registries"
+        );
+        eprintln!("SKIPPED: no test registry (run scripts/test.sh)");
+        return;
+    };
+    let (_d, root) = app();
+    let config = tempfile::tempdir().unwrap();
+    std::fs::write(config.path().join("config.json"), "{}").unwrap();
+    let local = std::env::var("TODO_DEV_TEST_TLS_DOCKER_SOCKET").unwrap_or_else(|_| host.clone());
+    let repo = format!("{registry}/watch");
+    let mut w = Loop::start_with(
+        &root,
+        &host,
+        &certs,
+        &["--registry", &repo],
+        &[
+            ("DOCKER_HOST", local.as_str()),
+            ("DOCKER_CONFIG", config.path().to_str().unwrap()),
+        ],
+    );
+    let first = w.image("backend");
+    assert!(
+        first.starts_with(&format!("{repo}/todo-backend:")) && first.contains("@sha256:"),
+        "{first}"
+    );
+    w.write("backend/main.txt", "backend v2\n");
+    let (done, read) = w.outcome("backend");
+    assert_eq!(done["event"], "watch.done", "{read:#?}");
+    let pushed = read
+        .iter()
+        .find(|e| e["event"] == "push.done" && e["service"] == "backend")
+        .unwrap_or_else(|| panic!("no push of the rebuild: {read:#?}"));
+    assert_eq!(pushed["result"], "pushed", "{pushed}");
+    assert_eq!(done["image"], pushed["reference"], "{read:#?}");
+    assert_eq!(w.image("backend"), pushed["reference"].as_str().unwrap());
+    assert_ne!(w.image("backend"), first);
+    assert!(w.ready_pods("backend", &w.image("backend")) >= 1);
 }
 
 #[test]

@@ -250,7 +250,7 @@ impl Engine {
         deploy::recreate(&at, &self.project, offline, recreate, timeout).await?;
         let deployed = deploy::deploy(&at, &self.project, objects, timeout).await?;
         if deployed.failed.is_empty() {
-            let urls = report::access(&self.project, at.context).await;
+            let urls = report::access(&self.project, at.context, at.client).await;
             self.events.deploy(DeployEvent::Open {
                 namespace: self.project.namespace.clone(),
                 urls,
