@@ -74,6 +74,24 @@ fn smoke_args(b: &Bases, extra: &[&str]) -> Vec<String> {
     args
 }
 
+/// Runs smoke in `app`, which must pass: its output and events.
+fn smoke_passing(
+    sb: &Sandbox,
+    app: &Path,
+    host: &str,
+    args: &[String],
+) -> (Output, Vec<serde_json::Value>) {
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let out = sb
+        .todo_dev(app, &args)
+        .env("DOCKER_HOST", host)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}\n{}", stdout(&out), stderr(&out));
+    let ev = events(&out);
+    (out, ev)
+}
+
 /// Runs smoke in `app`, which must fail (exit 1); its stdout.
 fn smoke_failing(sb: &Sandbox, app: &Path, args: &[&str], host: &str) -> String {
     let out = sb
@@ -127,15 +145,12 @@ fn init_then_smoke_passes_for_profile_standard() {
     let sb = Sandbox::new(&[]);
     let tmp = tempfile::tempdir().unwrap();
     let app = init_app(&sb, tmp.path());
-    let args = smoke_args(&bases, &["--profile", "standard", "--json"]);
-    let args: Vec<&str> = args.iter().map(String::as_str).collect();
-    let out = sb
-        .todo_dev(&app, &args)
-        .env("DOCKER_HOST", &host)
-        .output()
-        .unwrap();
-    let ev = events(&out);
-    assert!(out.status.success(), "{}\n{}", stdout(&out), stderr(&out));
+    let (out, ev) = smoke_passing(
+        &sb,
+        &app,
+        &host,
+        &smoke_args(&bases, &["--profile", "standard", "--json"]),
+    );
     let checks: Vec<&str> = ev
         .iter()
         .filter(|e| e["event"] == "smoke.check")
@@ -213,14 +228,7 @@ fn init_frontend_next_then_smoke_passes_through_the_next_proxy() {
         &bases,
         &["--profile", "standard", "--json", "--set", &node_arg],
     );
-    let args: Vec<&str> = args.iter().map(String::as_str).collect();
-    let out = sb
-        .todo_dev(&app, &args)
-        .env("DOCKER_HOST", &host)
-        .output()
-        .unwrap();
-    let ev = events(&out);
-    assert!(out.status.success(), "{}\n{}", stdout(&out), stderr(&out));
+    let (_, ev) = smoke_passing(&sb, &app, &host, &args);
     let checks: Vec<&str> = ev
         .iter()
         .filter(|e| e["event"] == "smoke.check" && e["ok"] == true)
