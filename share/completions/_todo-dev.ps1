@@ -52,6 +52,7 @@ Register-ArgumentCompleter -Native -CommandName 'todo-dev' -ScriptBlock {
             break
         }
         'todo-dev;init' {
+            [CompletionResult]::new('--frontend', '--frontend', [CompletionResultType]::ParameterName, 'The app''s frontend: the static SPA behind nginx, or Next.js (built with todo-dev''s nextjs template)')
             [CompletionResult]::new('--profile', '--profile', [CompletionResultType]::ParameterName, 'Profile to use (see `todo-dev profiles`); overrides todo-dev.yaml')
             [CompletionResult]::new('--project', '--project', [CompletionResultType]::ParameterName, 'Project directory [default: nearest directory upward with todo-dev.yaml, else the current one]')
             [CompletionResult]::new('--set', '--set', [CompletionResultType]::ParameterName, 'Override one configuration value, e.g. --set services.backend.replicas=3 (repeatable)')
@@ -62,8 +63,8 @@ Register-ArgumentCompleter -Native -CommandName 'todo-dev' -ScriptBlock {
             [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'More detail where a command has it (today: `doctor` adds what each check found)')
             [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'More detail where a command has it (today: `doctor` adds what each check found)')
             [CompletionResult]::new('--no-color', '--no-color', [CompletionResultType]::ParameterName, 'No colours (also when NO_COLOR is set)')
-            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
-            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
             [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
             [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
             break
@@ -85,12 +86,14 @@ Register-ArgumentCompleter -Native -CommandName 'todo-dev' -ScriptBlock {
             break
         }
         'todo-dev;up' {
+            [CompletionResult]::new('--context', '--context', [CompletionResultType]::ParameterName, 'Kube context to use [default: the project''s Minikube cluster, never just the current context]')
             [CompletionResult]::new('--timeout', '--timeout', [CompletionResultType]::ParameterName, 'Seconds to wait for each rollout')
             [CompletionResult]::new('--recreate', '--recreate', [CompletionResultType]::ParameterName, 'Delete this Deployment or StatefulSet before deploying and create it anew (claims are kept) (repeatable)')
             [CompletionResult]::new('--profile', '--profile', [CompletionResultType]::ParameterName, 'Profile to use (see `todo-dev profiles`); overrides todo-dev.yaml')
             [CompletionResult]::new('--project', '--project', [CompletionResultType]::ParameterName, 'Project directory [default: nearest directory upward with todo-dev.yaml, else the current one]')
             [CompletionResult]::new('--set', '--set', [CompletionResultType]::ParameterName, 'Override one configuration value, e.g. --set services.backend.replicas=3 (repeatable)')
             [CompletionResult]::new('--registry', '--registry', [CompletionResultType]::ParameterName, 'Push images to this registry (HOST[:PORT][/PATH]) for the cluster to pull; same as --set deploy.registry=...')
+            [CompletionResult]::new('--allow-remote', '--allow-remote', [CompletionResultType]::ParameterName, 'Allow a context that is not a local cluster (needs --context NAME too)')
             [CompletionResult]::new('--force', '--force', [CompletionResultType]::ParameterName, 'Rebuild images even when Minikube''s daemon already has them')
             [CompletionResult]::new('--port-forward', '--port-forward', [CompletionResultType]::ParameterName, 'Then forward the frontend and the backend to 127.0.0.1 through the Kubernetes API, until Ctrl-C')
             [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Machine-readable output on stdout')
@@ -237,11 +240,13 @@ Register-ArgumentCompleter -Native -CommandName 'todo-dev' -ScriptBlock {
             break
         }
         'todo-dev;watch' {
+            [CompletionResult]::new('--context', '--context', [CompletionResultType]::ParameterName, 'Kube context to use [default: the project''s Minikube cluster, never just the current context]')
             [CompletionResult]::new('--timeout', '--timeout', [CompletionResultType]::ParameterName, 'Seconds to wait for each rollout (the first `up` and every change)')
             [CompletionResult]::new('--profile', '--profile', [CompletionResultType]::ParameterName, 'Profile to use (see `todo-dev profiles`); overrides todo-dev.yaml')
             [CompletionResult]::new('--project', '--project', [CompletionResultType]::ParameterName, 'Project directory [default: nearest directory upward with todo-dev.yaml, else the current one]')
             [CompletionResult]::new('--set', '--set', [CompletionResultType]::ParameterName, 'Override one configuration value, e.g. --set services.backend.replicas=3 (repeatable)')
             [CompletionResult]::new('--registry', '--registry', [CompletionResultType]::ParameterName, 'Push images to this registry (HOST[:PORT][/PATH]) for the cluster to pull; same as --set deploy.registry=...')
+            [CompletionResult]::new('--allow-remote', '--allow-remote', [CompletionResultType]::ParameterName, 'Allow a context that is not a local cluster (needs --context NAME too)')
             [CompletionResult]::new('--dry-run', '--dry-run', [CompletionResultType]::ParameterName, 'Only report each change set (service, sync or rebuild, paths); needs no cluster and no Docker')
             [CompletionResult]::new('--logs', '--logs', [CompletionResultType]::ParameterName, 'Also print the logs of every pod, following replacements (as `logs -f`)')
             [CompletionResult]::new('--port-forward', '--port-forward', [CompletionResultType]::ParameterName, 'Forward the frontend and the backend to 127.0.0.1 (the default)')

@@ -752,12 +752,16 @@ _todo__dev() {
             return 0
             ;;
         todo__subcmd__dev__subcmd__init)
-            opts="-v -h -V --force --detect --profile --project --set --json --verbose --registry --no-color --help --version"
+            opts="-v -h -V --force --detect --frontend --profile --project --set --json --verbose --registry --no-color --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
+                --frontend)
+                    COMPREPLY=($(compgen -W "spa next" -- "${cur}"))
+                    return 0
+                    ;;
                 --profile)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
@@ -934,12 +938,16 @@ _todo__dev() {
             return 0
             ;;
         todo__subcmd__dev__subcmd__up)
-            opts="-v -h -V --force --timeout --recreate --port-forward --profile --project --set --json --verbose --registry --no-color --help --version"
+            opts="-v -h -V --context --allow-remote --force --timeout --recreate --port-forward --profile --project --set --json --verbose --registry --no-color --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
+                --context)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --timeout)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
@@ -972,12 +980,16 @@ _todo__dev() {
             return 0
             ;;
         todo__subcmd__dev__subcmd__watch)
-            opts="-v -h -V --dry-run --timeout --logs --port-forward --no-port-forward --profile --project --set --json --verbose --registry --no-color --help --version"
+            opts="-v -h -V --context --allow-remote --dry-run --timeout --logs --port-forward --no-port-forward --profile --project --set --json --verbose --registry --no-color --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
+                --context)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --timeout)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0

@@ -49,6 +49,8 @@ complete -c todo-dev -n "__fish_todo_dev_needs_command" -f -a "profiles" -d 'Lis
 complete -c todo-dev -n "__fish_todo_dev_needs_command" -f -a "config" -d 'Print the effective configuration (profile + todo-dev.yaml + --set), secrets redacted'
 complete -c todo-dev -n "__fish_todo_dev_needs_command" -f -a "completions" -d 'Print a shell completion script'
 complete -c todo-dev -n "__fish_todo_dev_needs_command" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c todo-dev -n "__fish_todo_dev_using_subcommand init" -l frontend -d 'The app\'s frontend: the static SPA behind nginx, or Next.js (built with todo-dev\'s nextjs template)' -r -f -a "spa\t'The static single-page app behind nginx (no build step)'
+next\t'Next.js (standalone output), built with todo-dev\'s nextjs template'"
 complete -c todo-dev -n "__fish_todo_dev_using_subcommand init" -l profile -d 'Profile to use (see `todo-dev profiles`); overrides todo-dev.yaml' -r
 complete -c todo-dev -n "__fish_todo_dev_using_subcommand init" -l project -d 'Project directory [default: nearest directory upward with todo-dev.yaml, else the current one]' -r -F
 complete -c todo-dev -n "__fish_todo_dev_using_subcommand init" -l set -d 'Override one configuration value, e.g. --set services.backend.replicas=3 (repeatable)' -r
@@ -58,7 +60,7 @@ complete -c todo-dev -n "__fish_todo_dev_using_subcommand init" -l detect -d 'Wr
 complete -c todo-dev -n "__fish_todo_dev_using_subcommand init" -l json -d 'Machine-readable output on stdout'
 complete -c todo-dev -n "__fish_todo_dev_using_subcommand init" -s v -l verbose -d 'More detail where a command has it (today: `doctor` adds what each check found)'
 complete -c todo-dev -n "__fish_todo_dev_using_subcommand init" -l no-color -d 'No colours (also when NO_COLOR is set)'
-complete -c todo-dev -n "__fish_todo_dev_using_subcommand init" -s h -l help -d 'Print help'
+complete -c todo-dev -n "__fish_todo_dev_using_subcommand init" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c todo-dev -n "__fish_todo_dev_using_subcommand init" -s V -l version -d 'Print version'
 complete -c todo-dev -n "__fish_todo_dev_using_subcommand doctor" -l timeout -d 'Seconds each probe may take before it counts as not answering' -r
 complete -c todo-dev -n "__fish_todo_dev_using_subcommand doctor" -l profile -d 'Profile to use (see `todo-dev profiles`); overrides todo-dev.yaml' -r
@@ -70,12 +72,14 @@ complete -c todo-dev -n "__fish_todo_dev_using_subcommand doctor" -s v -l verbos
 complete -c todo-dev -n "__fish_todo_dev_using_subcommand doctor" -l no-color -d 'No colours (also when NO_COLOR is set)'
 complete -c todo-dev -n "__fish_todo_dev_using_subcommand doctor" -s h -l help -d 'Print help'
 complete -c todo-dev -n "__fish_todo_dev_using_subcommand doctor" -s V -l version -d 'Print version'
+complete -c todo-dev -n "__fish_todo_dev_using_subcommand up" -l context -d 'Kube context to use [default: the project\'s Minikube cluster, never just the current context]' -r
 complete -c todo-dev -n "__fish_todo_dev_using_subcommand up" -l timeout -d 'Seconds to wait for each rollout' -r
 complete -c todo-dev -n "__fish_todo_dev_using_subcommand up" -l recreate -d 'Delete this Deployment or StatefulSet before deploying and create it anew (claims are kept) (repeatable)' -r
 complete -c todo-dev -n "__fish_todo_dev_using_subcommand up" -l profile -d 'Profile to use (see `todo-dev profiles`); overrides todo-dev.yaml' -r
 complete -c todo-dev -n "__fish_todo_dev_using_subcommand up" -l project -d 'Project directory [default: nearest directory upward with todo-dev.yaml, else the current one]' -r -F
 complete -c todo-dev -n "__fish_todo_dev_using_subcommand up" -l set -d 'Override one configuration value, e.g. --set services.backend.replicas=3 (repeatable)' -r
 complete -c todo-dev -n "__fish_todo_dev_using_subcommand up" -l registry -d 'Push images to this registry (HOST[:PORT][/PATH]) for the cluster to pull; same as --set deploy.registry=...' -r
+complete -c todo-dev -n "__fish_todo_dev_using_subcommand up" -l allow-remote -d 'Allow a context that is not a local cluster (needs --context NAME too)'
 complete -c todo-dev -n "__fish_todo_dev_using_subcommand up" -l force -d 'Rebuild images even when Minikube\'s daemon already has them'
 complete -c todo-dev -n "__fish_todo_dev_using_subcommand up" -l port-forward -d 'Then forward the frontend and the backend to 127.0.0.1 through the Kubernetes API, until Ctrl-C'
 complete -c todo-dev -n "__fish_todo_dev_using_subcommand up" -l json -d 'Machine-readable output on stdout'
@@ -172,11 +176,13 @@ complete -c todo-dev -n "__fish_todo_dev_using_subcommand logs" -s v -l verbose 
 complete -c todo-dev -n "__fish_todo_dev_using_subcommand logs" -l no-color -d 'No colours (also when NO_COLOR is set)'
 complete -c todo-dev -n "__fish_todo_dev_using_subcommand logs" -s h -l help -d 'Print help'
 complete -c todo-dev -n "__fish_todo_dev_using_subcommand logs" -s V -l version -d 'Print version'
+complete -c todo-dev -n "__fish_todo_dev_using_subcommand watch" -l context -d 'Kube context to use [default: the project\'s Minikube cluster, never just the current context]' -r
 complete -c todo-dev -n "__fish_todo_dev_using_subcommand watch" -l timeout -d 'Seconds to wait for each rollout (the first `up` and every change)' -r
 complete -c todo-dev -n "__fish_todo_dev_using_subcommand watch" -l profile -d 'Profile to use (see `todo-dev profiles`); overrides todo-dev.yaml' -r
 complete -c todo-dev -n "__fish_todo_dev_using_subcommand watch" -l project -d 'Project directory [default: nearest directory upward with todo-dev.yaml, else the current one]' -r -F
 complete -c todo-dev -n "__fish_todo_dev_using_subcommand watch" -l set -d 'Override one configuration value, e.g. --set services.backend.replicas=3 (repeatable)' -r
 complete -c todo-dev -n "__fish_todo_dev_using_subcommand watch" -l registry -d 'Push images to this registry (HOST[:PORT][/PATH]) for the cluster to pull; same as --set deploy.registry=...' -r
+complete -c todo-dev -n "__fish_todo_dev_using_subcommand watch" -l allow-remote -d 'Allow a context that is not a local cluster (needs --context NAME too)'
 complete -c todo-dev -n "__fish_todo_dev_using_subcommand watch" -l dry-run -d 'Only report each change set (service, sync or rebuild, paths); needs no cluster and no Docker'
 complete -c todo-dev -n "__fish_todo_dev_using_subcommand watch" -l logs -d 'Also print the logs of every pod, following replacements (as `logs -f`)'
 complete -c todo-dev -n "__fish_todo_dev_using_subcommand watch" -l port-forward -d 'Forward the frontend and the backend to 127.0.0.1 (the default)'

@@ -383,10 +383,16 @@ const BUILT_NOT_ON_NODE: &str = "the image is not in the node's Docker daemon: `
 /// Why a pull failed, for an image todo-dev built (the node's daemon lacks
 /// it) or one from a registry (the node's way to that registry).
 pub fn pull_hint(image: &str, built: bool) -> String {
+    let registry = registry_of(image);
+    // Built and pushed (deploy.registry): the pods pull it by digest.
+    if built && image.contains("@sha256:") {
+        return format!(
+            "todo-dev pushed {image} to {registry} and the node could not pull it: check that the cluster's nodes reach {registry} (a loopback or LAN address on this machine is not theirs), trust its certificate, and that the credentials in the pull Secret `todo-registry` (from your Docker config) may pull there"
+        );
+    }
     if built {
         return BUILT_NOT_ON_NODE.to_string();
     }
-    let registry = registry_of(image);
     format!(
         "the node could not pull {image} from {registry}: check that the node reaches {registry} (network, proxy, DNS), that the name and tag exist there, and the registry's pull rate limit (Docker Hub limits anonymous pulls: `docker login` on the node); on Minikube `minikube image load {image}` copies an image you have locally onto the node"
     )

@@ -1002,6 +1002,11 @@ mod tests {
         assert!(pull_hint("postgres:16.4", false)
             .contains("could not pull postgres:16.4 from docker.io"));
         assert!(pull_hint("todo-backend:td-1", true).contains("node's Docker daemon"));
+        let pushed = pull_hint("reg.example:5000/team/todo-backend:td-1@sha256:ab", true);
+        assert!(
+            pushed.contains("reg.example:5000") && pushed.contains("todo-registry"),
+            "{pushed}"
+        );
         assert!(!pull_hint("postgres:16.4", false).contains("node's Docker daemon"));
     }
 
