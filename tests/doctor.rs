@@ -207,6 +207,16 @@ fn reads_each_minikube_state_from_the_cli() {
             "warning",
             "--container-runtime=docker",
         ),
+        (
+            // With a registry the nodes pull: any runtime will do.
+            &[
+                ("FAKE_MINIKUBE_STATE", "running"),
+                ("FAKE_MINIKUBE_CONTAINER_RUNTIME", "containerd"),
+                ("TODO_DEV_REGISTRY", "127.0.0.1:1/team"),
+            ],
+            "ok",
+            "container runtime containerd; its pods pull from 127.0.0.1:1/team",
+        ),
         (&[("FAKE_MINIKUBE_STATE", "stopped")], "warning", "Stopped"),
         (
             &[("FAKE_MINIKUBE_STATE", "paused")],

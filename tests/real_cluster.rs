@@ -222,8 +222,9 @@ fn up_refuses_a_cluster_without_the_docker_runtime_before_building() {
         assert!(
             err.contains(&format!("runs the `{runtime}` container runtime"))
                 && err.contains("minikube delete -p minikube")
-                && err.contains("--container-runtime=docker"),
-            "{runtime}: the runtime and the fix:\n{err}"
+                && err.contains("--container-runtime=docker")
+                && err.contains("deploy.registry"),
+            "{runtime}: the runtime and the fixes:\n{err}"
         );
         assert!(!err.contains("DOCKER_HOST"), "{runtime}:\n{err}");
         let calls = c.minikube_calls();
@@ -240,6 +241,59 @@ fn up_refuses_a_cluster_without_the_docker_runtime_before_building() {
             .collect();
         assert!(writes.is_empty(), "{runtime}: nothing applied: {writes:?}");
     }
+}
+
+/// With a registry the nodes pull what was pushed, so a containerd cluster
+/// is used as it is: built on this machine's Docker, no docker-env at all.
+#[test]
+fn with_a_registry_a_containerd_cluster_runs_the_pushed_images() {
+    let test = "with_a_registry_a_containerd_cluster_runs_the_pushed_images";
+    let Some(host) = support::docker_host_or_skip(test) else {
+        return;
+    };
+    let Ok(registry) = std::env::var("TODO_DEV_TEST_REGISTRY") else {
+        assert!(
+            std::env::var_os("TODO_DEV_REQUIRE_DOCKER").is_none(),
+            "{test}: scripts/test.sh starts the registries"
+        );
+        eprintln!("SKIPPED {test}: no test registry");
+        return;
+    };
+    let c = cluster();
+    c.existing_profile(
+        "state=running\ndriver=docker\nk8s=v1.34.0\nruntime=containerd\naddons=ingress\n",
+    );
+    let (_d, root) = quick_app();
+    let nonce = format!("{:?}", std::time::SystemTime::now());
+    std::fs::write(root.join("backend/main.txt"), nonce).unwrap();
+    let config = tempfile::tempdir().unwrap();
+    std::fs::write(config.path().join("config.json"), "{}").unwrap();
+    let repo = format!("{registry}/containerd");
+    let out = c
+        .cmd(
+            &root,
+            &["up", "--json", "--timeout", "60", "--registry", &repo],
+        )
+        .env("FAKE_MINIKUBE_STATE", "running")
+        .env("DOCKER_HOST", &host)
+        .env("DOCKER_CONFIG", config.path())
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", show(&out));
+    let calls = c.minikube_calls();
+    assert!(
+        !calls.contains("docker-env"),
+        "nothing built into the node: {calls}"
+    );
+    let image = c.api.get("deployments", Some("todo"), "backend").unwrap()["spec"]["template"]
+        ["spec"]["containers"][0]["image"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert!(
+        image.starts_with(&format!("{repo}/todo-backend:")) && image.contains("@sha256:"),
+        "{image}"
+    );
 }
 
 // ---- 2. slow addons, the ingress webhook -------------------------------------

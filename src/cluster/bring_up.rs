@@ -3,7 +3,8 @@
 //! are (real-cluster.md, minikube); a stale kubeconfig is repaired; missing
 //! addons are enabled with minikube's own (minutes long) deadline. A new
 //! cluster gets the Docker runtime; an existing one with another runtime is
-//! refused with the fix, before anything is built.
+//! refused with the fix, before anything is built, unless its pods pull
+//! from a registry (then no image is built into the node).
 
 use super::minikube::{
     addon_wait_note, profile_drift, ClusterProfile, HostState, Minikube, MinikubeError, StartEvent,
@@ -41,11 +42,13 @@ pub struct ClusterReady {
 }
 
 /// Starts the cluster unless it runs, repairs its kubeconfig when
-/// misconfigured, and enables the spec's addons.
+/// misconfigured, and enables the spec's addons. `builds_into_node`: the
+/// images are built in the node's Docker daemon, so it must run Docker.
 pub async fn bring_up(
     mk: &Minikube,
     spec: &ClusterSpec,
     as_root: bool,
+    builds_into_node: bool,
     mut news: impl FnMut(ClusterNews),
 ) -> Result<ClusterReady, MinikubeError> {
     let status = mk.status().await?;
@@ -56,7 +59,7 @@ pub async fn bring_up(
     };
     if let Some(p) = &existing {
         // Said before anything starts or builds: every later step needs it.
-        if !p.runs_docker() {
+        if builds_into_node && !p.runs_docker() {
             return Err(MinikubeError::not_docker_runtime(
                 &p.name,
                 &p.container_runtime,

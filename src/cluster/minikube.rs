@@ -21,7 +21,7 @@ pub enum MinikubeError {
     },
     #[error("`minikube {command}` printed something todo-dev cannot read: {detail}")]
     Unreadable { command: String, detail: String },
-    #[error("cluster `{profile}` runs the `{runtime}` container runtime, so its pods do not run from a Docker daemon todo-dev can build into (`minikube docker-env` {reach})\n  fix: recreate it with the Docker runtime: `minikube delete -p {profile}` then `todo-dev up` (todo-dev starts new clusters with --container-runtime=docker; this deletes the cluster and everything in it), or set `cluster.name` in todo-dev.yaml to a new cluster name and keep this one")]
+    #[error("cluster `{profile}` runs the `{runtime}` container runtime, so its pods do not run from a Docker daemon todo-dev can build into (`minikube docker-env` {reach})\n  fix: recreate it with the Docker runtime: `minikube delete -p {profile}` then `todo-dev up` (todo-dev starts new clusters with --container-runtime=docker; this deletes the cluster and everything in it), or set `cluster.name` in todo-dev.yaml to a new cluster name and keep this one, or set deploy.registry (`--registry HOST/PATH`) so its nodes pull pushed images instead")]
     NotDockerRuntime {
         profile: String,
         runtime: String,

@@ -65,7 +65,8 @@ pub async fn checks(project: &Project, deadline: Duration) -> Vec<Check> {
             }
             let want = &project.cluster;
             let mismatch = profile.as_ref().and_then(|p| {
-                if !p.runs_docker() {
+                // With a registry the nodes pull what was pushed: any runtime will do.
+                if !p.runs_docker() && project.registry.is_none() {
                     Some(format!(
                         "it runs the `{}` container runtime: `todo-dev up` builds into the node's Docker daemon, which needs the `docker` runtime",
                         p.container_runtime
@@ -97,7 +98,11 @@ pub async fn checks(project: &Project, deadline: Duration) -> Vec<Check> {
                     } else {
                         p.container_runtime.as_str()
                     };
-                    (p.driver.clone(), runtime.to_string())
+                    let runtime = match (p.runs_docker(), &project.registry) {
+                        (false, Some(r)) => format!("{runtime}; its pods pull from {r}"),
+                        _ => runtime.to_string(),
+                    };
+                    (p.driver.clone(), runtime)
                 })
                 .unwrap_or_default();
             let c = match (st.host, mismatch) {

@@ -16,22 +16,31 @@ const MINIKUBE_DEADLINE: Duration = Duration::from_secs(30);
 
 /// Starts the project's cluster (or enables missing addons on a running
 /// one) and returns its Docker daemon: images built there need no registry.
+/// With a registry (`project.registry`) the nodes pull, so any runtime
+/// and node count will do and no daemon is returned.
 pub async fn ensure_running(
     project: &Project,
     events: &Events,
-) -> Result<DockerEndpoint, PipelineError> {
+) -> Result<Option<DockerEndpoint>, PipelineError> {
+    let builds_into_node = project.registry.is_none();
     let name = project.cluster.name.clone();
     let mk =
         Minikube::locate(&name, MINIKUBE_DEADLINE).ok_or_else(|| PipelineError::NoMinikube {
             hint: minikube::install_hint().to_string(),
         })?;
     events.rows(vec!["minikube".to_string()]);
-    let ready = bring_up(&mk, &project.cluster, running_as_root(), |news| {
-        events.emit(Event::Cluster(ClusterEvent::News {
-            cluster: name.clone(),
-            news,
-        }))
-    })
+    let ready = bring_up(
+        &mk,
+        &project.cluster,
+        running_as_root(),
+        builds_into_node,
+        |news| {
+            events.emit(Event::Cluster(ClusterEvent::News {
+                cluster: name.clone(),
+                news,
+            }))
+        },
+    )
     .await;
     let ready = match ready {
         Ok(r) => r,
@@ -48,6 +57,9 @@ pub async fn ensure_running(
         ready,
     }));
     events.rows_done();
+    if !builds_into_node {
+        return Ok(None);
+    }
     let env = mk.docker_env().await?;
     // The SSH form is what docker-env gives a node without a Docker runtime
     // (a cluster whose profile did not record its runtime).
@@ -57,7 +69,7 @@ pub async fn ensure_running(
     {
         return Err(minikube::MinikubeError::not_docker_runtime(&name, "containerd").into());
     }
-    Ok(DockerEndpoint::from_vars(|k| env.get(k).cloned()))
+    Ok(Some(DockerEndpoint::from_vars(|k| env.get(k).cloned())))
 }
 
 fn running_as_root() -> bool {

@@ -178,12 +178,9 @@ impl Engine {
                 let node = self
                     .interruptible(cluster::ensure_running(&self.project, &self.events))
                     .await??;
-                match registry {
-                    // Pods pull what was pushed: build where the user's Docker is.
-                    Some(_) => DockerEndpoint::from_env(),
-                    // Straight into the node's daemon: no registry, no `image load`.
-                    None => node,
-                }
+                // Without a registry: straight into the node's daemon, no `image load`;
+                // with one the pods pull what was pushed: build where the user's Docker is.
+                node.unwrap_or_else(DockerEndpoint::from_env)
             }
         };
         let (docker, facts) = docker::probe(&endpoint, DAEMON_DEADLINE).await?;
