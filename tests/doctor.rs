@@ -196,16 +196,25 @@ fn reads_each_minikube_state_from_the_cli() {
                 ("FAKE_MINIKUBE_STATE", "running"),
                 ("FAKE_MINIKUBE_CONTAINER_RUNTIME", "containerd"),
             ],
-            "warning",
-            "runs the `containerd` container runtime",
+            // up copies the images in: said, with why
+            "ok",
+            "runs the `containerd` container runtime, which has no Docker daemon to build into: images are built on this machine's Docker and copied into the cluster with `minikube image load`",
         ),
         (
             &[
                 ("FAKE_MINIKUBE_STATE", "running"),
                 ("FAKE_MINIKUBE_CONTAINER_RUNTIME", "cri-o"),
             ],
-            "warning",
-            "--container-runtime=docker",
+            "ok",
+            "`cri-o` container runtime",
+        ),
+        (
+            &[
+                ("FAKE_MINIKUBE_STATE", "running"),
+                ("FAKE_MINIKUBE_NODES", "3"),
+            ],
+            "ok",
+            "has 3 nodes, and an image built in one node's daemon would reach only that node",
         ),
         (
             // With a registry the nodes pull: any runtime will do.

@@ -206,41 +206,113 @@ fn up_creates_a_docker_runtime_cluster_where_minikube_defaults_to_containerd() {
     assert!(c.api.get("deployments", Some("todo"), "backend").is_some());
 }
 
-/// An existing cluster with another runtime is named with the fix before
-/// anything is started, built or applied.
+/// An existing cluster with no Docker daemon to build into (containerd,
+/// cri-o) or with several nodes: the images are built on this machine's
+/// Docker and copied into every node with `minikube image load` (image.go),
+/// said before anything is built; docker-env is never asked for.
 #[test]
-fn up_refuses_a_cluster_without_the_docker_runtime_before_building() {
-    for runtime in ["containerd", "cri-o"] {
+fn a_cluster_without_a_node_daemon_to_build_into_gets_its_images_by_image_load() {
+    let test = "a_cluster_without_a_node_daemon_to_build_into_gets_its_images_by_image_load";
+    let Some(host) = support::docker_host_or_skip(test) else {
+        return;
+    };
+    for (runtime, nodes, why) in [
+        ("containerd", 1, "runs the `containerd` container runtime"),
+        ("cri-o", 1, "runs the `cri-o` container runtime"),
+        ("docker", 2, "has 2 nodes"),
+    ] {
         let c = cluster();
         c.existing_profile(&format!(
-            "state=running\ndriver=docker\nk8s=v1.34.0\nruntime={runtime}\naddons=ingress\n"
+            "state=running\ndriver=docker\nk8s=v1.34.0\nruntime={runtime}\nnodes={nodes}\naddons=ingress\n"
         ));
         let (_d, root) = quick_app();
-        let out = c.cmd(&root, &["up", "--timeout", "60"]).output().unwrap();
-        assert_eq!(out.status.code(), Some(1), "{runtime}: {}", show(&out));
-        let err = stderr(&out);
-        assert!(
-            err.contains(&format!("runs the `{runtime}` container runtime"))
-                && err.contains("minikube delete -p minikube")
-                && err.contains("--container-runtime=docker")
-                && err.contains("deploy.registry"),
-            "{runtime}: the runtime and the fixes:\n{err}"
-        );
-        assert!(!err.contains("DOCKER_HOST"), "{runtime}:\n{err}");
-        let calls = c.minikube_calls();
-        assert!(
-            !calls.contains("start ") && !calls.contains("docker-env"),
-            "{runtime}: nothing started or built: {calls}"
-        );
-        let writes: Vec<String> = c
-            .api
-            .requests()
+        std::fs::write(root.join("backend/main.txt"), format!("{runtime} {nodes}")).unwrap();
+        let out = c
+            .cmd(&root, &["up", "--json", "--timeout", "60"])
+            .env("DOCKER_HOST", &host)
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{runtime}/{nodes}: {}", show(&out));
+        let ev = events(&out);
+        let said = ev
             .iter()
-            .filter(|r| r.method != "GET")
-            .map(|r| format!("{} {}", r.method, r.path))
+            .find(|e| e["event"] == "minikube.image-load")
+            .unwrap_or_else(|| panic!("{runtime}/{nodes}: not said: {ev:#?}"));
+        assert!(
+            said["message"].as_str().unwrap().contains(why)
+                && said["message"]
+                    .as_str()
+                    .unwrap()
+                    .contains("minikube image load"),
+            "{said}"
+        );
+        let built: Vec<String> = ev
+            .iter()
+            .filter(|e| e["event"] == "build.done")
+            .map(|e| e["image"].as_str().unwrap().to_string())
             .collect();
-        assert!(writes.is_empty(), "{runtime}: nothing applied: {writes:?}");
+        let mut loaded: Vec<String> = ev
+            .iter()
+            .filter(|e| e["event"] == "minikube.image-loaded")
+            .map(|e| e["image"].as_str().unwrap().to_string())
+            .collect();
+        let mut want = built.clone();
+        want.sort();
+        loaded.sort();
+        assert_eq!(loaded, want, "{runtime}/{nodes}: every built image loaded");
+        assert_eq!(built.len(), 2, "{ev:#?}");
+        let calls = c.minikube_calls();
+        assert!(!calls.contains("docker-env"), "{runtime}/{nodes}: {calls}");
+        for image in &built {
+            assert!(
+                calls.contains(&format!("image load {image} -p minikube")),
+                "{calls}"
+            );
+        }
+        // The pods run those local tags.
+        let image = c.api.get("deployments", Some("todo"), "backend").unwrap()["spec"]["template"]
+            ["spec"]["containers"][0]["image"]
+            .clone();
+        assert!(built.iter().any(|b| image == b.as_str()), "{image}");
     }
+}
+
+/// An image missing from the daemon minikube reads is GUEST_IMAGE_LOAD: named, nothing applied.
+#[test]
+fn a_failed_image_load_is_named_and_nothing_is_applied() {
+    let c = cluster();
+    c.existing_profile(
+        "state=running\ndriver=docker\nk8s=v1.34.0\nruntime=containerd\naddons=ingress\n",
+    );
+    let (_d, root) = quick_app();
+    let Some(host) =
+        support::docker_host_or_skip("a_failed_image_load_is_named_and_nothing_is_applied")
+    else {
+        return;
+    };
+    // The fake checks the image in the daemon with this CLI: one that says no to everything.
+    let no = c.sb.bin.path().join("docker-says-no");
+    std::fs::write(&no, "#!/bin/sh\necho 'Error: No such image' >&2\nexit 1\n").unwrap();
+    std::fs::set_permissions(&no, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+    let out = c
+        .cmd(&root, &["up", "--timeout", "60"])
+        .env("DOCKER_HOST", &host)
+        .env("FAKE_MINIKUBE_DOCKER_CLI", &no)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1), "{}", show(&out));
+    let err = stderr(&out);
+    assert!(
+        err.contains("image load") && err.contains("GUEST_IMAGE_LOAD"),
+        "{err}"
+    );
+    let writes = c
+        .api
+        .requests()
+        .iter()
+        .filter(|r| r.method != "GET")
+        .count();
+    assert_eq!(writes, 0, "nothing applied");
 }
 
 /// With a registry the nodes pull what was pushed, so a containerd cluster

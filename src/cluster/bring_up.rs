@@ -2,9 +2,9 @@
 //! that already exists: its Kubernetes version, driver and size stay as they
 //! are (real-cluster.md, minikube); a stale kubeconfig is repaired; missing
 //! addons are enabled with minikube's own (minutes long) deadline. A new
-//! cluster gets the Docker runtime; an existing one with another runtime is
-//! refused with the fix, before anything is built, unless its pods pull
-//! from a registry (then no image is built into the node).
+//! cluster gets the Docker runtime and one node, whose daemon the images
+//! are built into; an existing one without Docker or with several nodes
+//! gets them through `minikube image load`, or pulls them from a registry.
 
 use super::minikube::{
     addon_wait_note, profile_drift, ClusterProfile, HostState, Minikube, MinikubeError, StartEvent,
@@ -30,6 +30,19 @@ pub enum ClusterNews {
         addon: String,
         note: String,
     },
+    /// The images cannot be built in the node: why, and what happens instead.
+    ImageLoad(String),
+}
+
+/// How the images todo-dev builds reach the cluster's pods.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum NodeFeed {
+    /// Built in the node's own Docker daemon, which its pods run from.
+    NodeDaemon,
+    /// Built on this machine and copied into every node (`minikube image load`).
+    ImageLoad,
+    /// Pushed to the project's registry; the nodes pull them.
+    Registry,
 }
 
 /// How `up` found and left the cluster.
@@ -39,16 +52,17 @@ pub struct ClusterReady {
     pub enabled_addons: Vec<String>,
     pub kubernetes_version: String,
     pub driver: String,
+    pub feed: NodeFeed,
 }
 
 /// Starts the cluster unless it runs, repairs its kubeconfig when
-/// misconfigured, and enables the spec's addons. `builds_into_node`: the
-/// images are built in the node's Docker daemon, so it must run Docker.
+/// misconfigured, and enables the spec's addons. `registry`: the images are
+/// pushed there and pulled by the nodes.
 pub async fn bring_up(
     mk: &Minikube,
     spec: &ClusterSpec,
     as_root: bool,
-    builds_into_node: bool,
+    registry: bool,
     mut news: impl FnMut(ClusterNews),
 ) -> Result<ClusterReady, MinikubeError> {
     let status = mk.status().await?;
@@ -59,12 +73,6 @@ pub async fn bring_up(
     };
     if let Some(p) = &existing {
         // Said before anything starts or builds: every later step needs it.
-        if builds_into_node && !p.runs_docker() {
-            return Err(MinikubeError::not_docker_runtime(
-                &p.name,
-                &p.container_runtime,
-            ));
-        }
         news(ClusterNews::InUse {
             kubernetes_version: p.kubernetes_version.clone(),
             driver: p.driver.clone(),
@@ -73,6 +81,15 @@ pub async fn bring_up(
             news(ClusterNews::Drift(d));
         }
     }
+    // Said before anything starts or builds, as every later step follows it.
+    let feed = match (registry, existing.as_ref().and_then(load_reason)) {
+        (true, _) => NodeFeed::Registry,
+        (false, Some(why)) => {
+            news(ClusterNews::ImageLoad(why));
+            NodeFeed::ImageLoad
+        }
+        (false, None) => NodeFeed::NodeDaemon,
+    };
     let started = !status.is_ready();
     if started {
         news(ClusterNews::Starting);
@@ -101,5 +118,24 @@ pub async fn bring_up(
         enabled_addons,
         kubernetes_version,
         driver,
+        feed,
     })
+}
+
+/// Why images cannot be built in this cluster's node daemon, if they cannot.
+pub fn load_reason(p: &ClusterProfile) -> Option<String> {
+    let then = "images are built on this machine's Docker and copied into the cluster with `minikube image load` (slower than building in the node: each image is sent again; a registry, or a cluster made by `todo-dev up`, avoids it)";
+    if !p.runs_docker() {
+        return Some(format!(
+            "cluster `{}` runs the `{}` container runtime, which has no Docker daemon to build into: {then}",
+            p.name, p.container_runtime
+        ));
+    }
+    if p.nodes > 1 {
+        return Some(format!(
+            "cluster `{}` has {} nodes, and an image built in one node's daemon would reach only that node: {then}",
+            p.name, p.nodes
+        ));
+    }
+    None
 }

@@ -21,13 +21,6 @@ pub enum MinikubeError {
     },
     #[error("`minikube {command}` printed something todo-dev cannot read: {detail}")]
     Unreadable { command: String, detail: String },
-    #[error("cluster `{profile}` runs the `{runtime}` container runtime, so its pods do not run from a Docker daemon todo-dev can build into (`minikube docker-env` {reach})\n  fix: recreate it with the Docker runtime: `minikube delete -p {profile}` then `todo-dev up` (todo-dev starts new clusters with --container-runtime=docker; this deletes the cluster and everything in it), or set `cluster.name` in todo-dev.yaml to a new cluster name and keep this one, or set deploy.registry (`--registry HOST/PATH`) so its nodes pull pushed images instead")]
-    NotDockerRuntime {
-        profile: String,
-        runtime: String,
-        /// What docker-env gives for it, in words.
-        reach: String,
-    },
 }
 
 /// One minikube cluster (a minikube profile) reached through the CLI.
@@ -150,6 +143,8 @@ pub struct ClusterProfile {
     /// (clusters made before it recorded one ran Docker).
     pub container_runtime: String,
     pub node_ip: Option<String>,
+    /// How many nodes it has (0 when minikube did not say).
+    pub nodes: usize,
 }
 
 impl ClusterProfile {
@@ -227,6 +222,7 @@ pub fn parse_profile_list(stdout: &str) -> Result<Vec<ClusterProfile>, String> {
                     .find(|n| n.control_plane)
                     .map(|n| n.ip.clone())
                     .filter(|ip| !ip.is_empty()),
+                nodes: c.nodes.len(),
             }
         })
         .collect())
@@ -609,6 +605,19 @@ impl Minikube {
         Ok(out.stdout.trim().to_string())
     }
 
+    /// `minikube image load IMAGE`: the image from the Docker daemon the
+    /// environment names, cached and loaded into every node's runtime
+    /// (neither --daemon nor --remote: it tries both, image.go).
+    pub async fn image_load(&self, image: &str, deadline: Duration) -> Result<(), MinikubeError> {
+        let out = self
+            .run_within(&["image", "load", image, "-p", &self.profile], deadline)
+            .await?;
+        if out.code != Some(0) {
+            return Err(self.failed(&format!("image load {image}"), &out));
+        }
+        Ok(())
+    }
+
     pub async fn docker_env(&self) -> Result<BTreeMap<String, String>, MinikubeError> {
         let out = self
             .run(&[
@@ -632,22 +641,6 @@ impl Minikube {
             command: format!("{command} -p {}", self.profile),
             code: out.code.unwrap_or(-1),
             message: failure_message(&out.stderr, &out.stdout),
-        }
-    }
-}
-
-impl MinikubeError {
-    /// The cluster's pods are not in a Docker daemon todo-dev can reach.
-    pub fn not_docker_runtime(profile: &str, runtime: &str) -> MinikubeError {
-        let reach = match runtime {
-            "containerd" => "gives only an SSH address for it, ssh://docker@...",
-            "cri-o" | "crio" => "refuses it",
-            _ => "cannot point at the daemon its pods run in",
-        };
-        MinikubeError::NotDockerRuntime {
-            profile: profile.to_string(),
-            runtime: runtime.to_string(),
-            reach: reach.to_string(),
         }
     }
 }
@@ -706,6 +699,7 @@ mod tests {
                 kubernetes_version: "v1.34.0".into(),
                 container_runtime: "docker".into(),
                 node_ip: Some("192.168.49.2".into()),
+                nodes: 1,
             }]
         );
         assert!(parse_profile_list(r#"{"invalid":[],"valid":[]}"#)
@@ -747,6 +741,7 @@ mod tests {
             kubernetes_version: "v1.35.0".into(),
             container_runtime: "docker".into(),
             node_ip: None,
+            nodes: 1,
         };
         assert_eq!(
             start_args("dev", &spec, true, Some(&existing)),

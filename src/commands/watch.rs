@@ -87,7 +87,7 @@ pub async fn run(global: &GlobalArgs, args: &WatchArgs, out: &Output) -> Command
     let rebuilds = Rebuilds::new(
         engine,
         up.docker,
-        up.publisher,
+        (up.publisher, up.loader),
         &up.daemon,
         up.images,
         dev,

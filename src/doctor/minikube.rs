@@ -5,6 +5,7 @@ use std::time::Duration;
 use serde_json::json;
 
 use super::{Check, Status};
+use crate::cluster::bring_up::load_reason;
 use crate::cluster::minikube::{HostState, Minikube, MinikubeError, DOCKER_RUNTIME};
 use crate::exec::ExecError;
 use crate::host::gib;
@@ -65,13 +66,7 @@ pub async fn checks(project: &Project, deadline: Duration) -> Vec<Check> {
             }
             let want = &project.cluster;
             let mismatch = profile.as_ref().and_then(|p| {
-                // With a registry the nodes pull what was pushed: any runtime will do.
-                if !p.runs_docker() && project.registry.is_none() {
-                    Some(format!(
-                        "it runs the `{}` container runtime: `todo-dev up` builds into the node's Docker daemon, which needs the `docker` runtime",
-                        p.container_runtime
-                    ))
-                } else if !p.driver.is_empty() && p.driver != want.driver {
+                if !p.driver.is_empty() && p.driver != want.driver {
                     Some(format!(
                         "it uses the `{}` driver, the profile asks for `{}`",
                         p.driver, want.driver
@@ -98,8 +93,10 @@ pub async fn checks(project: &Project, deadline: Duration) -> Vec<Check> {
                     } else {
                         p.container_runtime.as_str()
                     };
-                    let runtime = match (p.runs_docker(), &project.registry) {
-                        (false, Some(r)) => format!("{runtime}; its pods pull from {r}"),
+                    // Which way `up` gets the images to the pods, and why.
+                    let runtime = match (&project.registry, load_reason(p)) {
+                        (Some(r), Some(_)) => format!("{runtime}; its pods pull from {r}"),
+                        (None, Some(why)) => format!("{runtime}; {why}"),
                         _ => runtime.to_string(),
                     };
                     (p.driver.clone(), runtime)

@@ -69,6 +69,14 @@ impl Built {
             .map(|r| r.service)
             .collect()
     }
+
+    /// The images that built (or were already there), by reference.
+    pub fn images(&self) -> Vec<&str> {
+        self.results
+            .iter()
+            .filter_map(|r| r.outcome.as_ref().ok().map(|(image, _)| image.as_str()))
+            .collect()
+    }
 }
 
 /// Where a service's build log goes.

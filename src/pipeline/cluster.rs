@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use super::event::{ClusterEvent, Event, Events};
 use super::PipelineError;
-use crate::cluster::bring_up::bring_up;
+use crate::cluster::bring_up::{bring_up, NodeFeed};
 use crate::cluster::minikube::{self, Minikube};
 use crate::docker::DockerEndpoint;
 use crate::project::Project;
@@ -14,33 +14,60 @@ use crate::project::Project;
 /// Probes of the minikube CLI; `start` and `addons enable` have their own.
 const MINIKUBE_DEADLINE: Duration = Duration::from_secs(30);
 
+/// How the images built for this run reach the cluster's pods.
+pub enum NodeImages {
+    /// Build into the node's Docker daemon (its docker-env): nothing to move.
+    Daemon(DockerEndpoint),
+    /// Build on this machine; the nodes pull them from the registry.
+    Pull,
+    /// Build on this machine, then copy each into the nodes.
+    Load(Loader),
+}
+
+/// Copies built images into a Minikube whose nodes have no Docker daemon to
+/// build into (containerd, cri-o) or are several.
+pub struct Loader {
+    mk: Minikube,
+}
+
+/// How long one `minikube image load` may take (it sends the whole image).
+const IMAGE_LOAD_DEADLINE: Duration = Duration::from_secs(900);
+
+impl Loader {
+    /// `minikube image load IMAGE` from the environment's Docker daemon into every node.
+    pub async fn load(&self, image: &str, events: &Events) -> Result<(), PipelineError> {
+        let started = std::time::Instant::now();
+        self.mk.image_load(image, IMAGE_LOAD_DEADLINE).await?;
+        events.emit(Event::Cluster(ClusterEvent::ImageLoaded {
+            cluster: self.mk.profile.clone(),
+            image: image.to_string(),
+            seconds: started.elapsed().as_secs_f64(),
+        }));
+        Ok(())
+    }
+}
+
 /// Starts the project's cluster (or enables missing addons on a running
-/// one) and returns its Docker daemon: images built there need no registry.
-/// With a registry (`project.registry`) the nodes pull, so any runtime
-/// and node count will do and no daemon is returned.
+/// one) and says how its pods get the images: its Docker daemon when it has
+/// one to build into (no registry, no copy), the registry when the project
+/// has one, else `minikube image load`.
 pub async fn ensure_running(
     project: &Project,
     events: &Events,
-) -> Result<Option<DockerEndpoint>, PipelineError> {
-    let builds_into_node = project.registry.is_none();
+) -> Result<NodeImages, PipelineError> {
     let name = project.cluster.name.clone();
     let mk =
         Minikube::locate(&name, MINIKUBE_DEADLINE).ok_or_else(|| PipelineError::NoMinikube {
             hint: minikube::install_hint().to_string(),
         })?;
     events.rows(vec!["minikube".to_string()]);
-    let ready = bring_up(
-        &mk,
-        &project.cluster,
-        running_as_root(),
-        builds_into_node,
-        |news| {
-            events.emit(Event::Cluster(ClusterEvent::News {
-                cluster: name.clone(),
-                news,
-            }))
-        },
-    )
+    let registry = project.registry.is_some();
+    let ready = bring_up(&mk, &project.cluster, running_as_root(), registry, |news| {
+        events.emit(Event::Cluster(ClusterEvent::News {
+            cluster: name.clone(),
+            news,
+        }))
+    })
     .await;
     let ready = match ready {
         Ok(r) => r,
@@ -52,24 +79,29 @@ pub async fn ensure_running(
             return Err(e.into());
         }
     };
+    let feed = ready.feed.clone();
     events.emit(Event::Cluster(ClusterEvent::Ready {
         cluster: name.clone(),
         ready,
     }));
     events.rows_done();
-    if !builds_into_node {
-        return Ok(None);
+    match feed {
+        NodeFeed::Registry => return Ok(NodeImages::Pull),
+        NodeFeed::ImageLoad => return Ok(NodeImages::Load(Loader { mk })),
+        NodeFeed::NodeDaemon => {}
     }
     let env = mk.docker_env().await?;
     // The SSH form is what docker-env gives a node without a Docker runtime
-    // (a cluster whose profile did not record its runtime).
+    // (a cluster whose profile did not record its runtime): copy instead.
     if env
         .get("DOCKER_HOST")
         .is_some_and(|h| h.starts_with("ssh://"))
     {
-        return Err(minikube::MinikubeError::not_docker_runtime(&name, "containerd").into());
+        return Ok(NodeImages::Load(Loader { mk }));
     }
-    Ok(Some(DockerEndpoint::from_vars(|k| env.get(k).cloned())))
+    Ok(NodeImages::Daemon(DockerEndpoint::from_vars(|k| {
+        env.get(k).cloned()
+    })))
 }
 
 fn running_as_root() -> bool {

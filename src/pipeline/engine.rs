@@ -14,6 +14,7 @@ use tokio::sync::OnceCell;
 
 use super::build::{self, Built, Planned};
 use super::cancel::Cancel;
+use super::cluster::{Loader, NodeImages};
 use super::deploy::{self, Cluster, Deployed, Objects, Rolled, Target};
 use super::event::{DeployEvent, Events};
 use super::push::{self, Publisher};
@@ -54,6 +55,8 @@ pub struct Up {
     pub failed_pushes: Vec<String>,
     /// The registry, when the project has one: where `watch` pushes its rebuilds.
     pub publisher: Option<Arc<Publisher>>,
+    /// The cluster's `minikube image load`, when its nodes cannot be built into.
+    pub loader: Option<Arc<Loader>>,
     pub deployed: Deployed,
 }
 
@@ -165,6 +168,7 @@ impl Engine {
         let plan = self.plan().await?;
         let images = images(&plan.builds);
         let registry = self.project.registry.as_ref();
+        let mut loader = None;
         let endpoint = match (self.other_cluster(), registry) {
             (Some(context), None) => {
                 return Err(PipelineError::NeedsRegistry {
@@ -178,9 +182,17 @@ impl Engine {
                 let node = self
                     .interruptible(cluster::ensure_running(&self.project, &self.events))
                     .await??;
-                // Without a registry: straight into the node's daemon, no `image load`;
-                // with one the pods pull what was pushed: build where the user's Docker is.
-                node.unwrap_or_else(DockerEndpoint::from_env)
+                match node {
+                    // Straight into the node's daemon: no registry, no `image load`.
+                    NodeImages::Daemon(endpoint) => endpoint,
+                    // The pods pull what was pushed: build where the user's Docker is.
+                    NodeImages::Pull => DockerEndpoint::from_env(),
+                    // No daemon to build into: build here, then copy each in.
+                    NodeImages::Load(l) => {
+                        loader = Some(Arc::new(l));
+                        DockerEndpoint::from_env()
+                    }
+                }
             }
         };
         let (docker, facts) = docker::probe(&endpoint, DAEMON_DEADLINE).await?;
@@ -197,10 +209,17 @@ impl Engine {
             failed_builds: built.failed().iter().map(|s| s.to_string()).collect(),
             failed_pushes: Vec::new(),
             publisher: None,
+            loader: loader.clone(),
             deployed: Deployed::default(),
         };
         if !up.failed_builds.is_empty() {
             return Ok(up);
+        }
+        if let Some(loader) = &loader {
+            for image in built.images() {
+                self.interruptible(loader.load(image, &self.events))
+                    .await??;
+            }
         }
         if let Some(registry) = registry {
             let publisher = push::connect(registry, &self.events).await;

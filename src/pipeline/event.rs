@@ -48,6 +48,12 @@ pub enum ClusterEvent {
     Failed {
         error: String,
     },
+    /// A built image was copied into the cluster's nodes (`minikube image load`).
+    ImageLoaded {
+        cluster: String,
+        image: String,
+        seconds: f64,
+    },
 }
 
 #[derive(Debug, Clone)]

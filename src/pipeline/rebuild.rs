@@ -18,6 +18,7 @@ use parking_lot::Mutex;
 use tokio::task::JoinHandle;
 
 use super::build::{builder_for, log_path, plan_one};
+use super::cluster::Loader;
 use super::deploy::{Objects, Rolled};
 use super::event::LoopEvent;
 use super::push::Publisher;
@@ -86,6 +87,8 @@ struct Shared {
     docker: bollard::Docker,
     /// The registry every rebuild is pushed to before it rolls, if any.
     publisher: Option<Arc<Publisher>>,
+    /// Or the cluster's `minikube image load`, when its nodes cannot be built into.
+    loader: Option<Arc<Loader>>,
     builder: Builder,
     /// The engine's client (a clone shares its connection pool).
     client: kube::Client,
@@ -122,7 +125,7 @@ impl Rebuilds {
     pub async fn new(
         engine: Arc<Engine>,
         docker: bollard::Docker,
-        publisher: Option<Arc<Publisher>>,
+        (publisher, loader): (Option<Arc<Publisher>>, Option<Arc<Loader>>),
         daemon: &DaemonFacts,
         images: Images,
         dev: DevVariant,
@@ -144,6 +147,7 @@ impl Rebuilds {
                 engine,
                 docker,
                 publisher,
+                loader,
                 // `up` said already when it is the legacy one.
                 builder: builder_for(daemon).builder,
                 client,
@@ -452,6 +456,20 @@ async fn attempt_once(shared: &Shared, request: &Request) -> Result<String, Opti
         unchanged: matches!(built, BuildOutcome::Unchanged),
         seconds: started.elapsed().as_secs_f64(),
     });
+    if let Some(loader) = &shared.loader {
+        let loaded = loader.load(&image, &shared.engine.events);
+        match cancel.unless(loaded).await.map_err(|_| None)? {
+            Ok(()) => {}
+            // The pods keep running what they run.
+            Err(e) => {
+                return Err(Some(Stop {
+                    stage: "load",
+                    message: e.to_string(),
+                    transient: false,
+                }))
+            }
+        }
+    }
     if let Some(publisher) = &shared.publisher {
         let events = &shared.engine.events;
         let pushed = publisher.push(&shared.docker, request.service, &image, events);

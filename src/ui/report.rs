@@ -124,6 +124,14 @@ impl Reporter for Terminal {
             Event::Build(BuildEvent::LegacyBuilder { message }) => {
                 eprintln!("{} {message}", out.paint(Tone::Warn, "note:"));
             }
+            Event::Cluster(ClusterEvent::ImageLoaded {
+                cluster,
+                image,
+                seconds,
+            }) => eprintln!(
+                "{} {image} into `{cluster}` ({seconds:.1} s, minikube image load)",
+                out.paint(Tone::Good, "loaded")
+            ),
             Event::Push(p) => match p {
                 PushEvent::Target {
                     registry,
@@ -438,6 +446,7 @@ fn row_of(event: &Event) -> Option<(String, Row, String)> {
                 Note(Tone::Warn),
             ),
             ClusterNews::EnablingAddon { note, .. } => mk(note.clone(), Status),
+            ClusterNews::ImageLoad(why) => mk(why.clone(), Note(Tone::Warn)),
         },
         Event::Cluster(ClusterEvent::Ready { cluster, ready }) => {
             let verb = if ready.started { "started" } else { "running" };
@@ -451,6 +460,7 @@ fn row_of(event: &Event) -> Option<(String, Row, String)> {
             mk(text, Finish(Tone::Good))
         }
         Event::Cluster(ClusterEvent::Failed { .. }) => mk("failed".into(), Finish(Tone::Bad)),
+        Event::Cluster(ClusterEvent::ImageLoaded { .. }) => None,
         Event::Build(b) => Some(match b {
             // Printed on its own line (`report`), not on a row.
             BuildEvent::LegacyBuilder { .. } => return None,
@@ -706,6 +716,10 @@ pub fn json_of(event: &Event) -> Option<Value> {
             ClusterNews::EnablingAddon { addon, note } => {
                 line("minikube.addon", json!({"addon": addon, "message": note}))
             }
+            ClusterNews::ImageLoad(why) => line(
+                "minikube.image-load",
+                json!({"cluster": cluster, "message": why}),
+            ),
         },
         Event::Cluster(ClusterEvent::Ready { cluster, ready }) => line(
             "minikube.ready",
@@ -715,6 +729,14 @@ pub fn json_of(event: &Event) -> Option<Value> {
         Event::Cluster(ClusterEvent::Failed { error }) => {
             line("minikube.failed", json!({ "error": error }))
         }
+        Event::Cluster(ClusterEvent::ImageLoaded {
+            cluster,
+            image,
+            seconds,
+        }) => line(
+            "minikube.image-loaded",
+            json!({"cluster": cluster, "image": image, "seconds": seconds}),
+        ),
         Event::Build(b) => match b {
             BuildEvent::LegacyBuilder { message } => line(
                 "build.builder",
