@@ -142,6 +142,15 @@ fn resources(component: &str) -> Value {
 /// values, so a changed value rolls exactly the workloads that read it.
 /// Those that call the model also read every provider's key (`calls_llm`).
 fn reads(component: &str) -> (&'static [&'static str], &'static [&'static str]) {
+    const LLM: [&str; 7] = [
+        "LLM_PROVIDER",
+        "LLM_BASE_URL",
+        "LLM_MODEL",
+        "MCP_SERVER_URL",
+        "MCP_TRANSPORT",
+        "DATABASE_MODE",
+        "DATABASE_HOST",
+    ];
     match component {
         // Only the backend signs tokens; the others check them with its public
         // key (JWKS at /api/auth/jwks), so none of them mounts BETTER_AUTH_SECRET.
@@ -161,18 +170,7 @@ fn reads(component: &str) -> (&'static [&'static str], &'static [&'static str]) 
             &["DATABASE_URL", "BETTER_AUTH_SECRET"],
         ),
         "mcp-server" => (&["DATABASE_MODE", "DATABASE_HOST"], &["DATABASE_URL"]),
-        "ai-agent" => (
-            &[
-                "LLM_PROVIDER",
-                "LLM_BASE_URL",
-                "LLM_MODEL",
-                "MCP_SERVER_URL",
-                "MCP_TRANSPORT",
-                "DATABASE_MODE",
-                "DATABASE_HOST",
-            ],
-            &["DATABASE_URL"],
-        ),
+        "ai-agent" => (&LLM, &["DATABASE_URL"]),
         "postgres" => (&[], &["POSTGRES_PASSWORD"]),
         _ => (&[], &[]),
     }

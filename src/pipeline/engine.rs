@@ -209,13 +209,13 @@ impl Engine {
             failed_builds: built.failed().iter().map(|s| s.to_string()).collect(),
             failed_pushes: Vec::new(),
             publisher: None,
-            loader: loader.clone(),
+            loader,
             deployed: Deployed::default(),
         };
         if !up.failed_builds.is_empty() {
             return Ok(up);
         }
-        if let Some(loader) = &loader {
+        if let Some(loader) = &up.loader {
             for image in built.images() {
                 self.interruptible(loader.load(image, &self.events))
                     .await??;
