@@ -102,6 +102,8 @@ impl DockerEndpoint {
 /// What a reachable daemon says about itself.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DaemonFacts {
+    /// Where it answered (a BuildKit session of our own connects there too).
+    pub endpoint: DockerEndpoint,
     pub server_version: String,
     /// The API version both sides speak after negotiation.
     pub api_version: String,
@@ -138,6 +140,7 @@ pub async fn probe(
         // info carries the server version too: one round trip less than version() + info().
         let info = docker.info().await.map_err(unreachable)?;
         let facts = DaemonFacts {
+            endpoint: endpoint.clone(),
             server_version: info.server_version.unwrap_or_default(),
             api_version: docker.client_version().to_string(),
             os: info.operating_system.unwrap_or_default(),

@@ -132,6 +132,7 @@ fn build_secrets_reach_their_step_and_no_layer() {
     );
     // The step proves it read both values by storing their digests, not the
     // values; the run's own word in it, as BuildKit's cache ignores secrets.
+    let word = unique("run");
     let dockerfile = format!(
         "FROM {}\nARG GREETING=hi\n\
          RUN --mount=type=secret,id=pip_token,required=true \\\n    \
@@ -139,7 +140,7 @@ fn build_secrets_reach_their_step_and_no_layer() {
              echo {} && sha256sum /run/secrets/pip_token /root/.npmrc | cut -d' ' -f1 > /digests\n\
          COPY app /app\n",
         debian_image(),
-        unique("run")
+        word
     );
     let dir = project(
         &dockerfile,
@@ -214,6 +215,64 @@ fn build_secrets_reach_their_step_and_no_layer() {
     }
     let log = std::fs::read_to_string(dir.path().join(".todo-dev/logs/build-backend.log")).unwrap();
     assert!(!log.contains(&token), "{log}");
+
+    // Its steps stream as any BuildKit build's do: the step, its own output.
+    let steps: Vec<String> = events(&out)
+        .iter()
+        .filter(|e| e["event"] == "build.step")
+        .map(|e| e["instruction"].as_str().unwrap().to_string())
+        .collect();
+    assert!(
+        steps
+            .iter()
+            .any(|i| i.starts_with("RUN --mount=type=secret") && i.contains("sha256sum")),
+        "{steps:?}"
+    );
+    assert!(steps.iter().any(|i| i.starts_with("COPY")), "{steps:?}");
+    assert!(
+        log.contains(&word),
+        "the step's output is in the log: {log}"
+    );
+
+    // A failing step with a secret names its Dockerfile line.
+    let failing = format!(
+        "FROM {}\nARG GREETING=hi\nRUN --mount=type=secret,id=pip_token test ! -s /run/secrets/pip_token\n",
+        debian_image()
+    );
+    std::fs::write(dir.path().join("backend/Dockerfile"), failing).unwrap();
+    let out = build(
+        &sb,
+        dir.path(),
+        &host,
+        &[("TD_TEST_PIP_TOKEN", &token)],
+        &["--force"],
+    );
+    let err = said(&out);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(
+        err.contains("at Dockerfile line 3: [2/2] RUN --mount"),
+        "{err}"
+    );
+    assert!(!err.contains(&token), "{err}");
+
+    // The session over TLS, as `minikube docker-env` hands out its daemon.
+    let Some((tls_host, certs)) = support::tls_docker_or_skip("build_secrets_over_tls") else {
+        return;
+    };
+    // A new word: the step runs again, so the secrets are asked for over TLS.
+    let again = dockerfile.replace(&word, &unique("tls"));
+    std::fs::write(dir.path().join("backend/Dockerfile"), again).unwrap();
+    let tls = [
+        ("TD_TEST_PIP_TOKEN", token.as_str()),
+        ("DOCKER_TLS_VERIFY", "1"),
+        ("DOCKER_CERT_PATH", certs.as_str()),
+    ];
+    let out = build(&sb, dir.path(), &tls_host, &tls, &["--force"]);
+    assert!(out.status.success(), "{}", said(&out));
+    assert_eq!(
+        cat(&host, &built_image(&out), "/digests"),
+        format!("{}\n{}", digest(&token), digest(&npmrc))
+    );
 }
 
 #[test]

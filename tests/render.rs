@@ -702,3 +702,61 @@ fn the_dev_variant_differs_from_the_hardened_objects_only_where_sync_needs_it() 
         assert_eq!(h.object, d);
     }
 }
+
+/// Offline, with a registry: the names the registry will hold, no digest
+/// (only the registry knows it; `up` and `deploy` add it), no pull Secret.
+#[test]
+fn render_with_a_registry_names_the_registrys_images_without_a_digest() {
+    let sb = support::Sandbox::new(&[]);
+    let (_dir, root) = support::todo_app();
+    let images = |args: &[&str]| -> Vec<String> {
+        let mut all = vec!["render", "-o", "json", "--profile", "full"];
+        all.extend_from_slice(args);
+        let out = sb.todo_dev(&root, &all).output().unwrap();
+        assert!(out.status.success(), "{}", support::stderr(&out));
+        let list: Value = serde_json::from_str(&support::stdout(&out)).unwrap();
+        let items = list["items"].as_array().unwrap();
+        assert!(
+            items
+                .iter()
+                .all(|o| o["metadata"]["name"] != "todo-registry"),
+            "a pull Secret offline"
+        );
+        let mut out = Vec::new();
+        for o in items
+            .iter()
+            .filter(|o| o["kind"] == "Deployment" || o["kind"] == "StatefulSet")
+        {
+            for c in o["spec"]["template"]["spec"]["containers"]
+                .as_array()
+                .unwrap()
+            {
+                out.push(c["image"].as_str().unwrap().to_string());
+            }
+        }
+        out
+    };
+    let local = images(&[]);
+    let pushed = images(&["--registry", "127.0.0.1:5000/team"]);
+    assert_eq!(local.len(), pushed.len());
+    let app: Vec<(&String, &String)> = local
+        .iter()
+        .zip(&pushed)
+        .filter(|(l, _)| l.starts_with("todo-"))
+        .collect();
+    assert!(app.len() >= 3, "{local:?}");
+    for (l, p) in app {
+        assert_eq!(p, &format!("127.0.0.1:5000/team/{l}"));
+        assert!(!p.contains('@'), "{p}");
+    }
+    // The databases come from Docker Hub either way.
+    let hub: Vec<_> = local
+        .iter()
+        .zip(&pushed)
+        .filter(|(l, _)| !l.starts_with("todo-"))
+        .collect();
+    assert!(!hub.is_empty(), "{local:?}");
+    for (l, p) in hub {
+        assert_eq!(l, p);
+    }
+}

@@ -16,7 +16,9 @@ use super::builder::{self, Builder};
 use super::context::{BuildContext, ContextError, InjectedFile, SecretFile, INJECTED_DIR};
 use super::hash_cache::HashCache;
 use super::ignore::EntryKind;
+use super::session::{self, SessionBuild};
 use super::template::{self, DockerfileError, DockerfileSource};
+use crate::docker::DaemonFacts;
 use crate::project::model::{BuildSecret, BuildSecretFrom, Service, ServiceName};
 
 /// Lines of build output kept to show when a build fails.
@@ -507,6 +509,7 @@ pub async fn exists(
 /// as they come.
 pub async fn build(
     docker: &Docker,
+    daemon: &DaemonFacts,
     mut plan: BuildPlan,
     builder: Builder,
     force: bool,
@@ -544,10 +547,6 @@ pub async fn build(
             });
         }
         check_secrets(service, &plan.secrets)?;
-        solve_with_secrets(docker, plan, log_path, &mut on_event).await?;
-        return Ok(BuildOutcome::Built {
-            seconds: started.elapsed().as_secs_f64(),
-        });
     }
     let options = BuildImageOptions {
         dockerfile: plan.dockerfile.clone(),
@@ -567,14 +566,29 @@ pub async fn build(
             Builder::BuildKit => BuilderVersion::BuilderBuildKit,
             Builder::Legacy => BuilderVersion::BuilderV1,
         },
-        // bollard serves the BuildKit session (registry auth) under this id.
-        session: (builder == Builder::BuildKit).then(session_id),
+        // bollard serves the BuildKit session (registry auth) under this id;
+        // a build with secrets has a session of our own (build::session).
+        session: (builder == Builder::BuildKit && plan.secrets.is_empty())
+            .then(session::session_id),
         ..Default::default()
     };
+    let secrets = std::mem::take(&mut plan.secrets);
     let rx = plan.context.tar_stream();
     let body =
         futures::stream::unfold(rx, |mut rx| async move { rx.recv().await.map(|c| (c, rx)) });
-    let mut stream = docker.build_image(options, None, Some(bollard::body_try_stream(body)));
+    let mut stream = match secrets.is_empty() {
+        true => docker
+            .build_image(options, None, Some(bollard::body_try_stream(body)))
+            .boxed(),
+        false => {
+            let session = SessionBuild {
+                endpoint: daemon.endpoint.clone(),
+                api_version: daemon.api_version.clone(),
+                secrets,
+            };
+            session::build(session, options, body).boxed()
+        }
+    };
 
     let mut log = LogFile::create(log_path);
     let mut tail: VecDeque<String> = VecDeque::with_capacity(TAIL_LINES);
@@ -703,98 +717,6 @@ fn for_drops(
     Builder::BuildKit
 }
 
-/// A build that mounts secrets, as one BuildKit solve through the daemon's
-/// `/grpc` endpoint: bollard's `/build` session serves registry auth only,
-/// its solve also serves the secrets (read from the user's environment or
-/// files when BuildKit asks, never written anywhere). That path streams no
-/// step output, so the log holds the outcome only.
-async fn solve_with_secrets(
-    docker: &Docker,
-    plan: BuildPlan,
-    log_path: &Path,
-    on_event: &mut impl FnMut(BuildEvent),
-) -> Result<(), BuildError> {
-    use bollard::grpc::build::{ImageBuildFrontendOptions, ImageBuildLoadInput, SecretSource};
-    use bollard::grpc::driver::{moby::Moby, Build};
-
-    let service = plan.service;
-    let image = plan.image.to_string();
-    let mut log = LogFile::create(log_path);
-    let mut opts = ImageBuildFrontendOptions::builder().dockerfile(Path::new(&plan.dockerfile));
-    for (k, v) in &plan.build_args {
-        opts = opts.buildarg(k, v);
-    }
-    for (k, v) in &plan.labels {
-        opts = opts.label(k, v);
-    }
-    if let Some(target) = &plan.target {
-        opts = opts.target(target);
-    }
-    for s in &plan.secrets {
-        let source = match &s.from {
-            BuildSecretFrom::Env(var) => SecretSource::Env(var.clone()),
-            BuildSecretFrom::File(path) => SecretSource::File(path.clone()),
-        };
-        opts = opts.set_secret(&s.id, &source);
-    }
-    let ids: Vec<&str> = plan.secrets.iter().map(|s| s.id.as_str()).collect();
-    let note = format!(
-        "building with BuildKit secrets ({}): step output is not streamed on this path",
-        ids.join(", ")
-    );
-    log.line(&note);
-    on_event(BuildEvent::Output(note));
-    let ctx_err = |source| BuildError::Context { service, source };
-    let context = plan.context;
-    let tar = tokio::task::spawn_blocking(move || context.write_tar(Vec::new()))
-        .await
-        .map_err(|source| BuildError::Planner { service, source })?
-        .map_err(ctx_err)?;
-    // bollard's solve future is not Send: it runs on a thread of its own.
-    let (tx, rx) = tokio::sync::oneshot::channel();
-    let (docker, name, opts) = (docker.clone(), image.clone(), opts.build());
-    std::thread::spawn(move || {
-        let solve = |rt: tokio::runtime::Runtime| {
-            rt.block_on(Moby::new(&docker).docker_build(
-                &name,
-                opts,
-                ImageBuildLoadInput::Upload(tar.into()),
-                None,
-                None,
-            ))
-            .map_err(|e| match e {
-                bollard::grpc::error::GrpcError::TonicStatus { err } => err.message().to_string(),
-                other => other.to_string(),
-            })
-        };
-        let runtime = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build();
-        let _ = tx.send(match runtime {
-            Ok(rt) => solve(rt),
-            Err(e) => Err(format!("cannot start the BuildKit session: {e}")),
-        });
-    });
-    let solved = rx
-        .await
-        .unwrap_or_else(|_| Err("the BuildKit session ended without an answer".into()));
-    match solved {
-        Ok(()) => {
-            log.line(&format!("Successfully tagged {image}"));
-            Ok(())
-        }
-        Err(message) => {
-            log.line(&message);
-            Err(BuildError::StepFailed {
-                service,
-                message,
-                tail: vec![],
-                log: log_path.to_path_buf(),
-            })
-        }
-    }
-}
-
 /// `Step 3/10 : RUN pip install ...` from the classic builder's output.
 pub fn parse_step(line: &str) -> Option<BuildEvent> {
     let rest = line.strip_prefix("Step ")?;
@@ -805,20 +727,6 @@ pub fn parse_step(line: &str) -> Option<BuildEvent> {
         steps: steps.trim().parse().ok()?,
         instruction: instruction.trim().to_string(),
     })
-}
-
-/// A fresh BuildKit session id (the daemon keys the build's session on it).
-fn session_id() -> String {
-    let mut bytes = [0u8; 16];
-    // Uniqueness, not secrecy: a clock-based id is as good if the OS has no randomness.
-    if getrandom::fill(&mut bytes).is_err() {
-        let nanos = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map(|d| d.as_nanos())
-            .unwrap_or_default();
-        bytes = nanos.to_le_bytes();
-    }
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 /// BuildKit's progress (the `moby.buildkit.trace` records of `/build`) as

@@ -6,4 +6,5 @@ pub mod context;
 pub mod hash_cache;
 pub mod ignore;
 pub mod image;
+pub mod session;
 pub mod template;

@@ -18,7 +18,7 @@ pub async fn run(global: &GlobalArgs, args: &RenderArgs, out: &Output) -> Comman
         manifests,
     } = pipeline::plan(&project).await?;
     if args.values {
-        let values = plan::values(&project, &pipeline::images(&plans))
+        let values = plan::values(&project, &pipeline::offline_images(&project, &plans))
             .map_err(pipeline::PipelineError::from)?;
         out.print_json(&values)?;
         return Ok(Outcome::Success);

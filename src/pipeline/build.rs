@@ -113,8 +113,9 @@ pub async fn build_all(
     events.rows(plans.iter().map(|(s, _)| s.to_string()).collect());
     let mut tasks = Vec::new();
     for (service, plan) in plans {
-        let (docker, slots, events, log) = (
+        let (docker, daemon, slots, events, log) = (
             docker.clone(),
+            daemon.clone(),
             slots.clone(),
             events.clone(),
             log_path(project, service),
@@ -124,8 +125,16 @@ pub async fn build_all(
             tokio::spawn(async move {
                 let started = Instant::now();
                 let _slot = slots.acquire_owned().await;
-                let outcome =
-                    build_one(&docker, choice.builder, service, plan, &log, force, &events).await;
+                let outcome = build_one(
+                    (&docker, &daemon),
+                    choice.builder,
+                    service,
+                    plan,
+                    &log,
+                    force,
+                    &events,
+                )
+                .await;
                 BuildResult {
                     service,
                     outcome,
@@ -151,7 +160,7 @@ pub async fn build_all(
 
 /// Checks and builds one planned service, reporting as it goes.
 async fn build_one(
-    docker: &bollard::Docker,
+    (docker, daemon): (&bollard::Docker, &DaemonFacts),
     builder: Builder,
     service: ServiceName,
     planned: Result<BuildPlan, BuildError>,
@@ -207,7 +216,7 @@ async fn build_one(
         }),
         DaemonEvent::Output(_) => {}
     };
-    match image::build(docker, plan, builder, force, log, on_event).await {
+    match image::build(docker, daemon, plan, builder, force, log, on_event).await {
         Ok(outcome) => {
             events.build(BuildEvent::Done {
                 service: name.clone(),

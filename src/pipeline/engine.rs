@@ -18,7 +18,7 @@ use super::cluster::{Loader, NodeImages};
 use super::deploy::{self, Cluster, Deployed, Objects, Rolled, Target};
 use super::event::{DeployEvent, Events};
 use super::push::{self, Publisher};
-use super::{cluster, images, report, Images, PipelineError};
+use super::{cluster, images, offline_images, report, Images, PipelineError};
 use crate::build::image::BuildPlan;
 use crate::cluster::context::KubeContext;
 use crate::cluster::kube::{connect, connect_streaming};
@@ -76,7 +76,7 @@ pub async fn plan(project: &Project) -> Result<Plan, PipelineError> {
         .collect::<Result<Vec<_>, _>>()?;
     let manifests = crate::deploy::plan::render(
         project,
-        &images(&builds),
+        &offline_images(project, &builds),
         &BTreeMap::new(),
         &DevVariant::hardened(),
         None,

@@ -90,3 +90,16 @@ pub fn dev_variant(project: &Project) -> DevVariant {
 pub fn images(plans: &[BuildPlan]) -> Images {
     plans.iter().map(|p| (p.service, image_ref(p))).collect()
 }
+
+/// The images as an offline render shows them: the local tags, or with a
+/// registry the names it will hold (the digest `up` and `deploy` add is
+/// only known from the registry).
+pub fn offline_images(project: &Project, plans: &[BuildPlan]) -> Images {
+    let mut out = images(plans);
+    if let Some(registry) = &project.registry {
+        for image in out.values_mut() {
+            image.reference = registry.image(&image.reference);
+        }
+    }
+    out
+}

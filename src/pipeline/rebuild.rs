@@ -90,6 +90,7 @@ struct Shared {
     /// Or the cluster's `minikube image load`, when its nodes cannot be built into.
     loader: Option<Arc<Loader>>,
     builder: Builder,
+    daemon: DaemonFacts,
     /// The engine's client (a clone shares its connection pool).
     client: kube::Client,
     dev: DevVariant,
@@ -150,6 +151,7 @@ impl Rebuilds {
                 loader,
                 // `up` said already when it is the legacy one.
                 builder: builder_for(daemon).builder,
+                daemon: daemon.clone(),
                 client,
                 dev,
                 timeout,
@@ -444,7 +446,15 @@ async fn attempt_once(shared: &Shared, request: &Request) -> Result<String, Opti
     });
     let log = log_path(project, request.service);
     let started = Instant::now();
-    let built = image::build(&shared.docker, plan, shared.builder, false, &log, |_| {});
+    let built = image::build(
+        &shared.docker,
+        &shared.daemon,
+        plan,
+        shared.builder,
+        false,
+        &log,
+        |_| {},
+    );
     let built = cancel
         .unless(built)
         .await

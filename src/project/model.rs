@@ -148,6 +148,12 @@ impl Registry {
             false => format!("{}/{}/{repository}", self.host, self.path),
         }
     }
+
+    /// A local `repository:tag` as this registry names it.
+    pub fn image(&self, local: &str) -> String {
+        let (repository, tag) = local.rsplit_once(':').unwrap_or((local, "latest"));
+        format!("{}:{tag}", self.repository(repository))
+    }
 }
 
 impl std::fmt::Display for Registry {
@@ -293,6 +299,10 @@ mod registry_tests {
         assert_eq!(
             Registry::parse("ghcr.io").unwrap().repository("x"),
             "ghcr.io/x"
+        );
+        assert_eq!(
+            r.image("todo-backend:td-01"),
+            "127.0.0.1:5000/team/todo/todo-backend:td-01"
         );
         assert_eq!(
             Registry::parse("localhost").unwrap().to_string(),

@@ -121,7 +121,7 @@ impl Target {
     /// now, without pushing: what `deploy` runs.
     pub async fn resolve(&self, local: &str) -> Result<String, PushError> {
         let (repository, tag) = local.rsplit_once(':').unwrap_or((local, "latest"));
-        let image = format!("{}:{tag}", self.registry.repository(repository));
+        let image = self.registry.image(local);
         match self
             .client
             .manifest_digest(&self.path(repository), tag)
@@ -174,7 +174,7 @@ pub async fn push(docker: &Docker, target: &Target, local: &str) -> Result<Pushe
     let path = target.path(repository);
     let remote = target.registry.repository(repository);
     let registry = target.registry.host.clone();
-    let image = format!("{remote}:{tag}");
+    let image = target.registry.image(local);
     let daemon_err = |message: String| PushError::Daemon {
         registry: registry.clone(),
         image: image.clone(),
