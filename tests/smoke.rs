@@ -9,38 +9,7 @@ use std::path::Path;
 use std::process::{Output, Stdio};
 use std::time::{Duration, Instant};
 
-use support::{docker, docker_host_or_skip, stderr, stdout, Sandbox};
-
-struct Bases {
-    python: String,
-    nginx: String,
-    postgres: String,
-    redis: String,
-}
-
-fn bases_or_skip(test: &str) -> Option<Bases> {
-    let get = |k: &str| std::env::var(k).ok();
-    match (
-        get("TODO_DEV_TEST_PYTHON_IMAGE"),
-        get("TODO_DEV_TEST_NGINX_IMAGE"),
-        get("TODO_DEV_TEST_POSTGRES_IMAGE"),
-        get("TODO_DEV_TEST_REDIS_IMAGE"),
-    ) {
-        (Some(python), Some(nginx), Some(postgres), Some(redis)) => Some(Bases {
-            python,
-            nginx,
-            postgres,
-            redis,
-        }),
-        _ if std::env::var_os("TODO_DEV_REQUIRE_DOCKER").is_some() => {
-            panic!("{test}: TODO_DEV_TEST_*_IMAGE unset under scripts/test.sh (see its base-images step)")
-        }
-        _ => {
-            eprintln!("SKIPPED {test}: no local base images (run scripts/test.sh)");
-            None
-        }
-    }
-}
+use support::{bases_or_skip, docker, docker_host_or_skip, stderr, stdout, Bases, Sandbox};
 
 /// `todo-dev init` into `<tmp>/todo-app`.
 fn init_app(sb: &Sandbox, tmp: &Path) -> std::path::PathBuf {
@@ -58,18 +27,7 @@ fn smoke_args(b: &Bases, extra: &[&str]) -> Vec<String> {
         "--redis-image".into(),
         b.redis.clone(),
     ];
-    for service in ["backend", "mcp-server", "ai-agent"] {
-        args.push("--set".into());
-        args.push(format!(
-            "services.{service}.buildArgs.PYTHON_IMAGE={}",
-            b.python
-        ));
-    }
-    args.push("--set".into());
-    args.push(format!(
-        "services.frontend.buildArgs.NGINX_IMAGE={}",
-        b.nginx
-    ));
+    args.extend(b.build_args());
     args.extend(extra.iter().map(|s| s.to_string()));
     args
 }

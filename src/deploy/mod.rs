@@ -4,6 +4,7 @@
 pub mod admission;
 pub mod apply;
 pub mod helm;
+pub mod helm_tests;
 pub mod immutable;
 pub mod kinds;
 pub mod plan;

@@ -216,3 +216,56 @@ pub fn json_lines(
     });
     rx
 }
+
+/// The local stand-ins scripts/test.sh makes for the templates' base images.
+pub struct Bases {
+    pub python: String,
+    pub nginx: String,
+    pub postgres: String,
+    pub redis: String,
+}
+
+impl Bases {
+    /// `--set` arguments pointing every app image's build at the stand-ins
+    /// (the same for every test, so each content tag is built once).
+    pub fn build_args(&self) -> Vec<String> {
+        let mut args = Vec::new();
+        for service in ["backend", "mcp-server", "ai-agent"] {
+            args.push("--set".into());
+            args.push(format!(
+                "services.{service}.buildArgs.PYTHON_IMAGE={}",
+                self.python
+            ));
+        }
+        args.push("--set".into());
+        args.push(format!(
+            "services.frontend.buildArgs.NGINX_IMAGE={}",
+            self.nginx
+        ));
+        args
+    }
+}
+
+pub fn bases_or_skip(test: &str) -> Option<Bases> {
+    let get = |k: &str| std::env::var(k).ok();
+    match (
+        get("TODO_DEV_TEST_PYTHON_IMAGE"),
+        get("TODO_DEV_TEST_NGINX_IMAGE"),
+        get("TODO_DEV_TEST_POSTGRES_IMAGE"),
+        get("TODO_DEV_TEST_REDIS_IMAGE"),
+    ) {
+        (Some(python), Some(nginx), Some(postgres), Some(redis)) => Some(Bases {
+            python,
+            nginx,
+            postgres,
+            redis,
+        }),
+        _ if std::env::var_os("TODO_DEV_REQUIRE_DOCKER").is_some() => {
+            panic!("{test}: TODO_DEV_TEST_*_IMAGE unset under scripts/test.sh (see its base-images step)")
+        }
+        _ => {
+            eprintln!("SKIPPED {test}: no local base images (run scripts/test.sh)");
+            None
+        }
+    }
+}
