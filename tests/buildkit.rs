@@ -160,13 +160,16 @@ fn build_secrets_reach_their_step_and_no_layer() {
         "{err}"
     );
 
-    let out = build(
-        &sb,
-        dir.path(),
-        &host,
-        &[("TD_TEST_PIP_TOKEN", &token)],
-        &["--force"],
-    );
+    let with_token = || {
+        build(
+            &sb,
+            dir.path(),
+            &host,
+            &[("TD_TEST_PIP_TOKEN", &token)],
+            &["--force"],
+        )
+    };
+    let out = with_token();
     assert!(out.status.success(), "{}", stderr(&out));
     let image = built_image(&out);
     let digest = |s: &str| {
@@ -240,13 +243,7 @@ fn build_secrets_reach_their_step_and_no_layer() {
         debian_image()
     );
     std::fs::write(dir.path().join("backend/Dockerfile"), failing).unwrap();
-    let out = build(
-        &sb,
-        dir.path(),
-        &host,
-        &[("TD_TEST_PIP_TOKEN", &token)],
-        &["--force"],
-    );
+    let out = with_token();
     let err = said(&out);
     assert_eq!(out.status.code(), Some(1), "{err}");
     assert!(
