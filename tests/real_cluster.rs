@@ -12,7 +12,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 use std::time::Duration;
 
-use serde_json::Value;
+use serde_json::{json, Value};
 use support::apiserver::{Behavior, FakeApiServer};
 use support::{quick_app, stderr, stdout, Sandbox};
 
@@ -275,6 +275,71 @@ fn a_cluster_without_a_node_daemon_to_build_into_gets_its_images_by_image_load()
             .clone();
         assert!(built.iter().any(|b| image == b.as_str()), "{image}");
     }
+}
+
+/// A second `up` sends only what some node lacks, as the nodes' kubelets
+/// report their images (containerd's spelling of a local tag included).
+#[test]
+fn image_load_skips_what_every_node_already_has() {
+    let test = "image_load_skips_what_every_node_already_has";
+    let Some(host) = support::docker_host_or_skip(test) else {
+        return;
+    };
+    let c = cluster();
+    c.existing_profile(
+        "state=running\ndriver=docker\nk8s=v1.34.0\nruntime=containerd\nnodes=2\naddons=ingress\n",
+    );
+    let (_d, root) = quick_app();
+    std::fs::write(root.join("backend/main.txt"), test).unwrap();
+    let up = |c: &Cluster| {
+        let out = c
+            .cmd(&root, &["up", "--json", "--timeout", "60"])
+            .env("DOCKER_HOST", &host)
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{}", show(&out));
+        events(&out)
+    };
+    let named = |ev: &[Value], event: &str| -> Vec<String> {
+        let mut v: Vec<String> = ev
+            .iter()
+            .filter(|e| e["event"] == event)
+            .map(|e| e["image"].as_str().unwrap().to_string())
+            .collect();
+        v.sort();
+        v
+    };
+    // No node reported yet: everything is sent.
+    let ev = up(&c);
+    let built = named(&ev, "build.done");
+    assert_eq!(built.len(), 2, "{ev:#?}");
+    assert_eq!(named(&ev, "minikube.image-loaded"), built);
+    let node = |name: &str, images: &[&String]| {
+        let names: Vec<Value> = images
+            .iter()
+            .map(|i| json!({"names": [format!("docker.io/library/{i}")], "sizeBytes": 1000}))
+            .collect();
+        json!({"apiVersion": "v1", "kind": "Node", "metadata": {"name": name},
+               "status": {"images": names}})
+    };
+    let (frontend, backend) = (&built[1], &built[0]);
+    assert!(frontend.starts_with("todo-frontend") && backend.starts_with("todo-backend"));
+    // The second node has only the backend: the frontend goes again.
+    c.api.insert(node("minikube", &[frontend, backend]));
+    c.api.insert(node("minikube-m02", &[backend]));
+    let loads = |c: &Cluster| c.minikube_calls().matches("image load ").count();
+    let before = loads(&c);
+    let ev = up(&c);
+    assert_eq!(named(&ev, "minikube.image-present"), [backend.as_str()]);
+    assert_eq!(named(&ev, "minikube.image-loaded"), [frontend.as_str()]);
+    assert_eq!(loads(&c) - before, 1);
+    // Both nodes have both: nothing is sent.
+    c.api.insert(node("minikube-m02", &[frontend, backend]));
+    let before = loads(&c);
+    let ev = up(&c);
+    assert_eq!(named(&ev, "minikube.image-present"), built);
+    assert!(named(&ev, "minikube.image-loaded").is_empty(), "{ev:#?}");
+    assert_eq!(loads(&c), before);
 }
 
 /// An image missing from the daemon minikube reads is GUEST_IMAGE_LOAD: named, nothing applied.

@@ -216,10 +216,23 @@ impl Engine {
             return Ok(up);
         }
         if let Some(loader) = &up.loader {
-            for image in built.images() {
-                self.interruptible(loader.load(image, &self.events))
-                    .await??;
-            }
+            let images = built.images();
+            let work = async {
+                match opts.force {
+                    // A forced rebuild may differ under the same tag: send it.
+                    true => {
+                        for image in &images {
+                            loader.load(image, &self.events).await?;
+                        }
+                        Ok(())
+                    }
+                    false => {
+                        let (client, _) = self.client().await?;
+                        loader.load_missing(client, &images, &self.events).await
+                    }
+                }
+            };
+            self.interruptible(work).await??;
         }
         if let Some(registry) = registry {
             let publisher = push::connect(registry, &self.events).await;

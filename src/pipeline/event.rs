@@ -54,6 +54,11 @@ pub enum ClusterEvent {
         image: String,
         seconds: f64,
     },
+    /// Every node has that tag already (its kubelet says so): not sent again.
+    ImagePresent {
+        cluster: String,
+        image: String,
+    },
 }
 
 #[derive(Debug, Clone)]

@@ -132,6 +132,10 @@ impl Reporter for Terminal {
                 "{} {image} into `{cluster}` ({seconds:.1} s, minikube image load)",
                 out.paint(Tone::Good, "loaded")
             ),
+            Event::Cluster(ClusterEvent::ImagePresent { cluster, image }) => eprintln!(
+                "{} {image}: every node of `{cluster}` has it (not loaded again)",
+                out.paint(Tone::Good, "present")
+            ),
             Event::Push(p) => match p {
                 PushEvent::Target {
                     registry,
@@ -460,7 +464,9 @@ fn row_of(event: &Event) -> Option<(String, Row, String)> {
             mk(text, Finish(Tone::Good))
         }
         Event::Cluster(ClusterEvent::Failed { .. }) => mk("failed".into(), Finish(Tone::Bad)),
-        Event::Cluster(ClusterEvent::ImageLoaded { .. }) => None,
+        Event::Cluster(ClusterEvent::ImageLoaded { .. } | ClusterEvent::ImagePresent { .. }) => {
+            None
+        }
         Event::Build(b) => Some(match b {
             // Printed on its own line (`report`), not on a row.
             BuildEvent::LegacyBuilder { .. } => return None,
@@ -736,6 +742,10 @@ pub fn json_of(event: &Event) -> Option<Value> {
         }) => line(
             "minikube.image-loaded",
             json!({"cluster": cluster, "image": image, "seconds": seconds}),
+        ),
+        Event::Cluster(ClusterEvent::ImagePresent { cluster, image }) => line(
+            "minikube.image-present",
+            json!({"cluster": cluster, "image": image}),
         ),
         Event::Build(b) => match b {
             BuildEvent::LegacyBuilder { message } => line(

@@ -377,6 +377,8 @@ const KEPT: u8 = STATUS | GENERATION;
 
 const RESOURCES: &[Resource] = &[
     res(CORE, "Namespace", "namespaces", &["ns"], CLUSTER | STATUS),
+    // Its status (images, conditions) is the kubelet's: tests insert it.
+    res(CORE, "Node", "nodes", &["no"], CLUSTER | STATUS),
     res(CORE, "ConfigMap", "configmaps", &["cm"], 0),
     res(CORE, "Secret", "secrets", &[], 0),
     res(CORE, "Service", "services", &["svc"], STATUS),
