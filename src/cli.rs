@@ -76,6 +76,8 @@ pub enum Command {
     Deploy(DeployArgs),
     /// Build the images and run the stack on the local Docker daemon with Postgres: health endpoints and one round trip through the frontend, then remove it all
     Smoke(SmokeArgs),
+    /// Check the running app as its users reach it: pages and health, sign-up and sign-in, the task API, each MCP tool over an MCP session, one chat turn within 5 s
+    Verify(VerifyArgs),
     /// Remove what todo-dev created in the cluster (claims kept unless --purge)
     Down(DownArgs),
     /// Print the logs of every pod of the services (all, or the ones named), each line prefixed by service and pod; -f follows new pods
@@ -304,4 +306,28 @@ pub struct SmokeArgs {
     /// Redis image, for profiles with Redis
     #[arg(long, value_name = "IMAGE", env = "TODO_DEV_REDIS_IMAGE", default_value = crate::deploy::values::REDIS_IMAGE)]
     pub redis_image: String,
+    /// When every check passes, leave the stack running and print its addresses (remove it by the run's label)
+    #[arg(long)]
+    pub keep: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct VerifyArgs {
+    /// The app's public address: the frontend, whose /api/ proxy reaches the backend
+    #[arg(long, value_name = "URL")]
+    pub url: crate::verify::Url,
+    /// The backend's own address, to check its probes' /health and /ready too
+    #[arg(long, value_name = "URL")]
+    pub backend_url: Option<crate::verify::Url>,
+    /// The MCP server's streamable HTTP endpoint (profiles full and agents), e.g. http://HOST:8001/mcp
+    #[arg(long, value_name = "URL")]
+    pub mcp_url: Option<crate::verify::Url>,
+    /// The deployment's signing secret, to make the short-lived user token the MCP tools take
+    #[arg(
+        long,
+        value_name = "SECRET",
+        env = "BETTER_AUTH_SECRET",
+        hide_env_values = true
+    )]
+    pub auth_secret: Option<String>,
 }

@@ -22,6 +22,7 @@ pub mod scaffold;
 pub mod smoke;
 pub mod sync;
 pub mod ui;
+pub mod verify;
 pub mod watch;
 
 /// A mistake in how todo-dev was called: exit code 2, like clap's own.

@@ -41,6 +41,7 @@ Register-ArgumentCompleter -Native -CommandName 'todo-dev' -ScriptBlock {
             [CompletionResult]::new('render', 'render', [CompletionResultType]::ParameterValue, 'Print exactly what `deploy` would apply (Secret values redacted)')
             [CompletionResult]::new('deploy', 'deploy', [CompletionResultType]::ParameterValue, 'Apply the rendered objects to the local cluster, wait for the rollout, explain failures')
             [CompletionResult]::new('smoke', 'smoke', [CompletionResultType]::ParameterValue, 'Build the images and run the stack on the local Docker daemon with Postgres: health endpoints and one round trip through the frontend, then remove it all')
+            [CompletionResult]::new('verify', 'verify', [CompletionResultType]::ParameterValue, 'Check the running app as its users reach it: pages and health, sign-up and sign-in, the task API, each MCP tool over an MCP session, one chat turn within 5 s')
             [CompletionResult]::new('down', 'down', [CompletionResultType]::ParameterValue, 'Remove what todo-dev created in the cluster (claims kept unless --purge)')
             [CompletionResult]::new('logs', 'logs', [CompletionResultType]::ParameterValue, 'Print the logs of every pod of the services (all, or the ones named), each line prefixed by service and pod; -f follows new pods')
             [CompletionResult]::new('watch', 'watch', [CompletionResultType]::ParameterValue, 'The dev loop: `up`, then each save synced into the running pods or its service rebuilt and rolled (--dry-run: only say which)')
@@ -181,6 +182,26 @@ Register-ArgumentCompleter -Native -CommandName 'todo-dev' -ScriptBlock {
             [CompletionResult]::new('--timeout', '--timeout', [CompletionResultType]::ParameterName, 'Seconds every service together may take to answer its health endpoints')
             [CompletionResult]::new('--postgres-image', '--postgres-image', [CompletionResultType]::ParameterName, 'Postgres image to run the database from')
             [CompletionResult]::new('--redis-image', '--redis-image', [CompletionResultType]::ParameterName, 'Redis image, for profiles with Redis')
+            [CompletionResult]::new('--profile', '--profile', [CompletionResultType]::ParameterName, 'Profile to use (see `todo-dev profiles`); overrides todo-dev.yaml')
+            [CompletionResult]::new('--project', '--project', [CompletionResultType]::ParameterName, 'Project directory [default: nearest directory upward with todo-dev.yaml, else the current one]')
+            [CompletionResult]::new('--set', '--set', [CompletionResultType]::ParameterName, 'Override one configuration value, e.g. --set services.backend.replicas=3 (repeatable)')
+            [CompletionResult]::new('--registry', '--registry', [CompletionResultType]::ParameterName, 'Push images to this registry (HOST[:PORT][/PATH]) for the cluster to pull; same as --set deploy.registry=...')
+            [CompletionResult]::new('--keep', '--keep', [CompletionResultType]::ParameterName, 'When every check passes, leave the stack running and print its addresses (remove it by the run''s label)')
+            [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Machine-readable output on stdout')
+            [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'More detail where a command has it (today: `doctor` adds what each check found)')
+            [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'More detail where a command has it (today: `doctor` adds what each check found)')
+            [CompletionResult]::new('--no-color', '--no-color', [CompletionResultType]::ParameterName, 'No colours (also when NO_COLOR is set)')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
+            break
+        }
+        'todo-dev;verify' {
+            [CompletionResult]::new('--url', '--url', [CompletionResultType]::ParameterName, 'The app''s public address: the frontend, whose /api/ proxy reaches the backend')
+            [CompletionResult]::new('--backend-url', '--backend-url', [CompletionResultType]::ParameterName, 'The backend''s own address, to check its probes'' /health and /ready too')
+            [CompletionResult]::new('--mcp-url', '--mcp-url', [CompletionResultType]::ParameterName, 'The MCP server''s streamable HTTP endpoint (profiles full and agents), e.g. http://HOST:8001/mcp')
+            [CompletionResult]::new('--auth-secret', '--auth-secret', [CompletionResultType]::ParameterName, 'The deployment''s signing secret, to make the short-lived user token the MCP tools take')
             [CompletionResult]::new('--profile', '--profile', [CompletionResultType]::ParameterName, 'Profile to use (see `todo-dev profiles`); overrides todo-dev.yaml')
             [CompletionResult]::new('--project', '--project', [CompletionResultType]::ParameterName, 'Project directory [default: nearest directory upward with todo-dev.yaml, else the current one]')
             [CompletionResult]::new('--set', '--set', [CompletionResultType]::ParameterName, 'Override one configuration value, e.g. --set services.backend.replicas=3 (repeatable)')
@@ -358,6 +379,7 @@ Register-ArgumentCompleter -Native -CommandName 'todo-dev' -ScriptBlock {
             [CompletionResult]::new('render', 'render', [CompletionResultType]::ParameterValue, 'Print exactly what `deploy` would apply (Secret values redacted)')
             [CompletionResult]::new('deploy', 'deploy', [CompletionResultType]::ParameterValue, 'Apply the rendered objects to the local cluster, wait for the rollout, explain failures')
             [CompletionResult]::new('smoke', 'smoke', [CompletionResultType]::ParameterValue, 'Build the images and run the stack on the local Docker daemon with Postgres: health endpoints and one round trip through the frontend, then remove it all')
+            [CompletionResult]::new('verify', 'verify', [CompletionResultType]::ParameterValue, 'Check the running app as its users reach it: pages and health, sign-up and sign-in, the task API, each MCP tool over an MCP session, one chat turn within 5 s')
             [CompletionResult]::new('down', 'down', [CompletionResultType]::ParameterValue, 'Remove what todo-dev created in the cluster (claims kept unless --purge)')
             [CompletionResult]::new('logs', 'logs', [CompletionResultType]::ParameterValue, 'Print the logs of every pod of the services (all, or the ones named), each line prefixed by service and pod; -f follows new pods')
             [CompletionResult]::new('watch', 'watch', [CompletionResultType]::ParameterValue, 'The dev loop: `up`, then each save synced into the running pods or its service rebuilt and rolled (--dry-run: only say which)')
@@ -390,6 +412,9 @@ Register-ArgumentCompleter -Native -CommandName 'todo-dev' -ScriptBlock {
             break
         }
         'todo-dev;help;smoke' {
+            break
+        }
+        'todo-dev;help;verify' {
             break
         }
         'todo-dev;help;down' {

@@ -61,6 +61,9 @@ _todo__dev() {
             todo__dev,up)
                 cmd="todo__dev__subcmd__up"
                 ;;
+            todo__dev,verify)
+                cmd="todo__dev__subcmd__verify"
+                ;;
             todo__dev,watch)
                 cmd="todo__dev__subcmd__watch"
                 ;;
@@ -121,6 +124,9 @@ _todo__dev() {
             todo__dev__subcmd__help,up)
                 cmd="todo__dev__subcmd__help__subcmd__up"
                 ;;
+            todo__dev__subcmd__help,verify)
+                cmd="todo__dev__subcmd__help__subcmd__verify"
+                ;;
             todo__dev__subcmd__help,watch)
                 cmd="todo__dev__subcmd__help__subcmd__watch"
                 ;;
@@ -134,7 +140,7 @@ _todo__dev() {
 
     case "${cmd}" in
         todo__dev)
-            opts="-v -h -V --profile --project --set --json --verbose --registry --no-color --help --version init doctor up build context render deploy smoke down logs watch export profiles config completions help"
+            opts="-v -h -V --profile --project --set --json --verbose --registry --no-color --help --version init doctor up build context render deploy smoke verify down logs watch export profiles config completions help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -500,7 +506,7 @@ _todo__dev() {
             return 0
             ;;
         todo__subcmd__dev__subcmd__help)
-            opts="init doctor up build context render deploy smoke down logs watch export profiles config completions help"
+            opts="init doctor up build context render deploy smoke verify down logs watch export profiles config completions help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -737,6 +743,20 @@ _todo__dev() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        todo__subcmd__dev__subcmd__help__subcmd__verify)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         todo__subcmd__dev__subcmd__help__subcmd__watch)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
@@ -896,7 +916,7 @@ _todo__dev() {
             return 0
             ;;
         todo__subcmd__dev__subcmd__smoke)
-            opts="-v -h -V --timeout --postgres-image --redis-image --profile --project --set --json --verbose --registry --no-color --help --version"
+            opts="-v -h -V --timeout --postgres-image --redis-image --keep --profile --project --set --json --verbose --registry --no-color --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -953,6 +973,52 @@ _todo__dev() {
                     return 0
                     ;;
                 --recreate)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --profile)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --project)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --set)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --registry)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        todo__subcmd__dev__subcmd__verify)
+            opts="-v -h -V --url --backend-url --mcp-url --auth-secret --profile --project --set --json --verbose --registry --no-color --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --url)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --backend-url)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --mcp-url)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --auth-secret)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

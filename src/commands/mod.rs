@@ -16,6 +16,7 @@ pub mod profiles;
 pub mod render;
 pub mod smoke;
 pub mod up;
+pub mod verify;
 pub mod watch;
 
 use crate::cli::{GlobalArgs, TargetArgs};

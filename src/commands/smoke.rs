@@ -74,8 +74,18 @@ pub async fn run(global: &GlobalArgs, args: &SmokeArgs, out: &Output) -> Command
             events.smoke(SmokeEvent::Logs { container, lines });
         }
     }
+    let keep = match &result {
+        Ok(published) if args.keep && !cancelled => published
+            .iter()
+            .map(|(s, a)| (s.to_string(), format!("http://{a}")))
+            .collect(),
+        _ => vec![],
+    };
     // Not cancellable: a second Ctrl-C must not leave containers behind.
-    let left = containers::remove_run(&docker, &run_id).await;
+    let left = match keep.is_empty() {
+        true => containers::remove_run(&docker, &run_id).await,
+        false => vec![],
+    };
     signals.abort();
     let (checks, failed) = *tally.lock();
     events.smoke(SmokeEvent::Done {
@@ -85,6 +95,7 @@ pub async fn run(global: &GlobalArgs, args: &SmokeArgs, out: &Output) -> Command
         seconds: started.elapsed().as_secs_f64(),
         run_id: run_id.clone(),
         not_removed: left.clone(),
+        kept: keep,
     });
     match result {
         // Stopped by Ctrl-C (after cleaning up): the shell's 128 + SIGINT.
@@ -92,8 +103,8 @@ pub async fn run(global: &GlobalArgs, args: &SmokeArgs, out: &Output) -> Command
             code: 130,
             error: SmokeError::Interrupted.into(),
         }),
-        Ok(()) if left.is_empty() => Ok(Outcome::Success),
-        Ok(()) | Err(SmokeError::CheckFailed(_)) => Ok(Outcome::Failed),
+        Ok(_) if left.is_empty() => Ok(Outcome::Success),
+        Ok(_) | Err(SmokeError::CheckFailed(_)) => Ok(Outcome::Failed),
         Err(e) => Err(CommandError::failed(e)),
     }
 }

@@ -13,6 +13,7 @@ use crate::deploy::apply::Applied;
 use crate::deploy::rollout::Diagnosis;
 use crate::project::model::ServiceName;
 use crate::smoke::Check;
+use crate::verify::VerifyCheck;
 use crate::watch::{ChangeSet, LimitNotice, Ready};
 
 use super::update::Fallback;
@@ -33,6 +34,7 @@ pub enum Event {
     Attach(AttachEvent),
     Watcher(WatcherEvent),
     Smoke(SmokeEvent),
+    Verify(VerifyEvent),
 }
 
 #[derive(Debug, Clone)]
@@ -284,6 +286,25 @@ pub enum SmokeEvent {
         run_id: String,
         /// Containers or the network that could not be removed.
         not_removed: Vec<String>,
+        /// `--keep`: the passing stack was left running, at these addresses (service, URL).
+        kept: Vec<(String, String)>,
+    },
+}
+
+/// `verify`: what is checked, each check as it ends, and the verdict.
+#[derive(Debug, Clone)]
+pub enum VerifyEvent {
+    Started {
+        frontend: String,
+        backend: Option<String>,
+        mcp: Option<String>,
+    },
+    Check(VerifyCheck),
+    Done {
+        ok: bool,
+        checks: usize,
+        failed: usize,
+        ms: u64,
     },
 }
 
@@ -364,6 +385,10 @@ impl Events {
 
     pub fn smoke(&self, e: SmokeEvent) {
         self.emit(Event::Smoke(e));
+    }
+
+    pub fn verify(&self, e: VerifyEvent) {
+        self.emit(Event::Verify(e));
     }
 
     pub fn rows(&self, names: Vec<String>) {

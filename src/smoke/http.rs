@@ -30,10 +30,21 @@ pub enum HttpError {
 #[derive(Debug, Clone)]
 pub struct Response {
     pub status: u16,
+    /// (name lower-cased, value)
+    pub headers: Vec<(String, String)>,
     pub body: String,
 }
 
 impl Response {
+    /// The first value of header `name` (any case).
+    pub fn header(&self, name: &str) -> Option<&str> {
+        let name = name.to_ascii_lowercase();
+        self.headers
+            .iter()
+            .find(|(k, _)| *k == name)
+            .map(|(_, v)| v.as_str())
+    }
+
     pub fn json(&self) -> Option<serde_json::Value> {
         serde_json::from_str(&self.body).ok()
     }
@@ -46,12 +57,14 @@ impl Response {
     }
 }
 
-/// A request with an optional bearer token and JSON body.
+/// A request with an optional bearer token and JSON body; `headers` replace
+/// the defaults of the same name (Host: the address, Accept: JSON).
 pub struct Request<'a> {
     pub method: &'a str,
     pub path: &'a str,
     pub token: Option<&'a str>,
     pub body: Option<&'a serde_json::Value>,
+    pub headers: &'a [(&'a str, &'a str)],
 }
 
 impl<'a> Request<'a> {
@@ -61,6 +74,7 @@ impl<'a> Request<'a> {
             path,
             token: None,
             body: None,
+            headers: &[],
         }
     }
 }
@@ -85,10 +99,21 @@ async fn exchange(addr: SocketAddr, req: &Request<'_>) -> Result<Response, HttpE
         .await
         .map_err(|source| HttpError::Connect { addr, source })?;
     let body = req.body.map(|b| b.to_string()).unwrap_or_default();
-    let mut head = format!(
-        "{} {} HTTP/1.0\r\nHost: {addr}\r\nAccept: application/json\r\n",
-        req.method, req.path
-    );
+    let mut head = format!("{} {} HTTP/1.0\r\n", req.method, req.path);
+    let given = |name: &str| {
+        req.headers
+            .iter()
+            .any(|(k, _)| k.eq_ignore_ascii_case(name))
+    };
+    if !given("host") {
+        head.push_str(&format!("Host: {addr}\r\n"));
+    }
+    if !given("accept") {
+        head.push_str("Accept: application/json\r\n");
+    }
+    for (k, v) in req.headers {
+        head.push_str(&format!("{k}: {v}\r\n"));
+    }
     if let Some(token) = req.token {
         head.push_str(&format!("Authorization: Bearer {token}\r\n"));
     }
@@ -109,15 +134,15 @@ async fn exchange(addr: SocketAddr, req: &Request<'_>) -> Result<Response, HttpE
 fn parse(raw: &[u8]) -> Option<Response> {
     let split = raw.windows(4).position(|w| w == b"\r\n\r\n")?;
     let head = std::str::from_utf8(&raw[..split]).ok()?;
-    let status = head
-        .lines()
-        .next()?
-        .split_whitespace()
-        .nth(1)?
-        .parse()
-        .ok()?;
+    let mut lines = head.lines();
+    let status = lines.next()?.split_whitespace().nth(1)?.parse().ok()?;
+    let headers = lines
+        .filter_map(|l| l.split_once(':'))
+        .map(|(k, v)| (k.trim().to_ascii_lowercase(), v.trim().to_string()))
+        .collect();
     Some(Response {
         status,
+        headers,
         body: String::from_utf8_lossy(&raw[split + 4..]).into_owned(),
     })
 }
@@ -131,6 +156,7 @@ mod tests {
         let r = parse(b"HTTP/1.1 201 Created\r\ncontent-type: application/json\r\n\r\n{\"id\": 1}")
             .unwrap();
         assert_eq!(r.status, 201);
+        assert_eq!(r.header("Content-Type"), Some("application/json"));
         assert_eq!(r.json().unwrap()["id"], 1);
         assert!(parse(b"garbage").is_none());
     }
@@ -153,12 +179,15 @@ mod tests {
             path: "/api/tasks",
             token: Some("t0k"),
             body: Some(&body),
+            headers: &[("Accept", "text/event-stream")],
         };
         let r = send(addr, &req, Duration::from_secs(5)).await.unwrap();
         assert_eq!((r.status, r.body.as_str()), (200, "[]"));
         let seen = server.await.unwrap();
         assert!(seen.starts_with("POST /api/tasks HTTP/1.0\r\n"), "{seen}");
         assert!(seen.contains("Authorization: Bearer t0k\r\n"), "{seen}");
+        assert!(seen.contains("Accept: text/event-stream\r\n"), "{seen}");
+        assert_eq!(seen.matches("Accept:").count(), 1, "{seen}");
         assert!(seen.ends_with("\r\n\r\n{\"title\":\"x\"}"), "{seen}");
     }
 }

@@ -167,7 +167,8 @@ fn expect(report: Reporter, c: Check) -> Result<(), SmokeError> {
     }
 }
 
-/// The whole run. Containers and the network are left for the caller's
+/// The whole run: each app service's published address when it passed.
+/// Containers and the network are left for the caller's
 /// `containers::remove_run`, which also runs after an interruption.
 #[allow(clippy::too_many_arguments)]
 pub async fn run(
@@ -180,7 +181,7 @@ pub async fn run(
     secrets: &RunSecrets,
     cancel: &watch::Receiver<bool>,
     report: Reporter<'_>,
-) -> Result<(), SmokeError> {
+) -> Result<BTreeMap<ServiceName, SocketAddr>, SmokeError> {
     let project = &engine.project;
     let images = or_cancel(cancel, build_images(docker, daemon, engine, report)).await??;
     let (bind_ip, reach_ip) = reach_address(docker_host);
@@ -217,10 +218,12 @@ pub async fn run(
     let entry = [ServiceName::Frontend, ServiceName::Backend]
         .iter()
         .find_map(|s| endpoints.get(s));
+    let published = endpoints.iter().map(|(s, (_, a))| (*s, *a)).collect();
     let Some((_, entry)) = entry else {
-        return Ok(());
+        return Ok(published);
     };
-    or_cancel(cancel, round_trip(*entry, &names.run_id, report)).await?
+    or_cancel(cancel, round_trip(*entry, &names.run_id, report)).await??;
+    Ok(published)
 }
 
 /// The database images are present (pulled if not), and every built image
@@ -552,6 +555,7 @@ async fn round_trip(
         path: "/api/auth/sign-up",
         token: None,
         body: Some(&sign_up),
+        headers: &[],
     };
     let r = send_or_fail(
         entry,
@@ -590,6 +594,7 @@ async fn round_trip(
         path: "/api/tasks",
         token: Some(&token),
         body: Some(&body),
+        headers: &[],
     };
     let name = "add a task (POST /api/tasks)";
     let r = send_or_fail(entry, &req, REQUEST_TIMEOUT, name, started, report).await?;
@@ -603,6 +608,7 @@ async fn round_trip(
         path: "/api/chat",
         token: Some(&token),
         body: Some(&body),
+        headers: &[],
     };
     let name = "chat \"add buy milk\" (POST /api/chat)";
     let r = send_or_fail(entry, &req, CHAT_TIMEOUT, name, started, report).await?;
@@ -631,6 +637,7 @@ async fn round_trip(
         path: "/api/tasks",
         token: Some(&token),
         body: None,
+        headers: &[],
     };
     let name = "list tasks (GET /api/tasks)";
     let r = send_or_fail(entry, &req, REQUEST_TIMEOUT, name, started, report).await?;

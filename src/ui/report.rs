@@ -18,7 +18,7 @@ use crate::deploy::apply::Applied;
 use crate::deploy::rollout::Diagnosis;
 use crate::pipeline::event::{
     AttachEvent, BuildEvent, ClusterEvent, DeployEvent, Event, Events, LoopEvent, PushEvent,
-    Reporter, SmokeEvent, WatcherEvent,
+    Reporter, SmokeEvent, VerifyEvent, WatcherEvent,
 };
 use crate::watch::change;
 
@@ -173,6 +173,7 @@ impl Reporter for Terminal {
             Event::Attach(a) => self.attach(a),
             Event::Watcher(w) => self.watcher(w),
             Event::Smoke(e) => self.smoke(e),
+            Event::Verify(e) => self.verify(e),
             Event::Watch(LoopEvent::Failed {
                 service, message, ..
             }) => {
@@ -357,13 +358,19 @@ impl Terminal {
                 seconds,
                 run_id,
                 not_removed,
+                kept,
             } => {
                 let verdict = match ok {
                     true => out.paint(Tone::Good, "passed"),
                     false => out.paint(Tone::Bad, "FAILED"),
                 };
                 println!("smoke {verdict}: {checks} checks, {failed} failed, {seconds:.1}s");
-                if not_removed.is_empty() {
+                if !kept.is_empty() {
+                    for (service, url) in kept {
+                        println!("kept running: {service} {url}");
+                    }
+                    println!("remove it with: docker rm -f $(docker ps -aq --filter label=todo-dev.smoke={run_id}); docker network rm todo-dev-smoke-{run_id}");
+                } else if not_removed.is_empty() {
                     println!(
                         "removed every container and network labelled todo-dev.smoke={run_id}"
                     );
@@ -373,6 +380,64 @@ impl Terminal {
                     }
                     println!("remove them with: docker rm -f $(docker ps -aq --filter label=todo-dev.smoke={run_id}); docker network rm todo-dev-smoke-{run_id}");
                 }
+            }
+        }
+    }
+
+    /// `verify`: a table, one row per check as it ends (what was seen and
+    /// the fix below a failed one), then the verdict.
+    fn verify(&self, event: &VerifyEvent) {
+        const CHECK_WIDTH: usize = 10;
+        let out = &self.out;
+        match event {
+            VerifyEvent::Started {
+                frontend,
+                backend,
+                mcp,
+            } => {
+                let mut also = String::new();
+                if let Some(b) = backend {
+                    also.push_str(&format!(", backend {b}"));
+                }
+                if let Some(m) = mcp {
+                    also.push_str(&format!(", MCP {m}"));
+                }
+                eprintln!("verifying the app at {frontend}{also}");
+                println!(
+                    "{:CHECK_WIDTH$}  {:6}  {:>8}  FIGURES",
+                    "CHECK", "RESULT", "TIME"
+                );
+            }
+            VerifyEvent::Check(c) => {
+                let (tone, result) = match c.ok {
+                    true => (Tone::Good, "ok"),
+                    false => (Tone::Bad, "FAILED"),
+                };
+                println!(
+                    "{:CHECK_WIDTH$}  {}  {:>5} ms  {}",
+                    c.name,
+                    out.paint(tone, &format!("{result:6}")),
+                    c.ms,
+                    c.figure
+                );
+                if let Some(seen) = &c.seen {
+                    println!("    seen: {seen}");
+                }
+                if let Some(fix) = &c.fix {
+                    println!("    fix:  {fix}");
+                }
+            }
+            VerifyEvent::Done {
+                ok,
+                checks,
+                failed,
+                ms,
+            } => {
+                let verdict = match ok {
+                    true => out.paint(Tone::Good, "passed"),
+                    false => out.paint(Tone::Bad, "FAILED"),
+                };
+                println!("verify {verdict}: {checks} checks, {failed} failed, {ms} ms");
             }
         }
     }
@@ -642,6 +707,7 @@ fn row_of(event: &Event) -> Option<(String, Row, String)> {
         | Event::Attach(_)
         | Event::Watcher(_)
         | Event::Smoke(_)
+        | Event::Verify(_)
         | Event::Push(_) => None,
     }
 }
@@ -693,6 +759,7 @@ pub fn json_of(event: &Event) -> Option<Value> {
         },
         Event::Attach(a) => attach_json(a),
         Event::Smoke(e) => smoke_json(e),
+        Event::Verify(e) => verify_json(e),
         Event::Watcher(w) => serde_json::from_str(&watcher_json(w)).ok()?,
         Event::Cluster(ClusterEvent::News { cluster, news }) => match news {
             ClusterNews::InUse {
@@ -997,10 +1064,38 @@ fn smoke_json(event: &SmokeEvent) -> Value {
             seconds,
             run_id,
             not_removed,
+            kept,
         } => line(
             "smoke.done",
             json!({"ok": *ok && not_removed.is_empty(), "checks": checks, "failed": failed, "seconds": round(*seconds),
-                   "runId": run_id, "notRemoved": not_removed}),
+                   "runId": run_id, "notRemoved": not_removed,
+                   "kept": kept.iter().map(|(s, u)| json!({"service": s, "url": u})).collect::<Vec<_>>()}),
+        ),
+    }
+}
+
+fn verify_json(event: &VerifyEvent) -> Value {
+    match event {
+        VerifyEvent::Started {
+            frontend,
+            backend,
+            mcp,
+        } => line(
+            "verify.start",
+            json!({"frontend": frontend, "backend": backend, "mcp": mcp}),
+        ),
+        VerifyEvent::Check(c) => line(
+            "verify.check",
+            json!({"check": c.name, "ok": c.ok, "ms": c.ms, "figure": c.figure, "seen": c.seen, "fix": c.fix}),
+        ),
+        VerifyEvent::Done {
+            ok,
+            checks,
+            failed,
+            ms,
+        } => line(
+            "verify.done",
+            json!({"ok": ok, "checks": checks, "failed": failed, "ms": ms}),
         ),
     }
 }
