@@ -76,8 +76,8 @@ pub enum Command {
     Deploy(DeployArgs),
     /// Build the images and run the stack on the local Docker daemon with Postgres: health endpoints and one round trip through the frontend, then remove it all
     Smoke(SmokeArgs),
-    /// Check the running app as its users reach it: pages and health, sign-up and sign-in, the task API, each MCP tool over an MCP session, one chat turn within 5 s
-    Verify(VerifyArgs),
+    /// Check the deployed project as the source plans' checklists do: workloads Ready, HPA, volumes, image sizes, the printed address, sign-up and sign-in, the task API, each MCP tool over an MCP session, one chat turn within 5 s
+    Verify(Box<VerifyArgs>),
     /// Remove what todo-dev created in the cluster (claims kept unless --purge)
     Down(DownArgs),
     /// Print the logs of every pod of the services (all, or the ones named), each line prefixed by service and pod; -f follows new pods
@@ -313,16 +313,21 @@ pub struct SmokeArgs {
 
 #[derive(Debug, Args)]
 pub struct VerifyArgs {
-    /// The app's public address: the frontend, whose /api/ proxy reaches the backend
+    #[command(flatten)]
+    pub target: TargetArgs,
+    /// Also delete a backend pod (its replacement Ready within 60 s) and the database's pods (a marker task kept); never by default
+    #[arg(long, conflicts_with = "url")]
+    pub disruptive: bool,
+    /// Check the app at this address only (the frontend, whose /api/ proxy reaches the backend), not the project's cluster
     #[arg(long, value_name = "URL")]
-    pub url: crate::verify::Url,
-    /// The backend's own address, to check its probes' /health and /ready too
-    #[arg(long, value_name = "URL")]
+    pub url: Option<crate::verify::Url>,
+    /// With --url: the backend's own address, to check its probes' /health and /ready too
+    #[arg(long, value_name = "URL", requires = "url")]
     pub backend_url: Option<crate::verify::Url>,
-    /// The MCP server's streamable HTTP endpoint (profiles full and agents), e.g. http://HOST:8001/mcp
-    #[arg(long, value_name = "URL")]
+    /// With --url: the MCP server's streamable HTTP endpoint (profiles full and agents), e.g. http://HOST:8001/mcp
+    #[arg(long, value_name = "URL", requires = "url")]
     pub mcp_url: Option<crate::verify::Url>,
-    /// The deployment's signing secret, to make the short-lived user token the MCP tools take
+    /// With --url: the deployment's signing secret, to make the short-lived user token the MCP tools take (on the cluster it is read from todo-secrets)
     #[arg(
         long,
         value_name = "SECRET",

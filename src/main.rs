@@ -27,7 +27,7 @@ fn main() -> ExitCode {
         match &cli.command {
             Command::Init(args) => commands::init::run(&cli.global, args, &out),
             Command::Smoke(args) => commands::smoke::run(&cli.global, args, &out).await,
-            Command::Verify(args) => commands::verify::run(args, &out).await,
+            Command::Verify(args) => commands::verify::run(&cli.global, args, &out).await,
             Command::Doctor(args) => commands::doctor::run(&cli.global, args, &out).await,
             Command::Build(args) => commands::build::run(&cli.global, args, &out).await,
             Command::Context(args) => commands::context::run(&cli.global, args, &out),

@@ -35,6 +35,7 @@ fn help_lists_only_working_commands_and_the_global_flags() {
             "render",
             "deploy",
             "smoke",
+            "verify",
             "down",
             "logs",
             "watch",

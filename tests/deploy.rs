@@ -443,6 +443,8 @@ fn a_remote_context_is_refused_before_any_request() {
     for args in [
         vec!["deploy", "--context", "prod"],
         vec!["down", "--context", "prod"],
+        // Deletes pods: refused as any change is.
+        vec!["verify", "--disruptive", "--context", "prod"],
         vec!["down", "--allow-remote", "--purge"],
     ] {
         let out =

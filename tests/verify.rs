@@ -167,6 +167,8 @@ enum Twist {
     None,
     SlowChat,
     TasksGone,
+    /// A task list holding verify's marker answered empty: the data lost.
+    MarkerGone,
 }
 
 /// A proxy to `upstream` (one request a connection, as HTTP/1.0): its URL and
@@ -197,6 +199,13 @@ fn proxy(upstream: &str, twist: Twist) -> (String, Arc<Mutex<Vec<String>>>) {
                 up.write_all(&request).unwrap();
                 let mut answer = Vec::new();
                 let _ = up.read_to_end(&mut answer);
+                if twist == Twist::MarkerGone
+                    && head.starts_with("GET /api/tasks ")
+                    && String::from_utf8_lossy(&answer).contains("verify marker")
+                {
+                    answer =
+                        b"HTTP/1.0 200 OK\r\nContent-Type: application/json\r\n\r\n[]".to_vec();
+                }
                 log.lock()
                     .unwrap()
                     .push(String::from_utf8_lossy(&answer).into_owned());
@@ -440,5 +449,237 @@ fn the_app_down_fails_reachable_and_every_later_check_as_not_run() {
                 .starts_with("not run: the app is not reachable"),
             "{c}"
         );
+    }
+}
+
+/// `verify` on the project's cluster (the fake API server, which rolls the
+/// workloads out as a real one does; profile full: HPAs, Postgres and Redis
+/// claims): the cluster checks against the render (workloads Ready with
+/// their pods' time to Ready, HPAs, claims Bound, image sizes as the nodes
+/// report them), the printed address, then the app checks through
+/// port-forwards that the fake connects to the real app on Docker, with the
+/// MCP token made from the cluster's own todo-secrets. Then each cluster
+/// check fails with its reason.
+#[test]
+fn verify_on_the_cluster_checks_the_rollout_then_the_app_through_port_forwards() {
+    let test = "verify_on_the_cluster_checks_the_rollout_then_the_app_through_port_forwards";
+    let sb = Sandbox::new(&[]);
+    let Some(app) = start_app(&sb, test) else {
+        return;
+    };
+    let b = bases_or_skip(test).unwrap();
+    let api = support::apiserver::FakeApiServer::start();
+    let kubeconfig = api.write_kubeconfig(sb.home.path(), "minikube");
+    let tmp = tempfile::tempdir().unwrap();
+    let out = sb
+        .todo_dev(tmp.path(), &["init", "todo-app"])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", stderr(&out));
+    let root = tmp.path().join("todo-app");
+    // The deployment's signing key is the running app's: the MCP token verify makes must pass.
+    std::fs::write(
+        root.join(".env"),
+        format!("BETTER_AUTH_SECRET={}\n", app.secret),
+    )
+    .unwrap();
+    let mut global: Vec<String> = vec!["--profile".into(), "full".into()];
+    global.extend(b.build_args());
+    let run = |args: &[&str]| {
+        let mut all: Vec<&str> = args.to_vec();
+        all.extend(global.iter().map(String::as_str));
+        sb.todo_dev(&root, &all)
+            .env("KUBECONFIG", &kubeconfig)
+            .env("FAKE_MINIKUBE_STATE", "running")
+            .env_remove("BETTER_AUTH_SECRET")
+            .output()
+            .unwrap()
+    };
+    let out = run(&["deploy", "--json", "--timeout", "60"]);
+    assert!(out.status.success(), "{}\n{}", stdout(&out), stderr(&out));
+    let ns = Some("todo-phaseiv");
+    // What the kubelet would report: each app image with its real size.
+    let mut sizes = Vec::new();
+    for name in ["frontend", "backend", "mcp-server"] {
+        let d = api.get("deployments", ns, name).unwrap();
+        let image = d["spec"]["template"]["spec"]["containers"][0]["image"]
+            .as_str()
+            .unwrap()
+            .to_string();
+        let size = stdout(&docker(
+            &app.host,
+            &["image", "inspect", "-f", "{{.Size}}", &image],
+        ));
+        let size: i64 = size
+            .trim()
+            .parse()
+            .unwrap_or_else(|_| panic!("{image}: {size}"));
+        sizes.push((image, size));
+    }
+    let node = |sizes: &[(String, i64)]| {
+        let images: Vec<Value> = sizes
+            .iter()
+            .map(|(i, s)| serde_json::json!({"names": [format!("docker.io/library/{i}")], "sizeBytes": s}))
+            .collect();
+        serde_json::json!({"apiVersion": "v1", "kind": "Node",
+            "metadata": {"name": "minikube"}, "status": {"images": images}})
+    };
+    api.insert(node(&sizes));
+    for (service, port) in [("frontend", 8080), ("backend", 8000), ("mcp-server", 8001)] {
+        let addr = app
+            .url(service)
+            .trim_start_matches("http://")
+            .parse()
+            .unwrap();
+        api.set_port_target(port, addr);
+    }
+    let verify_here = |extra: &[&str]| {
+        let mut args = vec!["verify", "--json"];
+        args.extend(extra);
+        let out = run(&args);
+        let text = format!("{}{}", stdout(&out), stderr(&out));
+        let checks: Vec<Value> = stdout(&out)
+            .lines()
+            .filter_map(|l| serde_json::from_str::<Value>(l).ok())
+            .filter(|e| e["event"] == "verify.check")
+            .collect();
+        let names: Vec<&str> = checks
+            .iter()
+            .map(|c| c["check"].as_str().unwrap())
+            .collect();
+        let mut want = vec![
+            "workloads ready",
+            "autoscaling",
+            "volumes",
+            "image sizes",
+            "address",
+        ];
+        want.extend(&CHECKS[..5]);
+        if extra.contains(&"--disruptive") {
+            want.extend(["backend restart", "data kept"]);
+        }
+        want.push("cleanup");
+        assert_eq!(names, want, "{text}");
+        assert!(
+            !text.contains(&app.secret),
+            "the signing secret was printed"
+        );
+        (out.status.code(), checks, text)
+    };
+
+    let (code, checks, text) = verify_here(&[]);
+    // The Ingress's host has no address here: that one check fails, naming it.
+    assert_eq!(code, Some(1), "{text}");
+    fails_only(&checks, &["address"], "todo-app.local", &text);
+    let figure = |name| figure_of(&checks, name);
+    assert!(
+        figure("workloads ready").starts_with("5 workloads Ready"),
+        "{text}"
+    );
+    assert!(
+        figure("workloads ready").contains("after it was created"),
+        "{text}"
+    );
+    assert!(
+        figure("autoscaling").starts_with("frontend 2..5 (now ")
+            && figure("autoscaling").contains(", backend 2..5 (now "),
+        "{text}"
+    );
+    assert!(
+        figure("volumes").contains("postgres-data Bound")
+            && figure("volumes").contains("data-redis-0 Bound"),
+        "{text}"
+    );
+    for (name, limit) in [("frontend", 300), ("backend", 500), ("mcp-server", 500)] {
+        assert!(
+            figure("image sizes").contains(&format!("{name} "))
+                && figure("image sizes").contains(&format!("/{limit} MB")),
+            "{text}"
+        );
+    }
+    assert!(figure("mcp tools").contains("5/5 tools"), "{text}");
+
+    // --disruptive: a backend pod deleted comes back as a new pod (not Ready
+    // at once, as the fake's kubelet), the data stores' pods too (Redis's
+    // StatefulSet keeps the name), and the marker task is still listed.
+    let backend_pods = || -> Vec<String> {
+        api.list("pods", ns)
+            .iter()
+            .filter(|p| p["metadata"]["labels"]["app.kubernetes.io/name"] == "backend")
+            .map(|p| p["metadata"]["name"].as_str().unwrap().to_string())
+            .collect()
+    };
+    let before = backend_pods();
+    let (code, checks, text) = verify_here(&["--disruptive"]);
+    assert_eq!(code, Some(1), "{text}");
+    fails_only(&checks, &["address"], "todo-app.local", &text);
+    let restart = figure_of(&checks, "backend restart");
+    assert!(
+        restart.contains(" deleted, ") && restart.contains(" Ready in "),
+        "{text}"
+    );
+    let kept = figure_of(&checks, "data kept");
+    for part in [
+        "postgres: ",
+        "redis: redis-0 deleted, redis-0 Ready",
+        "marker listed again",
+    ] {
+        assert!(kept.contains(part), "{part}: {text}");
+    }
+    let after = backend_pods();
+    assert_eq!(after.len(), before.len());
+    assert_eq!(
+        after.iter().filter(|p| !before.contains(p)).count(),
+        1,
+        "{before:?} {after:?}"
+    );
+
+    // The data lost after the restart (the frontend's forward hides the marker): named.
+    let (via, _) = proxy(&app.url("frontend"), Twist::MarkerGone);
+    api.set_port_target(8080, via.trim_start_matches("http://").parse().unwrap());
+    let (code, checks, text) = verify_here(&["--disruptive"]);
+    assert_eq!(code, Some(1), "{text}");
+    fails_only(&checks, &["address", "data kept"], "todo-app.local", &text);
+    assert!(
+        check(&checks, "data kept")["seen"]
+            .as_str()
+            .unwrap()
+            .contains("is gone after the restart"),
+        "{text}"
+    );
+    let front = app.url("frontend");
+    api.set_port_target(8080, front.trim_start_matches("http://").parse().unwrap());
+
+    // Each cluster check fails with its reason: a workload gone, an HPA
+    // gone, a claim gone, an image over its limit.
+    api.remove("deployments", ns, "mcp-server");
+    api.remove("horizontalpodautoscalers", ns, "backend");
+    api.remove("persistentvolumeclaims", ns, "postgres-data");
+    let big: Vec<(String, i64)> = sizes
+        .iter()
+        .map(|(i, s)| {
+            (
+                i.clone(),
+                if i.contains("backend") {
+                    600_000_000
+                } else {
+                    *s
+                },
+            )
+        })
+        .collect();
+    api.insert(node(&big));
+    let (code, checks, text) = verify_here(&[]);
+    assert_eq!(code, Some(1), "{text}");
+    for (name, why) in [
+        ("workloads ready", "Deployment mcp-server is missing"),
+        ("autoscaling", "HorizontalPodAutoscaler backend is missing"),
+        ("volumes", "PersistentVolumeClaim postgres-data is missing"),
+        ("image sizes", "is 600 MB, over 500 MB"),
+    ] {
+        let c = check(&checks, name);
+        assert_eq!(c["ok"], false, "{name}: {text}");
+        assert!(c["seen"].as_str().unwrap().contains(why), "{name}: {c}");
+        assert!(!c["fix"].as_str().unwrap_or("").is_empty(), "{c}");
     }
 }

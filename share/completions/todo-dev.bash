@@ -1000,12 +1000,16 @@ _todo__dev() {
             return 0
             ;;
         todo__subcmd__dev__subcmd__verify)
-            opts="-v -h -V --url --backend-url --mcp-url --auth-secret --profile --project --set --json --verbose --registry --no-color --help --version"
+            opts="-v -h -V --context --allow-remote --disruptive --url --backend-url --mcp-url --auth-secret --profile --project --set --json --verbose --registry --no-color --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
+                --context)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --url)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0

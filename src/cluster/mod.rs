@@ -7,3 +7,4 @@ pub mod forward;
 pub mod kube;
 pub mod logs;
 pub mod minikube;
+pub mod nodes;

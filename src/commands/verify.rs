@@ -1,35 +1,55 @@
 use std::time::Instant;
 
-use super::{CommandResult, Outcome};
-use crate::cli::VerifyArgs;
-use crate::pipeline::event::VerifyEvent;
+use super::{interrupt_on_ctrl_c, load_project, CommandResult, Outcome};
+use crate::cli::{GlobalArgs, VerifyArgs};
+use crate::pipeline::event::{Events, VerifyEvent};
+use crate::pipeline::Engine;
 use crate::project::secrets::SecretValue;
 use crate::ui::{report, Output};
-use crate::verify::{self, VerifyInput};
+use crate::verify::{self, VerifyCheck, VerifyInput};
 
-/// `verify --url`: the app-level checks against a running app; exit 0 only
-/// when every one passes.
-pub async fn run(args: &VerifyArgs, out: &Output) -> CommandResult {
+/// `verify`: the project's deployment (its cluster, then the app through
+/// it), or with `--url` the app at that address only; exit 0 only when
+/// every check passes.
+pub async fn run(global: &GlobalArgs, args: &VerifyArgs, out: &Output) -> CommandResult {
     let events = report::events_for(*out);
-    let input = VerifyInput {
-        frontend: args.url.clone(),
-        backend: args.backend_url.clone(),
-        mcp: args.mcp_url.clone(),
-        // An empty BETTER_AUTH_SECRET= is no secret.
-        auth_secret: args
-            .auth_secret
-            .clone()
-            .filter(|s| !s.is_empty())
-            .map(SecretValue::new),
-        run_id: crate::smoke::random_hex(4).map_err(super::CommandError::failed)?,
-    };
-    events.verify(VerifyEvent::Started {
-        frontend: input.frontend.to_string(),
-        backend: input.backend.as_ref().map(ToString::to_string),
-        mcp: input.mcp.as_ref().map(ToString::to_string),
-    });
+    let run_id = crate::smoke::random_hex(4).map_err(super::CommandError::failed)?;
     let started = Instant::now();
-    let checks = verify::run(&input, &events).await;
+    let checks = match &args.url {
+        Some(url) => {
+            let input = VerifyInput {
+                frontend: url.clone(),
+                backend: args.backend_url.clone(),
+                mcp: args.mcp_url.clone(),
+                // An empty BETTER_AUTH_SECRET= is no secret.
+                auth_secret: args
+                    .auth_secret
+                    .clone()
+                    .filter(|s| !s.is_empty())
+                    .map(SecretValue::new),
+                run_id,
+                disruptive: None,
+            };
+            events.verify(VerifyEvent::Started {
+                frontend: input.frontend.to_string(),
+                backend: input.backend.as_ref().map(ToString::to_string),
+                mcp: input.mcp.as_ref().map(ToString::to_string),
+            });
+            verify::run(&input, &events).await
+        }
+        None => {
+            let project = load_project(global)?;
+            let engine = Engine::new(project, (&args.target).into(), events.clone());
+            let signals = interrupt_on_ctrl_c(&engine.cancel);
+            let checks = engine.verify(run_id, args.disruptive).await;
+            signals.abort();
+            checks?
+        }
+    };
+    Ok(done(&events, &checks, started))
+}
+
+fn done(events: &Events, checks: &[VerifyCheck], started: Instant) -> Outcome {
     let failed = checks.iter().filter(|c| !c.ok).count();
     events.verify(VerifyEvent::Done {
         ok: failed == 0,
@@ -37,8 +57,8 @@ pub async fn run(args: &VerifyArgs, out: &Output) -> CommandResult {
         failed,
         ms: started.elapsed().as_millis() as u64,
     });
-    Ok(match failed {
+    match failed {
         0 => Outcome::Success,
         _ => Outcome::Failed,
-    })
+    }
 }

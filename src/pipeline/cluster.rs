@@ -8,6 +8,7 @@ use super::event::{ClusterEvent, Event, Events};
 use super::PipelineError;
 use crate::cluster::bring_up::{bring_up, NodeFeed};
 use crate::cluster::minikube::{self, Minikube};
+use crate::cluster::nodes;
 use crate::docker::DockerEndpoint;
 use crate::project::Project;
 
@@ -55,9 +56,9 @@ impl Loader {
         images: &[&str],
         events: &Events,
     ) -> Result<(), PipelineError> {
-        let nodes = node_images(client).await.unwrap_or_default();
+        let nodes = nodes::images(client).await.unwrap_or_default();
         for image in images {
-            if on_every_node(&nodes, image) {
+            if nodes::on_every_node(&nodes, image) {
                 events.emit(Event::Cluster(ClusterEvent::ImagePresent {
                     cluster: self.mk.profile.clone(),
                     image: image.to_string(),
@@ -68,40 +69,6 @@ impl Loader {
         }
         Ok(())
     }
-}
-
-/// Each node's image names, as its kubelet reports them.
-async fn node_images(client: &kube::Client) -> Result<Vec<Vec<String>>, kube::Error> {
-    use k8s_openapi::api::core::v1::Node;
-    let nodes = kube::Api::<Node>::all(client.clone())
-        .list(&Default::default())
-        .await?;
-    Ok(nodes
-        .items
-        .into_iter()
-        .map(|n| {
-            let images = n.status.and_then(|s| s.images).unwrap_or_default();
-            images
-                .into_iter()
-                .flat_map(|i| i.names.unwrap_or_default())
-                .collect()
-        })
-        .collect())
-}
-
-/// Whether every node (at least one) lists `image`, however its runtime
-/// qualifies a local tag (containerd: `docker.io/library/`, podman: `localhost/`).
-fn on_every_node(nodes: &[Vec<String>], image: &str) -> bool {
-    fn short(name: &str) -> &str {
-        ["docker.io/library/", "docker.io/", "localhost/"]
-            .iter()
-            .find_map(|p| name.strip_prefix(p))
-            .unwrap_or(name)
-    }
-    !nodes.is_empty()
-        && nodes
-            .iter()
-            .all(|names| names.iter().any(|n| short(n) == short(image)))
 }
 
 /// Starts the project's cluster (or enables missing addons on a running
@@ -170,38 +137,5 @@ fn running_as_root() -> bool {
     #[cfg(not(unix))]
     {
         false
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::on_every_node;
-
-    #[test]
-    fn an_image_is_present_only_when_every_node_lists_it_in_any_spelling() {
-        let image = "todo-backend:td-0123";
-        let node = |names: &[&str]| names.iter().map(|n| n.to_string()).collect::<Vec<_>>();
-        let containerd = node(&[
-            "docker.io/library/todo-backend:td-0123",
-            "docker.io/library/todo-backend@sha256:ab",
-        ]);
-        let crio = node(&["localhost/todo-backend:td-0123"]);
-        let other = node(&["docker.io/library/todo-backend:td-9999"]);
-        assert!(on_every_node(std::slice::from_ref(&containerd), image));
-        assert!(on_every_node(&[containerd.clone(), crio], image));
-        assert!(
-            !on_every_node(&[containerd, other.clone()], image),
-            "one node lacks it"
-        );
-        assert!(
-            !on_every_node(&[other], image),
-            "another tag is not this one"
-        );
-        // No node read: nothing is known to be there.
-        assert!(!on_every_node(&[], image));
-        assert!(!on_every_node(
-            &[node(&["docker.io/library/todo-frontend:td-0123"])],
-            image
-        ));
     }
 }

@@ -299,6 +299,11 @@ pub enum VerifyEvent {
         backend: Option<String>,
         mcp: Option<String>,
     },
+    /// Verifying the project's deployment (not one address).
+    OnCluster {
+        context: String,
+        namespace: String,
+    },
     Check(VerifyCheck),
     Done {
         ok: bool,

@@ -18,6 +18,7 @@ pub mod push;
 pub mod rebuild;
 mod report;
 pub mod update;
+pub mod verify;
 
 pub use engine::{plan, Engine, Plan, Up, UpOptions};
 
@@ -55,6 +56,8 @@ pub enum PipelineError {
     NoMinikube { hint: String },
     #[error(transparent)]
     Push(#[from] crate::push::PushError),
+    #[error("verify: {message}")]
+    Verify { message: String },
     /// A cluster other than the project's Minikube cannot see images built here.
     #[error("context `{context}` is not the project's Minikube ({cluster}), so its nodes cannot run images built on this machine\n  help: set deploy.registry in todo-dev.yaml (or pass --registry HOST/PATH) to a registry the cluster pulls from; todo-dev pushes there and the pods pull by digest")]
     NeedsRegistry { context: String, cluster: String },

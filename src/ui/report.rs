@@ -387,7 +387,7 @@ impl Terminal {
     /// `verify`: a table, one row per check as it ends (what was seen and
     /// the fix below a failed one), then the verdict.
     fn verify(&self, event: &VerifyEvent) {
-        const CHECK_WIDTH: usize = 10;
+        const CHECK_WIDTH: usize = VERIFY_WIDTH;
         let out = &self.out;
         match event {
             VerifyEvent::Started {
@@ -403,10 +403,11 @@ impl Terminal {
                     also.push_str(&format!(", MCP {m}"));
                 }
                 eprintln!("verifying the app at {frontend}{also}");
-                println!(
-                    "{:CHECK_WIDTH$}  {:6}  {:>8}  FIGURES",
-                    "CHECK", "RESULT", "TIME"
-                );
+                verify_header();
+            }
+            VerifyEvent::OnCluster { context, namespace } => {
+                eprintln!("verifying namespace `{namespace}` on context `{context}`");
+                verify_header();
             }
             VerifyEvent::Check(c) => {
                 let (tone, result) = match c.ok {
@@ -1084,6 +1085,10 @@ fn verify_json(event: &VerifyEvent) -> Value {
             "verify.start",
             json!({"frontend": frontend, "backend": backend, "mcp": mcp}),
         ),
+        VerifyEvent::OnCluster { context, namespace } => line(
+            "verify.start",
+            json!({"context": context, "namespace": namespace}),
+        ),
         VerifyEvent::Check(c) => line(
             "verify.check",
             json!({"check": c.name, "ok": c.ok, "ms": c.ms, "figure": c.figure, "seen": c.seen, "fix": c.fix}),
@@ -1098,6 +1103,16 @@ fn verify_json(event: &VerifyEvent) -> Value {
             json!({"ok": ok, "checks": checks, "failed": failed, "ms": ms}),
         ),
     }
+}
+
+/// The widest check name (`workloads ready`), and a space.
+const VERIFY_WIDTH: usize = 16;
+
+fn verify_header() {
+    println!(
+        "{:VERIFY_WIDTH$}  {:6}  {:>8}  FIGURES",
+        "CHECK", "RESULT", "TIME"
+    );
 }
 
 /// HH:MM:SS (UTC) of a time, for the plain output.

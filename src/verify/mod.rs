@@ -5,6 +5,8 @@
 //! No secret (password, session token, tool token) reaches a check: every
 //! text from the app is masked first.
 
+pub mod cluster;
+pub mod disruptive;
 pub mod mcp;
 pub mod token;
 
@@ -172,6 +174,8 @@ pub struct VerifyInput {
     pub auth_secret: Option<SecretValue>,
     /// Names the test user and its tasks.
     pub run_id: String,
+    /// `--disruptive`: the pods to delete, and how.
+    pub disruptive: Option<disruptive::Disruptive>,
 }
 
 /// One check, as the table and `--json` show it.
@@ -287,7 +291,11 @@ pub async fn run(input: &VerifyInput, events: &Events) -> Vec<VerifyCheck> {
         seen: Some(format!("not run: {why}")),
         fix: Some(fix.to_string()),
     };
-    let mut later = vec!["accounts", "tasks", "mcp tools", "chat", "cleanup"];
+    let mut later = vec!["accounts", "tasks", "mcp tools", "chat"];
+    if input.disruptive.is_some() {
+        later.extend(["backend restart", "data kept"]);
+    }
+    later.push("cleanup");
 
     let mut step = Step::new("reachable");
     let reached = reachable(input, &mut step).await;
@@ -343,6 +351,15 @@ pub async fn run(input: &VerifyInput, events: &Events) -> Vec<VerifyCheck> {
     let mut step = Step::new("chat");
     let r = chat(&entry, &user, &input.run_id, &mut step).await;
     emit(step.end(r, &masks));
+
+    if let Some(d) = &input.disruptive {
+        let mut step = Step::new("backend restart");
+        let r = disruptive::backend_restart(d, &mut step).await;
+        emit(step.end(r, &masks));
+        let mut step = Step::new("data kept");
+        let r = disruptive::data_kept(d, &entry, &user, &input.run_id, &mut step).await;
+        emit(step.end(r, &masks));
+    }
 
     let mut step = Step::new("cleanup");
     let r = cleanup(&entry, &user, &email, &mut step).await;
@@ -414,6 +431,38 @@ async fn reachable(input: &VerifyInput, step: &mut Step) -> Result<Endpoint, Fai
         }
     }
     Ok(entry)
+}
+
+/// The address `up` printed, opened as a user opens it: `/` is the page.
+pub async fn address(url: &str) -> VerifyCheck {
+    let mut step = Step::new("address");
+    let result = printed(url, &mut step).await;
+    step.end(result, &[])
+}
+
+async fn printed(url: &str, step: &mut Step) -> Result<(), Failed> {
+    let url: Url = url
+        .parse()
+        .map_err(|e: String| failed(e, "open the address `todo-dev up` printed by hand"))?;
+    let entry = Endpoint::resolve(&url)
+        .await
+        .map_err(|e| unreachable(&url.text, e))?;
+    let t = Instant::now();
+    let r = entry
+        .send("GET", "/", None, None, REQUEST_TIMEOUT)
+        .await
+        .map_err(|e| unreachable(&url.text, e))?;
+    let html = r
+        .header("content-type")
+        .is_some_and(|t| t.starts_with("text/html"));
+    if r.status != 200 || !html {
+        return Err(failed(
+            format!("GET {url}/: {}", seen(&r)),
+            "the Ingress or NodePort does not lead to the frontend: `kubectl get ingress,svc -n NAMESPACE` shows where it points",
+        ));
+    }
+    step.figures.push(format!("{url}/ {} ms", ms(t)));
+    Ok(())
 }
 
 struct TestUser {
