@@ -76,11 +76,11 @@ pub fn follow_logs_in_background(
     })
 }
 
-/// The frontend and the backend (those enabled), each to its own port number locally.
-pub fn forward_specs(project: &Project) -> Vec<ForwardSpec> {
-    [ServiceName::Frontend, ServiceName::Backend]
-        .into_iter()
-        .filter_map(|name| project.service(name))
+/// A forward for each of `services` the project enables, each to its own port number locally.
+pub fn forward_specs(project: &Project, services: &[ServiceName]) -> Vec<ForwardSpec> {
+    services
+        .iter()
+        .filter_map(|name| project.service(*name))
         .map(|s| ForwardSpec {
             service: s.name.as_str().to_string(),
             selector: pod_selector(project, s.name.as_str()),
@@ -98,7 +98,13 @@ pub async fn forward(
     events: &Events,
 ) -> Result<Forwards, ForwardError> {
     let (tx, mut rx) = mpsc::unbounded_channel::<forward::ForwardProblem>();
-    let forwards = forward::start(client, &project.namespace, &forward_specs(project), tx).await?;
+    let forwards = forward::start(
+        client,
+        &project.namespace,
+        &forward_specs(project, &[ServiceName::Frontend, ServiceName::Backend]),
+        tx,
+    )
+    .await?;
     for f in &forwards.forwarded {
         events.attach(AttachEvent::ForwardReady {
             service: f.service.clone(),

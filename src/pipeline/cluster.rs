@@ -49,14 +49,18 @@ impl Loader {
 
     /// Loads each of `images` that some node lacks, as its kubelet reports
     /// the node's images (`status.images`; Skaffold reads the same for kind).
-    /// A node list that cannot be read, or is empty, loads everything.
+    /// A node list that cannot be read, is empty, or is not asked for
+    /// (`client` None) loads everything.
     pub async fn load_missing(
         &self,
-        client: &kube::Client,
+        client: Option<&kube::Client>,
         images: &[&str],
         events: &Events,
     ) -> Result<(), PipelineError> {
-        let nodes = nodes::images(client).await.unwrap_or_default();
+        let nodes = match client {
+            Some(c) => nodes::images(c).await.unwrap_or_default(),
+            None => Vec::new(),
+        };
         for image in images {
             if nodes::on_every_node(&nodes, image) {
                 events.emit(Event::Cluster(ClusterEvent::ImagePresent {

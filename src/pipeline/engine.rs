@@ -218,19 +218,12 @@ impl Engine {
         if let Some(loader) = &up.loader {
             let images = built.images();
             let work = async {
-                match opts.force {
-                    // A forced rebuild may differ under the same tag: send it.
-                    true => {
-                        for image in &images {
-                            loader.load(image, &self.events).await?;
-                        }
-                        Ok(())
-                    }
-                    false => {
-                        let (client, _) = self.client().await?;
-                        loader.load_missing(client, &images, &self.events).await
-                    }
-                }
+                // A forced rebuild may differ under the same tag: send it whatever the nodes hold.
+                let client = match opts.force {
+                    true => None,
+                    false => Some(&self.client().await?.0),
+                };
+                loader.load_missing(client, &images, &self.events).await
             };
             self.interruptible(work).await??;
         }

@@ -6,8 +6,8 @@
 use tokio::sync::mpsc;
 
 use super::event::VerifyEvent;
-use super::{report, Engine, PipelineError};
-use crate::cluster::forward::{self, ForwardSpec};
+use super::{attach, report, Engine, PipelineError};
+use crate::cluster::forward;
 use crate::deploy::render::Manifest;
 use crate::deploy::values::pod_selector;
 use crate::deploy::{apply, plan};
@@ -63,20 +63,14 @@ impl Engine {
         self.events.verify(VerifyEvent::Check(address.clone()));
         checks.push(address);
 
-        let specs: Vec<ForwardSpec> = [
-            ServiceName::Frontend,
-            ServiceName::Backend,
-            ServiceName::McpServer,
-        ]
-        .into_iter()
-        .filter_map(|name| project.service(name))
-        .map(|s| ForwardSpec {
-            service: s.name.as_str().to_string(),
-            selector: pod_selector(project, s.name.as_str()),
-            pod_port: s.port,
-            local_port: s.port,
-        })
-        .collect();
+        let specs = attach::forward_specs(
+            project,
+            &[
+                ServiceName::Frontend,
+                ServiceName::Backend,
+                ServiceName::McpServer,
+            ],
+        );
         // A connection that fails shows as the check that made it failing.
         let (problems, _ignored) = mpsc::unbounded_channel();
         let forwards = forward::start(client, &project.namespace, &specs, problems)

@@ -76,37 +76,41 @@ pub async fn run(
         events.verify(VerifyEvent::Check(c.clone()));
         checks.push(c);
     };
-    let started = Instant::now();
-    emit(finish(
-        "workloads ready",
-        started,
-        workloads(client, project, &expected.workloads).await,
-    ));
-    let started = Instant::now();
-    emit(finish(
-        "autoscaling",
-        started,
-        autoscaling(client, ns, &expected.autoscalers).await,
-    ));
-    let started = Instant::now();
-    emit(finish(
-        "volumes",
-        started,
-        volumes(client, ns, &expected.claims).await,
-    ));
-    let started = Instant::now();
-    emit(finish(
-        "image sizes",
-        started,
-        image_sizes(client, project, &expected.workloads).await,
-    ));
+    emit(
+        timed(
+            "workloads ready",
+            workloads(client, project, &expected.workloads),
+        )
+        .await,
+    );
+    emit(
+        timed(
+            "autoscaling",
+            autoscaling(client, ns, &expected.autoscalers),
+        )
+        .await,
+    );
+    emit(timed("volumes", volumes(client, ns, &expected.claims)).await);
+    emit(
+        timed(
+            "image sizes",
+            image_sizes(client, project, &expected.workloads),
+        )
+        .await,
+    );
     checks
 }
 
 /// (figure, or (what was seen, the fix)).
 type Outcome = Result<String, (String, String)>;
 
-fn finish(name: &'static str, started: Instant, outcome: Outcome) -> VerifyCheck {
+/// `work` run as the check `name`, with how long it took.
+async fn timed(
+    name: &'static str,
+    work: impl std::future::Future<Output = Outcome>,
+) -> VerifyCheck {
+    let started = Instant::now();
+    let outcome = work.await;
     let ms = started.elapsed().as_millis() as u64;
     match outcome {
         Ok(figure) => VerifyCheck {

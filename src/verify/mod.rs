@@ -380,25 +380,12 @@ fn unreachable(what: &str, e: RequestError) -> Failed {
 /// `/api/` proxy, and the backend's probes when its own address is given.
 async fn reachable(input: &VerifyInput, step: &mut Step) -> Result<Endpoint, Failed> {
     let front = &input.frontend;
-    let entry = Endpoint::resolve(front)
-        .await
-        .map_err(|e| unreachable(&front.text, e))?;
-    let t = Instant::now();
-    let r = entry
-        .send("GET", "/", None, None, REQUEST_TIMEOUT)
-        .await
-        .map_err(|e| unreachable(&front.text, e))?;
-    let html = r
-        .header("content-type")
-        .is_some_and(|t| t.starts_with("text/html"));
-    if r.status != 200 || !html {
-        let kind = r.header("content-type").unwrap_or("no Content-Type");
-        return Err(failed(
-            format!("GET {front}/: {} ({kind})", seen(&r)),
-            "the address does not serve the frontend's page: check --url (the frontend's address, not the backend's)",
-        ));
-    }
-    step.figures.push(format!("frontend / {} ms", ms(t)));
+    let (entry, took) = page(
+        front,
+        "the address does not serve the frontend's page: check --url (the frontend's address, not the backend's)",
+    )
+    .await?;
+    step.figures.push(format!("frontend / {took} ms"));
     let t = Instant::now();
     let r = entry
         .send("GET", "/api/health", None, None, REQUEST_TIMEOUT)
@@ -444,7 +431,18 @@ async fn printed(url: &str, step: &mut Step) -> Result<(), Failed> {
     let url: Url = url
         .parse()
         .map_err(|e: String| failed(e, "open the address `todo-dev up` printed by hand"))?;
-    let entry = Endpoint::resolve(&url)
+    let (_, took) = page(
+        &url,
+        "the Ingress or NodePort does not lead to the frontend: `kubectl get ingress,svc -n NAMESPACE` shows where it points",
+    )
+    .await?;
+    step.figures.push(format!("{url}/ {took} ms"));
+    Ok(())
+}
+
+/// `url`'s `/` as the frontend's page (200, HTML): the endpoint and the ms it took.
+async fn page(url: &Url, fix: &str) -> Result<(Endpoint, u128), Failed> {
+    let entry = Endpoint::resolve(url)
         .await
         .map_err(|e| unreachable(&url.text, e))?;
     let t = Instant::now();
@@ -456,13 +454,10 @@ async fn printed(url: &str, step: &mut Step) -> Result<(), Failed> {
         .header("content-type")
         .is_some_and(|t| t.starts_with("text/html"));
     if r.status != 200 || !html {
-        return Err(failed(
-            format!("GET {url}/: {}", seen(&r)),
-            "the Ingress or NodePort does not lead to the frontend: `kubectl get ingress,svc -n NAMESPACE` shows where it points",
-        ));
+        let kind = r.header("content-type").unwrap_or("no Content-Type");
+        return Err(failed(format!("GET {url}/: {} ({kind})", seen(&r)), fix));
     }
-    step.figures.push(format!("{url}/ {} ms", ms(t)));
-    Ok(())
+    Ok((entry, ms(t)))
 }
 
 struct TestUser {
