@@ -216,7 +216,16 @@ pub struct UpArgs {
     /// Then forward the frontend and the backend to 127.0.0.1 through the Kubernetes API, until Ctrl-C
     #[arg(long)]
     pub port_forward: bool,
+    /// Serve the live status page on 127.0.0.1 from the start, and keep it (rebuild, restart and verify buttons) until Ctrl-C
+    #[arg(long)]
+    pub ui: bool,
+    /// The status page's port (0: any free one; a busy one moves to a free one)
+    #[arg(long, value_name = "PORT", default_value_t = UI_PORT)]
+    pub ui_port: u16,
 }
+
+/// The status page's usual port (Tilt's is 10350).
+pub const UI_PORT: u16 = 10360;
 
 #[derive(Debug, Args)]
 pub struct WatchArgs {
@@ -237,6 +246,12 @@ pub struct WatchArgs {
     /// Do not forward any port
     #[arg(long)]
     pub no_port_forward: bool,
+    /// Do not serve the live status page
+    #[arg(long)]
+    pub no_ui: bool,
+    /// The status page's port (0: any free one; a busy one moves to a free one)
+    #[arg(long, value_name = "PORT", default_value_t = UI_PORT)]
+    pub ui_port: u16,
 }
 
 #[derive(Debug, Args)]

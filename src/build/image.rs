@@ -504,6 +504,13 @@ pub async fn exists(
     }
 }
 
+/// The size of `image` as the daemon reports it (None when it cannot say:
+/// a size is for the report, never a reason to fail).
+pub async fn size(docker: &Docker, image: &str) -> Option<u64> {
+    let inspect = docker.inspect_image(image).await.ok()?;
+    inspect.size.and_then(|s| u64::try_from(s).ok())
+}
+
 /// Builds `plan` with `builder` unless the daemon has its tag (or `force`).
 /// The full log goes to `log_path`; `on_event` sees steps and output lines
 /// as they come.

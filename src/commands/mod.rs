@@ -11,6 +11,7 @@ pub mod doctor;
 pub mod down;
 pub mod export;
 pub mod init;
+pub mod live;
 pub mod logs;
 pub mod profiles;
 pub mod render;

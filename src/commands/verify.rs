@@ -50,15 +50,9 @@ pub async fn run(global: &GlobalArgs, args: &VerifyArgs, out: &Output) -> Comman
 }
 
 fn done(events: &Events, checks: &[VerifyCheck], started: Instant) -> Outcome {
-    let failed = checks.iter().filter(|c| !c.ok).count();
-    events.verify(VerifyEvent::Done {
-        ok: failed == 0,
-        checks: checks.len(),
-        failed,
-        ms: started.elapsed().as_millis() as u64,
-    });
-    match failed {
-        0 => Outcome::Success,
-        _ => Outcome::Failed,
+    events.verify(VerifyEvent::done(checks, started));
+    match checks.iter().all(|c| c.ok) {
+        true => Outcome::Success,
+        false => Outcome::Failed,
     }
 }

@@ -9,13 +9,14 @@ use std::sync::Arc;
 
 use futures::future::BoxFuture;
 
-use super::{interrupt_on_ctrl_c, load_project, CommandError, CommandResult, Outcome};
+use super::{interrupt_on_ctrl_c, live, load_project, CommandError, CommandResult, Outcome};
 use crate::cli::{GlobalArgs, WatchArgs};
 use crate::deploy::values::DevVariant;
 use crate::pipeline::event::{Events, WatcherEvent};
 use crate::pipeline::rebuild::{Rebuilds, Request};
 use crate::pipeline::{self, attach, Engine, PipelineError, UpOptions};
 use crate::project::{check_sources, Project};
+use crate::ui::page::Ask;
 use crate::ui::{report, Output};
 use crate::watch::{self, ChangeSet, Ready, WatchError, WatchEvent, WatchOptions};
 
@@ -28,6 +29,8 @@ pub trait ChangeExecutor: Send {
     /// The inotify limit was reached, or the event queue overflowed.
     fn notice(&mut self, event: &WatchEvent);
     fn change(&mut self, change: ChangeSet);
+    /// A status page's button (only where a page is served).
+    fn asked(&mut self, _ask: Ask) {}
     /// Ctrl-C: stop what is running (called once, before the watcher
     /// stops); true when it cut an update short (the exit is then 130).
     fn shutdown(&mut self) -> BoxFuture<'_, bool> {
@@ -45,12 +48,20 @@ pub async fn run(global: &GlobalArgs, args: &WatchArgs, out: &Output) -> Command
             )));
         }
         let events = report::events_for(*out);
-        return watch_with(&project, &mut DryRun { events }).await;
+        return watch_with(&project, &mut DryRun { events }, None).await;
     }
     // First what `up` does (nothing to build or apply when the stack is up to date).
     let timeout = Duration::from_secs(args.timeout);
     let dev = pipeline::dev_variant(&project);
     let events = report::events_for(*out);
+    // The page first: `up`'s builds and rollouts show on it too.
+    let (events, mut live) = match args.no_ui {
+        true => (events, None),
+        false => {
+            let (both, live) = live::open(&project, &events, args.ui_port).await?;
+            (both, Some(live))
+        }
+    };
     say_dev_variant(&project, &dev, &events);
     let opts = UpOptions {
         timeout,
@@ -84,6 +95,10 @@ pub async fn run(global: &GlobalArgs, args: &WatchArgs, out: &Output) -> Command
             engine.events.clone(),
         )
     });
+    let page_logs = match &live {
+        Some(live) => live.attach(&engine, args.logs).await?,
+        None => None,
+    };
     let rebuilds = Rebuilds::new(
         engine,
         up.docker,
@@ -94,8 +109,9 @@ pub async fn run(global: &GlobalArgs, args: &WatchArgs, out: &Output) -> Command
         timeout,
     )
     .await?;
-    let watched = watch_with(&project, &mut Rolling { rebuilds, events }).await;
-    if let Some(task) = logs {
+    let asks = live.as_mut().map(|l| &mut l.asks);
+    let watched = watch_with(&project, &mut Rolling { rebuilds, events }, asks).await;
+    for task in [logs, page_logs].into_iter().flatten() {
         task.abort();
     }
     watched
@@ -151,7 +167,12 @@ impl ChangeExecutor for Rolling {
             paths: set.paths,
             abs_paths: set.abs_paths,
             first_event_at: set.first_event_at,
+            force: false,
         });
+    }
+
+    fn asked(&mut self, ask: Ask) {
+        live::act_on(&mut self.rebuilds, ask);
     }
 
     fn shutdown(&mut self) -> BoxFuture<'_, bool> {
@@ -160,8 +181,12 @@ impl ChangeExecutor for Rolling {
 }
 
 /// Runs the watcher until Ctrl-C (a second Ctrl-C exits at once), handing
-/// every event to `executor`.
-pub async fn watch_with(project: &Project, executor: &mut dyn ChangeExecutor) -> CommandResult {
+/// every event to `executor`, and each of a status page's `asks`.
+pub async fn watch_with(
+    project: &Project,
+    executor: &mut dyn ChangeExecutor,
+    mut asks: Option<&mut mpsc::UnboundedReceiver<Ask>>,
+) -> CommandResult {
     let (tx, mut rx) = mpsc::unbounded_channel();
     let options = WatchOptions::for_project(project);
     let owned = project.clone();
@@ -188,6 +213,7 @@ pub async fn watch_with(project: &Project, executor: &mut dyn ChangeExecutor) ->
                 Some(other) => executor.notice(&other),
                 None => stopping = true,
             },
+            Some(ask) = next_ask(&mut asks) => executor.asked(ask),
         }
     }
     tokio::spawn(async {
@@ -203,6 +229,17 @@ pub async fn watch_with(project: &Project, executor: &mut dyn ChangeExecutor) ->
         true => Err(PipelineError::Interrupted.into()),
         false => Ok(Outcome::Success),
     }
+}
+
+/// The page's next ask; never, without a page (or once it has gone).
+async fn next_ask(asks: &mut Option<&mut mpsc::UnboundedReceiver<Ask>>) -> Option<Ask> {
+    if let Some(rx) = asks {
+        if let Some(ask) = rx.recv().await {
+            return Some(ask);
+        }
+    }
+    *asks = None;
+    std::future::pending().await
 }
 
 /// `--dry-run`: one line per change set (JSON with `--json`).

@@ -116,23 +116,15 @@ pub async fn apply_all(
             .get_opt(m.name())
             .await
             .map_err(api_error(format!("reading {id}")))?;
-        let labels = before.as_ref().and_then(|b| b.metadata.labels.as_ref());
-        let borrowed = before.is_some() && !ours.owns(labels);
-        // A namespace that is not ours is used as it is, never adopted.
-        if borrowed && m.kind() != "Namespace" {
-            return Err(match owner(labels) {
-                Some(project) => ApplyError::OtherProject {
-                    id,
-                    namespace: namespace.to_string(),
-                    project,
-                    this: ours.instance.clone(),
-                },
-                None => ApplyError::NotOurs {
-                    id,
-                    namespace: namespace.to_string(),
-                },
-            });
-        }
+        let borrowed = match before
+            .as_ref()
+            .map(|b| check_owner(b, ours, &id, namespace))
+        {
+            None | Some(Ok(())) => false,
+            // A namespace that is not ours is used as it is, never adopted.
+            Some(Err(_)) if m.kind() == "Namespace" => true,
+            Some(Err(e)) => return Err(e),
+        };
         found.push((api, before, borrowed));
     }
     for (i, (m, (api, before, borrowed))) in manifests.iter().zip(found).enumerate() {
@@ -601,4 +593,65 @@ mod tests {
             "every list is by our labels"
         );
     }
+}
+
+/// An object of this project, or the error naming whose it is.
+fn check_owner(
+    object: &DynamicObject,
+    ours: &Ownership,
+    id: &str,
+    namespace: &str,
+) -> Result<(), ApplyError> {
+    let labels = object.metadata.labels.as_ref();
+    if ours.owns(labels) {
+        return Ok(());
+    }
+    Err(match owner(labels) {
+        Some(project) => ApplyError::OtherProject {
+            id: id.to_string(),
+            namespace: namespace.to_string(),
+            project,
+            this: ours.instance.clone(),
+        },
+        None => ApplyError::NotOurs {
+            id: id.to_string(),
+            namespace: namespace.to_string(),
+        },
+    })
+}
+
+/// The field manager of a restart's annotation, apart from the apply's own:
+/// the next apply neither owns nor drops it (as `kubectl rollout restart`).
+const RESTART_MANAGER: &str = "todo-dev-restart";
+
+/// Restarts a workload's pods the way `kubectl rollout restart` does: a new
+/// `kubectl.kubernetes.io/restartedAt` on its pod template, so its
+/// controller replaces the pods one by one under its own rollout rules.
+/// Only an object todo-dev made for this project (checked first).
+pub async fn restart(
+    client: &Client,
+    namespace: &str,
+    ownership: &Ownership,
+    kind: &str,
+    name: &str,
+) -> Result<(), ApplyError> {
+    let api = api(client, kind, namespace)?;
+    let id = format!("{kind}/{name}");
+    let existing = api
+        .get(name)
+        .await
+        .map_err(api_error(format!("reading {id}")))?;
+    check_owner(&existing, ownership, &id, namespace)?;
+    let now = k8s_openapi::jiff::Timestamp::now().to_string();
+    let patch = serde_json::json!({"spec": {"template": {"metadata": {"annotations": {
+        "kubectl.kubernetes.io/restartedAt": now,
+    }}}}});
+    let params = PatchParams {
+        field_manager: Some(RESTART_MANAGER.into()),
+        ..PatchParams::default()
+    };
+    api.patch(name, &params, &Patch::Merge(&patch))
+        .await
+        .map_err(api_error(format!("restarting {id}")))?;
+    Ok(())
 }

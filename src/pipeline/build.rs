@@ -225,6 +225,7 @@ async fn build_one(
                     BuildOutcome::Unchanged => None,
                     BuildOutcome::Built { seconds } => Some(seconds),
                 },
+                bytes: image::size(docker, &image).await,
             });
             Ok((image, outcome))
         }

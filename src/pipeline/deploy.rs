@@ -156,11 +156,47 @@ pub async fn roll(
         return Ok(Rolled::Ready);
     };
     let w = workload_of(m, objects.images);
-    let state = rollout::wait(at.client, &project.namespace, &w, timeout, on_state);
+    wait_one(at, project, &manifests, &w, timeout, on_state).await
+}
+
+/// The page's restart: the service's workload gets new pods from the image
+/// it runs (`kubectl rollout restart`), waited for and diagnosed as `roll`.
+pub async fn restart(
+    at: &Cluster<'_>,
+    project: &Project,
+    objects: Objects<'_>,
+    service: &str,
+    timeout: Duration,
+    on_state: impl FnMut(&RolloutState),
+) -> Result<Rolled, PipelineError> {
+    let manifests = render_with_secrets(at.client, project, objects).await?;
+    let Some(m) = manifests
+        .iter()
+        .find(|m| is_workload(m) && m.name() == service)
+    else {
+        return Ok(Rolled::Failed(format!(
+            "`{service}` has no workload to restart"
+        )));
+    };
+    let ours = Ownership::of(project);
+    apply::restart(at.client, &project.namespace, &ours, m.kind(), m.name()).await?;
+    let w = workload_of(m, objects.images);
+    wait_one(at, project, &manifests, &w, timeout, on_state).await
+}
+
+async fn wait_one(
+    at: &Cluster<'_>,
+    project: &Project,
+    manifests: &[Manifest],
+    w: &Workload,
+    timeout: Duration,
+    on_state: impl FnMut(&RolloutState),
+) -> Result<Rolled, PipelineError> {
+    let state = rollout::wait(at.client, &project.namespace, w, timeout, on_state);
     match rolled_out(at.cancel.unless(state).await?) {
         Ok(()) => Ok(Rolled::Ready),
         Err(message) => {
-            diagnose(at, project, &manifests, &w, &message).await;
+            diagnose(at, project, manifests, w, &message).await;
             Ok(Rolled::Failed(format!("{}: {message}", w.id())))
         }
     }

@@ -22,10 +22,12 @@ use super::{cluster, images, offline_images, report, Images, PipelineError};
 use crate::build::image::BuildPlan;
 use crate::cluster::context::KubeContext;
 use crate::cluster::kube::{connect, connect_streaming};
+use crate::deploy::plan;
 use crate::deploy::render::Manifest;
 use crate::deploy::rollout::RolloutState;
 use crate::deploy::values::DevVariant;
 use crate::docker::{self, DaemonFacts, DockerEndpoint};
+use crate::project::secrets::{SecretValue, Secrets};
 use crate::project::Project;
 
 /// How long Minikube's daemon may take to answer its first request.
@@ -302,6 +304,35 @@ impl Engine {
     ) -> Result<Rolled, PipelineError> {
         let at = self.cluster().await?;
         deploy::roll(&at, &self.project, objects, service, timeout, on_state).await
+    }
+
+    /// Every secret value this run knows, the user's (environment, `.env`)
+    /// and the cluster's `todo-secrets`, for the page to mask; the
+    /// cluster's are left out when it cannot say.
+    pub async fn secret_values(&self) -> Vec<SecretValue> {
+        let user = Secrets::gather(&self.project.root, |k| std::env::var(k).ok());
+        let mut values: Vec<SecretValue> = user.found.into_values().map(|s| s.value).collect();
+        if let Ok((client, _)) = self.client().await {
+            let namespace = &self.project.namespace;
+            if let Ok(Some(s)) =
+                crate::deploy::apply::existing_secret(client, namespace, plan::SECRET_NAME).await
+            {
+                values.extend(s.into_values().map(SecretValue::new));
+            }
+        }
+        values
+    }
+
+    /// The page's restart of one service's pods (`deploy::restart`).
+    pub async fn restart(
+        &self,
+        objects: Objects<'_>,
+        service: &str,
+        timeout: Duration,
+        on_state: impl FnMut(&RolloutState),
+    ) -> Result<Rolled, PipelineError> {
+        let at = self.cluster().await?;
+        deploy::restart(&at, &self.project, objects, service, timeout, on_state).await
     }
 
     /// `work` until Ctrl-C (then dropped: only for steps that apply nothing).

@@ -35,6 +35,12 @@ pub enum Event {
     Watcher(WatcherEvent),
     Smoke(SmokeEvent),
     Verify(VerifyEvent),
+    /// The status page is served at `url` (its token in it).
+    PageServing {
+        url: String,
+        /// The port asked for, when it was busy and another was used.
+        moved_from: Option<u16>,
+    },
 }
 
 #[derive(Debug, Clone)]
@@ -91,6 +97,8 @@ pub enum BuildEvent {
         service: String,
         image: String,
         seconds: Option<f64>,
+        /// The image's size as the daemon reports it, when it could say.
+        bytes: Option<u64>,
     },
     Failed {
         service: String,
@@ -216,10 +224,15 @@ pub enum LoopEvent {
         image: String,
         unchanged: bool,
         seconds: f64,
+        bytes: Option<u64>,
     },
     RollingOut {
         service: String,
         image: String,
+    },
+    /// The page's restart: new pods from the same image.
+    Restarting {
+        service: String,
     },
     /// A rollout status while waiting (the terminal's only).
     RolloutWaiting {
@@ -311,6 +324,23 @@ pub enum VerifyEvent {
         failed: usize,
         ms: u64,
     },
+    /// The run could not go on (no cluster, say): no verdict.
+    Failed {
+        message: String,
+    },
+}
+
+impl VerifyEvent {
+    /// The verdict over `checks`, run since `started`.
+    pub fn done(checks: &[VerifyCheck], started: std::time::Instant) -> VerifyEvent {
+        let failed = checks.iter().filter(|c| !c.ok).count();
+        VerifyEvent::Done {
+            ok: failed == 0,
+            checks: checks.len(),
+            failed,
+            ms: started.elapsed().as_millis() as u64,
+        }
+    }
 }
 
 /// What runs, as it runs: the services' logs and the port-forwards.
@@ -358,6 +388,18 @@ impl Events {
             fn report(&self, _: &Event) {}
         }
         Events::new(Arc::new(Silent))
+    }
+
+    /// These events, also handed to `also` (the status page beside the terminal).
+    pub fn tee(&self, also: Arc<dyn Reporter>) -> Events {
+        struct Tee(Arc<dyn Reporter>, Arc<dyn Reporter>);
+        impl Reporter for Tee {
+            fn report(&self, event: &Event) {
+                self.0.report(event);
+                self.1.report(event);
+            }
+        }
+        Events::new(Arc::new(Tee(self.reporter.clone(), also)))
     }
 
     pub fn emit(&self, event: Event) {

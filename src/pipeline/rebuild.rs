@@ -20,7 +20,7 @@ use tokio::task::JoinHandle;
 use super::build::{builder_for, log_path, plan_one};
 use super::cluster::Loader;
 use super::deploy::{Objects, Rolled};
-use super::event::LoopEvent;
+use super::event::{LoopEvent, VerifyEvent};
 use super::push::Publisher;
 use super::update::{self, Update};
 use super::{image_ref, Engine, Images, PipelineError};
@@ -53,6 +53,22 @@ pub struct Request {
     pub abs_paths: Vec<PathBuf>,
     /// When the first file event of the change came: durations count from here.
     pub first_event_at: SystemTime,
+    /// Build even when the daemon has the tag (the page's rebuild button).
+    pub force: bool,
+}
+
+impl Request {
+    /// The page's rebuild button: the service's image built again and rolled.
+    pub fn rebuild(service: ServiceName) -> Request {
+        Request {
+            service,
+            action: Action::Rebuild,
+            paths: Vec::new(),
+            abs_paths: Vec::new(),
+            first_event_at: SystemTime::now(),
+            force: true,
+        }
+    }
 }
 
 /// What syncs copied into a service's containers since its image was built.
@@ -117,7 +133,10 @@ enum Ended {
 /// The rebuild loop: one in-flight task per service.
 pub struct Rebuilds {
     shared: Arc<Shared>,
-    running: HashMap<ServiceName, (JoinHandle<Ended>, Request)>,
+    /// Each service's task, with the sync it was doing (copied again if cut off).
+    running: HashMap<ServiceName, (JoinHandle<Ended>, Option<Request>)>,
+    /// The page's `verify` run, one at a time.
+    verifying: Option<JoinHandle<()>>,
 }
 
 impl Rebuilds {
@@ -162,27 +181,22 @@ impl Rebuilds {
                 applying: tokio::sync::Mutex::new(()),
             }),
             running: HashMap::new(),
+            verifying: None,
         })
     }
 
     /// Starts acting on `request`; a change still in flight for the same
     /// service is cancelled first (newest wins).
     pub fn request(&mut self, mut request: Request) {
-        if let Some((stale, stale_request)) = self.running.remove(&request.service) {
-            if !stale.is_finished() {
-                stale.abort();
-                // A cut-off sync may have copied part of its files: copy them again.
-                if stale_request.action == Action::Sync && request.action == Action::Sync {
-                    for (p, abs) in stale_request.paths.into_iter().zip(stale_request.abs_paths) {
-                        if !request.abs_paths.contains(&abs) {
-                            request.paths.push(p);
-                            request.abs_paths.push(abs);
-                        }
+        // A cut-off sync may have copied part of its files: copy them again.
+        if let Some(stale) = self.supersede(request.service) {
+            if request.action == Action::Sync {
+                for (p, abs) in stale.paths.into_iter().zip(stale.abs_paths) {
+                    if !request.abs_paths.contains(&abs) {
+                        request.paths.push(p);
+                        request.abs_paths.push(abs);
                     }
                 }
-                self.shared.event(LoopEvent::Superseded {
-                    service: request.service.to_string(),
-                });
             }
         }
         if request.action == Action::Rebuild {
@@ -191,7 +205,7 @@ impl Rebuilds {
         }
         let shared = self.shared.clone();
         let service = request.service;
-        let kept = request.clone();
+        let kept = (request.action == Action::Sync).then(|| request.clone());
         self.running.insert(
             service,
             (
@@ -201,10 +215,55 @@ impl Rebuilds {
         );
     }
 
+    /// The page's restart button: new pods from the image the service runs;
+    /// like a change, it supersedes what the service was doing.
+    pub fn restart(&mut self, service: ServiceName) {
+        self.supersede(service);
+        let shared = self.shared.clone();
+        let task = tokio::spawn(async move { restart(&shared, service).await });
+        self.running.insert(service, (task, None));
+    }
+
+    /// The page's verify button: `verify`'s checks on the cluster (never
+    /// disruptive), reported as `verify` reports them; one run at a time.
+    pub fn verify(&mut self) {
+        if self.verifying.as_ref().is_some_and(|t| !t.is_finished()) {
+            return;
+        }
+        let engine = self.shared.engine.clone();
+        self.verifying = Some(tokio::spawn(async move {
+            let started = Instant::now();
+            let run_id = crate::smoke::random_hex(4).unwrap_or_else(|_| "page".into());
+            match engine.verify(run_id, false).await {
+                Ok(checks) => engine.events.verify(VerifyEvent::done(&checks, started)),
+                Err(e) => engine.events.verify(VerifyEvent::Failed {
+                    message: e.to_string(),
+                }),
+            }
+        }));
+    }
+
+    /// Cancels the service's task still in flight, if any; returns the
+    /// sync it was doing.
+    fn supersede(&mut self, service: ServiceName) -> Option<Request> {
+        let (stale, sync) = self.running.remove(&service)?;
+        if stale.is_finished() {
+            return None;
+        }
+        stale.abort();
+        self.shared.event(LoopEvent::Superseded {
+            service: service.to_string(),
+        });
+        sync
+    }
+
     /// Ctrl-C: every service stops at its next safe point (a build at once:
     /// an interrupted build tags nothing). True when one was cut short.
     pub async fn shutdown(&mut self) -> bool {
         self.shared.engine.cancel.trip();
+        if let Some(verifying) = self.verifying.take() {
+            verifying.abort();
+        }
         let mut interrupted = false;
         for (_, (task, _)) in self.running.drain() {
             interrupted |= matches!(task.await, Ok(Ended::Interrupted));
@@ -296,6 +355,57 @@ async fn act(shared: &Shared, request: Request) -> Ended {
                 return Ended::Done;
             }
         }
+    }
+    Ended::Done
+}
+
+/// The page's restart: the workload's pods replaced, rolled as a rebuild is.
+async fn restart(shared: &Shared, service: ServiceName) -> Ended {
+    let name = service.to_string();
+    let started = SystemTime::now();
+    let _applying = shared.applying.lock().await;
+    let images = shared.state.lock().images.clone();
+    let image = images
+        .get(&service)
+        .map(|i| i.reference.clone())
+        .unwrap_or_default();
+    shared.event(LoopEvent::Restarting {
+        service: name.clone(),
+    });
+    let objects = Objects {
+        images: &images,
+        dev: &shared.dev,
+        pull_secret: shared
+            .publisher
+            .as_ref()
+            .and_then(|p| p.pull_secret.as_ref()),
+    };
+    let rolled = shared
+        .engine
+        .restart(objects, &name, shared.timeout, |s| {
+            if let RolloutState::Waiting(m) = s {
+                shared.event(LoopEvent::RolloutWaiting {
+                    service: name.clone(),
+                    message: m.clone(),
+                });
+            }
+        })
+        .await;
+    let failed = |message| LoopEvent::Failed {
+        service: name.clone(),
+        stage: "restart",
+        message,
+    };
+    match rolled {
+        Ok(Rolled::Ready) => shared.event(LoopEvent::UpToDate {
+            service: name.clone(),
+            image,
+            seconds: since(started),
+            paths: Vec::new(),
+        }),
+        Ok(Rolled::Failed(message)) => shared.event(failed(message)),
+        Err(PipelineError::Interrupted) => return Ended::Interrupted,
+        Err(e) => shared.event(failed(e.to_string())),
     }
     Ended::Done
 }
@@ -451,7 +561,7 @@ async fn attempt_once(shared: &Shared, request: &Request) -> Result<String, Opti
         &shared.daemon,
         plan,
         shared.builder,
-        false,
+        request.force,
         &log,
         |_| {},
     );
@@ -465,6 +575,7 @@ async fn attempt_once(shared: &Shared, request: &Request) -> Result<String, Opti
         image: image.clone(),
         unchanged: matches!(built, BuildOutcome::Unchanged),
         seconds: started.elapsed().as_secs_f64(),
+        bytes: image::size(&shared.docker, &image).await,
     });
     if let Some(loader) = &shared.loader {
         let loaded = loader.load(&image, &shared.engine.events);

@@ -1,5 +1,6 @@
 //! Terminal output: colour when wanted, plain otherwise, JSON on request.
 
+pub mod page;
 pub mod progress;
 pub mod report;
 

@@ -67,7 +67,7 @@ impl Terminal {
 const POD_COLOURS: [&str; 6] = ["36", "35", "34", "32", "33", "91"];
 
 /// How a row changes (see `Progress`).
-enum Row {
+pub(in crate::ui) enum Row {
     Status,
     Settle(Tone),
     Note(Tone),
@@ -174,6 +174,15 @@ impl Reporter for Terminal {
             Event::Watcher(w) => self.watcher(w),
             Event::Smoke(e) => self.smoke(e),
             Event::Verify(e) => self.verify(e),
+            Event::PageServing { url, moved_from } => {
+                let moved = moved_from
+                    .map(|p| format!(" (port {p} was busy)"))
+                    .unwrap_or_default();
+                eprintln!(
+                    "status page: {}{moved}: the services live, rebuild and restart buttons, verify",
+                    out.paint(Tone::Bold, url)
+                );
+            }
             Event::Watch(LoopEvent::Failed {
                 service, message, ..
             }) => {
@@ -440,6 +449,9 @@ impl Terminal {
                 };
                 println!("verify {verdict}: {checks} checks, {failed} failed, {ms} ms");
             }
+            VerifyEvent::Failed { message } => {
+                eprintln!("{} verify: {message}", out.paint(Tone::Bad, "failed"));
+            }
         }
     }
 
@@ -488,7 +500,7 @@ impl Terminal {
 }
 
 /// The row, how it changes and its text, for events shown on a row.
-fn row_of(event: &Event) -> Option<(String, Row, String)> {
+pub(in crate::ui) fn row_of(event: &Event) -> Option<(String, Row, String)> {
     use Row::*;
     let mk = |text: String, how: Row| Some(("minikube".to_string(), how, text));
     match event {
@@ -569,6 +581,7 @@ fn row_of(event: &Event) -> Option<(String, Row, String)> {
                 service,
                 image,
                 seconds,
+                ..
             } => (
                 service.clone(),
                 Finish(Tone::Good),
@@ -664,6 +677,7 @@ fn row_of(event: &Event) -> Option<(String, Row, String)> {
                 image,
                 unchanged,
                 seconds,
+                ..
             } => (
                 service.clone(),
                 Note(Tone::Dim),
@@ -671,6 +685,9 @@ fn row_of(event: &Event) -> Option<(String, Row, String)> {
             ),
             LoopEvent::RollingOut { service, .. } => {
                 (service.clone(), Status, "rolling out".into())
+            }
+            LoopEvent::Restarting { service } => {
+                (service.clone(), Status, "restarting its pods".into())
             }
             LoopEvent::RolloutWaiting { service, message } => {
                 (service.clone(), Status, format!("rolling out: {message}"))
@@ -709,6 +726,7 @@ fn row_of(event: &Event) -> Option<(String, Row, String)> {
         | Event::Watcher(_)
         | Event::Smoke(_)
         | Event::Verify(_)
+        | Event::PageServing { .. }
         | Event::Push(_) => None,
     }
 }
@@ -761,6 +779,9 @@ pub fn json_of(event: &Event) -> Option<Value> {
         Event::Attach(a) => attach_json(a),
         Event::Smoke(e) => smoke_json(e),
         Event::Verify(e) => verify_json(e),
+        Event::PageServing { url, moved_from } => {
+            line("page.serving", json!({"url": url, "movedFrom": moved_from}))
+        }
         Event::Watcher(w) => serde_json::from_str(&watcher_json(w)).ok()?,
         Event::Cluster(ClusterEvent::News { cluster, news }) => match news {
             ClusterNews::InUse {
@@ -851,17 +872,19 @@ pub fn json_of(event: &Event) -> Option<Value> {
                 service,
                 image,
                 seconds: None,
+                bytes,
             } => line(
                 "build.done",
-                json!({"service": service, "image": image, "result": "unchanged"}),
+                json!({"service": service, "image": image, "result": "unchanged", "bytes": bytes}),
             ),
             BuildEvent::Done {
                 service,
                 image,
                 seconds: Some(s),
+                bytes,
             } => line(
                 "build.done",
-                json!({"service": service, "image": image, "result": "built", "seconds": s}),
+                json!({"service": service, "image": image, "result": "built", "seconds": s, "bytes": bytes}),
             ),
             BuildEvent::Failed {
                 service,
@@ -975,12 +998,16 @@ pub fn json_of(event: &Event) -> Option<Value> {
                 image,
                 unchanged,
                 seconds,
+                bytes,
             } => line(
                 "watch.built",
-                json!({"service": service, "image": image, "result": built_word(*unchanged), "seconds": seconds}),
+                json!({"service": service, "image": image, "result": built_word(*unchanged), "seconds": seconds, "bytes": bytes}),
             ),
             LoopEvent::RollingOut { service, image } => {
                 line("watch.rollout", json!({"service": service, "image": image}))
+            }
+            LoopEvent::Restarting { service } => {
+                line("watch.restart", json!({ "service": service }))
             }
             LoopEvent::RolloutWaiting { .. } => return None,
             LoopEvent::UpToDate {
@@ -1102,6 +1129,7 @@ fn verify_json(event: &VerifyEvent) -> Value {
             "verify.done",
             json!({"ok": ok, "checks": checks, "failed": failed, "ms": ms}),
         ),
+        VerifyEvent::Failed { message } => line("verify.failed", json!({ "message": message })),
     }
 }
 
