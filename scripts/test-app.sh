@@ -30,6 +30,9 @@
 # todo-dev-test/node:18), TODO_APP_TEST_DOCKER=0 skips steps 3 and 4
 # (TODO_DEV_REQUIRE_DOCKER=1 makes a missing Docker engine a failure).
 # Extra arguments go to pytest, e.g. scripts/test-app.sh -k offline.
+# scripts/test-app.sh --browser-only installs chromium, node and playwright-core
+# only, and prints playwright-core's node_modules dir (scripts/test.sh, for the
+# status page's browser test).
 set -euo pipefail
 
 repo_root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -610,8 +613,13 @@ bc_mb() { python3 -c "import sys; print(int(sys.argv[1]) / 1e6)" "$1"; }
 
 # ---------------------------------------------------------------------------
 ensure_packages
-ensure_venv
 ensure_playwright
+if [[ ${1:-} == --browser-only ]]; then
+    # scripts/test.sh, before cargo test: the status page's Chromium test needs these two
+    printf '%s\n' "$NODE_DIR/node_modules"
+    exit 0
+fi
+ensure_venv
 start_postgres
 status=0
 run_lint || status=1

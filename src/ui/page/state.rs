@@ -135,7 +135,12 @@ impl PageState {
         json!({"rows": self.rows, "app": self.app, "logs": logs})
     }
 
+    fn has(&self, name: &str) -> bool {
+        self.rows.iter().any(|r| r.name == row_key(name))
+    }
+
     fn row(&mut self, name: &str, at: f64) -> &mut RowView {
+        let name = row_key(name);
         let i = match self.rows.iter().position(|r| r.name == name) {
             Some(i) => i,
             None => {
@@ -165,7 +170,10 @@ impl PageState {
         let mut touched: Vec<String> = Vec::new();
         let mut changes = Vec::new();
         let mut app = false;
-        if let Some((name, how, text)) = row_of(event) {
+        // Rows are the services, minikube and the deploy's workloads; the
+        // other objects' notes (a ConfigMap created) stay on the terminal.
+        let row_text = row_of(event).filter(|(name, ..)| self.has(name));
+        if let Some((name, how, text)) = row_text {
             let row = self.row(&name, at);
             match how {
                 Row::Note(_) => row.note = Some(text),
@@ -296,7 +304,7 @@ impl PageState {
         }
         touched.dedup();
         for name in touched {
-            if let Some(r) = self.rows.iter().find(|r| r.name == name) {
+            if let Some(r) = self.rows.iter().find(|r| r.name == row_key(&name)) {
                 changes.push(Change::Row(r.clone()));
             }
         }
@@ -363,6 +371,11 @@ impl PageState {
             }
         }
     }
+}
+
+/// A deploy's `Deployment/backend` is the `backend` row: one row a service.
+fn row_key(name: &str) -> &str {
+    name.rsplit_once('/').map_or(name, |(_, n)| n)
 }
 
 fn tone(t: Tone) -> &'static str {
@@ -519,7 +532,7 @@ mod tests {
         );
         s.apply(
             &Event::Deploy(DeployEvent::Diagnosis {
-                workload: "backend".into(),
+                workload: "Deployment/backend".into(),
                 message: "CrashLoopBackOff".into(),
                 diagnosis: Arc::new(diagnosis),
                 kubectl_ai: None,

@@ -6,7 +6,7 @@ const token = document.querySelector('meta[name="todo-dev-token"]').content;
 const LOG_LINES = 200;
 const rows = new Map(); // name -> { view, logs: [] }
 // For the bench and the tests: when each message arrived, and its event's time.
-window.todoDev = { received: 0, latencies: [] };
+window.todoDev = { received: 0, latencies: [], states: {} };
 
 function el(tag, attrs, ...children) {
   const e = document.createElement(tag);
@@ -21,6 +21,8 @@ function el(tag, attrs, ...children) {
 
 function size(bytes) {
   if (bytes === null || bytes === undefined) return "";
+  if (bytes < 1e3) return `${bytes} B`;
+  if (bytes < 1e6) return `${(bytes / 1e3).toFixed(1)} kB`;
   return `${(bytes / 1e6).toFixed(1)} MB`;
 }
 
@@ -93,7 +95,12 @@ function draw(name) {
 function drawApp(app) {
   const open = document.getElementById("open");
   open.replaceChildren();
-  for (const o of app.open || []) open.append(el("a", { href: o.url, target: "_blank", rel: "noreferrer", textContent: o.url }));
+  for (const o of app.open || []) {
+    // An address, or the command that prints one (minikube service ... --url).
+    open.append(/^https?:\/\//.test(o.url)
+      ? el("a", { href: o.url, target: "_blank", rel: "noreferrer", textContent: o.url, title: o.note })
+      : el("code", { title: o.note }, o.url), " ");
+  }
   document.getElementById("watcher").textContent = app.watcher ? `watching: ${app.watcher}` : "";
   const v = app.verify;
   const verdict = document.getElementById("verify-verdict");
@@ -135,6 +142,7 @@ function connect() {
   source.addEventListener("row", (m) => {
     const v = JSON.parse(m.data);
     received(v);
+    (window.todoDev.states[v.name] ||= []).push(v.state);
     const r = rows.get(v.name) || { logs: [] };
     r.view = v;
     rows.set(v.name, r);
