@@ -958,7 +958,7 @@ _todo__dev() {
             return 0
             ;;
         todo__subcmd__dev__subcmd__up)
-            opts="-v -h -V --context --allow-remote --force --timeout --recreate --port-forward --profile --project --set --json --verbose --registry --no-color --help --version"
+            opts="-v -h -V --context --allow-remote --force --timeout --recreate --port-forward --ui --ui-port --profile --project --set --json --verbose --registry --no-color --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -973,6 +973,10 @@ _todo__dev() {
                     return 0
                     ;;
                 --recreate)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --ui-port)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -1050,7 +1054,7 @@ _todo__dev() {
             return 0
             ;;
         todo__subcmd__dev__subcmd__watch)
-            opts="-v -h -V --context --allow-remote --dry-run --timeout --logs --port-forward --no-port-forward --profile --project --set --json --verbose --registry --no-color --help --version"
+            opts="-v -h -V --context --allow-remote --dry-run --timeout --logs --port-forward --no-port-forward --no-ui --ui-port --profile --project --set --json --verbose --registry --no-color --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1061,6 +1065,10 @@ _todo__dev() {
                     return 0
                     ;;
                 --timeout)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --ui-port)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

@@ -76,6 +76,7 @@ complete -c todo-dev -n "__fish_todo_dev_using_subcommand doctor" -s V -l versio
 complete -c todo-dev -n "__fish_todo_dev_using_subcommand up" -l context -d 'Kube context to use [default: the project\'s Minikube cluster, never just the current context]' -r
 complete -c todo-dev -n "__fish_todo_dev_using_subcommand up" -l timeout -d 'Seconds to wait for each rollout' -r
 complete -c todo-dev -n "__fish_todo_dev_using_subcommand up" -l recreate -d 'Delete this Deployment or StatefulSet before deploying and create it anew (claims are kept) (repeatable)' -r
+complete -c todo-dev -n "__fish_todo_dev_using_subcommand up" -l ui-port -d 'The status page\'s port (0: any free one; a busy one moves to a free one)' -r
 complete -c todo-dev -n "__fish_todo_dev_using_subcommand up" -l profile -d 'Profile to use (see `todo-dev profiles`); overrides todo-dev.yaml' -r
 complete -c todo-dev -n "__fish_todo_dev_using_subcommand up" -l project -d 'Project directory [default: nearest directory upward with todo-dev.yaml, else the current one]' -r -F
 complete -c todo-dev -n "__fish_todo_dev_using_subcommand up" -l set -d 'Override one configuration value, e.g. --set services.backend.replicas=3 (repeatable)' -r
@@ -83,6 +84,7 @@ complete -c todo-dev -n "__fish_todo_dev_using_subcommand up" -l registry -d 'Pu
 complete -c todo-dev -n "__fish_todo_dev_using_subcommand up" -l allow-remote -d 'Allow a context that is not a local cluster (needs --context NAME too)'
 complete -c todo-dev -n "__fish_todo_dev_using_subcommand up" -l force -d 'Rebuild images even when Minikube\'s daemon already has them'
 complete -c todo-dev -n "__fish_todo_dev_using_subcommand up" -l port-forward -d 'Then forward the frontend and the backend to 127.0.0.1 through the Kubernetes API, until Ctrl-C'
+complete -c todo-dev -n "__fish_todo_dev_using_subcommand up" -l ui -d 'Serve the live status page on 127.0.0.1 from the start, and keep it (rebuild, restart and verify buttons) until Ctrl-C'
 complete -c todo-dev -n "__fish_todo_dev_using_subcommand up" -l json -d 'Machine-readable output on stdout'
 complete -c todo-dev -n "__fish_todo_dev_using_subcommand up" -s v -l verbose -d 'More detail where a command has it (today: `doctor` adds what each check found)'
 complete -c todo-dev -n "__fish_todo_dev_using_subcommand up" -l no-color -d 'No colours (also when NO_COLOR is set)'
@@ -196,6 +198,7 @@ complete -c todo-dev -n "__fish_todo_dev_using_subcommand logs" -s h -l help -d 
 complete -c todo-dev -n "__fish_todo_dev_using_subcommand logs" -s V -l version -d 'Print version'
 complete -c todo-dev -n "__fish_todo_dev_using_subcommand watch" -l context -d 'Kube context to use [default: the project\'s Minikube cluster, never just the current context]' -r
 complete -c todo-dev -n "__fish_todo_dev_using_subcommand watch" -l timeout -d 'Seconds to wait for each rollout (the first `up` and every change)' -r
+complete -c todo-dev -n "__fish_todo_dev_using_subcommand watch" -l ui-port -d 'The status page\'s port (0: any free one; a busy one moves to a free one)' -r
 complete -c todo-dev -n "__fish_todo_dev_using_subcommand watch" -l profile -d 'Profile to use (see `todo-dev profiles`); overrides todo-dev.yaml' -r
 complete -c todo-dev -n "__fish_todo_dev_using_subcommand watch" -l project -d 'Project directory [default: nearest directory upward with todo-dev.yaml, else the current one]' -r -F
 complete -c todo-dev -n "__fish_todo_dev_using_subcommand watch" -l set -d 'Override one configuration value, e.g. --set services.backend.replicas=3 (repeatable)' -r
@@ -205,6 +208,7 @@ complete -c todo-dev -n "__fish_todo_dev_using_subcommand watch" -l dry-run -d '
 complete -c todo-dev -n "__fish_todo_dev_using_subcommand watch" -l logs -d 'Also print the logs of every pod, following replacements (as `logs -f`)'
 complete -c todo-dev -n "__fish_todo_dev_using_subcommand watch" -l port-forward -d 'Forward the frontend and the backend to 127.0.0.1 (the default)'
 complete -c todo-dev -n "__fish_todo_dev_using_subcommand watch" -l no-port-forward -d 'Do not forward any port'
+complete -c todo-dev -n "__fish_todo_dev_using_subcommand watch" -l no-ui -d 'Do not serve the live status page'
 complete -c todo-dev -n "__fish_todo_dev_using_subcommand watch" -l json -d 'Machine-readable output on stdout'
 complete -c todo-dev -n "__fish_todo_dev_using_subcommand watch" -s v -l verbose -d 'More detail where a command has it (today: `doctor` adds what each check found)'
 complete -c todo-dev -n "__fish_todo_dev_using_subcommand watch" -l no-color -d 'No colours (also when NO_COLOR is set)'
