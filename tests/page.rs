@@ -5,8 +5,11 @@
 
 mod support;
 
+use std::io::{BufRead, Write};
 use std::path::{Path, PathBuf};
 use std::process::Command;
+use std::sync::mpsc;
+use std::time::{Duration, Instant, SystemTime};
 
 use serde_json::Value;
 use support::apiserver::Behavior;
@@ -142,4 +145,247 @@ fn the_status_page_follows_the_loop_live_and_its_buttons_act() {
     let shot =
         std::env::var_os("TODO_DEV_TEST_STATE").map(|s| PathBuf::from(s).join("status-page.png"));
     browse(&modules, &url, &root, "failure", shot.as_deref());
+}
+
+/// One message of the page's event stream: when it was read, its name, its JSON.
+type Sse = (SystemTime, String, Value);
+
+/// Reads the page's `/events` as a page does (a plain HTTP/1.1 client: each
+/// SSE message is one chunk; only its `event:` and `data:` lines matter).
+fn sse_client(url: &str) -> mpsc::Receiver<Sse> {
+    let rest = url.strip_prefix("http://").unwrap();
+    let (addr, query) = rest.split_once('/').unwrap();
+    let token = query.rsplit('=').next().unwrap().to_string();
+    let mut stream = std::net::TcpStream::connect(addr).unwrap();
+    write!(
+        stream,
+        "GET /events?token={token} HTTP/1.1\r\nHost: {addr}\r\nAccept: text/event-stream\r\n\r\n"
+    )
+    .unwrap();
+    let (tx, rx) = mpsc::channel();
+    std::thread::spawn(move || {
+        let mut name = String::new();
+        for line in std::io::BufReader::new(stream).lines() {
+            let Ok(line) = line else { break };
+            let at = SystemTime::now();
+            if let Some(n) = line.strip_prefix("event: ") {
+                name = n.to_string();
+            } else if let Some(data) = line.strip_prefix("data: ") {
+                let v: Value = serde_json::from_str(data).unwrap();
+                if tx.send((at, name.clone(), v)).is_err() {
+                    break;
+                }
+            }
+        }
+    });
+    rx
+}
+
+/// A GET's body (Connection: close, read to the end; the body is not chunked).
+fn get(url: &str) -> String {
+    use std::io::Read;
+    let rest = url.strip_prefix("http://").unwrap();
+    let (addr, path) = rest.split_once('/').unwrap();
+    let mut stream = std::net::TcpStream::connect(addr).unwrap();
+    write!(
+        stream,
+        "GET /{path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n"
+    )
+    .unwrap();
+    let mut all = String::new();
+    stream.read_to_string(&mut all).unwrap();
+    all.split_once("\r\n\r\n")
+        .map(|(_, b)| b.to_string())
+        .unwrap_or_default()
+}
+
+fn micros(t: SystemTime) -> f64 {
+    t.duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs_f64()
+        * 1e6
+}
+
+/// The `seq=N t=MICROS` a generated log line carries.
+fn seq_of(line: &str) -> Option<(usize, f64)> {
+    let seq = line.split("seq=").nth(1)?.split(' ').next()?.parse().ok()?;
+    let t = line.split(" t=").nth(1)?.split(' ').next()?.parse().ok()?;
+    Some((seq, t))
+}
+
+fn rss_kb(pid: u32) -> u64 {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmRSS:"))
+        .and_then(|v| v.split_whitespace().next()?.parse().ok())
+        .unwrap_or(0)
+}
+
+fn percentile(sorted: &[f64], p: f64) -> f64 {
+    if sorted.is_empty() {
+        return f64::NAN;
+    }
+    sorted[((sorted.len() - 1) as f64 * p).round() as usize]
+}
+
+fn figure(name: &str, mut ms: Vec<f64>) -> (f64, f64) {
+    ms.sort_by(f64::total_cmp);
+    let (p50, p95) = (percentile(&ms, 0.5), percentile(&ms, 0.95));
+    println!(
+        "{name:<44} n {:>6}  p50 {p50:>7.2} ms  p95 {p95:>7.2} ms  max {:>7.2} ms",
+        ms.len(),
+        ms.last().copied().unwrap_or(f64::NAN)
+    );
+    (p50, p95)
+}
+
+fn ready_pod(w: &Loop, workload: &str) -> String {
+    let image = w.image(workload);
+    let pods = w.api.list("pods", Some("todo"));
+    pods.iter()
+        .filter(|p| p["metadata"]["labels"]["app.kubernetes.io/name"] == workload)
+        .filter(|p| p["spec"]["containers"][0]["image"] == image.as_str())
+        .filter(|p| p["metadata"]["deletionTimestamp"].is_null())
+        .map(|p| p["metadata"]["name"].as_str().unwrap().to_string())
+        .next()
+        .unwrap_or_else(|| panic!("no {workload} pod"))
+}
+
+/// bench/page.sh: a long `watch --logs` with chatty logs, the page on and
+/// (side by side, the same load) the page off. Event-to-page latency
+/// (p50/p95), the same log lines on the page and on the terminal (`--json`
+/// stdout) of one process, and both processes' memory over the session.
+#[test]
+#[ignore = "a benchmark: bench/page.sh runs it"]
+fn bench_page() {
+    let env = |k: &str, d: u64| {
+        std::env::var(k)
+            .ok()
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(d)
+    };
+    let (seconds, rate) = (env("BENCH_SECONDS", 60), env("BENCH_LINES_PER_SECOND", 200));
+    let (host, certs) = support::tls_docker_or_skip("bench_page").expect("a TLS Docker daemon");
+    let (_a, root_ui) = app();
+    let (_b, root_term) = app();
+    let ui = Loop::start_with(&root_ui, &host, &certs, &["--logs", "--ui-port", "0"], &[]);
+    let term = Loop::start_with(&root_term, &host, &certs, &["--logs", "--no-ui"], &[]);
+    let page = sse_client(&page_url(&ui));
+    let pods = [ready_pod(&ui, "backend"), ready_pod(&term, "backend")];
+    let pids = [ui.child.id(), term.child.id()];
+    // Let the log follows attach before the first line.
+    std::thread::sleep(Duration::from_secs(2));
+    let rss_start = pids.map(rss_kb);
+    let mut rss_max = rss_start;
+    let total = (seconds * rate) as usize;
+    let started = Instant::now();
+    let padding = "x".repeat(120);
+    for seq in 0..total {
+        let due = started + Duration::from_secs_f64(seq as f64 / rate as f64);
+        if let Some(wait) = due.checked_duration_since(Instant::now()) {
+            std::thread::sleep(wait);
+        }
+        let line = format!(
+            "INFO seq={seq} t={:.0} GET /api/tasks 200 {padding}",
+            micros(SystemTime::now())
+        );
+        ui.api.append_log(&pods[0], &line);
+        term.api.append_log(&pods[1], &line);
+        if seq % rate as usize == 0 {
+            for (max, pid) in rss_max.iter_mut().zip(pids) {
+                *max = (*max).max(rss_kb(pid));
+            }
+        }
+        // A save now and then: row events among the log lines.
+        if seq % (rate as usize * 10) == rate as usize * 5 {
+            ui.write("frontend/main.txt", &format!("frontend {seq}\n"));
+            term.write("frontend/main.txt", &format!("frontend {seq}\n"));
+        }
+    }
+    std::thread::sleep(Duration::from_secs(3));
+    let rss_end = pids.map(rss_kb);
+
+    // What each reader got of the generated lines, and when.
+    let mut event_to_page = Vec::new();
+    let mut page_lines = std::collections::HashMap::new();
+    while let Ok((at, name, v)) = page.try_recv() {
+        if let Some(sent) = v["at"].as_f64() {
+            event_to_page.push(micros(at) / 1e3 - sent);
+        }
+        if name == "log" {
+            if let Some((seq, t)) = seq_of(v["line"]["line"].as_str().unwrap_or("")) {
+                page_lines.insert(seq, (micros(at) - t) / 1e3);
+            }
+        }
+    }
+    let terminal = |w: &Loop| {
+        let mut got = std::collections::HashMap::new();
+        while let Ok((at, v)) = w.lines.try_recv() {
+            if v["event"] == "log.line" {
+                if let Some((seq, t)) = seq_of(v["line"].as_str().unwrap_or("")) {
+                    got.insert(seq, (micros(at) - t) / 1e3);
+                }
+            }
+        }
+        got
+    };
+    let (ui_terminal, term_terminal) = (terminal(&ui), terminal(&term));
+    let snapshot = get(&page_url(&ui).replacen("/?", "/state?", 1));
+    println!("page bench: {seconds} s of chatty logs, {rate} lines/s ({total} lines of ~170 bytes) into the backend, a save every 10 s");
+    println!(
+        "lines read: page {} / terminal (same process) {} / terminal (no page) {} of {total}",
+        page_lines.len(),
+        ui_terminal.len(),
+        term_terminal.len()
+    );
+    let (e50, e95) = figure("event -> page (reported -> SSE read)", event_to_page);
+    let (p50, p95) = figure("log line -> page", page_lines.values().copied().collect());
+    let (t50, t95) = figure(
+        "log line -> terminal, same process",
+        ui_terminal.values().copied().collect(),
+    );
+    let (n50, n95) = figure(
+        "log line -> terminal, the run without a page",
+        term_terminal.values().copied().collect(),
+    );
+    println!(
+        "ratio page / terminal (same process)       p50 {:.2}  p95 {:.2}",
+        p50 / t50,
+        p95 / t95
+    );
+    println!(
+        "ratio terminal with page / without          p50 {:.2}  p95 {:.2}",
+        t50 / n50,
+        t95 / n95
+    );
+    let mb = |kb: u64| kb as f64 / 1024.0;
+    println!(
+        "RSS with the page    start {:.1} MB  max {:.1} MB  end {:.1} MB",
+        mb(rss_start[0]),
+        mb(rss_max[0].max(rss_end[0])),
+        mb(rss_end[0])
+    );
+    println!(
+        "RSS without a page   start {:.1} MB  max {:.1} MB  end {:.1} MB",
+        mb(rss_start[1]),
+        mb(rss_max[1].max(rss_end[1])),
+        mb(rss_end[1])
+    );
+    println!(
+        "ratio RSS end with / without the page {:.2}",
+        rss_end[0] as f64 / rss_end[1] as f64
+    );
+    println!(
+        "the page's state at the end: {:.1} kB ({} log lines kept of the backend's {total})",
+        snapshot.len() as f64 / 1e3,
+        serde_json::from_str::<Value>(&snapshot).unwrap()["logs"]["backend"]
+            .as_array()
+            .map_or(0, Vec::len)
+    );
+    println!("event -> page p50 {e50:.2} ms p95 {e95:.2} ms (goal: within 100 ms)");
+    assert!(
+        page_lines.len() * 100 >= total * 99 && ui_terminal.len() * 100 >= total * 99,
+        "lines were lost on the way: the figures above would not be of the whole load"
+    );
 }

@@ -203,14 +203,32 @@ pub fn tls_docker_or_skip(test: &str) -> Option<(String, String)> {
 pub fn json_lines(
     stdout: std::process::ChildStdout,
 ) -> std::sync::mpsc::Receiver<serde_json::Value> {
+    let stamped = stamped_json_lines(stdout);
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for (_, v) in stamped {
+            if tx.send(v).is_err() {
+                break;
+            }
+        }
+    });
+    rx
+}
+
+/// As `json_lines`, each with the time it was read (what a benchmark
+/// counts a terminal's latency to).
+pub fn stamped_json_lines(
+    stdout: std::process::ChildStdout,
+) -> std::sync::mpsc::Receiver<(std::time::SystemTime, serde_json::Value)> {
     use std::io::BufRead;
     let (tx, rx) = std::sync::mpsc::channel();
     std::thread::spawn(move || {
         for line in std::io::BufReader::new(stdout).lines() {
             let Ok(line) = line else { break };
+            let at = std::time::SystemTime::now();
             let v: serde_json::Value = serde_json::from_str(&line)
                 .unwrap_or_else(|e| panic!("not a JSON line ({e}): {line}"));
-            if tx.send(v).is_err() {
+            if tx.send((at, v)).is_err() {
                 break;
             }
         }

@@ -30,7 +30,8 @@ pub fn app() -> (tempfile::TempDir, PathBuf) {
 pub struct Loop {
     pub api: FakeApiServer,
     pub child: Child,
-    lines: mpsc::Receiver<Value>,
+    /// Each event with when it was read.
+    pub lines: mpsc::Receiver<(std::time::SystemTime, Value)>,
     pub seen: Vec<Value>,
     pub root: PathBuf,
     pub sandbox: Sandbox,
@@ -72,7 +73,7 @@ impl Loop {
             .stderr(Stdio::inherit())
             .spawn()
             .unwrap();
-        let rx = super::json_lines(child.stdout.take().unwrap());
+        let rx = super::stamped_json_lines(child.stdout.take().unwrap());
         let mut run = Loop {
             api,
             child,
@@ -92,7 +93,8 @@ impl Loop {
             let e = self
                 .lines
                 .recv_timeout(PATIENCE)
-                .unwrap_or_else(|_| panic!("no event in {PATIENCE:?}; so far: {:#?}", self.seen));
+                .unwrap_or_else(|_| panic!("no event in {PATIENCE:?}; so far: {:#?}", self.seen))
+                .1;
             self.seen.push(e.clone());
             read.push(e.clone());
             if stop(&e) {
