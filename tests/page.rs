@@ -108,9 +108,11 @@ fn the_status_page_follows_the_loop_live_and_its_buttons_act() {
         "{read:#?}"
     );
     let deployment = w.api.get("deployments", Some("todo"), "backend").unwrap();
-    let annotations = &deployment["spec"]["template"]["metadata"]["annotations"];
+    let at = &deployment["spec"]["template"]["metadata"]["annotations"]
+        ["kubectl.kubernetes.io/restartedAt"];
     assert!(
-        annotations["kubectl.kubernetes.io/restartedAt"].is_string(),
+        at.as_str()
+            .is_some_and(|t| t.starts_with("20") && t.ends_with('Z')),
         "{deployment:#}"
     );
     // New pods, with new names, replaced the ones before the restart.
@@ -387,5 +389,69 @@ fn bench_page() {
     assert!(
         page_lines.len() * 100 >= total * 99 && ui_terminal.len() * 100 >= total * 99,
         "lines were lost on the way: the figures above would not be of the whole load"
+    );
+}
+
+/// A POST with the token in its header: the status code.
+fn post(url: &str, path: &str) -> u16 {
+    use std::io::Read;
+    let rest = url.strip_prefix("http://").unwrap();
+    let (addr, query) = rest.split_once('/').unwrap();
+    let token = query.rsplit('=').next().unwrap();
+    let mut stream = std::net::TcpStream::connect(addr).unwrap();
+    write!(
+        stream,
+        "POST {path} HTTP/1.1\r\nHost: {addr}\r\nX-Todo-Dev-Token: {token}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
+    )
+    .unwrap();
+    let mut all = String::new();
+    stream.read_to_string(&mut all).unwrap();
+    all.split(' ')
+        .nth(1)
+        .and_then(|c| c.parse().ok())
+        .unwrap_or(0)
+}
+
+#[test]
+fn up_ui_keeps_the_page_after_up_and_its_restart_button_restarts() {
+    let Some((host, certs)) = support::tls_docker_or_skip("page") else {
+        return;
+    };
+    let (_d, root) = app();
+    let args = ["up", "--json", "--timeout", "60", "--ui", "--ui-port", "0"];
+    let mut up = Loop::run(&root, &host, &certs, &args, &[], "deploy.done");
+    let url = page_url(&up);
+    // The page saw up's builds and rollouts: each service with its image.
+    let state: Value = serde_json::from_str(&get(&url.replacen("/?", "/state?", 1))).unwrap();
+    let rows = state["rows"].as_array().unwrap();
+    for service in ["frontend", "backend"] {
+        let row = rows.iter().find(|r| r["name"] == service).unwrap();
+        assert_eq!(row["image"], up.image(service).as_str(), "{row:#}");
+        assert_eq!(row["build"], "built", "{row:#}");
+        assert!(row["tone"] == "good", "{row:#}");
+    }
+    assert_eq!(post(&url, "/restart/backend"), 202);
+    let read = up.until(|e| {
+        e["service"] == "backend"
+            && matches!(e["event"].as_str(), Some("watch.done" | "watch.failed"))
+    });
+    assert_eq!(read.last().unwrap()["event"], "watch.done", "{read:#?}");
+    assert!(
+        !saw(&read, "watch.restart", "backend").is_empty(),
+        "{read:#?}"
+    );
+    let deployment = up.api.get("deployments", Some("todo"), "backend").unwrap();
+    let at = &deployment["spec"]["template"]["metadata"]["annotations"]
+        ["kubectl.kubernetes.io/restartedAt"];
+    assert!(
+        at.as_str()
+            .is_some_and(|t| t.starts_with("20") && t.ends_with('Z')),
+        "{deployment:#}"
+    );
+    // Nothing but the page's buttons: no file watcher runs.
+    assert!(
+        up.seen.iter().all(|e| e["event"] != "watch.ready"),
+        "{:#?}",
+        up.seen
     );
 }

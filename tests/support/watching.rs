@@ -50,9 +50,6 @@ impl Loop {
         extra: &[&str],
         env: &[(&str, &str)],
     ) -> Loop {
-        let api = FakeApiServer::start();
-        let sandbox = Sandbox::new(&[]);
-        let kubeconfig = api.write_kubeconfig(sandbox.home.path(), "minikube");
         let mut args = vec![
             "watch",
             "--json",
@@ -62,7 +59,22 @@ impl Loop {
             "watch.debounce=300ms",
         ];
         args.extend(extra);
-        let mut cmd = sandbox.todo_dev(root, &args);
+        Loop::run(root, host, certs, &args, env, "watch.ready")
+    }
+
+    /// `todo-dev ARGS` against a fresh fake cluster, until the event `ready`.
+    pub fn run(
+        root: &Path,
+        host: &str,
+        certs: &str,
+        args: &[&str],
+        env: &[(&str, &str)],
+        ready: &str,
+    ) -> Loop {
+        let api = FakeApiServer::start();
+        let sandbox = Sandbox::new(&[]);
+        let kubeconfig = api.write_kubeconfig(sandbox.home.path(), "minikube");
+        let mut cmd = sandbox.todo_dev(root, args);
         cmd.envs(env.iter().copied());
         let mut child = cmd
             .env("KUBECONFIG", &kubeconfig)
@@ -82,7 +94,7 @@ impl Loop {
             root: root.to_path_buf(),
             sandbox,
         };
-        run.until(|e| e["event"] == "watch.ready");
+        run.until(|e| e["event"] == ready);
         run
     }
 
