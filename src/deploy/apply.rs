@@ -395,6 +395,67 @@ pub async fn existing_secret(
 }
 
 /// Request shapes against kube-rs's mock service.
+/// An object of this project, or the error naming whose it is.
+fn check_owner(
+    object: &DynamicObject,
+    ours: &Ownership,
+    id: &str,
+    namespace: &str,
+) -> Result<(), ApplyError> {
+    let labels = object.metadata.labels.as_ref();
+    if ours.owns(labels) {
+        return Ok(());
+    }
+    Err(match owner(labels) {
+        Some(project) => ApplyError::OtherProject {
+            id: id.to_string(),
+            namespace: namespace.to_string(),
+            project,
+            this: ours.instance.clone(),
+        },
+        None => ApplyError::NotOurs {
+            id: id.to_string(),
+            namespace: namespace.to_string(),
+        },
+    })
+}
+
+/// The field manager of a restart's annotation, apart from the apply's own:
+/// the next apply neither owns nor drops it (as `kubectl rollout restart`).
+const RESTART_MANAGER: &str = "todo-dev-restart";
+
+/// Restarts a workload's pods the way `kubectl rollout restart` does: a new
+/// `kubectl.kubernetes.io/restartedAt` on its pod template, so its
+/// controller replaces the pods one by one under its own rollout rules.
+/// Only an object todo-dev made for this project (checked first).
+pub async fn restart(
+    client: &Client,
+    namespace: &str,
+    ownership: &Ownership,
+    kind: &str,
+    name: &str,
+) -> Result<(), ApplyError> {
+    let api = api(client, kind, namespace)?;
+    let id = format!("{kind}/{name}");
+    let existing = api
+        .get(name)
+        .await
+        .map_err(api_error(format!("reading {id}")))?;
+    check_owner(&existing, ownership, &id, namespace)?;
+    let now = k8s_openapi::jiff::Timestamp::now().to_string();
+    let patch = serde_json::json!({"spec": {"template": {"metadata": {"annotations": {
+        "kubectl.kubernetes.io/restartedAt": now,
+    }}}}});
+    let params = PatchParams {
+        field_manager: Some(RESTART_MANAGER.into()),
+        ..PatchParams::default()
+    };
+    api.patch(name, &params, &Patch::Merge(&patch))
+        .await
+        .map_err(api_error(format!("restarting {id}")))?;
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -593,65 +654,4 @@ mod tests {
             "every list is by our labels"
         );
     }
-}
-
-/// An object of this project, or the error naming whose it is.
-fn check_owner(
-    object: &DynamicObject,
-    ours: &Ownership,
-    id: &str,
-    namespace: &str,
-) -> Result<(), ApplyError> {
-    let labels = object.metadata.labels.as_ref();
-    if ours.owns(labels) {
-        return Ok(());
-    }
-    Err(match owner(labels) {
-        Some(project) => ApplyError::OtherProject {
-            id: id.to_string(),
-            namespace: namespace.to_string(),
-            project,
-            this: ours.instance.clone(),
-        },
-        None => ApplyError::NotOurs {
-            id: id.to_string(),
-            namespace: namespace.to_string(),
-        },
-    })
-}
-
-/// The field manager of a restart's annotation, apart from the apply's own:
-/// the next apply neither owns nor drops it (as `kubectl rollout restart`).
-const RESTART_MANAGER: &str = "todo-dev-restart";
-
-/// Restarts a workload's pods the way `kubectl rollout restart` does: a new
-/// `kubectl.kubernetes.io/restartedAt` on its pod template, so its
-/// controller replaces the pods one by one under its own rollout rules.
-/// Only an object todo-dev made for this project (checked first).
-pub async fn restart(
-    client: &Client,
-    namespace: &str,
-    ownership: &Ownership,
-    kind: &str,
-    name: &str,
-) -> Result<(), ApplyError> {
-    let api = api(client, kind, namespace)?;
-    let id = format!("{kind}/{name}");
-    let existing = api
-        .get(name)
-        .await
-        .map_err(api_error(format!("reading {id}")))?;
-    check_owner(&existing, ownership, &id, namespace)?;
-    let now = k8s_openapi::jiff::Timestamp::now().to_string();
-    let patch = serde_json::json!({"spec": {"template": {"metadata": {"annotations": {
-        "kubectl.kubernetes.io/restartedAt": now,
-    }}}}});
-    let params = PatchParams {
-        field_manager: Some(RESTART_MANAGER.into()),
-        ..PatchParams::default()
-    };
-    api.patch(name, &params, &Patch::Merge(&patch))
-        .await
-        .map_err(api_error(format!("restarting {id}")))?;
-    Ok(())
 }
