@@ -12,7 +12,6 @@ use std::sync::mpsc;
 use std::time::{Duration, Instant, SystemTime};
 
 use serde_json::Value;
-use support::apiserver::Behavior;
 use support::watching::{app, Loop};
 
 /// playwright-core's node_modules and the browser, or why the test cannot run.
@@ -133,14 +132,7 @@ fn the_status_page_follows_the_loop_live_and_its_buttons_act() {
     assert!(w.ready_pods("backend", &w.image("backend")) >= 1);
 
     // A crash-looping rollout: the failure and its diagnosis on the page.
-    w.api.set_behavior(
-        "backend",
-        Behavior::CrashLoop {
-            exit_code: 3,
-            reason: "Error".into(),
-            logs: "ModuleNotFoundError: No module named 'app'\n".into(),
-        },
-    );
+    w.crash_loop("backend");
     w.write("backend/main.txt", "backend broken\n");
     let (failed, read) = w.outcome("backend");
     assert_eq!(failed["event"], "watch.failed", "{read:#?}");
@@ -155,10 +147,8 @@ type Sse = (SystemTime, String, Value);
 /// Reads the page's `/events` as a page does (a plain HTTP/1.1 client: each
 /// SSE message is one chunk; only its `event:` and `data:` lines matter).
 fn sse_client(url: &str) -> mpsc::Receiver<Sse> {
-    let rest = url.strip_prefix("http://").unwrap();
-    let (addr, query) = rest.split_once('/').unwrap();
-    let token = query.rsplit('=').next().unwrap().to_string();
-    let mut stream = std::net::TcpStream::connect(addr).unwrap();
+    let (addr, token) = addr_token(url);
+    let mut stream = std::net::TcpStream::connect(&addr).unwrap();
     write!(
         stream,
         "GET /events?token={token} HTTP/1.1\r\nHost: {addr}\r\nAccept: text/event-stream\r\n\r\n"
@@ -183,22 +173,35 @@ fn sse_client(url: &str) -> mpsc::Receiver<Sse> {
     rx
 }
 
-/// A GET's body (Connection: close, read to the end; the body is not chunked).
-fn get(url: &str) -> String {
-    use std::io::Read;
+/// The page's address and its token, from the URL `watch` printed.
+fn addr_token(url: &str) -> (String, String) {
     let rest = url.strip_prefix("http://").unwrap();
-    let (addr, path) = rest.split_once('/').unwrap();
-    let mut stream = std::net::TcpStream::connect(addr).unwrap();
+    let (addr, query) = rest.split_once('/').unwrap();
+    (
+        addr.to_string(),
+        query.rsplit('=').next().unwrap().to_string(),
+    )
+}
+
+/// One request (Connection: close, read to the end): the status and the body.
+fn request(url: &str, method: &str, path: &str) -> (u16, String) {
+    use std::io::Read;
+    let (addr, token) = addr_token(url);
+    let mut stream = std::net::TcpStream::connect(&addr).unwrap();
     write!(
         stream,
-        "GET /{path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n"
+        "{method} {path} HTTP/1.1\r\nHost: {addr}\r\nX-Todo-Dev-Token: {token}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
     )
     .unwrap();
     let mut all = String::new();
     stream.read_to_string(&mut all).unwrap();
-    all.split_once("\r\n\r\n")
-        .map(|(_, b)| b.to_string())
-        .unwrap_or_default()
+    let status = all
+        .split(' ')
+        .nth(1)
+        .and_then(|c| c.parse().ok())
+        .unwrap_or(0);
+    let body = all.split_once("\r\n\r\n").map(|(_, b)| b.to_string());
+    (status, body.unwrap_or_default())
 }
 
 fn micros(t: SystemTime) -> f64 {
@@ -333,7 +336,7 @@ fn bench_page() {
         got
     };
     let (ui_terminal, term_terminal) = (terminal(&ui), terminal(&term));
-    let snapshot = get(&page_url(&ui).replacen("/?", "/state?", 1));
+    let (_, snapshot) = request(&page_url(&ui), "GET", "/state");
     println!("page bench: {seconds} s of chatty logs, {rate} lines/s ({total} lines of ~170 bytes) into the backend, a save every 10 s");
     println!(
         "lines read: page {} / terminal (same process) {} / terminal (no page) {} of {total}",
@@ -392,26 +395,6 @@ fn bench_page() {
     );
 }
 
-/// A POST with the token in its header: the status code.
-fn post(url: &str, path: &str) -> u16 {
-    use std::io::Read;
-    let rest = url.strip_prefix("http://").unwrap();
-    let (addr, query) = rest.split_once('/').unwrap();
-    let token = query.rsplit('=').next().unwrap();
-    let mut stream = std::net::TcpStream::connect(addr).unwrap();
-    write!(
-        stream,
-        "POST {path} HTTP/1.1\r\nHost: {addr}\r\nX-Todo-Dev-Token: {token}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
-    )
-    .unwrap();
-    let mut all = String::new();
-    stream.read_to_string(&mut all).unwrap();
-    all.split(' ')
-        .nth(1)
-        .and_then(|c| c.parse().ok())
-        .unwrap_or(0)
-}
-
 #[test]
 fn up_ui_keeps_the_page_after_up_and_its_restart_button_restarts() {
     let Some((host, certs)) = support::tls_docker_or_skip("page") else {
@@ -422,7 +405,7 @@ fn up_ui_keeps_the_page_after_up_and_its_restart_button_restarts() {
     let mut up = Loop::run(&root, &host, &certs, &args, &[], "deploy.done");
     let url = page_url(&up);
     // The page saw up's builds and rollouts: each service with its image.
-    let state: Value = serde_json::from_str(&get(&url.replacen("/?", "/state?", 1))).unwrap();
+    let state: Value = serde_json::from_str(&request(&url, "GET", "/state").1).unwrap();
     let rows = state["rows"].as_array().unwrap();
     for service in ["frontend", "backend"] {
         let row = rows.iter().find(|r| r["name"] == service).unwrap();
@@ -430,7 +413,7 @@ fn up_ui_keeps_the_page_after_up_and_its_restart_button_restarts() {
         assert_eq!(row["build"], "built", "{row:#}");
         assert!(row["tone"] == "good", "{row:#}");
     }
-    assert_eq!(post(&url, "/restart/backend"), 202);
+    assert_eq!(request(&url, "POST", "/restart/backend").0, 202);
     let read = up.until(|e| {
         e["service"] == "backend"
             && matches!(e["event"].as_str(), Some("watch.done" | "watch.failed"))

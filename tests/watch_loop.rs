@@ -150,14 +150,7 @@ fn a_failed_build_or_rollout_leaves_the_old_pods_serving_and_the_watcher_alive()
     assert_eq!(w.ready_pods("backend", &serving), pods);
 
     // Fixed, but the new pods crash: the rollout fails with the diagnosis.
-    w.api.set_behavior(
-        "backend",
-        Behavior::CrashLoop {
-            exit_code: 3,
-            reason: "Error".into(),
-            logs: "ModuleNotFoundError: No module named 'app'\n".into(),
-        },
-    );
+    w.crash_loop("backend");
     w.write("backend/Dockerfile", "FROM scratch\nCOPY . /app\n");
     w.write("backend/main.txt", "backend broken\n");
     let (failed, read) = w.outcome("backend");

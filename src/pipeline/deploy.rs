@@ -136,50 +136,45 @@ pub async fn deploy(
     })
 }
 
-/// `watch`'s rollout: applies the render with `objects` (one service's new
-/// image among them; everything else applies unchanged) and waits for that
-/// service's workload only, diagnosing a failure as `deploy` does.
+/// What `roll` does to the one workload it waits for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Rollout {
+    /// `watch`'s rollout: the render applied with `objects` (one service's
+    /// new image among them; everything else applies unchanged).
+    Apply,
+    /// The page's restart: new pods from the image it runs
+    /// (`kubectl rollout restart`), nothing applied.
+    Restart,
+}
+
+/// Rolls `service`'s workload as `how` says and waits for it only,
+/// diagnosing a failure as `deploy` does.
 pub async fn roll(
     at: &Cluster<'_>,
     project: &Project,
     objects: Objects<'_>,
     service: &str,
+    how: Rollout,
     timeout: Duration,
     on_state: impl FnMut(&RolloutState),
 ) -> Result<Rolled, PipelineError> {
     let manifests = render_with_secrets(at.client, project, objects).await?;
-    apply(at, project, &manifests, false).await?;
+    if how == Rollout::Apply {
+        apply(at, project, &manifests, false).await?;
+    }
     let Some(m) = manifests
         .iter()
         .find(|m| is_workload(m) && m.name() == service)
     else {
-        return Ok(Rolled::Ready);
+        return Ok(match how {
+            Rollout::Apply => Rolled::Ready,
+            Rollout::Restart => Rolled::Failed(format!("`{service}` has no workload to restart")),
+        });
     };
-    let w = workload_of(m, objects.images);
-    wait_one(at, project, &manifests, &w, timeout, on_state).await
-}
-
-/// The page's restart: the service's workload gets new pods from the image
-/// it runs (`kubectl rollout restart`), waited for and diagnosed as `roll`.
-pub async fn restart(
-    at: &Cluster<'_>,
-    project: &Project,
-    objects: Objects<'_>,
-    service: &str,
-    timeout: Duration,
-    on_state: impl FnMut(&RolloutState),
-) -> Result<Rolled, PipelineError> {
-    let manifests = render_with_secrets(at.client, project, objects).await?;
-    let Some(m) = manifests
-        .iter()
-        .find(|m| is_workload(m) && m.name() == service)
-    else {
-        return Ok(Rolled::Failed(format!(
-            "`{service}` has no workload to restart"
-        )));
-    };
-    let ours = Ownership::of(project);
-    apply::restart(at.client, &project.namespace, &ours, m.kind(), m.name()).await?;
+    if how == Rollout::Restart {
+        let ours = Ownership::of(project);
+        apply::restart(at.client, &project.namespace, &ours, m.kind(), m.name()).await?;
+    }
     let w = workload_of(m, objects.images);
     wait_one(at, project, &manifests, &w, timeout, on_state).await
 }

@@ -15,7 +15,7 @@ use tokio::sync::OnceCell;
 use super::build::{self, Built, Planned};
 use super::cancel::Cancel;
 use super::cluster::{Loader, NodeImages};
-use super::deploy::{self, Cluster, Deployed, Objects, Rolled, Target};
+use super::deploy::{self, Cluster, Deployed, Objects, Rolled, Rollout, Target};
 use super::event::{DeployEvent, Events};
 use super::push::{self, Publisher};
 use super::{cluster, images, offline_images, report, Images, PipelineError};
@@ -294,16 +294,17 @@ impl Engine {
         })
     }
 
-    /// `watch`'s rollout of one service (see [`deploy::roll`]).
+    /// `watch`'s rollout of one service, or the page's restart (see [`deploy::roll`]).
     pub async fn roll(
         &self,
         objects: Objects<'_>,
         service: &str,
+        how: Rollout,
         timeout: Duration,
         on_state: impl FnMut(&RolloutState),
     ) -> Result<Rolled, PipelineError> {
         let at = self.cluster().await?;
-        deploy::roll(&at, &self.project, objects, service, timeout, on_state).await
+        deploy::roll(&at, &self.project, objects, service, how, timeout, on_state).await
     }
 
     /// Every secret value this run knows, the user's (environment, `.env`)
@@ -321,18 +322,6 @@ impl Engine {
             }
         }
         values
-    }
-
-    /// The page's restart of one service's pods (`deploy::restart`).
-    pub async fn restart(
-        &self,
-        objects: Objects<'_>,
-        service: &str,
-        timeout: Duration,
-        on_state: impl FnMut(&RolloutState),
-    ) -> Result<Rolled, PipelineError> {
-        let at = self.cluster().await?;
-        deploy::restart(&at, &self.project, objects, service, timeout, on_state).await
     }
 
     /// `work` until Ctrl-C (then dropped: only for steps that apply nothing).

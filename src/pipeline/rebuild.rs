@@ -19,7 +19,7 @@ use tokio::task::JoinHandle;
 
 use super::build::{builder_for, log_path, plan_one};
 use super::cluster::Loader;
-use super::deploy::{Objects, Rolled};
+use super::deploy::{Objects, Rolled, Rollout};
 use super::event::{LoopEvent, VerifyEvent};
 use super::push::Publisher;
 use super::update::{self, Update};
@@ -119,6 +119,31 @@ struct Shared {
 impl Shared {
     fn event(&self, e: LoopEvent) {
         self.engine.events.watch(e);
+    }
+
+    /// One service's rollout with `images`, its waits on its row.
+    async fn roll(
+        &self,
+        images: &Images,
+        name: &str,
+        how: Rollout,
+    ) -> Result<Rolled, PipelineError> {
+        let objects = Objects {
+            images,
+            dev: &self.dev,
+            pull_secret: self.publisher.as_ref().and_then(|p| p.pull_secret.as_ref()),
+        };
+        let on_state = |s: &RolloutState| {
+            if let RolloutState::Waiting(m) = s {
+                self.event(LoopEvent::RolloutWaiting {
+                    service: name.to_string(),
+                    message: m.clone(),
+                });
+            }
+        };
+        self.engine
+            .roll(objects, name, how, self.timeout, on_state)
+            .await
     }
 }
 
@@ -372,25 +397,7 @@ async fn restart(shared: &Shared, service: ServiceName) -> Ended {
     shared.event(LoopEvent::Restarting {
         service: name.clone(),
     });
-    let objects = Objects {
-        images: &images,
-        dev: &shared.dev,
-        pull_secret: shared
-            .publisher
-            .as_ref()
-            .and_then(|p| p.pull_secret.as_ref()),
-    };
-    let rolled = shared
-        .engine
-        .restart(objects, &name, shared.timeout, |s| {
-            if let RolloutState::Waiting(m) = s {
-                shared.event(LoopEvent::RolloutWaiting {
-                    service: name.clone(),
-                    message: m.clone(),
-                });
-            }
-        })
-        .await;
+    let rolled = shared.roll(&images, &name, Rollout::Restart).await;
     let failed = |message| LoopEvent::Failed {
         service: name.clone(),
         stage: "restart",
@@ -616,25 +623,7 @@ async fn attempt_once(shared: &Shared, request: &Request) -> Result<String, Opti
         service: name.clone(),
         image: image.clone(),
     });
-    let objects = Objects {
-        images: &images,
-        dev: &shared.dev,
-        pull_secret: shared
-            .publisher
-            .as_ref()
-            .and_then(|p| p.pull_secret.as_ref()),
-    };
-    let rolled = shared
-        .engine
-        .roll(objects, &name, shared.timeout, |s| {
-            if let RolloutState::Waiting(m) = s {
-                shared.event(LoopEvent::RolloutWaiting {
-                    service: name.clone(),
-                    message: m.clone(),
-                });
-            }
-        })
-        .await;
+    let rolled = shared.roll(&images, &name, Rollout::Apply).await;
     match rolled {
         Ok(Rolled::Ready) => Ok(image),
         Ok(Rolled::Failed(message)) => Err(Some(Stop {

@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use serde_json::Value;
 
-use super::apiserver::FakeApiServer;
+use super::apiserver::{Behavior, FakeApiServer};
 use super::Sandbox;
 
 /// How long to wait for an event before the test fails (not a measurement).
@@ -139,6 +139,19 @@ impl Loop {
             );
             std::thread::sleep(Duration::from_millis(50));
         }
+    }
+
+    /// The workload's new pods crash at start (exit 3, a Python import
+    /// error in their log), as a broken build's would.
+    pub fn crash_loop(&self, workload: &str) {
+        self.api.set_behavior(
+            workload,
+            Behavior::CrashLoop {
+                exit_code: 3,
+                reason: "Error".into(),
+                logs: "ModuleNotFoundError: No module named 'app'\n".into(),
+            },
+        );
     }
 
     pub fn write(&self, rel: &str, text: &str) {
