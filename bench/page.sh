@@ -71,5 +71,7 @@ if ! cargo test --release --locked --test page -- --ignored --nocapture --test-t
     grep -E 'panicked|lost|no event' "$out" | head -n 3 >&2 || true
     die "the page bench did not finish (above: why)"
 fi
-grep -v -E '^(running [0-9]+ tests?|test result:.*|test bench_page.*|ok|)$' "$out" |
+# with --nocapture the figures start on the line of "test bench_page ... "
+sed -e 's/^test bench_page \.\.\. //' "$out" |
+    grep -v -E '^(running [0-9]+ tests?|test result:.*|ok|)$' |
     grep -v -E '^\s+(Compiling|Finished|Running) '
