@@ -12,7 +12,7 @@ use futures::future::BoxFuture;
 use super::{interrupt_on_ctrl_c, live, load_project, CommandError, CommandResult, Outcome};
 use crate::cli::{GlobalArgs, WatchArgs};
 use crate::deploy::values::DevVariant;
-use crate::pipeline::event::{Events, WatcherEvent};
+use crate::pipeline::event::{Events, LoopEvent, WatcherEvent};
 use crate::pipeline::rebuild::{Rebuilds, Request};
 use crate::pipeline::{self, attach, Engine, PipelineError, UpOptions};
 use crate::project::{check_sources, Project};
@@ -110,6 +110,12 @@ pub async fn run(global: &GlobalArgs, args: &WatchArgs, out: &Output) -> Command
     )
     .await?;
     let asks = live.as_mut().map(|l| &mut l.asks);
+    // One row a service from here on, each watching.
+    let names: Vec<String> = services.iter().map(|s| s.to_string()).collect();
+    events.rows(names.clone());
+    for service in names {
+        events.watch(LoopEvent::Watching { service });
+    }
     let watched = watch_with(&project, &mut Rolling { rebuilds, events }, asks).await;
     for task in [logs, page_logs].into_iter().flatten() {
         task.abort();

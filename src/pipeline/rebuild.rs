@@ -177,16 +177,6 @@ impl Rebuilds {
         timeout: Duration,
     ) -> Result<Rebuilds, PipelineError> {
         let client = engine.client().await?.0.clone();
-        let names: Vec<String> = engine
-            .project
-            .services
-            .iter()
-            .map(|s| s.name.to_string())
-            .collect();
-        engine.events.rows(names.clone());
-        for service in names {
-            engine.events.watch(LoopEvent::Watching { service });
-        }
         Ok(Rebuilds {
             shared: Arc::new(Shared {
                 engine,
