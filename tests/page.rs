@@ -71,6 +71,23 @@ fn saw(events: &[Value], event: &str, service: &str) -> Vec<Value> {
         .collect()
 }
 
+/// The page's restart reached the backend: `watch.restart` among `read`,
+/// and the Deployment's pod template has its `restartedAt` (RFC 3339).
+fn assert_restarted(w: &Loop, read: &[Value]) {
+    assert!(
+        !saw(read, "watch.restart", "backend").is_empty(),
+        "{read:#?}"
+    );
+    let deployment = w.api.get("deployments", Some("todo"), "backend").unwrap();
+    let at = &deployment["spec"]["template"]["metadata"]["annotations"]
+        ["kubectl.kubernetes.io/restartedAt"];
+    assert!(
+        at.as_str()
+            .is_some_and(|t| t.starts_with("20") && t.ends_with('Z')),
+        "{deployment:#}"
+    );
+}
+
 #[test]
 fn the_status_page_follows_the_loop_live_and_its_buttons_act() {
     let Some((host, certs)) = support::tls_docker_or_skip("page") else {
@@ -102,18 +119,7 @@ fn the_status_page_follows_the_loop_live_and_its_buttons_act() {
         built.iter().any(|e| e["result"] == "built"),
         "the rebuild button built the frontend again: {read:#?}"
     );
-    assert!(
-        !saw(&read, "watch.restart", "backend").is_empty(),
-        "{read:#?}"
-    );
-    let deployment = w.api.get("deployments", Some("todo"), "backend").unwrap();
-    let at = &deployment["spec"]["template"]["metadata"]["annotations"]
-        ["kubectl.kubernetes.io/restartedAt"];
-    assert!(
-        at.as_str()
-            .is_some_and(|t| t.starts_with("20") && t.ends_with('Z')),
-        "{deployment:#}"
-    );
+    assert_restarted(&w, &read);
     // New pods, with new names, replaced the ones before the restart.
     let names = |pods: &[Value]| -> Vec<String> {
         pods.iter()
@@ -419,18 +425,7 @@ fn up_ui_keeps_the_page_after_up_and_its_restart_button_restarts() {
             && matches!(e["event"].as_str(), Some("watch.done" | "watch.failed"))
     });
     assert_eq!(read.last().unwrap()["event"], "watch.done", "{read:#?}");
-    assert!(
-        !saw(&read, "watch.restart", "backend").is_empty(),
-        "{read:#?}"
-    );
-    let deployment = up.api.get("deployments", Some("todo"), "backend").unwrap();
-    let at = &deployment["spec"]["template"]["metadata"]["annotations"]
-        ["kubectl.kubernetes.io/restartedAt"];
-    assert!(
-        at.as_str()
-            .is_some_and(|t| t.starts_with("20") && t.ends_with('Z')),
-        "{deployment:#}"
-    );
+    assert_restarted(&up, &read);
     // Nothing but the page's buttons: no file watcher runs.
     assert!(
         up.seen.iter().all(|e| e["event"] != "watch.ready"),
