@@ -137,6 +137,58 @@ fn the_status_page_follows_the_loop_live_and_its_buttons_act() {
     );
     assert!(w.ready_pods("backend", &w.image("backend")) >= 1);
 
+    // A container printing the cluster's own secret: masked before the page.
+    let secret = w.api.get("secrets", Some("todo"), "todo-secrets").unwrap();
+    let key = secret["data"]["BETTER_AUTH_SECRET"].as_str().unwrap();
+    let key = String::from_utf8(
+        base64::Engine::decode(&base64::engine::general_purpose::STANDARD, key).unwrap(),
+    )
+    .unwrap();
+    assert!(key.len() >= 32, "a generated signing key");
+    w.api.append_log(
+        &ready_pod(&w, "backend"),
+        &format!("leaked BETTER_AUTH_SECRET={key}"),
+    );
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let (_, state) = request(&url, "GET", "/state");
+        assert!(!state.contains(&key), "the secret reached the page");
+        if state.contains("leaked BETTER_AUTH_SECRET=<redacted>") {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the line never reached the page: {state}"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+
+    // `verify` in another terminal: its result reaches the open page.
+    let out = w.command(&["verify", "--json"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(1), "the quick app is no Todo app");
+    let kept: Value = serde_json::from_slice(
+        &std::fs::read(root.join(".todo-dev/verify-last.json")).expect("verify kept its result"),
+    )
+    .unwrap();
+    assert!(
+        kept["checks"].as_array().is_some_and(|c| c.len() > 5),
+        "{kept:#}"
+    );
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let state: Value = serde_json::from_str(&request(&url, "GET", "/state").1).unwrap();
+        if state["app"]["verify"]["at"] == kept["at"] {
+            assert_eq!(state["app"]["verify"]["checks"], kept["checks"]);
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the page never showed it: {:#}",
+            state["app"]
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    }
+
     // A crash-looping rollout: the failure and its diagnosis on the page.
     w.crash_loop("backend");
     w.write("backend/main.txt", "backend broken\n");

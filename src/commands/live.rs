@@ -13,13 +13,42 @@ use crate::pipeline::event::{Event, Events};
 use crate::pipeline::rebuild::{Rebuilds, Request};
 use crate::pipeline::{attach, Engine};
 use crate::project::Project;
-use crate::ui::page::{self, Ask, Page, Serving};
+use crate::ui::page::{self, last_verify, Ask, Page, Serving};
 
 /// The page being served, and what its buttons ask.
 pub struct Live {
     pub page: Arc<Page>,
     pub asks: mpsc::UnboundedReceiver<Ask>,
     _serving: Serving,
+    _verify: AbortOnDrop,
+}
+
+struct AbortOnDrop(tokio::task::JoinHandle<()>);
+
+impl Drop for AbortOnDrop {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
+}
+
+/// `verify` run in another terminal keeps its result: the page shows the
+/// newest one (checked each second; the file is small).
+async fn follow_verify(page: Arc<Page>, root: std::path::PathBuf) {
+    let mut seen = None;
+    loop {
+        let kept = tokio::task::spawn_blocking({
+            let root = root.clone();
+            move || last_verify::read(&root)
+        })
+        .await;
+        if let Ok(Some((changed, view))) = kept {
+            if seen != Some(changed) {
+                seen = Some(changed);
+                page.verified(view);
+            }
+        }
+        tokio::time::sleep(std::time::Duration::from_secs(1)).await;
+    }
 }
 
 /// Serves the page on 127.0.0.1:`port`, says where, and returns the events
@@ -42,12 +71,14 @@ pub async fn open(
         moved_from: serving.moved_from,
     });
     let both = events.tee(page.clone());
+    let verify = tokio::spawn(follow_verify(page.clone(), project.root.clone()));
     Ok((
         both,
         Live {
             page,
             asks,
             _serving: serving,
+            _verify: AbortOnDrop(verify),
         },
     ))
 }

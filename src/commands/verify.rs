@@ -5,6 +5,7 @@ use crate::cli::{GlobalArgs, VerifyArgs};
 use crate::pipeline::event::{Events, VerifyEvent};
 use crate::pipeline::Engine;
 use crate::project::secrets::SecretValue;
+use crate::ui::page::last_verify;
 use crate::ui::{report, Output};
 use crate::verify::{self, VerifyCheck, VerifyInput};
 
@@ -15,6 +16,7 @@ pub async fn run(global: &GlobalArgs, args: &VerifyArgs, out: &Output) -> Comman
     let events = report::events_for(*out);
     let run_id = crate::smoke::random_hex(4).map_err(super::CommandError::failed)?;
     let started = Instant::now();
+    let mut kept_at = None;
     let checks = match &args.url {
         Some(url) => {
             let input = VerifyInput {
@@ -39,6 +41,7 @@ pub async fn run(global: &GlobalArgs, args: &VerifyArgs, out: &Output) -> Comman
         }
         None => {
             let project = load_project(global)?;
+            kept_at = Some(project.root.clone());
             let engine = Engine::new(project, (&args.target).into(), events.clone());
             let signals = interrupt_on_ctrl_c(&engine.cancel);
             let checks = engine.verify(run_id, args.disruptive).await;
@@ -46,11 +49,26 @@ pub async fn run(global: &GlobalArgs, args: &VerifyArgs, out: &Output) -> Comman
             checks?
         }
     };
-    Ok(done(&events, &checks, started))
+    Ok(done(&events, &checks, started, kept_at.as_deref()))
 }
 
-fn done(events: &Events, checks: &[VerifyCheck], started: Instant) -> Outcome {
-    events.verify(VerifyEvent::done(checks, started));
+/// The verdict; on the project's cluster also kept for the status page.
+fn done(
+    events: &Events,
+    checks: &[VerifyCheck],
+    started: Instant,
+    kept_at: Option<&std::path::Path>,
+) -> Outcome {
+    let verdict = VerifyEvent::done(checks, started);
+    if let Some(root) = kept_at {
+        if let Err(e) = last_verify::remember(root, checks, &verdict) {
+            eprintln!(
+                "warning: could not keep the result in {} for the status page: {e}",
+                last_verify::path(root).display()
+            );
+        }
+    }
+    events.verify(verdict);
     match checks.iter().all(|c| c.ok) {
         true => Outcome::Success,
         false => Outcome::Failed,

@@ -88,6 +88,11 @@ pub async fn run(global: &GlobalArgs, args: &WatchArgs, out: &Output) -> Command
         ),
     };
     let services: Vec<_> = project.services.iter().map(|s| s.name).collect();
+    // The page's masks are set before any log line can reach it.
+    let page_logs = match &live {
+        Some(live) => live.attach(&engine, args.logs).await?,
+        None => None,
+    };
     let logs = args.logs.then(|| {
         attach::follow_logs_in_background(
             streams,
@@ -95,10 +100,6 @@ pub async fn run(global: &GlobalArgs, args: &WatchArgs, out: &Output) -> Command
             engine.events.clone(),
         )
     });
-    let page_logs = match &live {
-        Some(live) => live.attach(&engine, args.logs).await?,
-        None => None,
-    };
     let rebuilds = Rebuilds::new(
         engine,
         up.docker,

@@ -35,6 +35,8 @@ pub struct Loop {
     pub seen: Vec<Value>,
     pub root: PathBuf,
     pub sandbox: Sandbox,
+    /// What points a todo-dev at this fake cluster (kubeconfig, minikube's fakes).
+    cluster: Vec<(String, String)>,
 }
 
 impl Loop {
@@ -74,13 +76,16 @@ impl Loop {
         let api = FakeApiServer::start();
         let sandbox = Sandbox::new(&[]);
         let kubeconfig = api.write_kubeconfig(sandbox.home.path(), "minikube");
+        let cluster = vec![
+            ("KUBECONFIG".to_string(), kubeconfig.display().to_string()),
+            ("FAKE_MINIKUBE_STATE".into(), "running".into()),
+            ("FAKE_MINIKUBE_DOCKER_HOST".into(), host.into()),
+            ("FAKE_MINIKUBE_CERT_PATH".into(), certs.into()),
+        ];
         let mut cmd = sandbox.todo_dev(root, args);
         cmd.envs(env.iter().copied());
         let mut child = cmd
-            .env("KUBECONFIG", &kubeconfig)
-            .env("FAKE_MINIKUBE_STATE", "running")
-            .env("FAKE_MINIKUBE_DOCKER_HOST", host)
-            .env("FAKE_MINIKUBE_CERT_PATH", certs)
+            .envs(cluster.iter().map(|(k, v)| (k, v)))
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())
             .spawn()
@@ -93,9 +98,17 @@ impl Loop {
             seen: Vec::new(),
             root: root.to_path_buf(),
             sandbox,
+            cluster,
         };
         run.until(|e| e["event"] == ready);
         run
+    }
+
+    /// Another todo-dev command on the same project and fake cluster.
+    pub fn command(&self, args: &[&str]) -> std::process::Command {
+        let mut cmd = self.sandbox.todo_dev(&self.root, args);
+        cmd.envs(self.cluster.iter().map(|(k, v)| (k, v)));
+        cmd
     }
 
     /// Reads events until `stop` matches one; returns the events read.

@@ -8,6 +8,7 @@
 //! container's own log line might print (the project's and the cluster's
 //! secrets) are masked in every message before it leaves.
 
+pub mod last_verify;
 pub mod server;
 pub mod state;
 
@@ -84,6 +85,15 @@ impl Page {
 
     pub fn is_service(&self, name: &str) -> bool {
         self.state.lock().is_service(name)
+    }
+
+    /// A `verify` run elsewhere (its kept result): shown as the last one.
+    pub fn verified(&self, view: state::VerifyView) {
+        let at = now_ms();
+        let mut state = self.state.lock();
+        let mut value = json!(state.verified(view));
+        value["at"] = json!(at);
+        let _ = self.tx.send(Arc::new(self.message("app", &value)));
     }
 
     /// The whole state now, and the messages after it.

@@ -249,10 +249,8 @@ impl PageState {
             Event::Deploy(DeployEvent::Diagnosis {
                 workload, message, ..
             }) => {
-                let mut diagnosis = json_of(event).unwrap_or_default();
-                if let Some(m) = diagnosis.as_object_mut() {
-                    m.remove("event");
-                }
+                let diagnosis =
+                    super::last_verify::without_event(json_of(event).unwrap_or_default());
                 let row = self.row(workload, at);
                 row.failure = Some(Failure {
                     at,
@@ -314,6 +312,12 @@ impl PageState {
         changes
     }
 
+    /// A verify result from elsewhere; the app view to push.
+    pub fn verified(&mut self, view: VerifyView) -> AppView {
+        self.app.verify = Some(view);
+        self.app.clone()
+    }
+
     fn image(&mut self, row: &str, image: &str, bytes: Option<u64>, built: &'static str, at: f64) {
         let row = self.row(row, at);
         row.image = Some(image.to_string());
@@ -352,11 +356,8 @@ impl PageState {
             }
             VerifyEvent::Check(_) => {
                 let view = self.app.verify.get_or_insert_with(VerifyView::default);
-                let mut check = json_of(event).unwrap_or_default();
-                if let Some(m) = check.as_object_mut() {
-                    m.remove("event");
-                }
-                view.checks.push(check);
+                let check = json_of(event).unwrap_or_default();
+                view.checks.push(super::last_verify::without_event(check));
             }
             VerifyEvent::Done { ok, failed, ms, .. } => {
                 let view = self.app.verify.get_or_insert_with(VerifyView::default);
