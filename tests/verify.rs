@@ -682,4 +682,24 @@ fn verify_on_the_cluster_checks_the_rollout_then_the_app_through_port_forwards()
         assert!(c["seen"].as_str().unwrap().contains(why), "{name}: {c}");
         assert!(!c["fix"].as_str().unwrap_or("").is_empty(), "{c}");
     }
+    let fix = |checks: &[Value]| {
+        check(checks, "image sizes")["fix"]
+            .as_str()
+            .unwrap()
+            .to_string()
+    };
+    assert!(fix(&checks).contains("smaller base"), "{text}");
+    // No node reports the images: the nodes' to say, not the image's to shrink.
+    api.insert(node(&Vec::new()));
+    let (code, checks, text) = verify_here(&[]);
+    assert_eq!(code, Some(1), "{text}");
+    let seen = check(&checks, "image sizes")["seen"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert!(seen.contains("no node reports"), "{seen}");
+    assert!(
+        fix(&checks).contains("status.images") && !fix(&checks).contains("smaller base"),
+        "{text}"
+    );
 }

@@ -310,6 +310,7 @@ async fn image_sizes(client: &kube::Client, project: &Project, want: &[(&str, &s
         .map_err(|e| api_error("Nodes", e))?;
     let mut figures = Vec::new();
     let mut problems = Vec::new();
+    let mut unreported = Vec::new();
     for (name, limit_mb) in IMAGE_LIMITS_MB {
         if !want.contains(&("Deployment", name)) {
             continue;
@@ -320,7 +321,7 @@ async fn image_sizes(client: &kube::Client, project: &Project, want: &[(&str, &s
             .map_err(|e| api_error("Deployments", e))?
             .and_then(|d| d.spec?.template.spec?.containers.into_iter().next()?.image);
         let Some(image) = image else {
-            problems.push(format!("{name}: no image in its Deployment"));
+            unreported.push(format!("{name}: no image in its Deployment"));
             continue;
         };
         let size = nodes
@@ -329,7 +330,7 @@ async fn image_sizes(client: &kube::Client, project: &Project, want: &[(&str, &s
             .find(|i| i.is(&image))
             .map(|i| i.size_bytes);
         match size {
-            None => problems.push(format!(
+            None => unreported.push(format!(
                 "{name}: no node reports {image} (a kubelet lists its 50 largest images)"
             )),
             Some(bytes) => {
@@ -342,11 +343,14 @@ async fn image_sizes(client: &kube::Client, project: &Project, want: &[(&str, &s
             }
         }
     }
+    // Too large is the image's to fix; not reported, the cluster's to say.
+    let fix = match problems.is_empty() {
+        false => "a smaller base (the built-in templates' slim ones), a multi-stage build, `pip --no-cache-dir`; `docker history IMAGE` shows which layer is large",
+        true => "a missing workload first (see `workloads ready`); the sizes come from the nodes' status.images: check `kubectl get nodes -o jsonpath='{.items[*].status.images}'`, or size the image on the node's daemon (`docker image inspect IMAGE --format '{{.Size}}'`)",
+    };
+    problems.extend(unreported);
     match problems.is_empty() {
         true => Ok(figures.join(", ")),
-        false => Err((
-            problems.join("; "),
-            "a smaller base (the built-in templates' slim ones), a multi-stage build, `pip --no-cache-dir`; `docker history IMAGE` shows which layer is large".into(),
-        )),
+        false => Err((problems.join("; "), fix.into())),
     }
 }
