@@ -81,6 +81,29 @@ bench_daemon() {
     fi
 }
 
+# tls_bench_daemon SELF ARGS...: the TLS dockerd the test setup names
+# (TODO_DEV_TEST_TLS_DOCKER_HOST and TODO_DEV_TEST_TLS_CERT_PATH), checked to
+# answer; with none named, SELF --inner ARGS re-run under
+# scripts/test.sh --setup-only, which starts one and stops it afterwards.
+tls_bench_daemon() {
+    local self=$1 repo
+    shift
+    repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+    if [[ -z ${TODO_DEV_TEST_TLS_DOCKER_HOST:-} || -z ${TODO_DEV_TEST_TLS_CERT_PATH:-} ]]; then
+        [[ ${1:-} != --inner ]] || die "scripts/test.sh --setup-only did not export the TLS daemon"
+        log "no TLS Docker daemon given: running under scripts/test.sh --setup-only"
+        exec "$repo/scripts/test.sh" --setup-only -- "$self" --inner "$@"
+    fi
+    tls_docker version --format '{{.Server.Version}}' >/dev/null 2>&1 ||
+        die "the TLS Docker daemon $TODO_DEV_TEST_TLS_DOCKER_HOST does not answer"
+}
+
+# tls_docker ARGS...: the docker CLI against that TLS daemon.
+tls_docker() {
+    DOCKER_HOST=$TODO_DEV_TEST_TLS_DOCKER_HOST DOCKER_TLS_VERIFY=1 \
+        DOCKER_CERT_PATH=$TODO_DEV_TEST_TLS_CERT_PATH docker "$@"
+}
+
 # timed ARRAY NAME CMD...: run CMD once (output to $WORK/NAME.out/.err),
 # append its wall time in microseconds to ARRAY; a failing CMD ends the run.
 timed() {

@@ -50,14 +50,7 @@ for n in "${BENCH_SECONDS:=120}" "${BENCH_LINES_PER_SECOND:=200}"; do
 done
 export BENCH_SECONDS BENCH_LINES_PER_SECOND
 
-if [[ -z ${TODO_DEV_TEST_TLS_DOCKER_HOST:-} || -z ${TODO_DEV_TEST_TLS_CERT_PATH:-} ]]; then
-    [[ ${1:-} != --inner ]] || die "scripts/test.sh --setup-only did not export the TLS daemon"
-    log "no TLS Docker daemon given: running under scripts/test.sh --setup-only"
-    exec "$repo_root/scripts/test.sh" --setup-only -- "$self" --inner "$@"
-fi
-DOCKER_HOST=$TODO_DEV_TEST_TLS_DOCKER_HOST DOCKER_TLS_VERIFY=1 DOCKER_CERT_PATH=$TODO_DEV_TEST_TLS_CERT_PATH \
-    docker version --format '{{.Server.Version}}' >/dev/null 2>&1 ||
-    die "the TLS Docker daemon $TODO_DEV_TEST_TLS_DOCKER_HOST does not answer"
+tls_bench_daemon "$self" "$@"
 # a missing daemon is a failure here, never a skipped (passing) test
 export TODO_DEV_REQUIRE_DOCKER=1
 

@@ -57,18 +57,8 @@ for n in "${BENCH_EDITS:=20}" "${BENCH_REBUILDS:=5}"; do
 done
 export BENCH_EDITS BENCH_REBUILDS
 
-if [[ -z ${TODO_DEV_TEST_TLS_DOCKER_HOST:-} || -z ${TODO_DEV_TEST_TLS_CERT_PATH:-} ]]; then
-    [[ ${1:-} != --inner ]] || die "scripts/test.sh --setup-only did not export the TLS daemon"
-    log "no TLS Docker daemon given: running under scripts/test.sh --setup-only"
-    exec "$repo_root/scripts/test.sh" --setup-only -- "$self" --inner "$@"
-fi
+tls_bench_daemon "$self" "$@"
 
-tls_docker() {
-    DOCKER_HOST=$TODO_DEV_TEST_TLS_DOCKER_HOST DOCKER_TLS_VERIFY=1 \
-        DOCKER_CERT_PATH=$TODO_DEV_TEST_TLS_CERT_PATH docker "$@"
-}
-tls_docker version --format '{{.Server.Version}}' >/dev/null 2>&1 ||
-    die "the TLS Docker daemon $TODO_DEV_TEST_TLS_DOCKER_HOST does not answer"
 python_image=${TODO_DEV_TEST_PYTHON_IMAGE:-todo-dev-test/python:3.11}
 tls_docker image inspect "$python_image" >/dev/null 2>&1 ||
     die "base image $python_image is not in the daemon (scripts/base-images.sh makes it)"

@@ -660,12 +660,7 @@ fn helm_test_hooks_pass_on_the_reference_app_and_name_the_service_that_fails() {
     };
     let sb = Sandbox::new(&[]);
     let tmp = tempfile::tempdir().unwrap();
-    let out = sb
-        .todo_dev(tmp.path(), &["init", "todo-app"])
-        .output()
-        .unwrap();
-    assert!(out.status.success(), "{}", stderr(&out));
-    let app = tmp.path().join("todo-app");
+    let app = sb.init_app(tmp.path());
     // agents: all four HTTP services. The images are smoke's (same app, same base images).
     let mut args: Vec<String> = vec!["--profile".into(), "agents".into()];
     args.extend(bases.build_args());

@@ -205,13 +205,7 @@ type Sse = (SystemTime, String, Value);
 /// Reads the page's `/events` as a page does (a plain HTTP/1.1 client: each
 /// SSE message is one chunk; only its `event:` and `data:` lines matter).
 fn sse_client(url: &str) -> mpsc::Receiver<Sse> {
-    let (addr, token) = addr_token(url);
-    let mut stream = std::net::TcpStream::connect(&addr).unwrap();
-    write!(
-        stream,
-        "GET /events?token={token} HTTP/1.1\r\nHost: {addr}\r\nAccept: text/event-stream\r\n\r\n"
-    )
-    .unwrap();
+    let stream = send(url, "GET", "/events", "Accept: text/event-stream\r\n");
     let (tx, rx) = mpsc::channel();
     std::thread::spawn(move || {
         let mut name = String::new();
@@ -241,16 +235,23 @@ fn addr_token(url: &str) -> (String, String) {
     )
 }
 
-/// One request (Connection: close, read to the end): the status and the body.
-fn request(url: &str, method: &str, path: &str) -> (u16, String) {
-    use std::io::Read;
+/// A request to the page on a connection of its own, the token in its header.
+fn send(url: &str, method: &str, path: &str, headers: &str) -> std::net::TcpStream {
     let (addr, token) = addr_token(url);
     let mut stream = std::net::TcpStream::connect(&addr).unwrap();
     write!(
         stream,
-        "{method} {path} HTTP/1.1\r\nHost: {addr}\r\nX-Todo-Dev-Token: {token}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
+        "{method} {path} HTTP/1.1\r\nHost: {addr}\r\nX-Todo-Dev-Token: {token}\r\n{headers}\r\n"
     )
     .unwrap();
+    stream
+}
+
+/// One request (Connection: close, read to the end): the status and the body.
+fn request(url: &str, method: &str, path: &str) -> (u16, String) {
+    use std::io::Read;
+    let headers = "Content-Length: 0\r\nConnection: close\r\n";
+    let mut stream = send(url, method, path, headers);
     let mut all = String::new();
     stream.read_to_string(&mut all).unwrap();
     let status = all

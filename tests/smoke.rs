@@ -11,13 +11,6 @@ use std::time::{Duration, Instant};
 
 use support::{bases_or_skip, docker, docker_host_or_skip, stderr, stdout, Bases, Sandbox};
 
-/// `todo-dev init` into `<tmp>/todo-app`.
-fn init_app(sb: &Sandbox, tmp: &Path) -> std::path::PathBuf {
-    let out = sb.todo_dev(tmp, &["init", "todo-app"]).output().unwrap();
-    assert!(out.status.success(), "{}", stderr(&out));
-    tmp.join("todo-app")
-}
-
 /// The smoke arguments that point every base image at the local stand-ins.
 fn smoke_args(b: &Bases, extra: &[&str]) -> Vec<String> {
     let mut args: Vec<String> = vec![
@@ -102,7 +95,7 @@ fn init_then_smoke_passes_for_profile_standard() {
     };
     let sb = Sandbox::new(&[]);
     let tmp = tempfile::tempdir().unwrap();
-    let app = init_app(&sb, tmp.path());
+    let app = sb.init_app(tmp.path());
     let (out, ev) = smoke_passing(
         &sb,
         &app,
@@ -246,7 +239,7 @@ fn a_backend_that_exits_fails_with_each_containers_log_lines() {
     };
     let sb = Sandbox::new(&[]);
     let tmp = tempfile::tempdir().unwrap();
-    let app = init_app(&sb, tmp.path());
+    let app = sb.init_app(tmp.path());
     break_backend(&app, &bases.python);
     let args = smoke_args(
         &bases,
@@ -286,7 +279,7 @@ fn ctrl_c_mid_run_removes_every_container_and_network() {
     };
     let sb = Sandbox::new(&[]);
     let tmp = tempfile::tempdir().unwrap();
-    let app = init_app(&sb, tmp.path());
+    let app = sb.init_app(tmp.path());
     // A backend that never answers: the run is surely waiting when Ctrl-C comes.
     std::fs::write(
         app.join("backend/Dockerfile.silent"),
@@ -370,7 +363,7 @@ fn smoke_passes_for_the_profiles_with_split_out_services() {
     };
     let sb = Sandbox::new(&[]);
     let tmp = tempfile::tempdir().unwrap();
-    let app = init_app(&sb, tmp.path());
+    let app = sb.init_app(tmp.path());
     // full: mcp-server and Redis; agents: mcp-server and ai-agent (AGENT_URL).
     for (profile, extra) in [
         (
@@ -425,7 +418,7 @@ fn a_database_image_that_cannot_be_had_is_a_failed_check_with_its_fix() {
     };
     let sb = Sandbox::new(&[]);
     let tmp = tempfile::tempdir().unwrap();
-    let app = init_app(&sb, tmp.path());
+    let app = sb.init_app(tmp.path());
     let mut args = smoke_args(&bases, &["--profile", "standard"]);
     args[2] = "todo-dev-test/no-such-postgres:0".into();
     let args: Vec<&str> = args.iter().map(String::as_str).collect();

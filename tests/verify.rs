@@ -57,11 +57,7 @@ fn start_app(sb: &Sandbox, test: &str) -> Option<App> {
     let host = docker_host_or_skip(test)?;
     let b = bases_or_skip(test)?;
     let tmp = tempfile::tempdir().unwrap();
-    let out = sb
-        .todo_dev(tmp.path(), &["init", "todo-app"])
-        .output()
-        .unwrap();
-    assert!(out.status.success(), "{}", stderr(&out));
+    let root = sb.init_app(tmp.path());
     let mut args: Vec<String> = ["smoke", "--keep", "--json", "--profile", "agents"]
         .map(String::from)
         .into();
@@ -70,7 +66,7 @@ fn start_app(sb: &Sandbox, test: &str) -> Option<App> {
     args.extend(b.build_args());
     let args: Vec<&str> = args.iter().map(String::as_str).collect();
     let out = sb
-        .todo_dev(&tmp.path().join("todo-app"), &args)
+        .todo_dev(&root, &args)
         .env("DOCKER_HOST", &host)
         .output()
         .unwrap();
@@ -471,12 +467,7 @@ fn verify_on_the_cluster_checks_the_rollout_then_the_app_through_port_forwards()
     let api = support::apiserver::FakeApiServer::start();
     let kubeconfig = api.write_kubeconfig(sb.home.path(), "minikube");
     let tmp = tempfile::tempdir().unwrap();
-    let out = sb
-        .todo_dev(tmp.path(), &["init", "todo-app"])
-        .output()
-        .unwrap();
-    assert!(out.status.success(), "{}", stderr(&out));
-    let root = tmp.path().join("todo-app");
+    let root = sb.init_app(tmp.path());
     // The deployment's signing key is the running app's: the MCP token verify makes must pass.
     std::fs::write(
         root.join(".env"),

@@ -38,14 +38,12 @@ async fn follow_verify(page: Arc<Page>, root: std::path::PathBuf) {
     loop {
         let kept = tokio::task::spawn_blocking({
             let root = root.clone();
-            move || last_verify::read(&root)
+            move || last_verify::read_if_newer(&root, seen)
         })
         .await;
         if let Ok(Some((changed, view))) = kept {
-            if seen != Some(changed) {
-                seen = Some(changed);
-                page.verified(view);
-            }
+            seen = Some(changed);
+            page.verified(view);
         }
         tokio::time::sleep(std::time::Duration::from_secs(1)).await;
     }

@@ -119,6 +119,13 @@ impl Sandbox {
     }
 
     /// `todo-dev ARGS` in `dir`, with Docker pointed nowhere unless the test says.
+    /// `todo-dev init` into `<tmp>/todo-app`: the reference app.
+    pub fn init_app(&self, tmp: &Path) -> PathBuf {
+        let out = self.todo_dev(tmp, &["init", "todo-app"]).output().unwrap();
+        assert!(out.status.success(), "{}", stderr(&out));
+        tmp.join("todo-app")
+    }
+
     pub fn todo_dev(&self, dir: &Path, args: &[&str]) -> Command {
         let mut cmd = Command::new(env!("CARGO_BIN_EXE_todo-dev"));
         cmd.args(args)

@@ -8,9 +8,8 @@ use std::time::SystemTime;
 
 use serde_json::{json, Value};
 
-use super::state::VerifyView;
+use super::state::{fields_of, VerifyView};
 use crate::pipeline::event::{Event, VerifyEvent};
-use crate::ui::report::json_of;
 use crate::verify::VerifyCheck;
 
 pub fn path(root: &Path) -> PathBuf {
@@ -24,8 +23,7 @@ pub fn remember(root: &Path, checks: &[VerifyCheck], done: &VerifyEvent) -> std:
     };
     let checks: Vec<Value> = checks
         .iter()
-        .filter_map(|c| json_of(&Event::Verify(VerifyEvent::Check(c.clone()))))
-        .map(without_event)
+        .map(|c| fields_of(&Event::Verify(VerifyEvent::Check(c.clone()))))
         .collect();
     let body =
         json!({"at": super::now_ms(), "ok": ok, "failed": failed, "ms": ms, "checks": checks});
@@ -36,10 +34,14 @@ pub fn remember(root: &Path, checks: &[VerifyCheck], done: &VerifyEvent) -> std:
     std::fs::rename(tmp, path)
 }
 
-/// The kept result and when its file changed, if there is one to read.
-pub fn read(root: &Path) -> Option<(SystemTime, VerifyView)> {
+/// The kept result and when its file changed, when it changed since
+/// `seen` (only then is it read).
+pub fn read_if_newer(root: &Path, seen: Option<SystemTime>) -> Option<(SystemTime, VerifyView)> {
     let path = path(root);
     let changed = std::fs::metadata(&path).and_then(|m| m.modified()).ok()?;
+    if seen == Some(changed) {
+        return None;
+    }
     let v: Value = serde_json::from_slice(&std::fs::read(path).ok()?).ok()?;
     let view = VerifyView {
         running: false,
@@ -51,11 +53,4 @@ pub fn read(root: &Path) -> Option<(SystemTime, VerifyView)> {
         message: None,
     };
     Some((changed, view))
-}
-
-pub fn without_event(mut v: Value) -> Value {
-    if let Some(m) = v.as_object_mut() {
-        m.remove("event");
-    }
-    v
 }

@@ -101,9 +101,18 @@ impl Page {
         let state = self.state.lock();
         // Subscribed under the lock: nothing falls between the snapshot and the stream.
         let rx = self.tx.subscribe();
+        (self.snapshot_of(&state), rx)
+    }
+
+    /// The whole state now.
+    pub fn snapshot(&self) -> Message {
+        self.snapshot_of(&self.state.lock())
+    }
+
+    fn snapshot_of(&self, state: &PageState) -> Message {
         let mut snapshot = state.snapshot();
         snapshot["at"] = json!(now_ms());
-        (self.message("snapshot", &snapshot), rx)
+        self.message("snapshot", &snapshot)
     }
 
     fn message(&self, kind: &'static str, value: &Value) -> Message {

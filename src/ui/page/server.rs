@@ -103,9 +103,12 @@ fn router(app: App) -> Router {
         .route("/", get(index))
         .route(
             "/page.js",
-            get(|| asset(SCRIPT, "text/javascript; charset=utf-8")),
+            get(|| async { typed(StatusCode::OK, "text/javascript; charset=utf-8", SCRIPT) }),
         )
-        .route("/page.css", get(|| asset(STYLE, "text/css; charset=utf-8")))
+        .route(
+            "/page.css",
+            get(|| async { typed(StatusCode::OK, "text/css; charset=utf-8", STYLE) }),
+        )
         .route("/state", get(state))
         .route("/events", get(events))
         .route("/rebuild/{service}", post(rebuild))
@@ -185,22 +188,20 @@ fn random_token() -> std::io::Result<String> {
     Ok(bytes.iter().map(|b| format!("{b:02x}")).collect())
 }
 
+const JSON: &str = "application/json";
+
+/// An answer of `kind` (its Content-Type).
+fn typed(status: StatusCode, kind: &'static str, body: impl Into<String>) -> Response {
+    (status, [(header::CONTENT_TYPE, kind)], body.into()).into_response()
+}
+
 async fn index(State(app): State<App>) -> Response {
     let html = INDEX.replace("{{TOKEN}}", &app.token);
-    asset_owned(html, "text/html; charset=utf-8")
-}
-
-async fn asset(body: &'static str, kind: &'static str) -> Response {
-    ([(header::CONTENT_TYPE, kind)], body).into_response()
-}
-
-fn asset_owned(body: String, kind: &'static str) -> Response {
-    ([(header::CONTENT_TYPE, kind)], body).into_response()
+    typed(StatusCode::OK, "text/html; charset=utf-8", html)
 }
 
 async fn state(State(app): State<App>) -> Response {
-    let (snapshot, _) = app.page.subscribe();
-    asset_owned(snapshot.data, "application/json")
+    typed(StatusCode::OK, JSON, app.page.snapshot().data)
 }
 
 /// The snapshot, then each change as it happens; a page that fell behind
@@ -243,30 +244,24 @@ async fn verify(State(app): State<App>) -> Response {
 fn ask_for(app: &App, service: &str, ask: fn(ServiceName) -> Ask, what: &str) -> Response {
     match ServiceName::parse(service).filter(|_| app.page.is_service(service)) {
         Some(s) => accepted(app, ask(s), what, Some(service)),
-        None => (
+        None => typed(
             StatusCode::NOT_FOUND,
-            [(header::CONTENT_TYPE, "application/json")],
+            JSON,
             serde_json::json!({"error": format!("no service `{service}` in this project")})
                 .to_string(),
-        )
-            .into_response(),
+        ),
     }
 }
 
 fn accepted(app: &App, ask: Ask, what: &str, service: Option<&str>) -> Response {
     let body = serde_json::json!({"accepted": what, "service": service}).to_string();
     match app.asks.send(ask) {
-        Ok(()) => (
-            StatusCode::ACCEPTED,
-            [(header::CONTENT_TYPE, "application/json")],
-            body,
-        )
-            .into_response(),
-        Err(_) => (
+        Ok(()) => typed(StatusCode::ACCEPTED, JSON, body),
+        Err(_) => typed(
             StatusCode::SERVICE_UNAVAILABLE,
+            "text/plain; charset=utf-8",
             "the loop is stopping: nothing can be done now\n",
-        )
-            .into_response(),
+        ),
     }
 }
 

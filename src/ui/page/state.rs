@@ -249,8 +249,7 @@ impl PageState {
             Event::Deploy(DeployEvent::Diagnosis {
                 workload, message, ..
             }) => {
-                let diagnosis =
-                    super::last_verify::without_event(json_of(event).unwrap_or_default());
+                let diagnosis = fields_of(event);
                 let row = self.row(workload, at);
                 row.failure = Some(Failure {
                     at,
@@ -300,9 +299,11 @@ impl PageState {
             }
             _ => {}
         }
-        touched.dedup();
-        for name in touched {
-            if let Some(r) = self.rows.iter().find(|r| r.name == row_key(&name)) {
+        // `Deployment/backend` and `backend` are one row: sent once.
+        let mut keys: Vec<&str> = touched.iter().map(|n| row_key(n)).collect();
+        keys.dedup();
+        for key in keys {
+            if let Some(r) = self.rows.iter().find(|r| r.name == key) {
                 changes.push(Change::Row(r.clone()));
             }
         }
@@ -356,8 +357,7 @@ impl PageState {
             }
             VerifyEvent::Check(_) => {
                 let view = self.app.verify.get_or_insert_with(VerifyView::default);
-                let check = json_of(event).unwrap_or_default();
-                view.checks.push(super::last_verify::without_event(check));
+                view.checks.push(fields_of(event));
             }
             VerifyEvent::Done { ok, failed, ms, .. } => {
                 let view = self.app.verify.get_or_insert_with(VerifyView::default);
@@ -372,6 +372,16 @@ impl PageState {
             }
         }
     }
+}
+
+/// An event's `--json` object without its `event` name: the fields the
+/// page shows as they are (a diagnosis, a verify check).
+pub fn fields_of(event: &Event) -> Value {
+    let mut v = json_of(event).unwrap_or_default();
+    if let Some(m) = v.as_object_mut() {
+        m.remove("event");
+    }
+    v
 }
 
 /// A deploy's `Deployment/backend` is the `backend` row: one row a service.
@@ -622,7 +632,7 @@ mod tests {
         );
         // Too short to mask without masking words.
         assert!(sent.data.contains(" abc"), "{}", sent.data);
-        let (snapshot, _) = page.subscribe();
+        let snapshot = page.snapshot();
         assert!(!snapshot.data.contains("s3cr"), "{}", snapshot.data);
     }
 }

@@ -142,7 +142,9 @@ function connect() {
   source.addEventListener("row", (m) => {
     const v = JSON.parse(m.data);
     received(v);
-    (window.todoDev.states[v.name] ||= []).push(v.state);
+    const states = (window.todoDev.states[v.name] ||= []);
+    states.push(v.state);
+    if (states.length > 100) states.shift();
     const r = rows.get(v.name) || { logs: [] };
     r.view = v;
     rows.set(v.name, r);
