@@ -121,6 +121,8 @@ class ToolServer:
         self._task_group = None
         self._lock: anyio.Lock | None = None
         self._close: anyio.Event | None = None
+        # Set when the current session ends: a turn using it stops then.
+        self._ended: anyio.Event | None = None
         self._error: BaseException | None = None
 
     @property
@@ -155,6 +157,7 @@ class ToolServer:
 
     async def _hold(self, ready: anyio.Event) -> None:
         close = self._close = anyio.Event()
+        ended = self._ended = anyio.Event()
         try:
             async with mcp_session(self.settings) as session:
                 self._session, self._error = session, None
@@ -166,7 +169,14 @@ class ToolServer:
             log.error("MCP session (%s) ended: %r", self.where, self._error)
         finally:
             self._session = None
+            ended.set()
             ready.set()
+
+    async def session_and_end(self) -> tuple[ClientSession, anyio.Event]:
+        """The session, and the event set when it ends."""
+        session = await self.session()
+        assert self._ended is not None
+        return session, self._ended
 
     def discard(self) -> None:
         """Close the current session (it failed); the next turn opens a new one."""
@@ -179,12 +189,13 @@ async def run_agent(tool_server: ToolServer, user_token: str, message: str,
                     history: list[dict[str, str]]) -> dict[str, Any]:
     """{"reply": str, "tool_calls": [...]} for one user message."""
     settings = tool_server.settings
-    tools = TodoTools(await tool_server.session(), user_token)
+    session, ended = await tool_server.session_and_end()
+    tools = TodoTools(session, user_token)
     try:
         if settings.llm_api_key:
-            reply = await llm_reply(settings, tools, message, history)
+            reply = await _unless_ended(ended, tool_server, lambda: llm_reply(settings, tools, message, history))
         else:
-            reply = await offline_reply(tools, message)
+            reply = await _unless_ended(ended, tool_server, lambda: offline_reply(tools, message))
     except AgentError:
         raise
     except Exception as err:
@@ -192,6 +203,31 @@ async def run_agent(tool_server: ToolServer, user_token: str, message: str,
         tool_server.discard()
         raise AgentError(f"the task tools ({tool_server.where}) failed: {err!r}") from err
     return {"reply": reply, "tool_calls": tools.calls}
+
+
+async def _unless_ended(ended: anyio.Event, tool_server: ToolServer, work: Any) -> Any:
+    """`work`'s result, or AgentError at once when the session it uses ends
+    (a dead subprocess answers no request: waiting would hang the turn)."""
+    outcome: dict[str, Any] = {}
+    async with anyio.create_task_group() as tg:
+        async def run() -> None:
+            try:
+                outcome["value"] = await work()
+            except Exception as err:  # noqa: BLE001 - re-raised below, outside the group
+                outcome["error"] = err
+            tg.cancel_scope.cancel()
+
+        async def watch() -> None:
+            await ended.wait()
+            tg.cancel_scope.cancel()
+
+        tg.start_soon(run)
+        tg.start_soon(watch)
+    if "error" in outcome:
+        raise outcome["error"]
+    if "value" in outcome:
+        return outcome["value"]
+    raise AgentError(f"the task tools ({tool_server.where}) ended during the turn: {tool_server._error!r}")
 
 
 # ---------------------------------------------------------------------------
